@@ -1,0 +1,120 @@
+#pragma once
+// The agent's SQLite database: one connection, used from the loop thread only.
+//
+// Inside the storage layer a failed SQLite call throws StorageFailure (disk full, I/O
+// error, a lock held too long: rare, and never the caller's fault); the domain catches it
+// at the transaction boundary and returns it as an error value, with the transaction
+// rolled back.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "config/expected.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace fulfil::agent {
+
+class StorageFailure : public std::runtime_error {
+ public:
+  StorageFailure(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
+  int code() const { return code_; }
+
+ private:
+  int code_;
+};
+
+// Why the database could not be opened (start-up refuses to run on any of these).
+struct OpenError {
+  std::string message;
+};
+
+struct DatabaseOptions {
+  std::string path;
+  std::string integrity_check = "quick";  // quick | full | off
+  int busy_timeout_ms = 5000;
+};
+
+class Database;
+Expected<std::unique_ptr<Database>, OpenError> open_without_migrating(const std::string& path);
+
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement();
+
+  Statement& bind(int index, std::int64_t value);
+  Statement& bind(int index, int value) { return bind(index, std::int64_t{value}); }
+  Statement& bind(int index, std::string_view value);
+  Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
+  Statement& bind(int index, const std::string& value) {
+    return bind(index, std::string_view(value));
+  }
+  Statement& bind_null(int index);
+  Statement& bind_optional(int index, const std::optional<std::string>& value);
+
+  bool step();  // true while a row is available
+  void run();   // step() to completion for statements without rows
+
+  std::int64_t int64(int column) const;
+  std::string text(int column) const;
+  bool is_null(int column) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+class Database {
+ public:
+  // Opens (creating if needed), applies pending migrations, and checks integrity.
+  static Expected<std::unique_ptr<Database>, OpenError> open(const DatabaseOptions& options);
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+  ~Database();
+
+  // A cached prepared statement; reset when the returned object goes out of scope.
+  // Statements are not re-entrant: finish with one before preparing the same SQL again.
+  Statement prepare(std::string_view sql);
+  void exec(const std::string& sql);
+  std::int64_t changes() const;
+  int schema_version();
+  sqlite3* handle() { return db_; }
+
+ private:
+  friend Expected<std::unique_ptr<Database>, OpenError> open_without_migrating(
+      const std::string& path);
+  explicit Database(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+  std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
+};
+
+// BEGIN IMMEDIATE takes the write lock up front, so a transaction never fails half-way
+// for lack of it. Rolls back unless commit() was called.
+class Transaction {
+ public:
+  explicit Transaction(Database& db);
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction();
+  void commit();
+
+ private:
+  Database& db_;
+  bool open_ = true;
+};
+
+// Schema migrations, forward only. Exposed so tests can build a database at any older
+// version and check that opening it brings it to the current one intact.
+int current_schema_version();
+void migrate_to(Database& db, int version);
+Expected<std::unique_ptr<Database>, OpenError> open_without_migrating(const std::string& path);
+
+}  // namespace fulfil::agent

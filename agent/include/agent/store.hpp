@@ -1,0 +1,38 @@
+#pragma once
+// One store's state: the database and the domain services over it. Opened once by the
+// daemon (and by tests and benchmarks the same way).
+#include <memory>
+
+#include "agent/inventory.hpp"
+#include "agent/orders.hpp"
+#include "agent/outbox.hpp"
+#include "agent/returns.hpp"
+#include "agent/storage.hpp"
+#include "config/settings.hpp"
+
+namespace fulfil::agent {
+
+class Store {
+ public:
+  static Expected<std::unique_ptr<Store>, OpenError> open(const DatabaseOptions& db,
+                                                          OrderPolicy policy);
+  Database& db() { return *db_; }
+  Outbox& outbox() { return outbox_; }
+  Inventory& inventory() { return inventory_; }
+  FulfilmentOrders& orders() { return orders_; }
+  Returns& returns() { return returns_; }
+
+ private:
+  Store(std::unique_ptr<Database> db, OrderPolicy policy);
+  std::unique_ptr<Database> db_;
+  Outbox outbox_;
+  Inventory inventory_;
+  FulfilmentOrders orders_;
+  Returns returns_;
+};
+
+DatabaseOptions database_options(const config::Settings& settings);
+OrderPolicy order_policy(const config::Settings& settings);
+std::int64_t now_ms();
+
+}  // namespace fulfil::agent

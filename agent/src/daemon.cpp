@@ -1,0 +1,207 @@
+#include "agent/daemon.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <csignal>
+#include <filesystem>
+#include <random>
+
+#include "agent/demo.hpp"
+#include "agent/local_api.hpp"
+#include "agent/store.hpp"
+#include "config/log.hpp"
+#include "status_routes.hpp"
+
+namespace fulfil::agent {
+namespace asio = boost::asio;
+namespace {
+
+constexpr const char* kVersion = FULFIL_VERSION;
+
+// Two daemons on one state directory would corrupt each other's view of the outbox.
+Expected<int, std::string> lock_state_dir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return unexpected("cannot create state directory " + dir + ": " + ec.message());
+  const std::string path = dir + "/fulfild.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return unexpected("cannot open " + path + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return unexpected("another fulfild is already running on " + dir);
+  }
+  return fd;
+}
+
+class Daemon {
+ public:
+  Daemon(config::Settings settings, DaemonOptions options, std::unique_ptr<Store> store)
+      : settings_(std::move(settings)),
+        options_(std::move(options)),
+        store_(std::move(store)),
+        signals_(io_, SIGINT, SIGTERM, SIGHUP),
+        sweep_timer_(io_),
+        watchdog_timer_(io_),
+        demo_timer_(io_),
+        api_(io_, {settings_.api.listen_host, settings_.api.listen_port,
+                   settings_.api.max_body_bytes}) {}
+
+  int run() {
+    add_status_routes(api_, *store_, settings_, kVersion);
+    auto port = api_.start();
+    if (!port) {
+      log::error("daemon", "cannot start the local API", {{"error", port.error()}});
+      return 1;
+    }
+    wait_for_signal();
+    schedule_sweep();
+    start_watchdog();
+    if (options_.demo) schedule_demo_order();
+    log::info("daemon", "serving",
+              {{"version", kVersion},
+               {"store", settings_.store.id},
+               {"state_dir", settings_.storage.state_dir},
+               {"api", settings_.api.listen_host + ":" + std::to_string(*port)}});
+    sd_notifyf(0, "READY=1\nSTATUS=serving store %s on port %u", settings_.store.id.c_str(),
+               static_cast<unsigned>(*port));
+    io_.run();
+    return 0;
+  }
+
+ private:
+  config::Settings settings_;
+  DaemonOptions options_;
+  std::unique_ptr<Store> store_;
+  asio::io_context io_{1};
+  asio::signal_set signals_;
+  asio::steady_timer sweep_timer_;
+  asio::steady_timer watchdog_timer_;
+  asio::steady_timer demo_timer_;
+  LocalApi api_;
+  std::mt19937 demo_rng_{20261124};
+  int demo_orders_ = 0;
+
+  CommandContext system_ctx(const char* who) const {
+    return {{Actor::Kind::system, who}, now_ms()};
+  }
+
+  void wait_for_signal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
+      if (ec) return;
+      if (signo == SIGHUP) {
+        reload();
+        return wait_for_signal();
+      }
+      // Every transaction runs to completion on this thread before a signal handler
+      // runs, so stopping here never interrupts a commit.
+      log::info("daemon", "stopping", {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      sd_notify(0, "STOPPING=1");
+      api_.stop();
+      sweep_timer_.cancel();
+      watchdog_timer_.cancel();
+      demo_timer_.cancel();
+      io_.stop();
+    });
+  }
+
+  void reload() {
+    auto loaded = config::load(options_.config_request);
+    if (!loaded) {
+      for (const auto& e : loaded.error())
+        log::error("config", "reload refused; keeping the running configuration",
+                   {{"error", e.describe()}});
+      return;
+    }
+    config::Settings next = std::move(*loaded);
+    if (options_.demo) {
+      next.storage.state_dir = settings_.storage.state_dir;
+      next.document["storage"]["state_dir"] = settings_.storage.state_dir;
+    }
+    for (const char* key : {"storage", "api"})
+      if (next.document[key] != settings_.document[key])
+        log::warn("config", "changed settings take effect at the next restart", {{"key", key}});
+    log::set_level(next.log.level);
+    store_->orders().set_policy(order_policy(next));
+    settings_.log = next.log;
+    settings_.orders = next.orders;
+    settings_.inventory = next.inventory;
+    settings_.store.name = next.store.name;
+    log::info("config", "reloaded", {{"log_level", log::level_name(next.log.level)}});
+  }
+
+  void schedule_sweep() {
+    sweep_timer_.expires_after(std::chrono::seconds(settings_.orders.expiry_sweep_s));
+    sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      auto expired = store_->orders().expire_overdue(system_ctx("sla"));
+      if (!expired)
+        log::error("orders", "expiry sweep failed", {{"error", expired.error().message}});
+      else
+        for (const auto& id : *expired)
+          log::info("orders", "order expired: not accepted within its SLA", {{"order", id}});
+      schedule_sweep();
+    });
+  }
+
+  void start_watchdog() {
+    std::uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
+    ping_watchdog(std::chrono::microseconds(usec / 2));
+  }
+
+  void ping_watchdog(std::chrono::microseconds every) {
+    sd_notify(0, "WATCHDOG=1");
+    watchdog_timer_.expires_after(every);
+    watchdog_timer_.async_wait([this, every](const boost::system::error_code& ec) {
+      if (!ec) ping_watchdog(every);
+    });
+  }
+
+  // Until the cloud simulator drives the demo, a new order "arrives" now and then.
+  void schedule_demo_order() {
+    demo_timer_.expires_after(std::chrono::seconds(demo_orders_ < 5 ? 1 : 45));
+    demo_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      auto order = demo_order(demo_rng_, ++demo_orders_, now_ms());
+      if (auto ok = store_->orders().receive(order, {{Actor::Kind::cloud, "demo"}, now_ms()}); !ok)
+        log::warn("demo", "demo order refused", {{"error", ok.error().message}});
+      else
+        log::info("orders", "order routed to the store", {{"order", order.id}});
+      schedule_demo_order();
+    });
+  }
+};
+
+}  // namespace
+
+int run_daemon(config::Settings settings, const DaemonOptions& options) {
+  log::set_level(settings.log.level);
+  auto lock = lock_state_dir(settings.storage.state_dir);
+  if (!lock) {
+    log::error("daemon", "cannot start", {{"error", lock.error()}});
+    return 1;
+  }
+  auto store = Store::open(database_options(settings), order_policy(settings));
+  if (!store) {
+    log::error("storage", "cannot start", {{"error", store.error().message}});
+    return 1;
+  }
+  if (options.demo) {
+    if (auto ok = seed_demo_store(**store, now_ms()); !ok) {
+      log::error("demo", "cannot seed the demo store", {{"error", ok.error().message}});
+      return 1;
+    }
+  }
+  Daemon daemon(std::move(settings), options, std::move(*store));
+  const int rc = daemon.run();
+  ::close(*lock);
+  log::info("daemon", "stopped", {{"exit_code", rc}});
+  return rc;
+}
+
+}  // namespace fulfil::agent

@@ -1,0 +1,163 @@
+// Forward-only schema migrations. Each step is applied in its own transaction together
+// with the new user_version, so a crash mid-migration leaves the previous version intact.
+// Never edit a released step: add a new one.
+#include <array>
+#include <string>
+
+#include "agent/storage.hpp"
+
+namespace fulfil::agent {
+namespace {
+
+constexpr std::array<const char*, 4> kMigrations = {
+    // 1: catalog, inventory counters and the append-only stock ledger.
+    R"sql(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE sku (
+  sku TEXT PRIMARY KEY,
+  title TEXT NOT NULL,
+  bin TEXT NOT NULL DEFAULT '',
+  on_hand INTEGER NOT NULL DEFAULT 0 CHECK (on_hand >= 0),
+  reserved INTEGER NOT NULL DEFAULT 0 CHECK (reserved >= 0),
+  unsellable INTEGER NOT NULL DEFAULT 0 CHECK (unsellable >= 0),
+  safety_stock INTEGER NOT NULL DEFAULT 0 CHECK (safety_stock >= 0),
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE sku_barcode (
+  gtin TEXT PRIMARY KEY,
+  sku TEXT NOT NULL REFERENCES sku(sku)
+);
+CREATE INDEX sku_barcode_by_sku ON sku_barcode(sku);
+CREATE TABLE ledger (
+  id INTEGER PRIMARY KEY,
+  sku TEXT NOT NULL REFERENCES sku(sku),
+  bucket TEXT NOT NULL CHECK (bucket IN ('on_hand', 'unsellable')),
+  delta INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  actor TEXT NOT NULL,
+  order_id TEXT,
+  at INTEGER NOT NULL
+);
+CREATE INDEX ledger_by_sku ON ledger(sku);
+)sql",
+    // 2: fulfilment orders, their lines, packages, reservations and history.
+    R"sql(
+CREATE TABLE fulfilment_order (
+  id TEXT PRIMARY KEY,
+  order_ref TEXT NOT NULL,
+  state TEXT NOT NULL,
+  delivery_method TEXT NOT NULL CHECK (delivery_method IN ('ship', 'pickup')),
+  customer TEXT NOT NULL,
+  address TEXT NOT NULL,
+  currency TEXT NOT NULL,
+  routed_at INTEGER NOT NULL,
+  accept_by INTEGER NOT NULL,
+  ship_by INTEGER NOT NULL,
+  reject_reason TEXT NOT NULL DEFAULT '',
+  carrier TEXT NOT NULL DEFAULT '',
+  tracking TEXT NOT NULL DEFAULT '',
+  pickup_code TEXT NOT NULL DEFAULT '',
+  pickup_attempts INTEGER NOT NULL DEFAULT 0,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX order_by_state ON fulfilment_order(state, accept_by);
+CREATE TABLE order_line (
+  order_id TEXT NOT NULL REFERENCES fulfilment_order(id),
+  line_no INTEGER NOT NULL,
+  sku TEXT NOT NULL REFERENCES sku(sku),
+  quantity INTEGER NOT NULL CHECK (quantity > 0),
+  unit_price_minor INTEGER NOT NULL,
+  picked INTEGER NOT NULL DEFAULT 0,
+  rejected INTEGER NOT NULL DEFAULT 0,
+  reject_reason TEXT NOT NULL DEFAULT '',
+  CHECK (picked >= 0 AND rejected >= 0 AND picked + rejected <= quantity),
+  PRIMARY KEY (order_id, line_no)
+);
+CREATE TABLE reservation (
+  order_id TEXT NOT NULL,
+  line_no INTEGER NOT NULL,
+  sku TEXT NOT NULL REFERENCES sku(sku),
+  quantity INTEGER NOT NULL CHECK (quantity > 0),
+  PRIMARY KEY (order_id, line_no),
+  FOREIGN KEY (order_id, line_no) REFERENCES order_line(order_id, line_no)
+);
+CREATE TABLE package (
+  order_id TEXT NOT NULL REFERENCES fulfilment_order(id),
+  package_no INTEGER NOT NULL,
+  box_type TEXT NOT NULL,
+  weight_g INTEGER NOT NULL,
+  PRIMARY KEY (order_id, package_no)
+);
+CREATE TABLE package_item (
+  order_id TEXT NOT NULL,
+  package_no INTEGER NOT NULL,
+  line_no INTEGER NOT NULL,
+  quantity INTEGER NOT NULL CHECK (quantity > 0),
+  PRIMARY KEY (order_id, package_no, line_no),
+  FOREIGN KEY (order_id, package_no) REFERENCES package(order_id, package_no)
+);
+CREATE TABLE order_history (
+  id INTEGER PRIMARY KEY,
+  order_id TEXT NOT NULL REFERENCES fulfilment_order(id),
+  action TEXT NOT NULL,
+  from_state TEXT NOT NULL,
+  to_state TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  detail TEXT NOT NULL DEFAULT '',
+  at INTEGER NOT NULL
+);
+CREATE INDEX history_by_order ON order_history(order_id);
+)sql",
+    // 3: the outbox of events for the cloud; seq is the per-store sequence number.
+    R"sql(
+CREATE TABLE outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'dead')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  sent_at INTEGER
+);
+CREATE INDEX outbox_pending ON outbox(state, seq);
+)sql",
+    // 4: customer returns received at the store.
+    R"sql(
+CREATE TABLE return_receipt (
+  id TEXT PRIMARY KEY,
+  order_id TEXT REFERENCES fulfilment_order(id),
+  actor TEXT NOT NULL,
+  note TEXT NOT NULL DEFAULT '',
+  received_at INTEGER NOT NULL
+);
+CREATE TABLE return_line (
+  return_id TEXT NOT NULL REFERENCES return_receipt(id),
+  line_no INTEGER NOT NULL,
+  sku TEXT NOT NULL REFERENCES sku(sku),
+  quantity INTEGER NOT NULL CHECK (quantity > 0),
+  disposition TEXT NOT NULL CHECK (disposition IN ('restock', 'unsellable', 'to_vendor')),
+  reason TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (return_id, line_no)
+);
+CREATE INDEX return_by_order ON return_receipt(order_id);
+)sql",
+};
+
+}  // namespace
+
+int current_schema_version() { return static_cast<int>(kMigrations.size()); }
+
+void migrate_to(Database& db, int version) {
+  for (int v = db.schema_version(); v < version; ++v) {
+    Transaction tx(db);
+    db.exec(kMigrations[static_cast<std::size_t>(v)]);
+    db.exec("PRAGMA user_version=" + std::to_string(v + 1));
+    tx.commit();
+  }
+}
+
+}  // namespace fulfil::agent

@@ -1,0 +1,88 @@
+#include "agent/outbox.hpp"
+
+#include <openssl/rand.h>
+
+#include <cstdio>
+
+namespace fulfil::agent {
+
+std::string new_uuid() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("RAND_bytes failed");
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+                b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+                b[14], b[15]);
+  return out;
+}
+
+std::int64_t Outbox::append(const std::string& type, const std::string& subject,
+                            const nlohmann::json& payload, std::int64_t at) {
+  db_.prepare(
+         "INSERT INTO outbox (event_id, type, subject, payload, created_at) VALUES (?,?,?,?,?)")
+      .bind(1, new_uuid())
+      .bind(2, type)
+      .bind(3, subject)
+      .bind(4, payload.dump())
+      .bind(5, at)
+      .run();
+  auto s = db_.prepare("SELECT last_insert_rowid()");
+  s.step();
+  return s.int64(0);
+}
+
+namespace {
+std::vector<OutboxEvent> read_events(Statement& s) {
+  std::vector<OutboxEvent> out;
+  while (s.step()) {
+    OutboxEvent e;
+    e.seq = s.int64(0);
+    e.event_id = s.text(1);
+    e.type = s.text(2);
+    e.subject = s.text(3);
+    e.payload = nlohmann::json::parse(s.text(4));
+    e.created_at = s.int64(5);
+    e.state = s.text(6);
+    e.attempts = static_cast<int>(s.int64(7));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<OutboxEvent> Outbox::pending(std::size_t limit) {
+  auto s = db_.prepare(
+      "SELECT seq, event_id, type, subject, payload, created_at, state, attempts FROM outbox "
+      "WHERE state = 'pending' ORDER BY seq LIMIT ?");
+  s.bind(1, static_cast<std::int64_t>(limit));
+  return read_events(s);
+}
+
+std::vector<OutboxEvent> Outbox::since(std::int64_t after_seq, std::size_t limit) {
+  auto s = db_.prepare(
+      "SELECT seq, event_id, type, subject, payload, created_at, state, attempts FROM outbox "
+      "WHERE seq > ? ORDER BY seq LIMIT ?");
+  s.bind(1, after_seq).bind(2, static_cast<std::int64_t>(limit));
+  return read_events(s);
+}
+
+OutboxStats Outbox::stats() {
+  OutboxStats st;
+  auto s = db_.prepare(
+      "SELECT (SELECT count(*) FROM outbox WHERE state='pending'),"
+      " (SELECT count(*) FROM outbox WHERE state='dead'),"
+      " (SELECT coalesce(min(created_at),0) FROM outbox WHERE state='pending'),"
+      " (SELECT coalesce(max(seq),0) FROM outbox)");
+  if (s.step()) {
+    st.pending = s.int64(0);
+    st.dead = s.int64(1);
+    st.oldest_pending_at = s.int64(2);
+    st.last_seq = s.int64(3);
+  }
+  return st;
+}
+
+}  // namespace fulfil::agent

@@ -1,0 +1,69 @@
+#pragma once
+// Internal to agent/: the single place where stock counters change. Called inside an open
+// transaction by inventory, orders and returns.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/domain.hpp"
+#include "agent/inventory.hpp"
+#include "agent/storage.hpp"
+
+namespace fulfil::agent {
+
+enum class Bucket { on_hand, unsellable };
+
+struct Movement {
+  std::string sku;
+  Bucket bucket = Bucket::on_hand;
+  std::int64_t delta = 0;
+  std::string kind;  // receipt, sale, return, correction, damage, disposal, count, snapshot
+  std::string reason;
+  std::optional<std::string> order_id;
+};
+
+class StockLedger {
+ public:
+  explicit StockLedger(Database& db) : db_(db) {}
+  // Refuses (returns an error, changes nothing) if a counter would go negative or
+  // unsellable would exceed on_hand.
+  Result<void> post(const Movement& m, const CommandContext& ctx);
+  void reserve(const std::string& order_id, int line_no, const std::string& sku, std::int64_t qty);
+  // Releases up to `qty` of a line's reservation; returns how much was released.
+  std::int64_t release(const std::string& order_id, int line_no, std::int64_t qty);
+  std::optional<StockLevel> level(const std::string& sku);
+  // Removes `qty` units that left the store with a customer or carrier. The goods are gone
+  // whatever the books say: if fewer are recorded, on_hand stops at zero (and unsellable
+  // shrinks with it) and the shortfall is returned for the event to report.
+  std::int64_t sell(const std::string& sku, std::int64_t qty, const std::string& order_id,
+                    const CommandContext& ctx, std::vector<Movement>& moves);
+
+ private:
+  Database& db_;
+};
+
+nlohmann::json movements_json(const std::vector<Movement>& movements);
+
+// Transaction boundary for every domain command: commits when the body succeeds, rolls
+// back when it returns an error or the database fails.
+template <class F>
+auto commit_or_rollback(Database& db, F&& body) -> decltype(body()) {
+  try {
+    Transaction tx(db);
+    auto result = body();
+    if (result) tx.commit();
+    return result;
+  } catch (const StorageFailure& e) {
+    return fail(DomainErrc::storage,
+                std::string("the database failed, nothing was changed: ") + e.what());
+  }
+}
+
+// Text that came from a person or the cloud: non-empty (if required), bounded, and free of
+// control characters that could corrupt logs, documents or terminals.
+Result<void> check_text(std::string_view field, std::string_view value, std::size_t max_len,
+                        bool required);
+
+}  // namespace fulfil::agent

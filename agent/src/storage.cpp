@@ -1,0 +1,177 @@
+#include "agent/storage.hpp"
+
+#include <sqlite3.h>
+
+namespace fulfil::agent {
+namespace {
+
+[[noreturn]] void fail(sqlite3* db, int rc, std::string_view what) {
+  throw StorageFailure(rc, std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+}
+
+std::string single_text(sqlite3* db, const char* sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr); rc != SQLITE_OK) fail(db, rc, sql);
+  std::string out;
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    if (!out.empty()) out += "; ";
+    const auto* t = sqlite3_column_text(stmt, 0);
+    out += t ? reinterpret_cast<const char*>(t) : "";
+  }
+  sqlite3_finalize(stmt);
+  return out;
+}
+
+}  // namespace
+
+Statement::~Statement() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+  if (int rc = sqlite3_bind_int64(stmt_, index, value); rc != SQLITE_OK) fail(db_, rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view value) {
+  if (int rc = sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
+                                 SQLITE_TRANSIENT);
+      rc != SQLITE_OK)
+    fail(db_, rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind_null(int index) {
+  if (int rc = sqlite3_bind_null(stmt_, index); rc != SQLITE_OK) fail(db_, rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind_optional(int index, const std::optional<std::string>& value) {
+  return value ? bind(index, *value) : bind_null(index);
+}
+
+bool Statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  fail(db_, rc, sqlite3_sql(stmt_));
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+}
+
+std::int64_t Statement::int64(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+std::string Statement::text(int column) const {
+  const auto* t = sqlite3_column_text(stmt_, column);
+  return t ? std::string(reinterpret_cast<const char*>(t),
+                         static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)))
+           : std::string();
+}
+
+bool Statement::is_null(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+Expected<std::unique_ptr<Database>, OpenError> open_without_migrating(const std::string& path) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
+    sqlite3_close(raw);
+    return unexpected(OpenError{"cannot open database " + path + ": " + msg});
+  }
+  return std::unique_ptr<Database>(new Database(raw));
+}
+
+Expected<std::unique_ptr<Database>, OpenError> Database::open(const DatabaseOptions& options) {
+  auto opened = open_without_migrating(options.path);
+  if (!opened) return opened;
+  auto db = std::move(*opened);
+  try {
+    sqlite3_busy_timeout(db->db_, options.busy_timeout_ms);
+    // A file that is not a database fails here, on the first read of its header.
+    const std::string mode = single_text(db->db_, "PRAGMA journal_mode=WAL");
+    if (mode != "wal")
+      return unexpected(OpenError{"database " + options.path +
+                                  " cannot use write-ahead logging (journal_mode=" + mode + ")"});
+    // WAL with synchronous=FULL: every commit is fsync'ed to the WAL before we tell an
+    // associate or the cloud that it happened. NORMAL would be faster but may lose the
+    // last commits on power loss, which would break "told means committed". The price
+    // (one fsync per commit) is measured in tests/bench.
+    db->exec("PRAGMA synchronous=FULL");
+    db->exec("PRAGMA foreign_keys=ON");
+    if (options.integrity_check != "off") {
+      const char* pragma =
+          options.integrity_check == "full" ? "PRAGMA integrity_check" : "PRAGMA quick_check";
+      const std::string result = single_text(db->db_, pragma);
+      if (result != "ok")
+        return unexpected(OpenError{"database " + options.path + " is corrupt (" + pragma +
+                                    ": " + result.substr(0, 500) +
+                                    "); refusing to start. Restore it from a backup or move it "
+                                    "aside to let the cloud re-seed the store."});
+    }
+    const int version = db->schema_version();
+    if (version > current_schema_version())
+      return unexpected(OpenError{"database " + options.path + " has schema version " +
+                                  std::to_string(version) + ", newer than this fulfild (" +
+                                  std::to_string(current_schema_version()) +
+                                  "); refusing to downgrade"});
+    migrate_to(*db, current_schema_version());
+  } catch (const StorageFailure& e) {
+    return unexpected(OpenError{"database " + options.path + ": " + e.what()});
+  }
+  return db;
+}
+
+Database::~Database() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  sqlite3_close(db_);
+}
+
+Statement Database::prepare(std::string_view sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) fail(db_, rc, sql);
+    it = cache_.emplace(std::string(sql), stmt).first;
+  }
+  return Statement(db_, it->second);
+}
+
+void Database::exec(const std::string& sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    throw StorageFailure(rc, msg);
+  }
+}
+
+std::int64_t Database::changes() const { return sqlite3_changes64(db_); }
+
+int Database::schema_version() { return std::stoi(single_text(db_, "PRAGMA user_version")); }
+
+Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+
+Transaction::~Transaction() {
+  if (!open_) return;
+  char* err = nullptr;
+  sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, &err);
+  sqlite3_free(err);
+}
+
+void Transaction::commit() {
+  db_.exec("COMMIT");
+  open_ = false;
+}
+
+}  // namespace fulfil::agent

@@ -1,0 +1,76 @@
+#pragma once
+// fulfild's configuration: compiled defaults < local JSON file < command-line overrides.
+// Every key is described once, in config/schema.json (embedded into the binary); the
+// validator, the defaults and the README's reference are all derived from it.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/expected.hpp"
+#include "config/log.hpp"
+
+namespace fulfil::config {
+
+// One refused setting: which key, the value given, and what was expected.
+struct ConfigError {
+  std::string key;       // dotted path, e.g. "orders.expiry_sweep_s"
+  std::string value;     // the offending value as JSON text (empty for a missing/unreadable file)
+  std::string expected;  // what would have been accepted
+  std::string source;    // "defaults", the file path, or "--set"
+  std::string describe() const;
+};
+using ConfigErrors = std::vector<ConfigError>;
+
+struct Settings {
+  struct Store {
+    std::string id;
+    std::string name;
+  } store;
+  struct Storage {
+    std::string state_dir;
+    std::string integrity_check;  // quick | full | off
+    int busy_timeout_ms = 0;
+  } storage;
+  struct Log {
+    log::Level level = log::Level::info;
+  } log;
+  struct Api {
+    std::string listen_host;
+    std::uint16_t listen_port = 0;
+    std::size_t max_body_bytes = 0;
+  } api;
+  struct Orders {
+    int default_accept_sla_s = 0;
+    int expiry_sweep_s = 0;
+    std::vector<std::string> reject_reasons;
+    std::vector<std::string> short_pick_reasons;
+    int pickup_code_max_attempts = 0;
+  } orders;
+  struct Inventory {
+    bool allow_negative_available = false;
+  } inventory;
+
+  nlohmann::json document;  // the effective, merged configuration
+};
+
+struct LoadRequest {
+  std::optional<std::string> file;     // --config PATH
+  std::vector<std::string> overrides;  // "key=value" from the command line, applied last
+};
+
+const nlohmann::json& schema();
+nlohmann::json defaults();
+
+// Every problem in `doc` (a whole or partial configuration), not just the first.
+ConfigErrors validate(const nlohmann::json& doc, const std::string& source);
+
+Expected<Settings, ConfigErrors> load(const LoadRequest& request);
+Expected<Settings, ConfigErrors> from_document(const nlohmann::json& doc, const std::string& source);
+
+// Markdown table of every key (the README's configuration reference).
+std::string reference_markdown();
+
+}  // namespace fulfil::config

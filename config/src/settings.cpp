@@ -1,0 +1,128 @@
+#include <fstream>
+#include <sstream>
+
+#include "config/settings.hpp"
+
+namespace fulfil::config {
+namespace {
+
+using nlohmann::json;
+
+// Objects merge key by key; anything else (including lists) replaces.
+void merge_into(json& base, const json& patch) {
+  if (!base.is_object() || !patch.is_object()) {
+    base = patch;
+    return;
+  }
+  for (const auto& [key, value] : patch.items()) {
+    if (base.contains(key)) merge_into(base[key], value);
+    else base[key] = value;
+  }
+}
+
+json::json_pointer pointer_for(const std::string& dotted) {
+  std::string p;
+  std::stringstream in(dotted);
+  for (std::string part; std::getline(in, part, '.');) p += "/" + part;
+  return json::json_pointer(p);
+}
+
+Expected<json, ConfigErrors> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return unexpected(ConfigErrors{{"(file)", "", "a readable JSON file", path}});
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  try {
+    return json::parse(buffer.str());
+  } catch (const json::parse_error& e) {
+    return unexpected(ConfigErrors{{"(file)", "", std::string("valid JSON: ") + e.what(), path}});
+  }
+}
+
+// "orders.expiry_sweep_s=30" -> {"orders":{"expiry_sweep_s":30}}. A value that is not
+// JSON is taken as a string, so --set store.id=shop-7 needs no quoting.
+Expected<json, ConfigErrors> parse_override(const std::string& text) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0)
+    return unexpected(ConfigErrors{{text, "", "KEY=VALUE (e.g. log.level=debug)", "--set"}});
+  const std::string key = text.substr(0, eq);
+  const std::string raw = text.substr(eq + 1);
+  json value = json::parse(raw, nullptr, false);
+  if (value.is_discarded()) value = raw;
+  json patch = json::object();
+  try {
+    patch[pointer_for(key)] = value;
+  } catch (const json::exception&) {
+    return unexpected(ConfigErrors{{key, value.dump(), "a dotted key such as log.level", "--set"}});
+  }
+  return patch;
+}
+
+Expected<std::pair<std::string, std::uint16_t>, ConfigError> split_listen(const std::string& s) {
+  const auto colon = s.rfind(':');
+  std::string host = s.substr(0, colon);
+  const long port = std::stol(s.substr(colon + 1));
+  if (port > 65535)
+    return unexpected(ConfigError{"api.listen", json(s).dump(), "a port from 0 to 65535", ""});
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  return std::pair{host, static_cast<std::uint16_t>(port)};
+}
+
+}  // namespace
+
+Expected<Settings, ConfigErrors> from_document(const json& doc, const std::string& source) {
+  json merged = defaults();
+  merge_into(merged, doc);
+  if (auto errors = validate(merged, source); !errors.empty()) return unexpected(errors);
+
+  Settings s;
+  s.document = merged;
+  s.store.id = merged["store"]["id"];
+  s.store.name = merged["store"]["name"];
+  s.storage.state_dir = merged["storage"]["state_dir"];
+  s.storage.integrity_check = merged["storage"]["integrity_check"];
+  s.storage.busy_timeout_ms = merged["storage"]["busy_timeout_ms"];
+  log::parse_level(merged["log"]["level"].get<std::string>(), s.log.level);
+  auto listen = split_listen(merged["api"]["listen"]);
+  if (!listen) {
+    ConfigError e = listen.error();
+    e.source = source;
+    return unexpected(ConfigErrors{e});
+  }
+  s.api.listen_host = listen->first;
+  s.api.listen_port = listen->second;
+  s.api.max_body_bytes = merged["api"]["max_body_bytes"];
+  const json& o = merged["orders"];
+  s.orders.default_accept_sla_s = o["default_accept_sla_s"];
+  s.orders.expiry_sweep_s = o["expiry_sweep_s"];
+  s.orders.reject_reasons = o["reject_reasons"].get<std::vector<std::string>>();
+  s.orders.short_pick_reasons = o["short_pick_reasons"].get<std::vector<std::string>>();
+  s.orders.pickup_code_max_attempts = o["pickup_code_max_attempts"];
+  s.inventory.allow_negative_available = merged["inventory"]["allow_negative_available"];
+  return s;
+}
+
+Expected<Settings, ConfigErrors> load(const LoadRequest& request) {
+  json doc = json::object();
+  std::string source = "defaults";
+  if (request.file) {
+    auto file = read_file(*request.file);
+    if (!file) return unexpected(file.error());
+    if (auto errors = validate(*file, *request.file); !errors.empty())
+      return unexpected(errors);
+    doc = std::move(*file);
+    source = *request.file;
+  }
+  for (const std::string& text : request.overrides) {
+    auto patch = parse_override(text);
+    if (!patch) return unexpected(patch.error());
+    json probe = doc;
+    merge_into(probe, *patch);
+    if (auto errors = validate(*patch, "--set " + text); !errors.empty())
+      return unexpected(errors);
+    doc = std::move(probe);
+  }
+  return from_document(doc, source);
+}
+
+}  // namespace fulfil::config
