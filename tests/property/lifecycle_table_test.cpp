@@ -1,0 +1,210 @@
+// Walks every fulfilment-order state x every action x both delivery methods against a
+// table written out here (not derived from the product's own table), checking that each
+// allowed action succeeds with exactly one outbox event and the expected next state, and
+// each refused one returns illegal_transition and changes nothing.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <set>
+
+#include "test_support.hpp"
+
+using namespace fulfil::agent;
+using fulfil::test::ctx;
+using fulfil::test::kT0;
+
+namespace {
+
+using S = OrderState;
+using A = OrderAction;
+
+// The expected table: action -> resulting state, per state. Method-specific rows are
+// resolved in allowed_for().
+const std::map<S, std::map<A, S>> kExpected = {
+    {S::routed,
+     {{A::accept, S::accepted}, {A::reject, S::rejected}, {A::expire, S::expired},
+      {A::cancel, S::cancelled}}},
+    {S::accepted,
+     {{A::reject, S::rejected}, {A::start_picking, S::picking}, {A::short_pick, S::accepted},
+      {A::cancel, S::cancelled}}},
+    {S::picking,
+     {{A::pick_item, S::picking}, {A::short_pick, S::picking}, {A::complete_picking, S::picked},
+      {A::cancel, S::cancelled}}},
+    {S::picked, {{A::pack, S::packed}, {A::cancel, S::cancelled}}},
+    {S::packed,
+     {{A::ship, S::shipped}, {A::ready_for_pickup, S::ready_for_pickup}, {A::cancel, S::cancelled}}},
+    {S::ready_for_pickup,
+     {{A::collect, S::collected}, {A::unlock_pickup, S::ready_for_pickup},
+      {A::cancel, S::cancelled}}},
+};
+
+std::optional<S> expected_result(S state, DeliveryMethod m, A action) {
+  auto row = kExpected.find(state);
+  if (row == kExpected.end()) return std::nullopt;
+  auto cell = row->second.find(action);
+  if (cell == row->second.end()) return std::nullopt;
+  if (action == A::ship && m != DeliveryMethod::ship) return std::nullopt;
+  if (action == A::ready_for_pickup && m != DeliveryMethod::pickup) return std::nullopt;
+  return cell->second;
+}
+
+bool reachable(S state, DeliveryMethod m) {
+  if (state == S::shipped) return m == DeliveryMethod::ship;
+  if (state == S::ready_for_pickup || state == S::collected) return m == DeliveryMethod::pickup;
+  return true;
+}
+
+const std::int64_t kAcceptBy = kT0 + 3600 * 1000;
+
+void must(const Result<void>& r) { REQUIRE_MESSAGE(r.has_value(), (r ? "" : r.error().message)); }
+
+void pick_everything(Store& s, const std::string& id) {
+  auto o = s.orders().find(id);
+  for (const auto& l : o->lines)
+    if (l.open() > 0) REQUIRE(s.orders().pick_item(id, l.sku, l.open(), ctx()).has_value());
+}
+
+std::vector<Package> packages_for(Store& s, const std::string& id) {
+  auto o = s.orders().find(id);
+  Package p{1, "BOX-M", 1200, {}};
+  for (const auto& l : o->lines)
+    if (l.picked > 0) p.items.push_back({l.line_no, l.picked});
+  if (p.items.empty()) p.items.push_back({1, 1});
+  return {p};
+}
+
+void drive_to(Store& s, const std::string& id, DeliveryMethod m, S target) {
+  auto order = fulfil::test::make_order(id, m, {{"SKU-0001", 2}, {"SKU-0002", 1}});
+  order.accept_by = kAcceptBy;
+  must(s.orders().receive(order, ctx()));
+  auto& o = s.orders();
+  switch (target) {
+    case S::routed: return;
+    case S::rejected: return must(o.reject(id, "other", ctx()));
+    case S::expired: {
+      auto r = o.expire_overdue(ctx(kAcceptBy + 1));
+      REQUIRE(r.has_value());
+      return;
+    }
+    case S::cancelled: {
+      auto r = o.request_cancel(id, "customer", ctx());
+      REQUIRE(r.has_value());
+      return;
+    }
+    default: break;
+  }
+  must(o.accept(id, ctx()));
+  if (target == S::accepted) return;
+  must(o.start_picking(id, ctx()));
+  if (target == S::picking) return;
+  pick_everything(s, id);
+  must(o.complete_picking(id, ctx()));
+  if (target == S::picked) return;
+  must(o.pack(id, packages_for(s, id), ctx()));
+  if (target == S::packed) return;
+  if (target == S::shipped) return must(o.ship(id, "DHL", "JD0001", ctx()));
+  auto code = o.ready_for_pickup(id, ctx());
+  REQUIRE(code.has_value());
+  if (target == S::ready_for_pickup) return;
+  must(o.collect(id, *code, ctx()));
+}
+
+struct Outcome {
+  bool ok = false;
+  DomainErrc code = DomainErrc::storage;
+  std::string message;
+};
+
+template <class T>
+Outcome outcome_of(const Result<T>& r) {
+  if (r) return {true, DomainErrc::storage, ""};
+  return {false, r.error().code, r.error().message};
+}
+
+Outcome perform(Store& s, const std::string& id, A action) {
+  auto& o = s.orders();
+  switch (action) {
+    case A::accept: return outcome_of(o.accept(id, ctx()));
+    case A::reject: return outcome_of(o.reject(id, "other", ctx()));
+    case A::expire: {
+      auto r = o.expire_overdue(ctx(kAcceptBy + 1));
+      if (!r) return outcome_of(r);
+      const bool expired = std::find(r->begin(), r->end(), id) != r->end();
+      return {expired, DomainErrc::illegal_transition, "not expired"};
+    }
+    case A::start_picking: return outcome_of(o.start_picking(id, ctx()));
+    case A::pick_item: return outcome_of(o.pick_item(id, "SKU-0001", 1, ctx()));
+    case A::short_pick: return outcome_of(o.short_pick(id, 1, 1, "not_found", ctx()));
+    case A::complete_picking: return outcome_of(o.complete_picking(id, ctx()));
+    case A::pack: return outcome_of(o.pack(id, packages_for(s, id), ctx()));
+    case A::ship: return outcome_of(o.ship(id, "DHL", "JD0002", ctx()));
+    case A::ready_for_pickup: return outcome_of(o.ready_for_pickup(id, ctx()));
+    case A::collect: {
+      auto code = o.find(id)->pickup_code;
+      return outcome_of(o.collect(id, code.empty() ? "000000" : code, ctx()));
+    }
+    case A::unlock_pickup: return outcome_of(o.unlock_pickup(id, ctx()));
+    case A::cancel: {
+      auto r = o.request_cancel(id, "customer", ctx());
+      if (!r) return outcome_of(r);
+      return {r->outcome == CancelOutcome::cancelled, DomainErrc::illegal_transition, r->reason};
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("every state x every action x both methods follows the lifecycle table") {
+  int allowed_checked = 0, refused_checked = 0;
+  for (DeliveryMethod m : {DeliveryMethod::ship, DeliveryMethod::pickup}) {
+    for (S state : all_states()) {
+      if (!reachable(state, m)) continue;
+      for (A action : all_actions()) {
+        // A fresh store per case: expiry sweeps act on every overdue order in a store.
+        auto store = fulfil::test::open_test_store();
+        fulfil::test::seed_catalog(*store, 2, 50);
+        const std::string id = "FO-T";
+        drive_to(*store, id, m, state);
+        CAPTURE(method_name(m));
+        CAPTURE(state_name(state));
+        CAPTURE(action_name(action));
+        REQUIRE(store->orders().find(id)->state == state);
+        const auto expected = expected_result(state, m, action);
+        CHECK(allows(state, m, action) == expected.has_value());
+
+        // The one precondition beyond the state: completing a pick needs every unit picked.
+        if (action == A::complete_picking && state == S::picking) pick_everything(*store, id);
+        const std::string before = fulfil::test::fingerprint(store->db());
+        const auto events_before = fulfil::test::count_rows(store->db(), "outbox");
+        const Outcome out = perform(*store, id, action);
+        const auto events_after = fulfil::test::count_rows(store->db(), "outbox");
+        const auto after_state = store->orders().find(id)->state;
+        if (expected) {
+          ++allowed_checked;
+          CHECK_MESSAGE(out.ok, out.message);
+          CHECK(after_state == *expected);
+          CHECK(events_after - events_before == 1);
+        } else {
+          ++refused_checked;
+          CHECK_FALSE(out.ok);
+          CHECK(after_state == state);
+          if (action == A::cancel) {
+            // A refused cancel request is answered to the cloud (one event), nothing else.
+            CHECK(events_after - events_before == 1);
+          } else if (action == A::expire) {
+            CHECK(fulfil::test::fingerprint(store->db()) == before);
+          } else {
+            CHECK(out.code == DomainErrc::illegal_transition);
+            CHECK(out.message.find(std::string(state_name(state))) != std::string::npos);
+            CHECK(fulfil::test::fingerprint(store->db()) == before);
+          }
+        }
+        CHECK(fulfil::test::invariant_violations(store->db()).empty());
+      }
+    }
+  }
+  // Reachable: 9 states shipping, 10 for pickup; allowed cells: 16 shipping, 19 pickup.
+  CHECK(allowed_checked == 35);
+  CHECK(refused_checked == (9 + 10) * 13 - 35);
+}

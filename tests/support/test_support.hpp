@@ -1,0 +1,55 @@
+#pragma once
+// Fixtures shared by the tests: a store in a temporary directory, a sample catalog and
+// orders, and independent checks (straight SQL, not the domain code) of the invariants.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent/store.hpp"
+
+namespace fulfil::test {
+
+inline constexpr std::int64_t kT0 = 1'790'000'000'000;  // a fixed "now" (2026-09)
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+struct TestStore {
+  std::unique_ptr<TempDir> dir;
+  std::unique_ptr<agent::Store> store;
+  agent::Store* operator->() { return store.get(); }
+  agent::Store& operator*() { return *store; }
+  std::string db_path() const { return dir->path() + "/fulfild.db"; }
+  // Closes and reopens the database (as a restart would).
+  void reopen(agent::OrderPolicy policy = {});
+};
+
+TestStore open_test_store(agent::OrderPolicy policy = {});
+
+agent::CommandContext ctx(std::int64_t now = kT0);
+
+// SKU-0001.. with one EAN-13 each (prefix 20) and `stock` units on hand.
+std::vector<std::string> seed_catalog(agent::Store& store, int skus, std::int64_t stock);
+std::string sample_gtin13(int i);
+
+agent::FulfilmentOrder make_order(const std::string& id, agent::DeliveryMethod method,
+                                  const std::vector<std::pair<std::string, std::int64_t>>& lines);
+
+// Every row of every table, in a stable order: equal fingerprints mean nothing changed.
+std::string fingerprint(agent::Database& db);
+std::int64_t count_rows(agent::Database& db, const std::string& table);
+// Violations of the stock/reservation invariants, checked with plain SQL.
+std::vector<std::string> invariant_violations(agent::Database& db);
+
+}  // namespace fulfil::test
