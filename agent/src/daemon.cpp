@@ -9,10 +9,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <filesystem>
-#include <random>
 
 #include "agent/demo.hpp"
-#include "agent/local_api.hpp"
+#include "agent/http_server.hpp"
 #include "agent/store.hpp"
 #include "config/log.hpp"
 #include "status_routes.hpp"
@@ -47,12 +46,18 @@ class Daemon {
         signals_(io_, SIGINT, SIGTERM, SIGHUP),
         sweep_timer_(io_),
         watchdog_timer_(io_),
-        demo_timer_(io_),
         api_(io_, {settings_.api.listen_host, settings_.api.listen_port,
-                   settings_.api.max_body_bytes}) {}
+                   settings_.api.max_body_bytes}) {
+    if (options_.components) components_ = options_.components(io_, *store_, settings_);
+  }
 
   int run() {
-    add_status_routes(api_, *store_, settings_, kVersion);
+    add_status_routes(api_, *store_, settings_, kVersion, [this] {
+      nlohmann::json out = nlohmann::json::object();
+      for (auto& c : components_)
+        if (auto h = c->health(); !h.is_null()) out[c->name()] = h;
+      return out;
+    });
     auto port = api_.start();
     if (!port) {
       log::error("daemon", "cannot start the local API", {{"error", port.error()}});
@@ -61,7 +66,7 @@ class Daemon {
     wait_for_signal();
     schedule_sweep();
     start_watchdog();
-    if (options_.demo) schedule_demo_order();
+    for (auto& c : components_) c->start();
     log::info("daemon", "serving",
               {{"version", kVersion},
                {"store", settings_.store.id},
@@ -81,10 +86,8 @@ class Daemon {
   asio::signal_set signals_;
   asio::steady_timer sweep_timer_;
   asio::steady_timer watchdog_timer_;
-  asio::steady_timer demo_timer_;
-  LocalApi api_;
-  std::mt19937 demo_rng_{20261124};
-  int demo_orders_ = 0;
+  HttpServer api_;
+  std::vector<std::unique_ptr<DaemonComponent>> components_;
 
   CommandContext system_ctx(const char* who) const {
     return {{Actor::Kind::system, who}, now_ms()};
@@ -104,7 +107,7 @@ class Daemon {
       api_.stop();
       sweep_timer_.cancel();
       watchdog_timer_.cancel();
-      demo_timer_.cancel();
+      for (auto& c : components_) c->stop();
       io_.stop();
     });
   }
@@ -144,6 +147,8 @@ class Daemon {
       else
         for (const auto& id : *expired)
           log::info("orders", "order expired: not accepted within its SLA", {{"order", id}});
+      if (expired && !expired->empty())
+        for (auto& c : components_) c->local_change();
       schedule_sweep();
     });
   }
@@ -162,19 +167,6 @@ class Daemon {
     });
   }
 
-  // Until the cloud simulator drives the demo, a new order "arrives" now and then.
-  void schedule_demo_order() {
-    demo_timer_.expires_after(std::chrono::seconds(demo_orders_ < 5 ? 1 : 45));
-    demo_timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (ec) return;
-      auto order = demo_order(demo_rng_, ++demo_orders_, now_ms());
-      if (auto ok = store_->orders().receive(order, {{Actor::Kind::cloud, "demo"}, now_ms()}); !ok)
-        log::warn("demo", "demo order refused", {{"error", ok.error().message}});
-      else
-        log::info("orders", "order routed to the store", {{"order", order.id}});
-      schedule_demo_order();
-    });
-  }
 };
 
 }  // namespace

@@ -186,6 +186,68 @@ Result<std::vector<CountDifference>> Inventory::post_count(const CycleCount& cou
   });
 }
 
+Result<std::vector<CountDifference>> Inventory::apply_snapshot(const InventorySnapshot& snap,
+                                                               const CommandContext& ctx) {
+  if (snap.watermark_seq < 0)
+    return fail(DomainErrc::invalid_argument, "snapshot watermark_seq cannot be negative");
+  std::set<std::string> seen;
+  for (const auto& item : snap.items) {
+    if (!seen.insert(item.sku).second)
+      return fail(DomainErrc::invalid_argument, "snapshot lists SKU " + item.sku + " twice");
+    if (item.on_hand < 0 || item.unsellable < 0 || item.unsellable > item.on_hand)
+      return fail(DomainErrc::invalid_argument,
+                  "snapshot figures for SKU " + item.sku +
+                      " must satisfy 0 <= unsellable <= on_hand");
+  }
+  return commit_or_rollback(db_, [&]() -> Result<std::vector<CountDifference>> {
+    StockLedger ledger(db_);
+    std::vector<CountDifference> diffs;
+    std::vector<Movement> moves;
+    nlohmann::json discrepancies = nlohmann::json::array();
+    for (const auto& item : snap.items) {
+      auto level = ledger.level(item.sku);
+      if (!level) return fail(DomainErrc::unknown_sku, "snapshot names unknown SKU " + item.sku);
+      auto unseen = db_.prepare(
+          "SELECT coalesce(sum(CASE WHEN bucket='on_hand' THEN delta END),0),"
+          " coalesce(sum(CASE WHEN bucket='unsellable' THEN delta END),0) FROM ledger "
+          "WHERE sku=? AND event_seq > ?");
+      unseen.bind(1, item.sku).bind(2, snap.watermark_seq);
+      unseen.step();
+      std::int64_t on_hand = item.on_hand + unseen.int64(0);
+      std::int64_t unsellable = item.unsellable + unseen.int64(1);
+      if (on_hand < 0 || unsellable < 0 || unsellable > on_hand)
+        discrepancies.push_back({{"sku", item.sku}, {"on_hand", on_hand}, {"unsellable", unsellable}});
+      on_hand = std::max<std::int64_t>(on_hand, 0);
+      unsellable = std::clamp<std::int64_t>(unsellable, 0, on_hand);
+      CountDifference d{item.sku, on_hand - level->on_hand, unsellable - level->unsellable};
+      Movement total{item.sku, Bucket::on_hand, d.on_hand_delta, "snapshot", "cloud snapshot",
+                     std::nullopt, true};
+      Movement unsell{item.sku, Bucket::unsellable, d.unsellable_delta, "snapshot",
+                      "cloud snapshot", std::nullopt, true};
+      std::vector<Movement> ordered =
+          d.on_hand_delta < 0 ? std::vector{unsell, total} : std::vector{total, unsell};
+      for (const auto& m : ordered) {
+        if (m.delta == 0) continue;
+        if (auto ok = ledger.post(m, ctx); !ok) return unexpected(ok.error());
+        moves.push_back(m);
+      }
+      if (d.on_hand_delta || d.unsellable_delta) diffs.push_back(d);
+    }
+    nlohmann::json diff_json = nlohmann::json::array();
+    for (const auto& d : diffs)
+      diff_json.push_back({{"sku", d.sku},
+                           {"on_hand_delta", d.on_hand_delta},
+                           {"unsellable_delta", d.unsellable_delta}});
+    outbox_.append("inventory.snapshot_applied", "inventory",
+                   {{"watermark_seq", snap.watermark_seq},
+                    {"items", snap.items.size()},
+                    {"differences", diff_json},
+                    {"discrepancies", discrepancies}},
+                   ctx.now_ms);
+    return diffs;
+  });
+}
+
 std::optional<StockLevel> Inventory::level(const std::string& sku) {
   return StockLedger(db_).level(sku);
 }

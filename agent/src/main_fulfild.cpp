@@ -8,6 +8,7 @@
 
 #include "agent/daemon.hpp"
 #include "config/settings.hpp"
+#include "sync/components.hpp"
 
 namespace {
 
@@ -101,5 +102,10 @@ int main(int argc, char** argv) {
   }
   auto settings = fulfil::config::load(request);
   if (!settings) return print_config_errors(settings.error());
-  return fulfil::agent::run_daemon(std::move(*settings), {request, demo});
+  fulfil::agent::DaemonOptions options{request, demo, {}};
+  options.components = [demo](boost::asio::io_context& io, fulfil::agent::Store& store,
+                              const fulfil::config::Settings& s) {
+    return fulfil::sync::make_cloud_components(io, store, s, demo, FULFIL_VERSION);
+  };
+  return fulfil::agent::run_daemon(std::move(*settings), options);
 }

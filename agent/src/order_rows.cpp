@@ -28,7 +28,7 @@ std::optional<FulfilmentOrder> load_order(Database& db, const std::string& id) {
     auto s = db.prepare(
         "SELECT id, order_ref, state, delivery_method, customer, address, currency, routed_at, "
         "accept_by, ship_by, reject_reason, carrier, tracking, pickup_code, pickup_attempts, "
-        "updated_at FROM fulfilment_order WHERE id=?");
+        "updated_at, on_hold, address FROM fulfilment_order WHERE id=?");
     s.bind(1, id);
     if (!s.step()) return std::nullopt;
     o.id = s.text(0);
@@ -47,6 +47,7 @@ std::optional<FulfilmentOrder> load_order(Database& db, const std::string& id) {
     o.pickup_code = s.text(13);
     o.pickup_attempts = static_cast<int>(s.int64(14));
     o.updated_at = s.int64(15);
+    o.on_hold = s.int64(16) != 0;
   }
   {
     auto s = db.prepare(
@@ -106,7 +107,7 @@ void insert_order(Database& db, const FulfilmentOrder& o) {
 void update_order(Database& db, const FulfilmentOrder& o) {
   db.prepare(
         "UPDATE fulfilment_order SET state=?, reject_reason=?, carrier=?, tracking=?, "
-        "pickup_code=?, pickup_attempts=?, updated_at=? WHERE id=?")
+        "pickup_code=?, pickup_attempts=?, updated_at=?, on_hold=?, address=? WHERE id=?")
       .bind(1, state_name(o.state))
       .bind(2, o.reject_reason)
       .bind(3, o.carrier)
@@ -114,7 +115,9 @@ void update_order(Database& db, const FulfilmentOrder& o) {
       .bind(5, o.pickup_code)
       .bind(6, o.pickup_attempts)
       .bind(7, o.updated_at)
-      .bind(8, o.id)
+      .bind(8, o.on_hold ? 1 : 0)
+      .bind(9, address_json(o.address).dump())
+      .bind(10, o.id)
       .run();
 }
 

@@ -19,6 +19,14 @@ std::string allowed_actions(const FulfilmentOrder& o) {
   return out.empty() ? "none, the order has ended" : out;
 }
 
+// A hold stops the order moving towards the customer; cancelling, rejecting and
+// expiring still work, and picking already under way may be finished or short-picked.
+bool blocked_by_hold(OrderAction a) {
+  return a == OrderAction::accept || a == OrderAction::start_picking || a == OrderAction::pack ||
+         a == OrderAction::ship || a == OrderAction::ready_for_pickup ||
+         a == OrderAction::collect;
+}
+
 Unexpected<DomainError> illegal(const FulfilmentOrder& o, OrderAction action) {
   return fail(DomainErrc::illegal_transition,
               "order " + o.id + " is " + std::string(state_name(o.state)) + " (" +
@@ -68,11 +76,15 @@ Result<R> FulfilmentOrders::transition(const std::string& id, OrderAction action
     auto order = load_order(db_, id);
     if (!order) return fail(DomainErrc::not_found, "no fulfilment order " + id);
     if (!allows(order->state, order->method, action)) return illegal(*order, action);
+    if (order->on_hold && blocked_by_hold(action))
+      return fail(DomainErrc::illegal_transition,
+                  "order " + id + " is on hold by the cloud; cannot " +
+                      std::string(action_name(action)) + " it until it is released");
     return body(*order);
   });
 }
 
-void FulfilmentOrders::record(FulfilmentOrder& o, OrderState to, OrderAction action,
+void FulfilmentOrders::record(FulfilmentOrder& o, OrderState to, std::string_view action,
                               const std::string& type, nlohmann::json payload,
                               const CommandContext& ctx) {
   const OrderState from = o.state;
@@ -83,7 +95,7 @@ void FulfilmentOrders::record(FulfilmentOrder& o, OrderState to, OrderAction act
          "INSERT INTO order_history (order_id, action, from_state, to_state, actor, detail, at) "
          "VALUES (?,?,?,?,?,?,?)")
       .bind(1, o.id)
-      .bind(2, action_name(action))
+      .bind(2, action)
       .bind(3, state_name(from))
       .bind(4, state_name(to))
       .bind(5, ctx.actor.str())
@@ -151,7 +163,7 @@ Result<void> FulfilmentOrders::accept(const std::string& id, const CommandContex
                         std::to_string(level->available()) + " available");
     }
     for (const auto& l : o.lines) ledger.reserve(o.id, l.line_no, l.sku, l.quantity);
-    record(o, OrderState::accepted, OrderAction::accept, "order.accepted",
+    record(o, OrderState::accepted, action_name(OrderAction::accept), "order.accepted",
            {{"lines", lines_json(o)}}, ctx);
     return {};
   });
@@ -167,7 +179,7 @@ Result<void> FulfilmentOrders::reject(const std::string& id, const std::string& 
     StockLedger ledger(db_);
     for (const auto& l : o.lines) ledger.release(o.id, l.line_no, l.quantity);
     o.reject_reason = reason;
-    record(o, OrderState::rejected, OrderAction::reject, "order.rejected", {{"reason", reason}},
+    record(o, OrderState::rejected, action_name(OrderAction::reject), "order.rejected", {{"reason", reason}},
            ctx);
     return {};
   });
@@ -188,7 +200,7 @@ Result<std::vector<std::string>> FulfilmentOrders::expire_overdue(const CommandC
   for (const auto& id : due) {
     auto r = transition<void>(id, OrderAction::expire, [&](FulfilmentOrder& o) -> Result<void> {
       o.reject_reason = "accept_sla_expired";
-      record(o, OrderState::expired, OrderAction::expire, "order.expired",
+      record(o, OrderState::expired, action_name(OrderAction::expire), "order.expired",
              {{"reason", o.reject_reason}, {"accept_by", o.accept_by}}, ctx);
       return {};
     });
@@ -200,7 +212,7 @@ Result<std::vector<std::string>> FulfilmentOrders::expire_overdue(const CommandC
 
 Result<void> FulfilmentOrders::start_picking(const std::string& id, const CommandContext& ctx) {
   return transition<void>(id, OrderAction::start_picking, [&](FulfilmentOrder& o) -> Result<void> {
-    record(o, OrderState::picking, OrderAction::start_picking, "order.picking_started", {}, ctx);
+    record(o, OrderState::picking, action_name(OrderAction::start_picking), "order.picking_started", {}, ctx);
     return {};
   });
 }
@@ -230,7 +242,7 @@ Result<PickResult> FulfilmentOrders::pick_item(const std::string& id, const std:
         PickResult result{line->line_no, line->picked, line->open(),
                           std::all_of(o.lines.begin(), o.lines.end(),
                                       [](const OrderLine& l) { return l.open() == 0; })};
-        record(o, OrderState::picking, OrderAction::pick_item, "order.item_picked",
+        record(o, OrderState::picking, action_name(OrderAction::pick_item), "order.item_picked",
                {{"line_no", line->line_no}, {"sku", sku}, {"quantity", qty},
                 {"line_picked", line->picked}},
                ctx);
@@ -276,7 +288,7 @@ Result<void> FulfilmentOrders::short_pick(const std::string& id, int line_no, st
       return l.rejected == l.quantity;
     });
     if (nothing_left) o.reject_reason = "short_pick";
-    record(o, nothing_left ? OrderState::rejected : o.state, OrderAction::short_pick,
+    record(o, nothing_left ? OrderState::rejected : o.state, action_name(OrderAction::short_pick),
            "order.lines_short_picked",
            {{"line_no", line_no},
             {"sku", line->sku},
@@ -297,7 +309,7 @@ Result<void> FulfilmentOrders::complete_picking(const std::string& id, const Com
                         "line " + std::to_string(l.line_no) + " (SKU " + l.sku + ") has " +
                             std::to_string(l.open()) +
                             " unit(s) neither picked nor short-picked");
-        record(o, OrderState::picked, OrderAction::complete_picking, "order.picked",
+        record(o, OrderState::picked, action_name(OrderAction::complete_picking), "order.picked",
                {{"lines", lines_json(o)}}, ctx);
         return {};
       });
@@ -317,7 +329,7 @@ Result<void> FulfilmentOrders::pack(const std::string& id, const std::vector<Pac
                     {"weight_g", p.weight_g},
                     {"items", items}});
     }
-    record(o, OrderState::packed, OrderAction::pack, "order.packed", {{"packages", pk}}, ctx);
+    record(o, OrderState::packed, action_name(OrderAction::pack), "order.packed", {{"packages", pk}}, ctx);
     return {};
   });
 }
@@ -347,7 +359,7 @@ Result<void> FulfilmentOrders::ship(const std::string& id, const std::string& ca
     o.tracking = tracking;
     payload["carrier"] = carrier;
     payload["tracking"] = tracking;
-    record(o, OrderState::shipped, OrderAction::ship, "order.shipped", payload, ctx);
+    record(o, OrderState::shipped, action_name(OrderAction::ship), "order.shipped", payload, ctx);
     return {};
   });
 }
@@ -357,7 +369,7 @@ Result<std::string> FulfilmentOrders::ready_for_pickup(const std::string& id,
   return transition<std::string>(
       id, OrderAction::ready_for_pickup, [&](FulfilmentOrder& o) -> Result<std::string> {
         if (o.pickup_code.empty()) o.pickup_code = new_pickup_code();
-        record(o, OrderState::ready_for_pickup, OrderAction::ready_for_pickup,
+        record(o, OrderState::ready_for_pickup, action_name(OrderAction::ready_for_pickup),
                "order.ready_for_pickup", {{"pickup_code", o.pickup_code}}, ctx);
         return o.pickup_code;
       });
@@ -381,12 +393,12 @@ Result<void> FulfilmentOrders::collect(const std::string& id, const std::string&
       refusal = DomainError{DomainErrc::wrong_pickup_code,
                             "wrong pickup code for order " + id + "; " + std::to_string(left) +
                                 " attempt(s) left"};
-      record(o, o.state, OrderAction::collect, "order.pickup_code_rejected",
+      record(o, o.state, action_name(OrderAction::collect), "order.pickup_code_rejected",
              {{"attempts", o.pickup_attempts}}, ctx);
       return {};
     }
     nlohmann::json payload = consume_picked(db_, o, ctx);
-    record(o, OrderState::collected, OrderAction::collect, "order.collected", payload, ctx);
+    record(o, OrderState::collected, action_name(OrderAction::collect), "order.collected", payload, ctx);
     return {};
   });
   if (!committed) return committed;
@@ -398,8 +410,41 @@ Result<void> FulfilmentOrders::unlock_pickup(const std::string& id, const Comman
   return transition<void>(id, OrderAction::unlock_pickup, [&](FulfilmentOrder& o) -> Result<void> {
     const int before = o.pickup_attempts;
     o.pickup_attempts = 0;
-    record(o, o.state, OrderAction::unlock_pickup, "order.pickup_unlocked",
+    record(o, o.state, action_name(OrderAction::unlock_pickup), "order.pickup_unlocked",
            {{"attempts_cleared", before}}, ctx);
+    return {};
+  });
+}
+
+Result<void> FulfilmentOrders::update_from_cloud(const std::string& id,
+                                                const std::optional<Address>& address,
+                                                std::optional<bool> hold,
+                                                const CommandContext& ctx) {
+  if (!address && !hold)
+    return fail(DomainErrc::invalid_argument, "an order update needs an address or a hold flag");
+  return commit_or_rollback(db_, [&]() -> Result<void> {
+    auto o = load_order(db_, id);
+    if (!o) return fail(DomainErrc::not_found, "no fulfilment order " + id);
+    if (is_terminal(o->state))
+      return fail(DomainErrc::illegal_transition,
+                  "order " + id + " is " + std::string(state_name(o->state)) +
+                      "; it can no longer be updated");
+    nlohmann::json payload = nlohmann::json::object();
+    if (address) {
+      if (o->method != DeliveryMethod::ship)
+        return fail(DomainErrc::invalid_argument,
+                    "order " + id + " is collected in store; it has no delivery address");
+      FulfilmentOrder probe = *o;
+      probe.address = *address;
+      if (auto ok = validate_routed_order(probe); !ok) return ok;
+      o->address = *address;
+      payload["address_changed"] = true;
+    }
+    if (hold) {
+      o->on_hold = *hold;
+      payload["on_hold"] = *hold;
+    }
+    record(*o, o->state, "update", "order.updated", payload, ctx);
     return {};
   });
 }
@@ -433,7 +478,7 @@ Result<CancelResult> FulfilmentOrders::request_cancel(const std::string& id,
     }
     o->reject_reason = reason;
     // Picked units never left the books; the put-back list tells associates what to reshelve.
-    record(*o, OrderState::cancelled, OrderAction::cancel, "order.cancelled",
+    record(*o, OrderState::cancelled, action_name(OrderAction::cancel), "order.cancelled",
            {{"reason", reason}, {"put_back", put_back}}, ctx);
     return CancelResult{CancelOutcome::cancelled, ""};
   });

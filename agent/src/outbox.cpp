@@ -19,6 +19,10 @@ std::string new_uuid() {
   return out;
 }
 
+namespace {
+std::vector<OutboxEvent> read_events(Statement& s);
+}
+
 std::int64_t Outbox::append(const std::string& type, const std::string& subject,
                             const nlohmann::json& payload, std::int64_t at) {
   db_.prepare(
@@ -31,7 +35,50 @@ std::int64_t Outbox::append(const std::string& type, const std::string& subject,
       .run();
   auto s = db_.prepare("SELECT last_insert_rowid()");
   s.step();
-  return s.int64(0);
+  const std::int64_t seq = s.int64(0);
+  // Ledger rows written by this transaction belong to this event: a snapshot taken by the
+  // cloud before it applied `seq` does not include them.
+  db_.prepare("UPDATE ledger SET event_seq=? WHERE event_seq IS NULL").bind(1, seq).run();
+  return seq;
+}
+
+void Outbox::mark_sent(const std::vector<std::string>& event_ids, std::int64_t at) {
+  Transaction tx(db_);
+  for (const auto& id : event_ids)
+    db_.prepare("UPDATE outbox SET state='sent', sent_at=? WHERE event_id=? AND state='pending'")
+        .bind(1, at)
+        .bind(2, id)
+        .run();
+  tx.commit();
+}
+
+void Outbox::mark_dead(const std::string& event_id, const std::string& reason) {
+  Transaction tx(db_);
+  db_.prepare("UPDATE outbox SET state='dead', last_error=? WHERE event_id=? AND state='pending'")
+      .bind(1, reason)
+      .bind(2, event_id)
+      .run();
+  tx.commit();
+}
+
+void Outbox::record_failure(std::int64_t first_seq, std::int64_t last_seq, const std::string& error) {
+  Transaction tx(db_);
+  db_.prepare(
+         "UPDATE outbox SET attempts=attempts+1, last_error=? WHERE seq BETWEEN ? AND ? AND "
+         "state='pending'")
+      .bind(1, error)
+      .bind(2, first_seq)
+      .bind(3, last_seq)
+      .run();
+  tx.commit();
+}
+
+std::vector<OutboxEvent> Outbox::dead(std::size_t limit) {
+  auto s = db_.prepare(
+      "SELECT seq, event_id, type, subject, payload, created_at, state, attempts FROM outbox "
+      "WHERE state = 'dead' ORDER BY seq LIMIT ?");
+  s.bind(1, static_cast<std::int64_t>(limit));
+  return read_events(s);
 }
 
 namespace {

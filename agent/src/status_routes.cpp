@@ -4,10 +4,10 @@
 
 namespace fulfil::agent {
 
-void add_status_routes(LocalApi& api, Store& store, const config::Settings& settings,
-                       const char* version) {
+void add_status_routes(HttpServer& api, Store& store, const config::Settings& settings,
+                       const char* version, std::function<nlohmann::json()> extra) {
   const std::int64_t started = now_ms();
-  api.route("GET", "/health", [&store, &settings, version, started](const ApiRequest&) {
+  api.route("GET", "/health", [&store, &settings, version, started, extra](const ApiRequest&) {
     const auto outbox = store.outbox().stats();
     const std::int64_t now = now_ms();
     nlohmann::json body = {
@@ -23,7 +23,10 @@ void add_status_routes(LocalApi& api, Store& store, const config::Settings& sett
            outbox.oldest_pending_at ? (now - outbox.oldest_pending_at) / 1000 : 0},
           {"last_seq", outbox.last_seq}}},
         {"inventory", {{"skus", store.inventory().sku_count()}}}};
-    return ApiResponse{200, body.dump()};
+    if (extra) body.update(extra());
+    ApiResponse r;
+    r.body = body.dump();
+    return r;
   });
 }
 

@@ -1,10 +1,15 @@
 #pragma once
 // Internal to agent/: the unauthenticated health endpoint (no customer data in it).
-#include "agent/local_api.hpp"
+#include "agent/http_server.hpp"
 #include "agent/store.hpp"
 #include "config/settings.hpp"
 
+#include <functional>
+
+#include <nlohmann/json.hpp>
+
 namespace fulfil::agent {
-void add_status_routes(LocalApi& api, Store& store, const config::Settings& settings,
-                       const char* version);
+// `extra` adds the sections of other components (the cloud link's state).
+void add_status_routes(HttpServer& api, Store& store, const config::Settings& settings,
+                       const char* version, std::function<nlohmann::json()> extra);
 }

@@ -72,18 +72,20 @@ Result<void> StockLedger::post(const Movement& m, const CommandContext& ctx) {
       .bind(3, ctx.now_ms)
       .bind(4, m.sku)
       .run();
-  db_.prepare(
-         "INSERT INTO ledger (sku, bucket, delta, kind, reason, actor, order_id, at) "
-         "VALUES (?,?,?,?,?,?,?,?)")
-      .bind(1, m.sku)
+  auto ins = db_.prepare(
+         "INSERT INTO ledger (sku, bucket, delta, kind, reason, actor, order_id, at, event_seq) "
+         "VALUES (?,?,?,?,?,?,?,?,?)");
+  ins.bind(1, m.sku)
       .bind(2, m.bucket == Bucket::on_hand ? "on_hand" : "unsellable")
       .bind(3, m.delta)
       .bind(4, m.kind)
       .bind(5, m.reason)
       .bind(6, ctx.actor.str())
       .bind_optional(7, m.order_id)
-      .bind(8, ctx.now_ms)
-      .run();
+      .bind(8, ctx.now_ms);
+  if (m.cloud_seen) ins.bind(9, std::int64_t{0});
+  else ins.bind_null(9);
+  ins.run();
   return {};
 }
 

@@ -22,6 +22,9 @@ struct Movement {
   std::string kind;  // receipt, sale, return, correction, damage, disposal, count, snapshot
   std::string reason;
   std::optional<std::string> order_id;
+  // Rows the cloud already accounts for (snapshot re-basing) are stamped as seen (0) instead
+  // of with the sequence of the event this transaction appends.
+  bool cloud_seen = false;
 };
 
 class StockLedger {

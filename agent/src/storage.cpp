@@ -160,17 +160,34 @@ std::int64_t Database::changes() const { return sqlite3_changes64(db_); }
 
 int Database::schema_version() { return std::stoi(single_text(db_, "PRAGMA user_version")); }
 
-Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+bool Database::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+Transaction::Transaction(Database& db) : db_(db) {
+  if (!db_.in_transaction()) {
+    db_.exec("BEGIN IMMEDIATE");
+    return;
+  }
+  savepoint_ = "nested_" + std::to_string(++db_.savepoints_);
+  db_.exec("SAVEPOINT " + savepoint_);
+}
 
 Transaction::~Transaction() {
   if (!open_) return;
+  const std::string sql =
+      savepoint_.empty() ? "ROLLBACK" : "ROLLBACK TO " + savepoint_ + "; RELEASE " + savepoint_;
   char* err = nullptr;
-  sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, &err);
+  sqlite3_exec(db_.handle(), sql.c_str(), nullptr, nullptr, &err);
   sqlite3_free(err);
+  if (!savepoint_.empty()) --db_.savepoints_;
 }
 
 void Transaction::commit() {
-  db_.exec("COMMIT");
+  if (savepoint_.empty()) {
+    db_.exec("COMMIT");
+  } else {
+    db_.exec("RELEASE " + savepoint_);
+    --db_.savepoints_;
+  }
   open_ = false;
 }
 

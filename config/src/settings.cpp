@@ -99,6 +99,29 @@ Expected<Settings, ConfigErrors> from_document(const json& doc, const std::strin
   s.orders.short_pick_reasons = o["short_pick_reasons"].get<std::vector<std::string>>();
   s.orders.pickup_code_max_attempts = o["pickup_code_max_attempts"];
   s.inventory.allow_negative_available = merged["inventory"]["allow_negative_available"];
+  const json& y = merged["sync"];
+  s.sync.cloud_url = y["cloud_url"];
+  while (!s.sync.cloud_url.empty() && s.sync.cloud_url.back() == '/') s.sync.cloud_url.pop_back();
+  s.sync.enrolment_code = y["enrolment_code"];
+  s.sync.ca_file = y["ca_file"];
+  s.sync.pinned_public_key = y["pinned_public_key"];
+  s.sync.proxy = y["proxy"];
+  s.sync.verify_tls = y["verify_tls"];
+  s.sync.batch_size = y["batch_size"];
+  s.sync.feed_wait_s = y["feed_wait_s"];
+  s.sync.heartbeat_s = y["heartbeat_s"];
+  s.sync.request_timeout_s = y["request_timeout_s"];
+  s.sync.max_response_bytes = y["max_response_bytes"];
+  s.sync.backoff_initial_ms = y["backoff_initial_ms"];
+  s.sync.backoff_max_ms = y["backoff_max_ms"];
+  s.sync.outbox_alarm_depth = y["outbox_alarm_depth"];
+  s.sync.outbox_alarm_age_s = y["outbox_alarm_age_s"];
+  s.sync.disk_free_alarm_mb = y["disk_free_alarm_mb"];
+  if (s.sync.backoff_max_ms < s.sync.backoff_initial_ms)
+    return unexpected(ConfigErrors{{"sync.backoff_max_ms", y["backoff_max_ms"].dump(),
+                                    "at least sync.backoff_initial_ms (" +
+                                        y["backoff_initial_ms"].dump() + ")",
+                                    source}});
   return s;
 }
 

@@ -1,15 +1,40 @@
 #pragma once
 // The fulfild process: one io_context running the store's domain, the local API, timers
 // and signals; systemd readiness and watchdog notifications.
+#include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include "agent/store.hpp"
 #include "config/settings.hpp"
 
 namespace fulfil::agent {
 
+// A part of the daemon that lives in another library (the cloud link, the demo's cloud
+// simulator) and runs on the daemon's io_context.
+class DaemonComponent {
+ public:
+  virtual ~DaemonComponent() = default;
+  virtual std::string name() const = 0;
+  virtual void start() = 0;
+  virtual void stop() = 0;
+  // Something was committed locally: its outbox events are waiting.
+  virtual void local_change() {}
+  // Shown under name() in GET /health; null to show nothing.
+  virtual nlohmann::json health() { return nullptr; }
+};
+
+using ComponentFactory = std::function<std::vector<std::unique_ptr<DaemonComponent>>(
+    boost::asio::io_context& io, Store& store, const config::Settings& settings)>;
+
 struct DaemonOptions {
   config::LoadRequest config_request;  // re-read on SIGHUP
   bool demo = false;
+  ComponentFactory components;
 };
 
 // Runs until SIGTERM/SIGINT; returns the process exit code.

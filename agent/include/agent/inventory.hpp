@@ -67,6 +67,18 @@ struct CountDifference {
   std::int64_t unsellable_delta = 0;
 };
 
+// The cloud's view of stock, including every store event up to watermark_seq.
+struct SnapshotItem {
+  std::string sku;
+  std::int64_t on_hand = 0;
+  std::int64_t unsellable = 0;
+};
+
+struct InventorySnapshot {
+  std::int64_t watermark_seq = 0;
+  std::vector<SnapshotItem> items;
+};
+
 struct LedgerTotals {
   std::int64_t on_hand = 0;
   std::int64_t unsellable = 0;
@@ -83,6 +95,11 @@ class Inventory {
   Result<void> adjust(const StockAdjustment& adjustment, const CommandContext& ctx);
   Result<std::vector<CountDifference>> post_count(const CycleCount& count,
                                                   const CommandContext& ctx);
+
+  // Re-bases stock on a cloud snapshot: each SKU becomes the snapshot's figure plus the
+  // movements of local events after the watermark (which the cloud has not applied).
+  Result<std::vector<CountDifference>> apply_snapshot(const InventorySnapshot& snapshot,
+                                                      const CommandContext& ctx);
 
   std::optional<StockLevel> level(const std::string& sku);
   // Resolves a scanned or typed barcode (any GTIN length) to its SKU.

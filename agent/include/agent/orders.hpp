@@ -74,6 +74,7 @@ struct FulfilmentOrder {
   std::string tracking;
   std::string pickup_code;  // set by the cloud or generated when ready for pickup
   int pickup_attempts = 0;
+  bool on_hold = false;  // set by the cloud (payment review, address check): no progress
   std::int64_t updated_at = 0;
 };
 
@@ -134,6 +135,9 @@ class FulfilmentOrders {
   Result<std::string> ready_for_pickup(const std::string& id, const CommandContext& ctx);
   Result<void> collect(const std::string& id, const std::string& code, const CommandContext& ctx);
   Result<void> unlock_pickup(const std::string& id, const CommandContext& ctx);
+  // The cloud changed the order: a new delivery address (until shipped) and/or a hold.
+  Result<void> update_from_cloud(const std::string& id, const std::optional<Address>& address,
+                                 std::optional<bool> hold, const CommandContext& ctx);
   Result<CancelResult> request_cancel(const std::string& id, const std::string& reason,
                                       const CommandContext& ctx);
 
@@ -144,7 +148,7 @@ class FulfilmentOrders {
  private:
   template <class R, class F>
   Result<R> transition(const std::string& id, OrderAction action, F&& body);
-  void record(FulfilmentOrder& order, OrderState to, OrderAction action, const std::string& type,
+  void record(FulfilmentOrder& order, OrderState to, std::string_view action, const std::string& type,
               nlohmann::json payload, const CommandContext& ctx);
 
   Database& db_;

@@ -36,6 +36,11 @@ class Outbox {
   std::int64_t append(const std::string& type, const std::string& subject,
                       const nlohmann::json& payload, std::int64_t at);
   std::vector<OutboxEvent> pending(std::size_t limit);
+  std::vector<OutboxEvent> dead(std::size_t limit);
+  // Results of delivery, each committed on its own (the cloud's ack is the commit point).
+  void mark_sent(const std::vector<std::string>& event_ids, std::int64_t at);
+  void mark_dead(const std::string& event_id, const std::string& reason);
+  void record_failure(std::int64_t first_seq, std::int64_t last_seq, const std::string& error);
   std::vector<OutboxEvent> since(std::int64_t after_seq, std::size_t limit);
   OutboxStats stats();
 

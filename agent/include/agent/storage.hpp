@@ -85,6 +85,7 @@ class Database {
   Statement prepare(std::string_view sql);
   void exec(const std::string& sql);
   std::int64_t changes() const;
+  bool in_transaction() const;
   int schema_version();
   sqlite3* handle() { return db_; }
 
@@ -94,10 +95,16 @@ class Database {
   explicit Database(sqlite3* db) : db_(db) {}
   sqlite3* db_;
   std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
+  int savepoints_ = 0;
+  friend class Transaction;
 };
 
 // BEGIN IMMEDIATE takes the write lock up front, so a transaction never fails half-way
 // for lack of it. Rolls back unless commit() was called.
+//
+// Transactions nest: inside an open one, a Transaction is a SAVEPOINT, so a domain
+// command can run inside a caller's larger unit (the cloud feed applies a command and
+// advances its cursor atomically) and still roll back alone when it refuses.
 class Transaction {
  public:
   explicit Transaction(Database& db);
@@ -108,6 +115,7 @@ class Transaction {
 
  private:
   Database& db_;
+  std::string savepoint_;  // empty for the outermost transaction
   bool open_ = true;
 };
 

@@ -52,6 +52,24 @@ struct Settings {
   struct Inventory {
     bool allow_negative_available = false;
   } inventory;
+  struct Sync {
+    std::string cloud_url;
+    std::string enrolment_code;
+    std::string ca_file;
+    std::string pinned_public_key;
+    std::string proxy;
+    bool verify_tls = true;
+    int batch_size = 0;
+    int feed_wait_s = 0;
+    int heartbeat_s = 0;
+    int request_timeout_s = 0;
+    std::int64_t max_response_bytes = 0;
+    int backoff_initial_ms = 0;
+    int backoff_max_ms = 0;
+    std::int64_t outbox_alarm_depth = 0;
+    std::int64_t outbox_alarm_age_s = 0;
+    std::int64_t disk_free_alarm_mb = 0;
+  } sync;
 
   nlohmann::json document;  // the effective, merged configuration
 };

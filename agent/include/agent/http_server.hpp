@@ -1,0 +1,72 @@
+#pragma once
+// The project's HTTP/1.1 server (Boost.Beast on the caller's io_context): the terminal
+// API of the agent and the reference cloud simulator both run on it. Handlers run on the
+// loop thread, so they may call the domain directly; asynchronous handlers answer later
+// (long-polls, injected latency).
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "config/expected.hpp"
+
+namespace fulfil::agent {
+
+struct ApiRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query, e.g. "/v1/stores/s1/feed?cursor=3"
+  std::string path;    // without the query
+  std::map<std::string, std::string> query;    // decoded
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::vector<std::string> params;             // path segments matched by '*' in the route
+  std::string body;
+  std::string query_value(const std::string& name, const std::string& fallback = "") const;
+  std::string header(const std::string& lower_name) const;
+};
+
+struct ApiResponse {
+  unsigned status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  // Fault injection for the cloud simulator: drop the connection instead of answering,
+  // or send the headers and only part of the body.
+  enum class Delivery { normal, reset, truncate } delivery = Delivery::normal;
+};
+
+struct ApiOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  std::size_t max_body_bytes = 1 << 20;
+};
+
+// A JSON error body with a stable machine-readable code and a message for people.
+ApiResponse api_error(unsigned status, const std::string& code, const std::string& message);
+
+class HttpServer {
+ public:
+  using Handler = std::function<ApiResponse(const ApiRequest&)>;
+  using Responder = std::function<void(ApiResponse)>;
+  using AsyncHandler = std::function<void(const ApiRequest&, Responder)>;
+
+  HttpServer(boost::asio::io_context& io, ApiOptions options);
+  ~HttpServer();
+
+  // `pattern` is a path whose segments may be '*' (one segment, captured in params).
+  void route(const std::string& method, const std::string& pattern, Handler handler);
+  void route_async(const std::string& method, const std::string& pattern, AsyncHandler handler);
+  // Binds and starts accepting; returns the bound port (useful with port 0).
+  Expected<std::uint16_t, std::string> start();
+  void stop();
+
+  struct Impl;  // public so the connection sessions in the .cpp can hold it
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace fulfil::agent

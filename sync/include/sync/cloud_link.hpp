@@ -1,0 +1,64 @@
+#pragma once
+// The agent's side of the cloud protocol (sync/PROTOCOL.md): enrolment, the command feed
+// (long-poll, applied exactly once), event upload (gzip batches, ack by id, backoff,
+// dead letters) and the heartbeat. Runs on the agent's io_context; all HTTP is async.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include "agent/store.hpp"
+#include "sync/http_client.hpp"
+
+namespace fulfil::sync {
+
+struct CloudLinkOptions {
+  std::string base_url;        // e.g. "https://cloud.example.com"; no trailing slash
+  std::string store_id;
+  std::string enrolment_code;  // used once, when no credential is stored
+  std::string credential_path;  // the device credential (0600) in the state directory
+  std::string agent_version;
+  std::size_t batch_size = 500;
+  std::chrono::seconds feed_wait{25};
+  std::chrono::seconds heartbeat_every{60};
+  std::chrono::milliseconds request_timeout{30000};
+  std::chrono::milliseconds backoff_initial{1000};
+  std::chrono::milliseconds backoff_max{300000};
+  HttpClientOptions http;
+};
+
+struct LinkStatus {
+  bool enrolled = false;
+  bool credential_revoked = false;
+  std::int64_t last_sync_at = 0;  // last successful exchange with the cloud (epoch ms)
+  std::int64_t events_sent = 0;
+  std::int64_t commands_applied = 0;
+  int upload_failures = 0;  // consecutive
+  int feed_failures = 0;    // consecutive
+  std::string last_error;
+};
+
+class CloudLink {
+ public:
+  // `heartbeat_extra` adds the agent's own figures (devices, alarms, config version...).
+  CloudLink(boost::asio::io_context& io, agent::Store& store, CloudLinkOptions options,
+            std::function<nlohmann::json()> heartbeat_extra = {});
+  ~CloudLink();
+  void start();
+  void stop();
+  // Local commits happened: send their events soon.
+  void outbox_changed();
+  const LinkStatus& status() const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace fulfil::sync

@@ -1,0 +1,413 @@
+#include "sync/cloud_link.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "agent/cloud_commands.hpp"
+#include "config/log.hpp"
+#include "sync/backoff.hpp"
+#include "sync/event_batch.hpp"
+
+namespace fulfil::sync {
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+// Fault-injection hook for the crash tests: FULFIL_CRASH_POINT=<name> makes the process
+// die by SIGKILL exactly there, as a power cut would.
+void crash_point(const char* name) {
+  static const char* wanted = std::getenv("FULFIL_CRASH_POINT");
+  if (wanted && std::string_view(wanted) == name) std::raise(SIGKILL);
+}
+
+std::string url_escape(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string describe(const HttpResponse& r) {
+  if (!r.transport_error.empty()) return r.transport_error;
+  std::string body = r.body.substr(0, 200);
+  return "HTTP " + std::to_string(r.status) + (body.empty() ? "" : ": " + body);
+}
+
+bool retryable(const HttpResponse& r) {
+  return !r.transport_error.empty() || r.status >= 500 || r.status == 429 || r.status == 408;
+}
+
+std::int64_t now_s() { return agent::now_ms() / 1000; }
+
+}  // namespace
+
+struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
+  Impl(asio::io_context& io, agent::Store& store, CloudLinkOptions o,
+       std::function<json()> extra)
+      : io(io),
+        store(store),
+        options(std::move(o)),
+        heartbeat_extra(std::move(extra)),
+        http(io, options.http),
+        commands(store),
+        feed_timer(io),
+        upload_timer(io),
+        heartbeat_timer(io),
+        enrol_timer(io),
+        feed_backoff(options.backoff_initial, options.backoff_max, std::random_device{}()),
+        upload_backoff(options.backoff_initial, options.backoff_max, std::random_device{}()),
+        enrol_backoff(options.backoff_initial, options.backoff_max, std::random_device{}()),
+        batch_limit(options.batch_size) {}
+
+  asio::io_context& io;
+  agent::Store& store;
+  CloudLinkOptions options;
+  std::function<json()> heartbeat_extra;
+  HttpClient http;
+  agent::CloudCommands commands;
+  asio::steady_timer feed_timer, upload_timer, heartbeat_timer, enrol_timer;
+  Backoff feed_backoff, upload_backoff, enrol_backoff;
+  std::size_t batch_limit;
+  std::string token;
+  LinkStatus status;
+  bool stopped = false;
+  bool uploading = false;
+  bool upload_again = false;
+
+  std::string store_url(const std::string& tail) const {
+    return options.base_url + "/v1/stores/" + url_escape(options.store_id) + tail;
+  }
+
+  HttpRequest request(std::string method, std::string url) const {
+    HttpRequest r;
+    r.method = std::move(method);
+    r.url = std::move(url);
+    r.timeout = options.request_timeout;
+    r.headers.push_back({"Fulfil-Protocol", "1"});
+    r.headers.push_back({"Accept", "application/json"});
+    if (!token.empty()) r.headers.push_back({"Authorization", "Bearer " + token});
+    return r;
+  }
+
+  void note_failure(const char* what, const HttpResponse& r) {
+    status.last_error = std::string(what) + ": " + describe(r);
+    if (r.status == 401 && !status.credential_revoked) {
+      status.credential_revoked = true;
+      log::error("sync", "the cloud refused the device credential; syncing paused until it is "
+                 "re-enrolled", {{"request", what}});
+    }
+  }
+
+  void succeeded() {
+    status.last_sync_at = agent::now_ms();
+    status.credential_revoked = false;
+  }
+
+  // --- enrolment -------------------------------------------------------------------
+
+  bool load_credential() {
+    std::ifstream in(options.credential_path);
+    if (!in) return false;
+    json j = json::parse(in, nullptr, false);
+    if (j.is_discarded() || !j.contains("device_token") || !j["device_token"].is_string()) {
+      log::error("sync", "device credential file is unreadable; enrolling again",
+                 {{"path", options.credential_path}});
+      return false;
+    }
+    token = j["device_token"];
+    return true;
+  }
+
+  bool save_credential(const json& j) {
+    const std::string tmp = options.credential_path + ".tmp";
+    const std::string text = j.dump();
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return false;
+    const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                    ::fsync(fd) == 0;
+    ::close(fd);
+    return ok && std::rename(tmp.c_str(), options.credential_path.c_str()) == 0;
+  }
+
+  void enrol() {
+    if (stopped) return;
+    if (options.enrolment_code.empty()) {
+      status.last_error = "not enrolled and no sync.enrolment_code configured";
+      log::error("sync", "cannot reach the cloud: no device credential and no enrolment code");
+      return;
+    }
+    auto r = request("POST", options.base_url + "/v1/enrolments");
+    r.headers.push_back({"Content-Type", "application/json"});
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    r.body = json{{"enrolment_code", options.enrolment_code},
+                  {"store_id", options.store_id},
+                  {"device", {{"hostname", host}, {"agent_version", options.agent_version}}}}
+                 .dump();
+    http.send(std::move(r), [self = shared_from_this()](HttpResponse resp) {
+      self->on_enrolled(std::move(resp));
+    });
+  }
+
+  void on_enrolled(HttpResponse resp) {
+    if (stopped) return;
+    json j = resp.ok() ? json::parse(resp.body, nullptr, false) : json();
+    if (!resp.ok() || !j.is_object() || !j.contains("device_token") ||
+        !j["device_token"].is_string()) {
+      note_failure("enrolment", resp);
+      const auto delay = enrol_backoff.next_delay();
+      log::warn("sync", "enrolment failed", {{"error", status.last_error},
+                                             {"retry_in_ms", delay.count()}});
+      enrol_timer.expires_after(delay);
+      enrol_timer.async_wait([self = shared_from_this()](auto ec) {
+        if (!ec) self->enrol();
+      });
+      return;
+    }
+    if (!save_credential(j)) {
+      log::error("sync", "cannot store the device credential", {{"path", options.credential_path}});
+      return;
+    }
+    token = j["device_token"];
+    log::info("sync", "enrolled", {{"device_id", j.value("device_id", "")}});
+    run();
+  }
+
+  // --- feed ------------------------------------------------------------------------
+
+  void poll_feed() {
+    if (stopped) return;
+    const std::string cursor = commands.cursor();
+    auto r = request("GET", store_url("/feed?limit=100&wait=" +
+                                      std::to_string(options.feed_wait.count()) +
+                                      "&cursor=" + url_escape(cursor)));
+    r.timeout = options.request_timeout + options.feed_wait;
+    http.send(std::move(r), [self = shared_from_this()](HttpResponse resp) {
+      self->on_feed(std::move(resp));
+    });
+  }
+
+  void retry_feed(const char* why, const HttpResponse& resp) {
+    note_failure(why, resp);
+    ++status.feed_failures;
+    const auto delay = feed_backoff.next_delay(parse_retry_after(resp.header("retry-after"), now_s()));
+    log::warn("sync", "feed request failed", {{"error", status.last_error},
+                                              {"retry_in_ms", delay.count()}});
+    feed_timer.expires_after(delay);
+    feed_timer.async_wait([self = shared_from_this()](auto ec) {
+      if (!ec) self->poll_feed();
+    });
+  }
+
+  void on_feed(HttpResponse resp) {
+    if (stopped) return;
+    if (!resp.ok()) return retry_feed("feed", resp);
+    json page = json::parse(resp.body, nullptr, false);
+    if (!page.is_object() || !page.contains("commands") || !page["commands"].is_array() ||
+        !page.contains("next_cursor") || !page["next_cursor"].is_string()) {
+      HttpResponse bad = resp;
+      bad.transport_error = "malformed feed page";
+      return retry_feed("feed", bad);
+    }
+    crash_point("feed_received");
+    const std::string next_cursor = page["next_cursor"];
+    bool any = false;
+    for (const auto& item : page["commands"]) {
+      auto cmd = agent::feed_command_from(item, next_cursor);
+      auto result = commands.apply(cmd, agent::now_ms());
+      if (!result) {
+        HttpResponse failed;
+        failed.transport_error = "cannot apply command " + cmd.id + ": " + result.error().message;
+        return retry_feed("feed", failed);
+      }
+      any = true;
+      if (result->outcome == agent::CommandOutcome::applied) ++status.commands_applied;
+      if (result->outcome == agent::CommandOutcome::rejected)
+        log::warn("sync", "command rejected", {{"command", cmd.id},
+                                                {"type", cmd.type},
+                                                {"reason", result->detail}});
+      else
+        log::debug("sync", "command", {{"command", cmd.id},
+                                       {"outcome", agent::outcome_name(result->outcome)}});
+    }
+    if (!any && next_cursor != commands.cursor()) (void)commands.advance_cursor(next_cursor);
+    status.feed_failures = 0;
+    feed_backoff.reset();
+    succeeded();
+    if (any) outbox_changed();
+    poll_feed();
+  }
+
+  // --- events ----------------------------------------------------------------------
+
+  void outbox_changed() {
+    if (stopped || token.empty()) return;
+    if (uploading) {
+      upload_again = true;
+      return;
+    }
+    upload();
+  }
+
+  void upload() {
+    auto events = store.outbox().pending(batch_limit);
+    if (events.empty()) {
+      uploading = false;
+      return;
+    }
+    uploading = true;
+    upload_again = false;
+    auto body = gzip(batch_json(options.store_id, events).dump());
+    if (!body) {
+      uploading = false;
+      log::error("sync", "cannot compress an event batch", {{"error", body.error().message}});
+      return;
+    }
+    auto r = request("POST", store_url("/events"));
+    r.headers.push_back({"Content-Type", "application/json"});
+    r.headers.push_back({"Content-Encoding", "gzip"});
+    r.body = std::move(*body);
+    http.send(std::move(r), [self = shared_from_this(), events = std::move(events)](
+                                HttpResponse resp) { self->on_uploaded(events, std::move(resp)); });
+  }
+
+  void retry_upload(const std::vector<agent::OutboxEvent>& events, const HttpResponse& resp) {
+    note_failure("events", resp);
+    ++status.upload_failures;
+    store.outbox().record_failure(events.front().seq, events.back().seq, status.last_error);
+    const auto delay =
+        upload_backoff.next_delay(parse_retry_after(resp.header("retry-after"), now_s()));
+    log::warn("sync", "event upload failed", {{"error", status.last_error},
+                                              {"events", events.size()},
+                                              {"retry_in_ms", delay.count()}});
+    upload_timer.expires_after(delay);
+    upload_timer.async_wait([self = shared_from_this()](auto ec) {
+      if (ec || self->stopped) return;
+      self->upload();
+    });
+  }
+
+  void on_uploaded(const std::vector<agent::OutboxEvent>& events, HttpResponse resp) {
+    if (stopped) return;
+    if (resp.status >= 400 && resp.status < 500 && !retryable(resp) && resp.status != 401) {
+      // The cloud refuses the batch as such: find the event at fault by halving.
+      if (events.size() > 1) {
+        batch_limit = std::max<std::size_t>(1, events.size() / 2);
+        return upload();
+      }
+      store.outbox().mark_dead(events.front().event_id, describe(resp));
+      log::error("sync", "event refused by the cloud; moved to dead letters",
+                 {{"event", events.front().event_id}, {"error", describe(resp)}});
+      return upload();
+    }
+    if (!resp.ok()) return retry_upload(events, resp);
+    json ack = json::parse(resp.body, nullptr, false);
+    if (!ack.is_object() || !ack.contains("acknowledged") || !ack["acknowledged"].is_array()) {
+      HttpResponse bad = resp;
+      bad.transport_error = "malformed acknowledgement";
+      return retry_upload(events, bad);
+    }
+    crash_point("batch_acknowledged");
+    std::vector<std::string> ids;
+    for (const auto& id : ack["acknowledged"])
+      if (id.is_string()) ids.push_back(id);
+    store.outbox().mark_sent(ids, agent::now_ms());
+    if (ack.contains("rejected") && ack["rejected"].is_array())
+      for (const auto& r : ack["rejected"])
+        if (r.is_object() && r.contains("id") && r["id"].is_string()) {
+          const std::string reason = r.value("reason", "rejected by the cloud");
+          store.outbox().mark_dead(r["id"], reason);
+          log::error("sync", "event rejected by the cloud; moved to dead letters",
+                     {{"event", r["id"].get<std::string>()}, {"reason", reason}});
+        }
+    status.events_sent += static_cast<std::int64_t>(ids.size());
+    status.upload_failures = 0;
+    upload_backoff.reset();
+    batch_limit = options.batch_size;
+    succeeded();
+    if (ids.empty() && !(ack.contains("rejected") && !ack["rejected"].empty())) {
+      // Nothing acknowledged: treat as a failure rather than spin on the same batch.
+      HttpResponse none = resp;
+      none.transport_error = "the cloud acknowledged none of the batch";
+      return retry_upload(events, none);
+    }
+    upload();
+  }
+
+  // --- heartbeat -------------------------------------------------------------------
+
+  void heartbeat() {
+    if (stopped) return;
+    const auto stats = store.outbox().stats();
+    const std::int64_t now = agent::now_ms();
+    json body = {{"agent_version", options.agent_version},
+                 {"outbox",
+                  {{"pending", stats.pending},
+                   {"dead", stats.dead},
+                   {"oldest_pending_age_s",
+                    stats.oldest_pending_at ? (now - stats.oldest_pending_at) / 1000 : 0}}},
+                 {"last_sync_at", status.last_sync_at}};
+    if (heartbeat_extra) body.update(heartbeat_extra());
+    auto r = request("POST", store_url("/heartbeat"));
+    r.headers.push_back({"Content-Type", "application/json"});
+    r.body = body.dump();
+    http.send(std::move(r), [self = shared_from_this()](HttpResponse resp) {
+      if (self->stopped) return;
+      if (resp.ok()) self->succeeded();
+      else self->note_failure("heartbeat", resp);
+    });
+    heartbeat_timer.expires_after(options.heartbeat_every);
+    heartbeat_timer.async_wait([self = shared_from_this()](auto ec) {
+      if (!ec) self->heartbeat();
+    });
+  }
+
+  void run() {
+    status.enrolled = true;
+    poll_feed();
+    upload();
+    heartbeat();
+  }
+};
+
+CloudLink::CloudLink(asio::io_context& io, agent::Store& store, CloudLinkOptions options,
+                     std::function<json()> heartbeat_extra)
+    : impl_(std::make_shared<Impl>(io, store, std::move(options), std::move(heartbeat_extra))) {}
+
+CloudLink::~CloudLink() { stop(); }
+
+void CloudLink::start() {
+  impl_->stopped = false;
+  if (impl_->load_credential()) impl_->run();
+  else impl_->enrol();
+}
+
+void CloudLink::stop() {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->http.cancel_all();
+  for (auto* t : {&impl_->feed_timer, &impl_->upload_timer, &impl_->heartbeat_timer,
+                  &impl_->enrol_timer})
+    t->cancel();
+}
+
+void CloudLink::outbox_changed() { impl_->outbox_changed(); }
+
+const LinkStatus& CloudLink::status() const { return impl_->status; }
+
+}  // namespace fulfil::sync

@@ -1,0 +1,371 @@
+#include "sync/cloud_simulator.hpp"
+
+#include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+#include <list>
+#include <random>
+#include <set>
+
+#include "agent/http_server.hpp"
+#include "agent/outbox.hpp"
+#include "agent/store.hpp"
+#include "sync/event_batch.hpp"
+
+namespace fulfil::sync {
+namespace asio = boost::asio;
+using agent::ApiRequest;
+using agent::ApiResponse;
+using agent::api_error;
+using nlohmann::json;
+
+namespace {
+
+struct FeedEntry {
+  std::string id;
+  std::string type;
+  std::int64_t issued_at = 0;
+  json payload;
+};
+
+struct Waiter {
+  std::size_t cursor = 0;
+  std::size_t limit = 100;
+  agent::HttpServer::Responder respond;
+  std::shared_ptr<asio::steady_timer> timer;
+};
+
+struct StoreState {
+  std::vector<FeedEntry> feed;
+  std::map<std::string, std::size_t> event_index;  // id -> position in events
+  std::vector<ReceivedEvent> events;
+  std::int64_t duplicates = 0;
+  std::int64_t heartbeats = 0;
+  json last_heartbeat;
+  std::list<Waiter> waiters;
+};
+
+ApiResponse json_response(unsigned status, const json& body) {
+  ApiResponse r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+}  // namespace
+
+struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl> {
+  Impl(asio::io_context& io, SimulatorOptions o)
+      : io(io),
+        options(std::move(o)),
+        server(io, {options.host, options.port, options.max_body_bytes}),
+        rng(options.seed),
+        codes(options.enrolment_codes.begin(), options.enrolment_codes.end()) {}
+
+  asio::io_context& io;
+  SimulatorOptions options;
+  agent::HttpServer server;
+  std::mt19937 rng;
+  std::set<std::string> codes;
+  std::map<std::string, std::string> tokens;  // token -> store id
+  std::map<std::string, StoreState> stores;
+  std::int64_t down_until_ms = 0;
+  std::int64_t requests = 0;
+  std::int64_t next_command = 0;
+
+  bool chance(double p) { return p > 0 && std::uniform_real_distribution<double>(0, 1)(rng) < p; }
+
+  // Sends `r` after the configured latency, possibly damaged on the way.
+  void deliver(agent::HttpServer::Responder respond, ApiResponse r, bool may_truncate = true) {
+    if (may_truncate && chance(options.faults.truncate_rate))
+      r.delivery = ApiResponse::Delivery::truncate;
+    if (options.faults.latency_ms <= 0) return respond(std::move(r));
+    auto timer = std::make_shared<asio::steady_timer>(io);
+    timer->expires_after(std::chrono::milliseconds(options.faults.latency_ms));
+    timer->async_wait([timer, respond = std::move(respond), r = std::move(r)](auto) mutable {
+      respond(std::move(r));
+    });
+  }
+
+  // Faults decided before the request is processed. Returns true if it was answered.
+  bool fault_before(agent::HttpServer::Responder& respond) {
+    ++requests;
+    ApiResponse r;
+    if (agent::now_ms() < down_until_ms || chance(options.faults.reset_rate / 2)) {
+      r.delivery = ApiResponse::Delivery::reset;
+      respond(r);
+      return true;
+    }
+    if (chance(options.faults.error_rate)) {
+      r = chance(0.5) ? api_error(503, "unavailable", "injected outage")
+                      : api_error(500, "internal", "injected failure");
+      r.headers.push_back({"Retry-After", std::to_string(options.faults.retry_after_s)});
+      deliver(std::move(respond), std::move(r), false);
+      return true;
+    }
+    return false;
+  }
+
+  // The request was processed, but the answer may still be lost.
+  void answer(agent::HttpServer::Responder respond, ApiResponse r) {
+    if (chance(options.faults.reset_rate / 2)) r.delivery = ApiResponse::Delivery::reset;
+    deliver(std::move(respond), std::move(r));
+  }
+
+  std::optional<ApiResponse> check_store(const ApiRequest& req, std::string& store_id) {
+    if (req.header("fulfil-protocol") != "1")
+      return api_error(req.header("fulfil-protocol").empty() ? 400 : 426, "protocol_version",
+                       "this cloud speaks Fulfil-Protocol 1");
+    store_id = req.params.at(0);
+    const std::string auth = req.header("authorization");
+    const std::string prefix = "Bearer ";
+    auto it = auth.rfind(prefix, 0) == 0 ? tokens.find(auth.substr(prefix.size())) : tokens.end();
+    if (it == tokens.end() || it->second != store_id)
+      return api_error(401, "unauthorized", "unknown or revoked device credential");
+    return std::nullopt;
+  }
+
+  void install_routes() {
+    auto self = shared_from_this();
+    server.route_async("POST", "/v1/enrolments", [self](const ApiRequest& req, auto respond) {
+      if (self->fault_before(respond)) return;
+      self->answer(std::move(respond), self->enrol(req));
+    });
+    server.route_async("GET", "/v1/stores/*/feed", [self](const ApiRequest& req, auto respond) {
+      if (self->fault_before(respond)) return;
+      self->feed(req, std::move(respond));
+    });
+    server.route_async("POST", "/v1/stores/*/events", [self](const ApiRequest& req, auto respond) {
+      if (self->fault_before(respond)) return;
+      self->answer(std::move(respond), self->receive_events(req));
+    });
+    server.route_async("POST", "/v1/stores/*/heartbeat",
+                       [self](const ApiRequest& req, auto respond) {
+                         if (self->fault_before(respond)) return;
+                         std::string store_id;
+                         if (auto refused = self->check_store(req, store_id))
+                           return self->answer(std::move(respond), *refused);
+                         auto& st = self->stores[store_id];
+                         ++st.heartbeats;
+                         st.last_heartbeat = json::parse(req.body, nullptr, false);
+                         self->answer(std::move(respond),
+                                      json_response(200, {{"server_time", agent::now_ms()}}));
+                       });
+    install_admin_routes();
+  }
+
+  void install_admin_routes() {
+    auto self = shared_from_this();
+    server.route("GET", "/admin/stores/*/events", [self](const ApiRequest& req) {
+      json list = json::array();
+      for (const auto& e : self->stores[req.params[0]].events)
+        list.push_back({{"id", e.id}, {"seq", e.seq}, {"type", e.type}, {"subject", e.subject},
+                        {"payload", e.payload}});
+      return json_response(200, {{"events", list},
+                                 {"duplicates", self->stores[req.params[0]].duplicates}});
+    });
+    server.route("POST", "/admin/stores/*/commands", [self](const ApiRequest& req) {
+      json body = json::parse(req.body, nullptr, false);
+      if (body.is_object()) body = json::array({body});
+      if (!body.is_array())
+        return api_error(400, "bad_request", "expected {type, payload} or a list of them");
+      json ids = json::array();
+      for (const auto& c : body) {
+        if (!c.is_object() || !c.contains("type") || !c["type"].is_string())
+          return api_error(400, "bad_request", "each command needs a string type");
+        ids.push_back(self->enqueue(req.params[0], c["type"], c.value("payload", json::object())));
+      }
+      return json_response(201, {{"ids", ids}});
+    });
+    server.route("GET", "/admin/stores/*/stats", [self](const ApiRequest& req) {
+      const auto& st = self->stores[req.params[0]];
+      return json_response(200, {{"events", st.events.size()},
+                                 {"duplicates", st.duplicates},
+                                 {"heartbeats", st.heartbeats},
+                                 {"last_heartbeat", st.last_heartbeat},
+                                 {"feed_length", st.feed.size()},
+                                 {"requests", self->requests}});
+    });
+    server.route("POST", "/admin/down", [self](const ApiRequest& req) {
+      json body = json::parse(req.body, nullptr, false);
+      if (!body.is_object() || !body.contains("seconds") || !body["seconds"].is_number_integer())
+        return api_error(400, "bad_request", "expected {\"seconds\": N}");
+      self->down_until_ms = agent::now_ms() + body["seconds"].get<std::int64_t>() * 1000;
+      return json_response(200, {{"down_until", self->down_until_ms}});
+    });
+  }
+
+  ApiResponse enrol(const ApiRequest& req) {
+    json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object() || !body.contains("enrolment_code") ||
+        !body["enrolment_code"].is_string() || !body.contains("store_id") ||
+        !body["store_id"].is_string())
+      return api_error(400, "bad_request", "expected enrolment_code and store_id");
+    const std::string code = body["enrolment_code"];
+    if (!codes.count(code)) return api_error(403, "enrolment_code_invalid", "unknown or used code");
+    codes.erase(code);
+    const std::string store_id = body["store_id"];
+    const std::string token = agent::new_uuid() + agent::new_uuid();
+    tokens[token] = store_id;
+    stores[store_id];
+    return json_response(201, {{"device_id", "dev-" + agent::new_uuid()},
+                               {"device_token", token},
+                               {"store_id", store_id}});
+  }
+
+  json page(const StoreState& st, std::size_t cursor, std::size_t limit) {
+    json commands = json::array();
+    std::size_t from = cursor;
+    // A duplicate delivery repeats commands the store already has.
+    if (cursor > 0 && chance(options.faults.duplicate_feed_rate))
+      from = cursor - std::min<std::size_t>(cursor, 1 + rng() % 3);
+    const std::size_t to = std::min(st.feed.size(), cursor + limit);
+    for (std::size_t i = from; i < to; ++i)
+      commands.push_back({{"id", st.feed[i].id},
+                          {"type", st.feed[i].type},
+                          {"issued_at", st.feed[i].issued_at},
+                          {"cursor", std::to_string(i + 1)},
+                          {"payload", st.feed[i].payload}});
+    return {{"commands", commands}, {"next_cursor", std::to_string(std::max(to, cursor))}};
+  }
+
+  void feed(const ApiRequest& req, agent::HttpServer::Responder respond) {
+    std::string store_id;
+    if (auto refused = check_store(req, store_id)) return answer(std::move(respond), *refused);
+    auto& st = stores[store_id];
+    std::size_t cursor = 0, limit = 100;
+    int wait = 0;
+    try {
+      const std::string c = req.query_value("cursor");
+      cursor = c.empty() ? 0 : std::stoul(c);
+      limit = std::clamp<std::size_t>(std::stoul(req.query_value("limit", "100")), 1, 500);
+      wait = std::clamp(std::stoi(req.query_value("wait", "0")), 0, 60);
+    } catch (const std::exception&) {
+      return answer(std::move(respond), api_error(400, "bad_request", "bad cursor, limit or wait"));
+    }
+    if (cursor > st.feed.size())
+      return answer(std::move(respond), api_error(400, "bad_cursor", "cursor is beyond the feed"));
+    if (cursor < st.feed.size() || wait == 0)
+      return answer(std::move(respond), json_response(200, page(st, cursor, limit)));
+    auto timer = std::make_shared<asio::steady_timer>(io);
+    st.waiters.push_back({cursor, limit, std::move(respond), timer});
+    auto it = std::prev(st.waiters.end());
+    timer->expires_after(std::chrono::seconds(wait));
+    timer->async_wait([self = shared_from_this(), store_id, it](const boost::system::error_code& ec) {
+      if (ec) return;
+      auto& s = self->stores[store_id];
+      Waiter w = std::move(*it);
+      s.waiters.erase(it);
+      self->answer(std::move(w.respond), json_response(200, self->page(s, w.cursor, w.limit)));
+    });
+  }
+
+  void wake(const std::string& store_id) {
+    auto& st = stores[store_id];
+    auto waiters = std::move(st.waiters);
+    st.waiters.clear();
+    for (auto& w : waiters) {
+      w.timer->cancel();
+      answer(std::move(w.respond), json_response(200, page(st, w.cursor, w.limit)));
+    }
+  }
+
+  ApiResponse receive_events(const ApiRequest& req) {
+    std::string store_id;
+    if (auto refused = check_store(req, store_id)) return *refused;
+    std::string body = req.body;
+    if (req.header("content-encoding") == "gzip") {
+      auto plain = gunzip(body, options.max_inflated_bytes);
+      if (!plain) return api_error(400, "bad_encoding", plain.error().message);
+      body = std::move(*plain);
+    }
+    json batch = json::parse(body, nullptr, false);
+    if (!batch.is_object() || !batch.contains("events") || !batch["events"].is_array())
+      return api_error(400, "bad_request", "expected a JSON event batch");
+    if (batch.value("store_id", "") != store_id)
+      return api_error(400, "bad_request", "batch store_id does not match the path");
+    if (batch["events"].size() > 1000)
+      return api_error(413, "batch_too_large", "at most 1000 events per batch");
+    auto& st = stores[store_id];
+    json acked = json::array(), rejected = json::array();
+    for (const auto& e : batch["events"]) {
+      if (!e.is_object() || !e.contains("id") || !e["id"].is_string() || !e.contains("seq") ||
+          !e["seq"].is_number_integer() || !e.contains("type") || !e["type"].is_string()) {
+        if (e.is_object() && e.contains("id") && e["id"].is_string())
+          rejected.push_back({{"id", e["id"]}, {"reason", "malformed event"}});
+        continue;
+      }
+      const std::string id = e["id"];
+      if (st.event_index.count(id)) {
+        ++st.duplicates;
+      } else {
+        st.event_index[id] = st.events.size();
+        st.events.push_back({id, e["seq"].get<std::int64_t>(), e["type"], e.value("subject", ""),
+                             e.value("payload", json::object())});
+      }
+      acked.push_back(id);
+    }
+    if (options.faults.out_of_order_acks) {
+      std::vector<json> shuffled(acked.begin(), acked.end());
+      std::shuffle(shuffled.begin(), shuffled.end(), rng);
+      acked = shuffled;
+    }
+    return json_response(200, {{"acknowledged", acked}, {"rejected", rejected}});
+  }
+
+  std::string enqueue(const std::string& store_id, const std::string& type, json payload) {
+    const std::string id = "cmd-" + std::to_string(++next_command) + "-" + agent::new_uuid().substr(0, 8);
+    stores[store_id].feed.push_back({id, type, agent::now_ms(), std::move(payload)});
+    wake(store_id);
+    return id;
+  }
+};
+
+CloudSimulator::CloudSimulator(asio::io_context& io, SimulatorOptions options)
+    : impl_(std::make_shared<Impl>(io, std::move(options))) {
+  impl_->install_routes();
+}
+
+CloudSimulator::~CloudSimulator() { stop(); }
+
+Expected<std::uint16_t, std::string> CloudSimulator::start() { return impl_->server.start(); }
+
+void CloudSimulator::stop() {
+  impl_->server.stop();
+  for (auto& [id, st] : impl_->stores)
+    for (auto& w : st.waiters) w.timer->cancel();
+}
+
+std::string CloudSimulator::enqueue(const std::string& store_id, const std::string& type,
+                                    json payload) {
+  return impl_->enqueue(store_id, type, std::move(payload));
+}
+
+void CloudSimulator::set_faults(const FaultPlan& faults) { impl_->options.faults = faults; }
+
+void CloudSimulator::go_down_for(int seconds) {
+  impl_->down_until_ms = agent::now_ms() + std::int64_t{seconds} * 1000;
+}
+
+std::vector<ReceivedEvent> CloudSimulator::events(const std::string& store_id) const {
+  auto it = impl_->stores.find(store_id);
+  return it == impl_->stores.end() ? std::vector<ReceivedEvent>{} : it->second.events;
+}
+
+std::int64_t CloudSimulator::duplicate_deliveries(const std::string& store_id) const {
+  auto it = impl_->stores.find(store_id);
+  return it == impl_->stores.end() ? 0 : it->second.duplicates;
+}
+
+std::int64_t CloudSimulator::heartbeats(const std::string& store_id) const {
+  auto it = impl_->stores.find(store_id);
+  return it == impl_->stores.end() ? 0 : it->second.heartbeats;
+}
+
+json CloudSimulator::last_heartbeat(const std::string& store_id) const {
+  auto it = impl_->stores.find(store_id);
+  return it == impl_->stores.end() ? json() : it->second.last_heartbeat;
+}
+
+std::int64_t CloudSimulator::requests_served() const { return impl_->requests; }
+
+}  // namespace fulfil::sync

@@ -1,0 +1,225 @@
+#include "sync/components.hpp"
+
+#include <sys/statvfs.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <random>
+#include <set>
+
+#include "agent/demo.hpp"
+#include "config/log.hpp"
+#include "sync/cloud_link.hpp"
+#include "sync/cloud_simulator.hpp"
+
+namespace fulfil::sync {
+namespace asio = boost::asio;
+using nlohmann::json;
+
+json routed_order_json(const agent::FulfilmentOrder& o) {
+  json lines = json::array();
+  for (const auto& l : o.lines)
+    lines.push_back({{"line_no", l.line_no},
+                     {"sku", l.sku},
+                     {"quantity", l.quantity},
+                     {"unit_price_minor", l.unit_price_minor}});
+  json j = {{"id", o.id},
+            {"order_ref", o.order_ref},
+            {"delivery_method", agent::method_name(o.method)},
+            {"currency", o.currency},
+            {"customer", {{"name", o.customer.name}, {"email", o.customer.email},
+                          {"phone", o.customer.phone}}},
+            {"lines", lines}};
+  if (o.method == agent::DeliveryMethod::ship)
+    j["address"] = {{"name", o.address.name},     {"line1", o.address.line1},
+                    {"line2", o.address.line2},   {"city", o.address.city},
+                    {"region", o.address.region}, {"postcode", o.address.postcode},
+                    {"country", o.address.country}};
+  if (o.accept_by) j["accept_by"] = o.accept_by;
+  if (o.ship_by) j["ship_by"] = o.ship_by;
+  if (!o.pickup_code.empty()) j["pickup_code"] = o.pickup_code;
+  return j;
+}
+
+std::vector<std::string> outbox_alarms(agent::Store& store, const config::Settings& s) {
+  std::vector<std::string> alarms;
+  const auto stats = store.outbox().stats();
+  const std::int64_t age_s =
+      stats.oldest_pending_at ? (agent::now_ms() - stats.oldest_pending_at) / 1000 : 0;
+  if (stats.pending > s.sync.outbox_alarm_depth)
+    alarms.push_back("outbox_depth: " + std::to_string(stats.pending) + " events unsent");
+  if (age_s > s.sync.outbox_alarm_age_s)
+    alarms.push_back("outbox_age: oldest unsent event is " + std::to_string(age_s) + " s old");
+  if (stats.dead > 0)
+    alarms.push_back("dead_letters: " + std::to_string(stats.dead) + " events refused by the cloud");
+  struct statvfs fs {};
+  if (::statvfs(s.storage.state_dir.c_str(), &fs) == 0) {
+    const auto free_mb = static_cast<std::int64_t>(fs.f_bavail) * static_cast<std::int64_t>(fs.f_frsize) / (1024 * 1024);
+    if (free_mb < s.sync.disk_free_alarm_mb)
+      alarms.push_back("disk_free: " + std::to_string(free_mb) + " MB left in " + s.storage.state_dir);
+  }
+  return alarms;
+}
+
+namespace {
+
+std::int64_t disk_free_bytes(const std::string& dir) {
+  struct statvfs fs {};
+  if (::statvfs(dir.c_str(), &fs) != 0) return -1;
+  return static_cast<std::int64_t>(fs.f_bavail) * static_cast<std::int64_t>(fs.f_frsize);
+}
+
+class CloudLinkComponent : public agent::DaemonComponent {
+ public:
+  CloudLinkComponent(asio::io_context& io, agent::Store& store, const config::Settings& s,
+                     CloudLinkOptions options)
+      : store_(store),
+        settings_(s),
+        cloud_url_(options.base_url),
+        link_(io, store, std::move(options), [this] { return heartbeat_extra(); }) {}
+
+  std::string name() const override { return "sync"; }
+  void start() override {
+    log::info("sync", "cloud link starting", {{"cloud", cloud_url_}});
+    link_.start();
+  }
+  void stop() override { link_.stop(); }
+  void local_change() override { link_.outbox_changed(); }
+
+  json health() override {
+    const auto& st = link_.status();
+    return {{"cloud_url", cloud_url_},
+            {"enrolled", st.enrolled},
+            {"credential_revoked", st.credential_revoked},
+            {"last_sync_at", st.last_sync_at},
+            {"events_sent", st.events_sent},
+            {"commands_applied", st.commands_applied},
+            {"upload_failures", st.upload_failures},
+            {"feed_failures", st.feed_failures},
+            {"last_error", st.last_error},
+            {"alarms", current_alarms()}};
+  }
+
+ private:
+  agent::Store& store_;
+  const config::Settings& settings_;
+  std::string cloud_url_;
+  CloudLink link_;
+  std::set<std::string> raised_;
+
+  // Logged when an alarm appears and when it clears, not on every evaluation.
+  std::vector<std::string> current_alarms() {
+    auto alarms = outbox_alarms(store_, settings_);
+    std::set<std::string> kinds;
+    for (const auto& a : alarms) kinds.insert(a.substr(0, a.find(':')));
+    for (const auto& a : alarms)
+      if (!raised_.count(a.substr(0, a.find(':'))))
+        log::warn("sync", "alarm raised", {{"alarm", a}});
+    for (const auto& k : raised_)
+      if (!kinds.count(k)) log::info("sync", "alarm cleared", {{"alarm", k}});
+    raised_ = kinds;
+    return alarms;
+  }
+
+  json heartbeat_extra() {
+    return {{"config_version", 0},
+            {"disk_free_bytes", disk_free_bytes(settings_.storage.state_dir)},
+            {"devices", json::array()},
+            {"alarms", current_alarms()}};
+  }
+};
+
+// demo mode: a reference cloud in the same process, routing an order now and then.
+class DemoCloudComponent : public agent::DaemonComponent {
+ public:
+  DemoCloudComponent(asio::io_context& io, std::string store_id, CloudSimulator& sim)
+      : sim_(sim), store_id_(std::move(store_id)), timer_(io) {}
+  std::string name() const override { return "demo_cloud"; }
+  void start() override { schedule(); }
+  void stop() override {
+    timer_.cancel();
+    sim_.stop();
+  }
+
+ private:
+  CloudSimulator& sim_;
+  std::string store_id_;
+  asio::steady_timer timer_;
+  std::mt19937 rng_{20261124};
+  int orders_ = 0;
+
+  void schedule() {
+    timer_.expires_after(std::chrono::seconds(orders_ < 5 ? 1 : 45));
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      auto order = agent::demo_order(rng_, ++orders_, agent::now_ms());
+      sim_.enqueue(store_id_, "order.routed", routed_order_json(order));
+      schedule();
+    });
+  }
+};
+
+class OwnedSimulator : public agent::DaemonComponent {
+ public:
+  explicit OwnedSimulator(std::unique_ptr<CloudSimulator> sim) : sim_(std::move(sim)) {}
+  std::string name() const override { return "demo_cloud_server"; }
+  void start() override {}
+  void stop() override { sim_->stop(); }
+  CloudSimulator& sim() { return *sim_; }
+
+ private:
+  std::unique_ptr<CloudSimulator> sim_;
+};
+
+}  // namespace
+
+std::vector<std::unique_ptr<agent::DaemonComponent>> make_cloud_components(
+    asio::io_context& io, agent::Store& store, const config::Settings& s, bool demo,
+    const std::string& agent_version) {
+  std::vector<std::unique_ptr<agent::DaemonComponent>> out;
+  CloudLinkOptions o;
+  o.base_url = s.sync.cloud_url;
+  o.store_id = s.store.id;
+  o.enrolment_code = s.sync.enrolment_code;
+  o.credential_path = s.storage.state_dir + "/device-credential.json";
+  o.agent_version = agent_version;
+  o.batch_size = static_cast<std::size_t>(s.sync.batch_size);
+  o.feed_wait = std::chrono::seconds(s.sync.feed_wait_s);
+  o.heartbeat_every = std::chrono::seconds(s.sync.heartbeat_s);
+  o.request_timeout = std::chrono::seconds(s.sync.request_timeout_s);
+  o.backoff_initial = std::chrono::milliseconds(s.sync.backoff_initial_ms);
+  o.backoff_max = std::chrono::milliseconds(s.sync.backoff_max_ms);
+  o.http.ca_file = s.sync.ca_file;
+  o.http.pinned_public_key = s.sync.pinned_public_key;
+  o.http.proxy = s.sync.proxy;
+  o.http.verify_tls = s.sync.verify_tls;
+  o.http.max_response_bytes = static_cast<std::size_t>(s.sync.max_response_bytes);
+  o.http.user_agent = "fulfild/" + agent_version;
+
+  if (demo && o.base_url.empty()) {
+    SimulatorOptions sim_options;
+    sim_options.enrolment_codes = {"DEMO-ENROL"};
+    auto owned = std::make_unique<OwnedSimulator>(std::make_unique<CloudSimulator>(io, sim_options));
+    auto port = owned->sim().start();
+    if (!port) {
+      log::error("demo", "cannot start the demo cloud", {{"error", port.error()}});
+      return out;
+    }
+    log::info("demo", "reference cloud simulator running",
+              {{"url", "http://127.0.0.1:" + std::to_string(*port)}});
+    o.base_url = "http://127.0.0.1:" + std::to_string(*port);
+    o.enrolment_code = "DEMO-ENROL";
+    o.feed_wait = std::chrono::seconds(20);
+    auto generator = std::make_unique<DemoCloudComponent>(io, s.store.id, owned->sim());
+    out.push_back(std::move(owned));
+    out.push_back(std::move(generator));
+  }
+  if (o.base_url.empty()) {
+    log::warn("sync", "no sync.cloud_url: running standalone; events are kept until a cloud is "
+              "configured");
+    return out;
+  }
+  out.push_back(std::make_unique<CloudLinkComponent>(io, store, s, std::move(o)));
+  return out;
+}
+
+}  // namespace fulfil::sync
