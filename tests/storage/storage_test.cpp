@@ -1,0 +1,180 @@
+// The SQLite store: durability settings, forward migrations from every older schema,
+// refusal of newer and corrupt databases, nested transactions, and a lock held by another
+// process.
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+
+#include <fstream>
+
+#include "test_support.hpp"
+
+using namespace fulfil::agent;
+using fulfil::test::ctx;
+
+namespace {
+
+std::string pragma(Database& db, const std::string& name) {
+  auto s = db.prepare("PRAGMA " + name);
+  s.step();
+  return s.text(0);
+}
+
+// Rows that are valid at `version`, one step of the schema's history at a time.
+void insert_rows_for(Database& db, int version) {
+  if (version >= 1) {
+    db.exec("INSERT INTO sku (sku, title, bin, on_hand, updated_at) VALUES ('OLD-1', 'Old sku', "
+            "'A1', 3, 1)");
+    db.exec("INSERT INTO sku_barcode (gtin, sku) VALUES ('00000000000017', 'OLD-1')");
+    db.exec("INSERT INTO ledger (sku, bucket, delta, kind, actor, at) VALUES ('OLD-1', "
+            "'on_hand', 3, 'receipt', 'user:x', 1)");
+  }
+  if (version >= 2) {
+    db.exec("INSERT INTO fulfilment_order (id, order_ref, state, delivery_method, customer, "
+            "address, currency, routed_at, accept_by, ship_by, updated_at) VALUES ('FO-OLD', "
+            "'R1', 'routed', 'pickup', '{\"name\":\"A\"}', '{}', 'EUR', 1, 9999999999999, 0, 1)");
+    db.exec("INSERT INTO order_line (order_id, line_no, sku, quantity, unit_price_minor) VALUES "
+            "('FO-OLD', 1, 'OLD-1', 1, 100)");
+  }
+  if (version >= 3)
+    db.exec("INSERT INTO outbox (event_id, type, subject, payload, created_at) VALUES "
+            "('e-old', 'order.received', 'FO-OLD', '{}', 1)");
+  if (version >= 4)
+    db.exec("INSERT INTO return_receipt (id, actor, received_at) VALUES ('RT-OLD', 'user:x', 1)");
+}
+
+}  // namespace
+
+TEST_CASE("a new database uses WAL, synchronous=FULL, foreign keys, the current schema") {
+  auto t = fulfil::test::open_test_store();
+  CHECK(pragma(t->db(), "journal_mode") == "wal");
+  CHECK(pragma(t->db(), "synchronous") == "2");
+  CHECK(pragma(t->db(), "foreign_keys") == "1");
+  CHECK(t->db().schema_version() == current_schema_version());
+}
+
+TEST_CASE("databases from every older schema version migrate forward with their data") {
+  REQUIRE(current_schema_version() >= 5);
+  for (int v = 0; v < current_schema_version(); ++v) {
+    CAPTURE(v);
+    fulfil::test::TempDir dir;
+    const std::string path = dir.path() + "/fulfild.db";
+    {
+      auto raw = open_without_migrating(path);
+      REQUIRE(raw.has_value());
+      migrate_to(**raw, v);
+      REQUIRE((*raw)->schema_version() == v);
+      insert_rows_for(**raw, v);
+    }
+    auto opened = Store::open({path, "full", 1000}, OrderPolicy{});
+    REQUIRE_MESSAGE(opened.has_value(), (opened ? "" : opened.error().message));
+    Store& store = **opened;
+    CHECK(store.db().schema_version() == current_schema_version());
+    if (v >= 1) {
+      CHECK(store.inventory().level("OLD-1")->on_hand == 3);
+      CHECK(store.inventory().sku_for_barcode("00000017") == std::optional<std::string>("OLD-1"));
+      CHECK(fulfil::test::invariant_violations(store.db()).empty());
+    }
+    if (v >= 2) {
+      // An order from before the cloud link existed still works end to end.
+      auto o = store.orders().find("FO-OLD");
+      REQUIRE(o.has_value());
+      CHECK_FALSE(o->on_hold);
+      CHECK(store.orders().accept("FO-OLD", ctx()).has_value());
+    }
+    if (v >= 3) CHECK(fulfil::test::count_rows(store.db(), "outbox") >= 1);
+    if (v >= 4) CHECK(fulfil::test::count_rows(store.db(), "return_receipt") == 1);
+    // Movements that predate the link count as already seen by the cloud.
+    if (v >= 1 && v < 5) {
+      auto s = store.db().prepare("SELECT count(*) FROM ledger WHERE event_seq IS NULL");
+      s.step();
+      CHECK(s.int64(0) == 0);
+    }
+  }
+}
+
+TEST_CASE("a database from a newer fulfild is refused") {
+  fulfil::test::TempDir dir;
+  const std::string path = dir.path() + "/fulfild.db";
+  {
+    auto raw = open_without_migrating(path);
+    REQUIRE(raw.has_value());
+    (*raw)->exec("PRAGMA user_version=" + std::to_string(current_schema_version() + 1));
+  }
+  auto opened = Database::open({path, "quick", 1000});
+  REQUIRE_FALSE(opened.has_value());
+  CHECK(opened.error().message.find("newer") != std::string::npos);
+  CHECK(opened.error().message.find("downgrade") != std::string::npos);
+}
+
+TEST_CASE("a file that is not a database is refused") {
+  fulfil::test::TempDir dir;
+  const std::string path = dir.path() + "/fulfild.db";
+  std::ofstream(path) << std::string(4096, '\x5a');
+  auto opened = Database::open({path, "quick", 1000});
+  REQUIRE_FALSE(opened.has_value());
+  CHECK(opened.error().message.find(path) != std::string::npos);
+  CHECK(opened.error().message.find("not a database") != std::string::npos);
+}
+
+TEST_CASE("a database with damaged pages fails quick_check and is refused") {
+  fulfil::test::TempDir dir;
+  const std::string path = dir.path() + "/fulfild.db";
+  {
+    auto t = Store::open({path, "quick", 1000}, OrderPolicy{});
+    REQUIRE(t.has_value());
+    fulfil::test::seed_catalog(**t, 300, 5);
+    (*t)->db().exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(4096 * 6);
+    const std::string junk(4096 * 3, '\x7f');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  auto opened = Database::open({path, "quick", 1000});
+  REQUIRE_FALSE(opened.has_value());
+  CHECK((opened.error().message.find("corrupt") != std::string::npos ||
+         opened.error().message.find("malformed") != std::string::npos));
+  CHECK(opened.error().message.find("refusing") != std::string::npos);
+}
+
+TEST_CASE("nested transactions: an inner failure rolls back alone, the outer commits") {
+  auto t = fulfil::test::open_test_store();
+  fulfil::test::seed_catalog(*t, 2, 5);
+  {
+    Transaction outer(t->db());
+    // An inner domain command that refuses leaves no trace...
+    auto refused = t->inventory().adjust({"SKU-0001", AdjustmentKind::disposal, 1, "broken"}, ctx());
+    CHECK_FALSE(refused.has_value());
+    // ...while one that succeeds is kept with the outer transaction.
+    REQUIRE(t->inventory().adjust({"SKU-0002", AdjustmentKind::receipt, 2, ""}, ctx()).has_value());
+    outer.commit();
+  }
+  CHECK(t->inventory().level("SKU-0001")->on_hand == 5);
+  CHECK(t->inventory().level("SKU-0002")->on_hand == 7);
+  {
+    Transaction outer(t->db());
+    REQUIRE(t->inventory().adjust({"SKU-0002", AdjustmentKind::receipt, 2, ""}, ctx()).has_value());
+    // The outer transaction is abandoned: the inner success goes with it.
+  }
+  CHECK(t->inventory().level("SKU-0002")->on_hand == 7);
+  CHECK(fulfil::test::invariant_violations(t->db()).empty());
+}
+
+TEST_CASE("a write lock held by another process fails the command cleanly after busy_timeout") {
+  auto t = fulfil::test::open_test_store();
+  fulfil::test::seed_catalog(*t, 1, 5);
+  sqlite3* other = nullptr;
+  REQUIRE(sqlite3_open(t.db_path().c_str(), &other) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  const std::string before = fulfil::test::fingerprint(t->db());
+  auto r = t->inventory().adjust({"SKU-0001", AdjustmentKind::receipt, 1, ""}, ctx());
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == DomainErrc::storage);
+  CHECK(r.error().message.find("locked") != std::string::npos);
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  CHECK(fulfil::test::fingerprint(t->db()) == before);
+  CHECK(t->inventory().adjust({"SKU-0001", AdjustmentKind::receipt, 1, ""}, ctx()).has_value());
+  CHECK(t->inventory().level("SKU-0001")->on_hand == 6);
+}
