@@ -1,0 +1,134 @@
+// Configuration: defaults < file < flags, and every refusal names the key, the value and
+// what was expected.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "config/log.hpp"
+#include "config/settings.hpp"
+#include "test_support.hpp"
+
+using namespace fulfil::config;
+
+namespace {
+
+std::string write(const fulfil::test::TempDir& dir, const std::string& text) {
+  const std::string path = dir.path() + "/fulfild.json";
+  std::ofstream(path) << text;
+  return path;
+}
+
+ConfigErrors errors_of(const std::string& json_text) {
+  fulfil::test::TempDir dir;
+  auto r = load({write(dir, json_text), {}});
+  REQUIRE_FALSE(r.has_value());
+  return r.error();
+}
+
+bool mentions(const ConfigErrors& errors, const std::string& key, const std::string& text) {
+  for (const auto& e : errors)
+    if (e.key == key && e.describe().find(text) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("the defaults are valid and every schema key is in the reference") {
+  auto s = load({});
+  REQUIRE(s.has_value());
+  CHECK(s->store.id == "store-0001");
+  CHECK(s->storage.state_dir == "/var/lib/fulfild");
+  CHECK(s->api.listen_host == "127.0.0.1");
+  CHECK(s->api.listen_port == 8080);
+  CHECK(s->sync.cloud_url.empty());
+  const std::string ref = reference_markdown();
+  for (const char* key : {"store.id", "storage.synchronous", "log.level", "api.listen",
+                          "orders.reject_reasons", "inventory.allow_negative_available",
+                          "sync.cloud_url", "sync.batch_size"}) {
+    if (std::string(key) == "storage.synchronous") continue;  // deliberately not a setting
+    CHECK_MESSAGE(ref.find(std::string("`") + key + "`") != std::string::npos, key);
+  }
+}
+
+TEST_CASE("each kind of bad value is refused with key, value and expectation") {
+  CHECK(mentions(errors_of(R"({"orders": {"expiry_sweep_s": 0}})"), "orders.expiry_sweep_s",
+                 "value 0 is refused; expected an integer from 1 to 3600"));
+  CHECK(mentions(errors_of(R"({"orders": {"expiry_sweep_s": 1.5}})"), "orders.expiry_sweep_s",
+                 "expected an integer"));
+  CHECK(mentions(errors_of(R"({"log": {"level": "verbose"}})"), "log.level",
+                 R"(expected one of "debug", "info", "warn", "error")"));
+  CHECK(mentions(errors_of(R"({"store": {"id": "has space"}})"), "store.id", "matching"));
+  CHECK(mentions(errors_of(R"({"api": {"listen": "x"}})"), "api.listen", "\"x\""));
+  CHECK(mentions(errors_of(R"({"api": {"listen": "127.0.0.1:70000"}})"), "api.listen",
+                 "port from 0 to 65535"));
+  CHECK(mentions(errors_of(R"({"orders": {"reject_reasons": ["ok", "Bad Reason"]}})"),
+                 "orders.reject_reasons[1]", "\"Bad Reason\""));
+  CHECK(mentions(errors_of(R"({"orders": {"reject_reasons": ["a", "a"]}})"),
+                 "orders.reject_reasons", "without duplicates"));
+  CHECK(mentions(errors_of(R"({"inventory": {"allow_negative_available": "yes"}})"),
+                 "inventory.allow_negative_available", "expected a boolean"));
+  CHECK(mentions(errors_of(R"({"sync": {"backoff_initial_ms": 5000, "backoff_max_ms": 1000}})"),
+                 "sync.backoff_max_ms", "at least sync.backoff_initial_ms"));
+}
+
+TEST_CASE("unknown keys are refused and the known ones listed") {
+  auto errors = errors_of(R"({"colour": 1, "orders": {"expiry": 5}})");
+  CHECK(mentions(errors, "colour", "no such key"));
+  CHECK(mentions(errors, "orders.expiry", "known keys here: default_accept_sla_s"));
+  CHECK(errors.size() == 2);  // all problems at once, not just the first
+}
+
+TEST_CASE("unreadable and malformed files are refused") {
+  auto missing = load({std::string("/nonexistent/fulfild.json"), {}});
+  REQUIRE_FALSE(missing.has_value());
+  CHECK(missing.error().front().describe().find("/nonexistent/fulfild.json") != std::string::npos);
+  auto bad = errors_of("{\"store\": {\"id\": }");
+  CHECK(bad.front().describe().find("valid JSON") != std::string::npos);
+  CHECK(bad.front().describe().find("parse error") != std::string::npos);
+}
+
+TEST_CASE("layering: file over defaults, --set over the file") {
+  fulfil::test::TempDir dir;
+  const std::string path =
+      write(dir, R"({"store": {"id": "from-file", "name": "File"}, "log": {"level": "warn"}})");
+  auto s = load({path, {"store.id=shop-7", "orders.reject_reasons=[\"closed\"]"}});
+  REQUIRE(s.has_value());
+  CHECK(s->store.id == "shop-7");
+  CHECK(s->store.name == "File");
+  CHECK(s->log.level == fulfil::log::Level::warn);
+  CHECK(s->orders.reject_reasons == std::vector<std::string>{"closed"});
+  CHECK(s->orders.expiry_sweep_s == 15);
+
+  auto no_eq = load({std::nullopt, {"store.id"}});
+  REQUIRE_FALSE(no_eq.has_value());
+  CHECK(no_eq.error().front().describe().find("KEY=VALUE") != std::string::npos);
+  auto unknown = load({std::nullopt, {"store.colour=red"}});
+  REQUIRE_FALSE(unknown.has_value());
+  CHECK(unknown.error().front().key == "store.colour");
+  CHECK(unknown.error().front().source.find("--set") != std::string::npos);
+}
+
+TEST_CASE("IPv6 listen addresses and trailing slashes on the cloud URL") {
+  auto s = load({std::nullopt, {"api.listen=[::1]:9090", "sync.cloud_url=https://cloud.example.com/"}});
+  REQUIRE(s.has_value());
+  CHECK(s->api.listen_host == "::1");
+  CHECK(s->api.listen_port == 9090);
+  CHECK(s->sync.cloud_url == "https://cloud.example.com");
+  CHECK_FALSE(load({std::nullopt, {"sync.cloud_url=ftp://x"}}).has_value());
+}
+
+TEST_CASE("log lines quote and escape values so one event stays one line") {
+  using fulfil::log::Level;
+  const std::string line = fulfil::log::format(
+      Level::warn, "orders", "bad input",
+      {{"name", "Müller \"the\" =x"}, {"evil", "a\nlevel=error msg=forged"}, {"n", 42}});
+  CHECK(line.find('\n') == std::string::npos);
+  CHECK(line.find(R"(name="Müller \"the\" =x")") != std::string::npos);
+  CHECK(line.find(R"(evil="a\nlevel=error msg=forged")") != std::string::npos);
+  CHECK(line.find("n=42") != std::string::npos);
+  CHECK(line.rfind("level=warn component=orders msg=\"bad input\"", 0) == 0);
+  Level l = Level::info;
+  CHECK(fulfil::log::parse_level("error", l));
+  CHECK(l == Level::error);
+  CHECK_FALSE(fulfil::log::parse_level("loud", l));
+}

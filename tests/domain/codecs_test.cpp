@@ -1,0 +1,56 @@
+// GTIN check digits and normalisation, and the gzip event-batch codec.
+#include <doctest/doctest.h>
+
+#include "drivers/gtin.hpp"
+#include "sync/event_batch.hpp"
+
+using fulfil::drivers::gs1_check_digit;
+using fulfil::drivers::normalize_gtin;
+
+TEST_CASE("GS1 check digits of published GTINs") {
+  CHECK(gs1_check_digit("400638133393") == '1');   // EAN-13 4006381333931
+  CHECK(gs1_check_digit("03600029145") == '2');    // UPC-A 036000291452
+  CHECK(gs1_check_digit("9638507") == '4');        // EAN-8 96385074
+  CHECK(gs1_check_digit("1061414100041") == '5');  // GTIN-14 10614141000415
+}
+
+TEST_CASE("GTINs normalise to 14 digits; each error says what is wrong") {
+  CHECK(*normalize_gtin("4006381333931") == "04006381333931");
+  CHECK(*normalize_gtin("036000291452") == "00036000291452");
+  CHECK(*normalize_gtin("96385074") == "00000096385074");
+  CHECK(*normalize_gtin("10614141000415") == "10614141000415");
+  CHECK(normalize_gtin("").error().message == "GTIN is empty");
+  CHECK(normalize_gtin("40063813339X1").error().message == "GTIN must contain only digits");
+  CHECK(normalize_gtin("123456789").error().message.find("9 digits") != std::string::npos);
+  CHECK(normalize_gtin("4006381333932").error().message == "GTIN check digit is 2, expected 1");
+}
+
+TEST_CASE("event batches round-trip through gzip; bombs and damage are refused") {
+  fulfil::agent::OutboxEvent e;
+  e.seq = 7;
+  e.event_id = "0b6d3c3e-1111-4c2a-9e4f-000000000001";
+  e.type = "order.accepted";
+  e.subject = "FO-1";
+  e.payload = {{"order_id", "FO-1"}};
+  const std::string plain = fulfil::sync::batch_json("store-1", {e}).dump();
+  auto packed = fulfil::sync::gzip(plain);
+  REQUIRE(packed.has_value());
+  CHECK(static_cast<unsigned char>((*packed)[0]) == 0x1f);  // gzip magic
+  auto unpacked = fulfil::sync::gunzip(*packed, 1 << 20);
+  REQUIRE(unpacked.has_value());
+  CHECK(*unpacked == plain);
+  auto j = nlohmann::json::parse(*unpacked);
+  CHECK(j["protocol"] == 1);
+  CHECK(j["events"][0]["seq"] == 7);
+
+  auto bomb = fulfil::sync::gzip(std::string(10 << 20, '\0'));
+  REQUIRE(bomb.has_value());
+  CHECK(bomb->size() < 100000);
+  auto refused = fulfil::sync::gunzip(*bomb, 1 << 20);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().message.find("inflates beyond") != std::string::npos);
+  CHECK_FALSE(fulfil::sync::gunzip(packed->substr(0, packed->size() / 2), 1 << 20).has_value());
+  std::string corrupt = *packed;
+  corrupt[12] = static_cast<char>(corrupt[12] ^ 0x55);
+  CHECK_FALSE(fulfil::sync::gunzip(corrupt, 1 << 20).has_value());
+}

@@ -1,0 +1,276 @@
+// Fulfilment orders beyond the state table: stock effects, refusals that change nothing
+// and say why, pickup codes, cancellation, expiry and the events the cloud receives.
+#include <doctest/doctest.h>
+
+#include "test_support.hpp"
+
+using namespace fulfil::agent;
+using fulfil::test::ctx;
+using fulfil::test::kT0;
+
+namespace {
+
+struct Fixture {
+  fulfil::test::TestStore t = fulfil::test::open_test_store();
+  Fixture() { fulfil::test::seed_catalog(*t, 3, 5); }
+  FulfilmentOrders& orders() { return t->orders(); }
+  StockLevel level(const std::string& sku) { return *t->inventory().level(sku); }
+
+  // Refused, with the code and a message containing `needle`, and nothing changed.
+  template <class F>
+  void refused(F&& op, DomainErrc code, const std::string& needle) {
+    const std::string before = fulfil::test::fingerprint(t->db());
+    auto r = op();
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == code);
+    CHECK_MESSAGE(r.error().message.find(needle) != std::string::npos, r.error().message);
+    CHECK(fulfil::test::fingerprint(t->db()) == before);
+  }
+
+  nlohmann::json last_event(const std::string& type) {
+    auto s = t->db().prepare("SELECT payload FROM outbox WHERE type=? ORDER BY seq DESC LIMIT 1");
+    s.bind(1, type);
+    REQUIRE(s.step());
+    return nlohmann::json::parse(s.text(0));
+  }
+
+  void through_packing(const std::string& id) {
+    if (orders().find(id)->state == OrderState::routed)
+      REQUIRE(orders().accept(id, ctx()).has_value());
+    REQUIRE(orders().start_picking(id, ctx()).has_value());
+    const auto routed = *orders().find(id);
+    for (const auto& l : routed.lines)
+      REQUIRE(orders().pick_item(id, l.sku, l.quantity, ctx()).has_value());
+    REQUIRE(orders().complete_picking(id, ctx()).has_value());
+    Package p{1, "BOX-S", 800, {}};
+    const auto picked = *orders().find(id);
+    for (const auto& l : picked.lines) p.items.push_back({l.line_no, l.picked});
+    REQUIRE(orders().pack(id, {p}, ctx()).has_value());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("ship from store: reserve on accept, sell on ship, one event per step") {
+  Fixture f;
+  auto o = fulfil::test::make_order("FO-1", DeliveryMethod::ship, {{"SKU-0001", 2}, {"SKU-0002", 1}});
+  REQUIRE(f.orders().receive(o, ctx()).has_value());
+  const auto events0 = fulfil::test::count_rows(f.t->db(), "outbox");
+  REQUIRE(f.orders().accept("FO-1", ctx()).has_value());
+  CHECK(f.level("SKU-0001").reserved == 2);
+  CHECK(f.level("SKU-0001").available() == 3);
+  auto accepted = f.last_event("order.accepted");
+  CHECK(accepted["order_id"] == "FO-1");
+  CHECK(accepted["from_state"] == "routed");
+  CHECK(accepted["state"] == "accepted");
+  CHECK(accepted["actor"] == "terminal:test");
+  f.through_packing("FO-1");
+  REQUIRE(f.orders().ship("FO-1", "DHL", "JD014600006", ctx()).has_value());
+  CHECK(f.level("SKU-0001").on_hand == 3);
+  CHECK(f.level("SKU-0001").reserved == 0);
+  CHECK(f.level("SKU-0002").on_hand == 4);
+  auto shipped = f.last_event("order.shipped");
+  CHECK(shipped["tracking"] == "JD014600006");
+  CHECK(shipped["movements"].size() == 2);
+  CHECK(shipped["movements"][0]["kind"] == "sale");
+  // accept, start, 2 picks, complete, pack, ship
+  CHECK(fulfil::test::count_rows(f.t->db(), "outbox") - events0 == 7);
+  CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
+}
+
+TEST_CASE("pickup in store: a six-digit code, wrong codes counted and locking, unlock") {
+  Fixture f;
+  OrderPolicy policy;
+  policy.pickup_code_max_attempts = 2;
+  f.orders().set_policy(policy);
+  REQUIRE(f.orders().receive(fulfil::test::make_order("FO-P", DeliveryMethod::pickup, {{"SKU-0003", 1}}), ctx()));
+  f.through_packing("FO-P");
+  auto code = f.orders().ready_for_pickup("FO-P", ctx());
+  REQUIRE(code.has_value());
+  CHECK(code->size() == 6);
+  CHECK(code->find_first_not_of("0123456789") == std::string::npos);
+
+  auto wrong = f.orders().collect("FO-P", "000000" == *code ? "111111" : "000000", ctx());
+  REQUIRE_FALSE(wrong.has_value());
+  CHECK(wrong.error().code == DomainErrc::wrong_pickup_code);
+  CHECK(wrong.error().message.find("1 attempt(s) left") != std::string::npos);
+  f.t.reopen(policy);  // the count survives a restart
+  CHECK(f.orders().find("FO-P")->pickup_attempts == 1);
+  f.orders().set_policy(policy);
+  CHECK_FALSE(f.orders().collect("FO-P", "12", ctx()).has_value());
+  f.refused([&] { return f.orders().collect("FO-P", *code, ctx()); }, DomainErrc::pickup_locked,
+            "manager");
+  REQUIRE(f.orders().unlock_pickup("FO-P", ctx()).has_value());
+  REQUIRE(f.orders().collect("FO-P", *code, ctx()).has_value());
+  CHECK(f.orders().find("FO-P")->state == OrderState::collected);
+  CHECK(f.level("SKU-0003").on_hand == 4);
+}
+
+TEST_CASE("a pickup code sent by the cloud is kept") {
+  Fixture f;
+  auto o = fulfil::test::make_order("FO-C", DeliveryMethod::pickup, {{"SKU-0001", 1}});
+  o.pickup_code = "CL0UD7";
+  REQUIRE(f.orders().receive(o, ctx()).has_value());
+  f.through_packing("FO-C");
+  CHECK(*f.orders().ready_for_pickup("FO-C", ctx()) == "CL0UD7");
+}
+
+TEST_CASE("accepting more than is available is refused unless the policy allows it") {
+  Fixture f;
+  REQUIRE(f.orders().receive(fulfil::test::make_order("FO-BIG", DeliveryMethod::ship, {{"SKU-0001", 4}, {"SKU-0001", 2}}), ctx()));
+  f.refused([&] { return f.orders().accept("FO-BIG", ctx()); }, DomainErrc::insufficient_stock,
+            "SKU-0001: order FO-BIG needs 6, 5 available");
+  OrderPolicy lenient;
+  lenient.allow_negative_available = true;
+  f.orders().set_policy(lenient);
+  REQUIRE(f.orders().accept("FO-BIG", ctx()).has_value());
+  CHECK(f.level("SKU-0001").raw_available() == -1);
+  CHECK(f.level("SKU-0001").available() == 0);
+}
+
+TEST_CASE("picking refuses wrong items and over-picks, naming them") {
+  Fixture f;
+  REQUIRE(f.orders().receive(fulfil::test::make_order("FO-2", DeliveryMethod::ship, {{"SKU-0001", 1}}), ctx()));
+  REQUIRE(f.orders().accept("FO-2", ctx()));
+  REQUIRE(f.orders().start_picking("FO-2", ctx()));
+  f.refused([&] { return f.orders().pick_item("FO-2", "SKU-0002", 1, ctx()); },
+            DomainErrc::invalid_argument, "SKU-0002 is not on order FO-2 (wrong item)");
+  f.refused([&] { return f.orders().pick_item("FO-2", "SKU-0001", 2, ctx()); },
+            DomainErrc::invalid_argument, "needs 1 more; cannot pick 2");
+  REQUIRE(f.orders().pick_item("FO-2", "SKU-0001", 1, ctx()));
+  f.refused([&] { return f.orders().pick_item("FO-2", "SKU-0001", 1, ctx()); },
+            DomainErrc::invalid_argument, "already fully picked");
+  f.refused([&] { return f.orders().pack("FO-2", {}, ctx()); }, DomainErrc::illegal_transition,
+            "picking");
+}
+
+TEST_CASE("short picks: damaged units become unsellable; nothing left rejects the order") {
+  Fixture f;
+  REQUIRE(f.orders().receive(fulfil::test::make_order("FO-3", DeliveryMethod::ship, {{"SKU-0001", 2}, {"SKU-0002", 1}}), ctx()));
+  REQUIRE(f.orders().accept("FO-3", ctx()));
+  f.refused([&] { return f.orders().short_pick("FO-3", 1, 1, "bored", ctx()); },
+            DomainErrc::invalid_argument, "not one of: not_found, damaged");
+  f.refused([&] { return f.orders().short_pick("FO-3", 9, 1, "damaged", ctx()); },
+            DomainErrc::invalid_argument, "no line 9");
+  REQUIRE(f.orders().short_pick("FO-3", 1, 2, "damaged", ctx()));
+  CHECK(f.level("SKU-0001").unsellable == 2);
+  CHECK(f.level("SKU-0001").reserved == 0);
+  CHECK(f.orders().find("FO-3")->state == OrderState::accepted);
+  REQUIRE(f.orders().short_pick("FO-3", 2, 1, "not_found", ctx()));
+  CHECK(f.orders().find("FO-3")->state == OrderState::rejected);
+  CHECK(f.orders().find("FO-3")->reject_reason == "short_pick");
+  CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
+}
+
+TEST_CASE("packing must account for every picked unit") {
+  Fixture f;
+  REQUIRE(f.orders().receive(fulfil::test::make_order("FO-4", DeliveryMethod::ship, {{"SKU-0001", 2}}), ctx()));
+  REQUIRE(f.orders().accept("FO-4", ctx()));
+  REQUIRE(f.orders().start_picking("FO-4", ctx()));
+  f.refused([&] { return f.orders().complete_picking("FO-4", ctx()); }, DomainErrc::illegal_transition,
+            "line 1 (SKU SKU-0001) has 2 unit(s) neither picked nor short-picked");
+  REQUIRE(f.orders().pick_item("FO-4", "SKU-0001", 2, ctx()));
+  REQUIRE(f.orders().complete_picking("FO-4", ctx()));
+  f.refused([&] { return f.orders().pack("FO-4", {{1, "BOX", 500, {{1, 1}}}}, ctx()); },
+            DomainErrc::invalid_argument, "2 picked but 1 packed");
+  f.refused([&] { return f.orders().pack("FO-4", {{1, "BOX", 500, {{7, 2}}}}, ctx()); },
+            DomainErrc::invalid_argument, "line 7");
+  f.refused([&] { return f.orders().pack("FO-4", {{1, "BOX", 0, {{1, 2}}}}, ctx()); },
+            DomainErrc::invalid_argument, "weight");
+  f.refused([&] { return f.orders().pack("FO-4", {{1, "BOX", 500, {}}}, ctx()); },
+            DomainErrc::invalid_argument, "empty");
+  REQUIRE(f.orders().pack("FO-4", {{1, "BOX", 500, {{1, 1}}}, {2, "BOX", 500, {{1, 1}}}}, ctx()));
+  f.refused([&] { return f.orders().ship("FO-4", "", "", ctx()); }, DomainErrc::invalid_argument,
+            "carrier is required");
+}
+
+TEST_CASE("cancel requests: before shipping they cancel and release, after they are refused") {
+  Fixture f;
+  REQUIRE(f.orders().receive(fulfil::test::make_order("FO-5", DeliveryMethod::ship, {{"SKU-0001", 2}}), ctx()));
+  REQUIRE(f.orders().accept("FO-5", ctx()));
+  REQUIRE(f.orders().start_picking("FO-5", ctx()));
+  REQUIRE(f.orders().pick_item("FO-5", "SKU-0001", 1, ctx()));
+  auto c = f.orders().request_cancel("FO-5", "customer cancelled", ctx());
+  REQUIRE(c.has_value());
+  CHECK(c->outcome == CancelOutcome::cancelled);
+  CHECK(f.level("SKU-0001").reserved == 0);
+  CHECK(f.level("SKU-0001").on_hand == 5);
+  auto cancelled = f.last_event("order.cancelled");
+  CHECK(cancelled["put_back"][0]["sku"] == "SKU-0001");
+  CHECK(cancelled["put_back"][0]["quantity"] == 1);
+
+  REQUIRE(f.orders().receive(fulfil::test::make_order("FO-6", DeliveryMethod::ship, {{"SKU-0002", 1}}), ctx()));
+  f.through_packing("FO-6");
+  REQUIRE(f.orders().ship("FO-6", "UPS", "1Z", ctx()));
+  const auto on_hand = f.level("SKU-0002").on_hand;
+  auto refused = f.orders().request_cancel("FO-6", "too late", ctx());
+  REQUIRE(refused.has_value());
+  CHECK(refused->outcome == CancelOutcome::refused);
+  CHECK(refused->reason == "already_shipped");
+  CHECK(f.last_event("order.cancel_refused")["reason"] == "already_shipped");
+  CHECK(f.level("SKU-0002").on_hand == on_hand);
+  CHECK_FALSE(f.orders().request_cancel("FO-NOPE", "", ctx()).has_value());
+}
+
+TEST_CASE("routed orders expire after their accept-by deadline; accepting late is refused") {
+  Fixture f;
+  auto early = fulfil::test::make_order("FO-E1", DeliveryMethod::ship, {{"SKU-0001", 1}});
+  early.accept_by = kT0 + 1000;
+  auto late = fulfil::test::make_order("FO-E2", DeliveryMethod::ship, {{"SKU-0001", 1}});
+  late.accept_by = kT0 + 60000;
+  REQUIRE(f.orders().receive(early, ctx()));
+  REQUIRE(f.orders().receive(late, ctx()));
+  f.refused([&] { return f.orders().accept("FO-E1", ctx(kT0 + 2000)); },
+            DomainErrc::illegal_transition, "accept-by deadline");
+  auto expired = f.orders().expire_overdue(ctx(kT0 + 2000));
+  REQUIRE(expired.has_value());
+  CHECK(*expired == std::vector<std::string>{"FO-E1"});
+  CHECK(f.orders().find("FO-E1")->state == OrderState::expired);
+  CHECK(f.orders().find("FO-E2")->state == OrderState::routed);
+  auto defaulted = fulfil::test::make_order("FO-E3", DeliveryMethod::ship, {{"SKU-0001", 1}});
+  REQUIRE(f.orders().receive(defaulted, ctx()));
+  CHECK(f.orders().find("FO-E3")->accept_by == kT0 + OrderPolicy{}.default_accept_sla_ms);
+}
+
+TEST_CASE("orders from the cloud are validated field by field") {
+  Fixture f;
+  auto base = [] { return fulfil::test::make_order("FO-V", DeliveryMethod::ship, {{"SKU-0001", 1}}); };
+  auto check = [&](FulfilmentOrder o, DomainErrc code, const std::string& needle) {
+    f.refused([&] { return f.orders().receive(o, ctx()); }, code, needle);
+  };
+  auto o = base();
+  o.lines[0].sku = "NOPE";
+  check(o, DomainErrc::unknown_sku, "unknown SKU NOPE");
+  o = base();
+  o.currency = "euro";
+  check(o, DomainErrc::invalid_argument, "currency");
+  o = base();
+  o.address = {};
+  check(o, DomainErrc::invalid_argument, "address.line1 is required");
+  o = base();
+  o.customer.name = "Eve\x1b[31m";
+  check(o, DomainErrc::invalid_argument, "customer.name contains a control character");
+  o = base();
+  o.id = "FO 1; DROP";
+  check(o, DomainErrc::invalid_argument, "may only contain");
+  o = base();
+  o.lines.clear();
+  check(o, DomainErrc::invalid_argument, "1 to 500 lines");
+  o = base();
+  o.lines[0].quantity = 0;
+  check(o, DomainErrc::invalid_argument, "quantity must be 1 to 10000");
+  REQUIRE(f.orders().receive(base(), ctx()));
+  check(base(), DomainErrc::duplicate, "already exists");
+}
+
+TEST_CASE("a hold from the cloud stops progress until released; addresses can change") {
+  Fixture f;
+  REQUIRE(f.orders().receive(fulfil::test::make_order("FO-H", DeliveryMethod::ship, {{"SKU-0001", 1}}), ctx()));
+  REQUIRE(f.orders().update_from_cloud("FO-H", std::nullopt, true, ctx()));
+  f.refused([&] { return f.orders().accept("FO-H", ctx()); }, DomainErrc::illegal_transition,
+            "on hold");
+  Address moved{"", "Neue Straße 5", "", "Potsdam", "", "14467", "DE"};
+  REQUIRE(f.orders().update_from_cloud("FO-H", moved, false, ctx()));
+  CHECK(f.orders().find("FO-H")->address.city == "Potsdam");
+  REQUIRE(f.orders().accept("FO-H", ctx()));
+}
