@@ -95,10 +95,14 @@ Result<CommandOutcome> as_outcome(const Result<void>& r) {
 
 std::string_view outcome_name(CommandOutcome outcome) {
   switch (outcome) {
-    case CommandOutcome::applied: return "applied";
-    case CommandOutcome::duplicate: return "duplicate";
-    case CommandOutcome::rejected: return "rejected";
-    case CommandOutcome::deferred: return "deferred";
+    case CommandOutcome::applied:
+      return "applied";
+    case CommandOutcome::duplicate:
+      return "duplicate";
+    case CommandOutcome::rejected:
+      return "rejected";
+    case CommandOutcome::deferred:
+      return "deferred";
   }
   return "rejected";
 }
@@ -106,11 +110,13 @@ std::string_view outcome_name(CommandOutcome outcome) {
 FeedCommand feed_command_from(const json& j, const std::string& fallback_cursor) {
   FeedCommand c;
   const bool object = j.is_object();
-  c.cursor = object && j.contains("cursor") && j["cursor"].is_string() ? j["cursor"].get<std::string>()
-                                                                       : fallback_cursor;
+  c.cursor = object && j.contains("cursor") && j["cursor"].is_string()
+                 ? j["cursor"].get<std::string>()
+                 : fallback_cursor;
   c.id = object && j.contains("id") && j["id"].is_string() ? j["id"].get<std::string>() : "";
   if (c.id.empty() || c.id.size() > 128) c.id = "invalid-at-cursor:" + c.cursor.substr(0, 100);
-  c.type = object && j.contains("type") && j["type"].is_string() ? j["type"].get<std::string>() : "";
+  c.type =
+      object && j.contains("type") && j["type"].is_string() ? j["type"].get<std::string>() : "";
   c.issued_at = object && j.contains("issued_at") && j["issued_at"].is_number_integer()
                     ? j["issued_at"].get<std::int64_t>()
                     : 0;
@@ -145,7 +151,10 @@ Result<CommandOutcome> CloudCommands::dispatch(const FeedCommand& cmd, const Com
       for (std::size_t i = 0; i < items.size(); ++i) {
         const std::string ip = "payload.items[" + std::to_string(i) + "]";
         const json& it = items[i];
-        SkuRecord r{text(it, "sku", ip), text(it, "title", ip), text(it, "bin", ip, false), {},
+        SkuRecord r{text(it, "sku", ip),
+                    text(it, "title", ip),
+                    text(it, "bin", ip, false),
+                    {},
                     integer(it, "safety_stock", ip, false)};
         if (it.contains("barcodes")) {
           for (const auto& b : array(it, "barcodes", ip)) {
@@ -177,14 +186,16 @@ Result<CommandOutcome> CloudCommands::dispatch(const FeedCommand& cmd, const Com
     if (cmd.type == "config.desired") {
       // Kept for the remote-configuration component, which verifies and stages it.
       store_.db()
-          .prepare("INSERT INTO sync_state (key, value) VALUES ('desired_config', ?) "
-                   "ON CONFLICT(key) DO UPDATE SET value=excluded.value")
+          .prepare(
+              "INSERT INTO sync_state (key, value) VALUES ('desired_config', ?) "
+              "ON CONFLICT(key) DO UPDATE SET value=excluded.value")
           .bind(1, p.dump())
           .run();
       return CommandOutcome::deferred;
     }
-    return fail(DomainErrc::invalid_argument,
-                cmd.type.empty() ? "command has no type" : "unknown command type '" + cmd.type + "'");
+    return fail(DomainErrc::invalid_argument, cmd.type.empty()
+                                                  ? "command has no type"
+                                                  : "unknown command type '" + cmd.type + "'");
   } catch (const PayloadError& e) {
     return fail(DomainErrc::invalid_argument, e.message);
   }
@@ -197,8 +208,9 @@ Result<CommandResult> CloudCommands::apply(const FeedCommand& cmd, std::int64_t 
       auto seen = db.prepare("SELECT 1 FROM inbox WHERE command_id=?");
       seen.bind(1, cmd.id);
       if (seen.step()) {
-        db.prepare("INSERT INTO sync_state (key, value) VALUES ('feed_cursor', ?) "
-                   "ON CONFLICT(key) DO UPDATE SET value=excluded.value")
+        db.prepare(
+              "INSERT INTO sync_state (key, value) VALUES ('feed_cursor', ?) "
+              "ON CONFLICT(key) DO UPDATE SET value=excluded.value")
             .bind(1, cmd.cursor)
             .run();
         return CommandResult{CommandOutcome::duplicate, ""};
@@ -228,8 +240,9 @@ Result<CommandResult> CloudCommands::apply(const FeedCommand& cmd, std::int64_t 
         .bind(5, result.detail)
         .bind(6, now)
         .run();
-    db.prepare("INSERT INTO sync_state (key, value) VALUES ('feed_cursor', ?) "
-               "ON CONFLICT(key) DO UPDATE SET value=excluded.value")
+    db.prepare(
+          "INSERT INTO sync_state (key, value) VALUES ('feed_cursor', ?) "
+          "ON CONFLICT(key) DO UPDATE SET value=excluded.value")
         .bind(1, cmd.cursor)
         .run();
     return result;
@@ -244,8 +257,9 @@ std::string CloudCommands::cursor() {
 Result<void> CloudCommands::advance_cursor(const std::string& cursor) {
   return commit_or_rollback(store_.db(), [&]() -> Result<void> {
     store_.db()
-        .prepare("INSERT INTO sync_state (key, value) VALUES ('feed_cursor', ?) "
-                 "ON CONFLICT(key) DO UPDATE SET value=excluded.value")
+        .prepare(
+            "INSERT INTO sync_state (key, value) VALUES ('feed_cursor', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value")
         .bind(1, cursor)
         .run();
     return {};

@@ -46,8 +46,8 @@ class Daemon {
         signals_(io_, SIGINT, SIGTERM, SIGHUP),
         sweep_timer_(io_),
         watchdog_timer_(io_),
-        api_(io_, {settings_.api.listen_host, settings_.api.listen_port,
-                   settings_.api.max_body_bytes}) {
+        api_(io_,
+             {settings_.api.listen_host, settings_.api.listen_port, settings_.api.max_body_bytes}) {
     if (options_.components) components_ = options_.components(io_, *store_, settings_);
   }
 
@@ -166,7 +166,6 @@ class Daemon {
       if (!ec) ping_watchdog(every);
     });
   }
-
 };
 
 }  // namespace

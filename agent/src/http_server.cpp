@@ -76,12 +76,15 @@ struct Route {
   HttpServer::AsyncHandler handler;
 };
 
-bool matches(const Route& r, const std::vector<std::string>& segs, std::vector<std::string>& params) {
+bool matches(const Route& r, const std::vector<std::string>& segs,
+             std::vector<std::string>& params) {
   if (r.segments.size() != segs.size()) return false;
   params.clear();
   for (std::size_t i = 0; i < segs.size(); ++i) {
-    if (r.segments[i] == "*") params.push_back(segs[i]);
-    else if (r.segments[i] != segs[i]) return false;
+    if (r.segments[i] == "*")
+      params.push_back(segs[i]);
+    else if (r.segments[i] != segs[i])
+      return false;
   }
   return true;
 }
@@ -135,10 +138,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(server_->options.max_body_bytes);
     parser_->header_limit(16 * 1024);
     stream_.expires_after(std::chrono::seconds(30));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->on_read(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -150,14 +152,17 @@ class Session : public std::enable_shared_from_this<Session> {
                                "request body exceeds " +
                                    std::to_string(server_->options.max_body_bytes) + " bytes"),
                      false);
-    if (ec) return respond(api_error(400, "bad_request", "malformed HTTP request: " + ec.message()), false);
+    if (ec)
+      return respond(api_error(400, "bad_request", "malformed HTTP request: " + ec.message()),
+                     false);
     auto& req = parser_->get();
     ApiRequest request;
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
     const auto q = request.target.find('?');
     request.path = request.target.substr(0, q);
-    if (q != std::string::npos) request.query = parse_query(std::string_view(request.target).substr(q + 1));
+    if (q != std::string::npos)
+      request.query = parse_query(std::string_view(request.target).substr(q + 1));
     for (const auto& h : req) {
       std::string name(h.name_string());
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -201,8 +206,9 @@ class Session : public std::enable_shared_from_this<Session> {
       std::ostringstream head;
       head << response_.base();
       truncated_ = head.str() + out.body.substr(0, out.body.size() / 2);
-      asio::async_write(stream_, asio::buffer(truncated_),
-                        [self = shared_from_this()](beast::error_code, std::size_t) { self->close(); });
+      asio::async_write(
+          stream_, asio::buffer(truncated_),
+          [self = shared_from_this()](beast::error_code, std::size_t) { self->close(); });
       return;
     }
     const bool again = response_.keep_alive();
@@ -233,7 +239,9 @@ void HttpServer::Impl::accept() {
 HttpServer::HttpServer(asio::io_context& io, ApiOptions options)
     : impl_(std::make_shared<Impl>(io, std::move(options))) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 void HttpServer::route(const std::string& method, const std::string& pattern, Handler handler) {
   route_async(method, pattern, [h = std::move(handler)](const ApiRequest& req, Responder respond) {

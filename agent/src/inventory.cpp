@@ -14,10 +14,10 @@ constexpr std::int64_t kMaxQuantity = 1'000'000;
 
 Result<void> check_quantity(std::string_view what, std::int64_t q, bool allow_negative) {
   if (q == 0 || (!allow_negative && q < 0) || q > kMaxQuantity || q < -kMaxQuantity)
-    return fail(DomainErrc::invalid_argument,
-                std::string(what) + " must be " + (allow_negative ? "non-zero" : "positive") +
-                    " and at most " + std::to_string(kMaxQuantity) + " in size, got " +
-                    std::to_string(q));
+    return fail(DomainErrc::invalid_argument, std::string(what) + " must be " +
+                                                  (allow_negative ? "non-zero" : "positive") +
+                                                  " and at most " + std::to_string(kMaxQuantity) +
+                                                  " in size, got " + std::to_string(q));
   return {};
 }
 
@@ -39,10 +39,14 @@ std::optional<AdjustmentKind> adjustment_kind_from(std::string_view name) {
 
 std::string_view adjustment_kind_name(AdjustmentKind kind) {
   switch (kind) {
-    case AdjustmentKind::receipt: return "receipt";
-    case AdjustmentKind::correction: return "correction";
-    case AdjustmentKind::damage: return "damage";
-    case AdjustmentKind::disposal: return "disposal";
+    case AdjustmentKind::receipt:
+      return "receipt";
+    case AdjustmentKind::correction:
+      return "correction";
+    case AdjustmentKind::damage:
+      return "damage";
+    case AdjustmentKind::disposal:
+      return "disposal";
   }
   return "correction";
 }
@@ -82,7 +86,10 @@ Result<void> Inventory::upsert(const SkuRecord& r, const CommandContext& ctx) {
         .run();
     db_.prepare("DELETE FROM sku_barcode WHERE sku=?").bind(1, r.sku).run();
     for (const auto& gtin : gtins)
-      db_.prepare("INSERT INTO sku_barcode (gtin, sku) VALUES (?,?)").bind(1, gtin).bind(2, r.sku).run();
+      db_.prepare("INSERT INTO sku_barcode (gtin, sku) VALUES (?,?)")
+          .bind(1, gtin)
+          .bind(2, r.sku)
+          .run();
     return {};
   });
 }
@@ -137,13 +144,13 @@ Result<std::vector<CountDifference>> Inventory::post_count(const CycleCount& cou
     if (!seen.insert(e.sku).second)
       return fail(DomainErrc::invalid_argument, "SKU " + e.sku + " is counted twice");
     if (e.on_hand < 0 || e.on_hand > kMaxQuantity)
-      return fail(DomainErrc::invalid_argument, "counted quantity of SKU " + e.sku +
-                                                    " must be 0 to " +
-                                                    std::to_string(kMaxQuantity));
+      return fail(
+          DomainErrc::invalid_argument,
+          "counted quantity of SKU " + e.sku + " must be 0 to " + std::to_string(kMaxQuantity));
     if (e.unsellable && (*e.unsellable < 0 || *e.unsellable > e.on_hand))
-      return fail(DomainErrc::invalid_argument,
-                  "counted unsellable quantity of SKU " + e.sku + " must be 0 to " +
-                      std::to_string(e.on_hand) + " (the counted total)");
+      return fail(DomainErrc::invalid_argument, "counted unsellable quantity of SKU " + e.sku +
+                                                    " must be 0 to " + std::to_string(e.on_hand) +
+                                                    " (the counted total)");
   }
   return commit_or_rollback(db_, [&]() -> Result<std::vector<CountDifference>> {
     StockLedger ledger(db_);
@@ -159,11 +166,13 @@ Result<std::vector<CountDifference>> Inventory::post_count(const CycleCount& cou
       CountDifference d{e.sku, e.on_hand - level->on_hand, target_unsellable - level->unsellable};
       // Order the two moves so that unsellable <= on_hand holds after each.
       Movement total{e.sku, Bucket::on_hand, d.on_hand_delta, "count", count.note, std::nullopt};
-      Movement unsell{e.sku, Bucket::unsellable, d.unsellable_delta, "count", count.note,
-                      std::nullopt};
+      Movement unsell{e.sku,   Bucket::unsellable, d.unsellable_delta,
+                      "count", count.note,         std::nullopt};
       std::vector<Movement> ordered;
-      if (d.on_hand_delta < 0) ordered = {unsell, total};
-      else ordered = {total, unsell};
+      if (d.on_hand_delta < 0)
+        ordered = {unsell, total};
+      else
+        ordered = {total, unsell};
       for (const auto& m : ordered) {
         if (m.delta == 0) continue;
         if (auto ok = ledger.post(m, ctx); !ok) return unexpected(ok.error());
@@ -195,9 +204,8 @@ Result<std::vector<CountDifference>> Inventory::apply_snapshot(const InventorySn
     if (!seen.insert(item.sku).second)
       return fail(DomainErrc::invalid_argument, "snapshot lists SKU " + item.sku + " twice");
     if (item.on_hand < 0 || item.unsellable < 0 || item.unsellable > item.on_hand)
-      return fail(DomainErrc::invalid_argument,
-                  "snapshot figures for SKU " + item.sku +
-                      " must satisfy 0 <= unsellable <= on_hand");
+      return fail(DomainErrc::invalid_argument, "snapshot figures for SKU " + item.sku +
+                                                    " must satisfy 0 <= unsellable <= on_hand");
   }
   return commit_or_rollback(db_, [&]() -> Result<std::vector<CountDifference>> {
     StockLedger ledger(db_);
@@ -216,14 +224,17 @@ Result<std::vector<CountDifference>> Inventory::apply_snapshot(const InventorySn
       std::int64_t on_hand = item.on_hand + unseen.int64(0);
       std::int64_t unsellable = item.unsellable + unseen.int64(1);
       if (on_hand < 0 || unsellable < 0 || unsellable > on_hand)
-        discrepancies.push_back({{"sku", item.sku}, {"on_hand", on_hand}, {"unsellable", unsellable}});
+        discrepancies.push_back(
+            {{"sku", item.sku}, {"on_hand", on_hand}, {"unsellable", unsellable}});
       on_hand = std::max<std::int64_t>(on_hand, 0);
       unsellable = std::clamp<std::int64_t>(unsellable, 0, on_hand);
       CountDifference d{item.sku, on_hand - level->on_hand, unsellable - level->unsellable};
-      Movement total{item.sku, Bucket::on_hand, d.on_hand_delta, "snapshot", "cloud snapshot",
-                     std::nullopt, true};
-      Movement unsell{item.sku, Bucket::unsellable, d.unsellable_delta, "snapshot",
-                      "cloud snapshot", std::nullopt, true};
+      Movement total{item.sku,   Bucket::on_hand,  d.on_hand_delta,
+                     "snapshot", "cloud snapshot", std::nullopt,
+                     true};
+      Movement unsell{item.sku,   Bucket::unsellable, d.unsellable_delta,
+                      "snapshot", "cloud snapshot",   std::nullopt,
+                      true};
       std::vector<Movement> ordered =
           d.on_hand_delta < 0 ? std::vector{unsell, total} : std::vector{total, unsell};
       for (const auto& m : ordered) {

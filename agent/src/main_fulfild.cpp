@@ -80,11 +80,16 @@ int main(int argc, char** argv) {
                a == "--log-level") {
       const std::string* v = value(a.c_str());
       if (!v) return usage_error(a + " needs a value");
-      if (a == "--config") request.file = *v;
-      else if (a == "--set") request.overrides.push_back(*v);
-      else if (a == "--state-dir") request.overrides.push_back("storage.state_dir=" + *v);
-      else if (a == "--listen") request.overrides.push_back("api.listen=" + *v);
-      else request.overrides.push_back("log.level=" + *v);
+      if (a == "--config")
+        request.file = *v;
+      else if (a == "--set")
+        request.overrides.push_back(*v);
+      else if (a == "--state-dir")
+        request.overrides.push_back("storage.state_dir=" + *v);
+      else if (a == "--listen")
+        request.overrides.push_back("api.listen=" + *v);
+      else
+        request.overrides.push_back("log.level=" + *v);
     } else {
       return usage_error("unknown option '" + a + "'");
     }

@@ -169,7 +169,9 @@ CREATE INDEX ledger_unstamped ON ledger(id) WHERE event_seq IS NULL;
 
 }  // namespace
 
-int current_schema_version() { return static_cast<int>(kMigrations.size()); }
+int current_schema_version() {
+  return static_cast<int>(kMigrations.size());
+}
 
 void migrate_to(Database& db, int version) {
   for (int v = db.schema_version(); v < version; ++v) {

@@ -7,9 +7,8 @@ nlohmann::json customer_json(const Customer& c) {
 }
 
 nlohmann::json address_json(const Address& a) {
-  return {{"name", a.name},         {"line1", a.line1},     {"line2", a.line2},
-          {"city", a.city},         {"region", a.region},   {"postcode", a.postcode},
-          {"country", a.country}};
+  return {{"name", a.name},     {"line1", a.line1},       {"line2", a.line2},    {"city", a.city},
+          {"region", a.region}, {"postcode", a.postcode}, {"country", a.country}};
 }
 
 Customer customer_from(const nlohmann::json& j) {
@@ -17,8 +16,8 @@ Customer customer_from(const nlohmann::json& j) {
 }
 
 Address address_from(const nlohmann::json& j) {
-  return {j.value("name", ""),   j.value("line1", ""),    j.value("line2", ""),
-          j.value("city", ""),   j.value("region", ""),   j.value("postcode", ""),
+  return {j.value("name", ""),   j.value("line1", ""),  j.value("line2", ""),
+          j.value("city", ""),   j.value("region", ""), j.value("postcode", ""),
           j.value("country", "")};
 }
 

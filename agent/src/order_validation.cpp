@@ -31,9 +31,9 @@ Result<void> check_address(const FulfilmentOrder& o) {
   if (needed || !a.country.empty()) {
     if (a.country.size() != 2 || !std::isupper(static_cast<unsigned char>(a.country[0])) ||
         !std::isupper(static_cast<unsigned char>(a.country[1])))
-      return fail(DomainErrc::invalid_argument,
-                  "address.country must be an ISO 3166-1 alpha-2 code such as DE, got '" +
-                      a.country + "'");
+      return fail(
+          DomainErrc::invalid_argument,
+          "address.country must be an ISO 3166-1 alpha-2 code such as DE, got '" + a.country + "'");
   }
   return {};
 }
@@ -55,9 +55,8 @@ Result<void> check_id(std::string_view field, std::string_view id) {
 Result<void> validate_routed_order(const FulfilmentOrder& o) {
   if (auto ok = check_id("order id", o.id); !ok) return ok;
   if (auto ok = check_text("order_ref", o.order_ref, 64, false); !ok) return ok;
-  if (o.currency.size() != 3 || !std::all_of(o.currency.begin(), o.currency.end(), [](char c) {
-        return c >= 'A' && c <= 'Z';
-      }))
+  if (o.currency.size() != 3 || !std::all_of(o.currency.begin(), o.currency.end(),
+                                             [](char c) { return c >= 'A' && c <= 'Z'; }))
     return fail(DomainErrc::invalid_argument,
                 "currency must be an ISO 4217 code such as EUR, got '" + o.currency + "'");
   if (o.accept_by < 0 || o.ship_by < 0)
@@ -71,7 +70,8 @@ Result<void> validate_routed_order(const FulfilmentOrder& o) {
   for (const auto& l : o.lines) {
     const std::string where = "line " + std::to_string(l.line_no);
     if (l.line_no <= 0 || !numbers.insert(l.line_no).second)
-      return fail(DomainErrc::invalid_argument, where + ": line numbers must be positive and unique");
+      return fail(DomainErrc::invalid_argument,
+                  where + ": line numbers must be positive and unique");
     if (auto ok = check_text(where + " sku", l.sku, 64, true); !ok) return ok;
     if (l.quantity <= 0 || l.quantity > kMaxLineQuantity)
       return fail(DomainErrc::invalid_argument,
@@ -108,17 +108,16 @@ Result<void> validate_packages(const FulfilmentOrder& o, const std::vector<Packa
     auto it = std::find_if(o.lines.begin(), o.lines.end(),
                            [&](const OrderLine& l) { return l.line_no == line_no; });
     if (it == o.lines.end())
-      return fail(DomainErrc::invalid_argument,
-                  "packages name line " + std::to_string(line_no) + ", which order " + o.id +
-                      " does not have");
+      return fail(DomainErrc::invalid_argument, "packages name line " + std::to_string(line_no) +
+                                                    ", which order " + o.id + " does not have");
   }
   for (const auto& l : o.lines) {
     const std::int64_t in_boxes = packed.count(l.line_no) ? packed[l.line_no] : 0;
     if (in_boxes != l.picked)
-      return fail(DomainErrc::invalid_argument,
-                  "line " + std::to_string(l.line_no) + " (SKU " + l.sku + "): " +
-                      std::to_string(l.picked) + " picked but " + std::to_string(in_boxes) +
-                      " packed");
+      return fail(DomainErrc::invalid_argument, "line " + std::to_string(l.line_no) + " (SKU " +
+                                                    l.sku + "): " + std::to_string(l.picked) +
+                                                    " picked but " + std::to_string(in_boxes) +
+                                                    " packed");
   }
   return {};
 }

@@ -15,7 +15,8 @@ namespace {
 std::string allowed_actions(const FulfilmentOrder& o) {
   std::string out;
   for (auto a : all_actions())
-    if (allows(o.state, o.method, a)) out += (out.empty() ? "" : ", ") + std::string(action_name(a));
+    if (allows(o.state, o.method, a))
+      out += (out.empty() ? "" : ", ") + std::string(action_name(a));
   return out.empty() ? "none, the order has ended" : out;
 }
 
@@ -23,8 +24,7 @@ std::string allowed_actions(const FulfilmentOrder& o) {
 // expiring still work, and picking already under way may be finished or short-picked.
 bool blocked_by_hold(OrderAction a) {
   return a == OrderAction::accept || a == OrderAction::start_picking || a == OrderAction::pack ||
-         a == OrderAction::ship || a == OrderAction::ready_for_pickup ||
-         a == OrderAction::collect;
+         a == OrderAction::ship || a == OrderAction::ready_for_pickup || a == OrderAction::collect;
 }
 
 Unexpected<DomainError> illegal(const FulfilmentOrder& o, OrderAction action) {
@@ -172,15 +172,14 @@ Result<void> FulfilmentOrders::accept(const std::string& id, const CommandContex
 Result<void> FulfilmentOrders::reject(const std::string& id, const std::string& reason,
                                       const CommandContext& ctx) {
   if (!listed(policy_.reject_reasons, reason))
-    return fail(DomainErrc::invalid_argument, "reject reason '" + reason +
-                                                  "' is not one of: " +
-                                                  joined(policy_.reject_reasons));
+    return fail(DomainErrc::invalid_argument,
+                "reject reason '" + reason + "' is not one of: " + joined(policy_.reject_reasons));
   return transition<void>(id, OrderAction::reject, [&](FulfilmentOrder& o) -> Result<void> {
     StockLedger ledger(db_);
     for (const auto& l : o.lines) ledger.release(o.id, l.line_no, l.quantity);
     o.reject_reason = reason;
-    record(o, OrderState::rejected, action_name(OrderAction::reject), "order.rejected", {{"reason", reason}},
-           ctx);
+    record(o, OrderState::rejected, action_name(OrderAction::reject), "order.rejected",
+           {{"reason", reason}}, ctx);
     return {};
   });
 }
@@ -212,7 +211,8 @@ Result<std::vector<std::string>> FulfilmentOrders::expire_overdue(const CommandC
 
 Result<void> FulfilmentOrders::start_picking(const std::string& id, const CommandContext& ctx) {
   return transition<void>(id, OrderAction::start_picking, [&](FulfilmentOrder& o) -> Result<void> {
-    record(o, OrderState::picking, action_name(OrderAction::start_picking), "order.picking_started", {}, ctx);
+    record(o, OrderState::picking, action_name(OrderAction::start_picking), "order.picking_started",
+           {}, ctx);
     return {};
   });
 }
@@ -243,7 +243,9 @@ Result<PickResult> FulfilmentOrders::pick_item(const std::string& id, const std:
                           std::all_of(o.lines.begin(), o.lines.end(),
                                       [](const OrderLine& l) { return l.open() == 0; })};
         record(o, OrderState::picking, action_name(OrderAction::pick_item), "order.item_picked",
-               {{"line_no", line->line_no}, {"sku", sku}, {"quantity", qty},
+               {{"line_no", line->line_no},
+                {"sku", sku},
+                {"quantity", qty},
                 {"line_picked", line->picked}},
                ctx);
         return result;
@@ -253,8 +255,7 @@ Result<PickResult> FulfilmentOrders::pick_item(const std::string& id, const std:
 Result<void> FulfilmentOrders::short_pick(const std::string& id, int line_no, std::int64_t qty,
                                           const std::string& reason, const CommandContext& ctx) {
   if (!listed(policy_.short_pick_reasons, reason))
-    return fail(DomainErrc::invalid_argument, "short-pick reason '" + reason +
-                                                  "' is not one of: " +
+    return fail(DomainErrc::invalid_argument, "short-pick reason '" + reason + "' is not one of: " +
                                                   joined(policy_.short_pick_reasons));
   if (qty <= 0 || qty > 10000)
     return fail(DomainErrc::invalid_argument, "short-pick quantity must be 1 to 10000");
@@ -307,8 +308,7 @@ Result<void> FulfilmentOrders::complete_picking(const std::string& id, const Com
           if (l.open() > 0)
             return fail(DomainErrc::illegal_transition,
                         "line " + std::to_string(l.line_no) + " (SKU " + l.sku + ") has " +
-                            std::to_string(l.open()) +
-                            " unit(s) neither picked nor short-picked");
+                            std::to_string(l.open()) + " unit(s) neither picked nor short-picked");
         record(o, OrderState::picked, action_name(OrderAction::complete_picking), "order.picked",
                {{"lines", lines_json(o)}}, ctx);
         return {};
@@ -323,13 +323,15 @@ Result<void> FulfilmentOrders::pack(const std::string& id, const std::vector<Pac
     nlohmann::json pk = nlohmann::json::array();
     for (const auto& p : packages) {
       nlohmann::json items = nlohmann::json::array();
-      for (const auto& i : p.items) items.push_back({{"line_no", i.line_no}, {"quantity", i.quantity}});
+      for (const auto& i : p.items)
+        items.push_back({{"line_no", i.line_no}, {"quantity", i.quantity}});
       pk.push_back({{"package_no", p.package_no},
                     {"box_type", p.box_type},
                     {"weight_g", p.weight_g},
                     {"items", items}});
     }
-    record(o, OrderState::packed, action_name(OrderAction::pack), "order.packed", {{"packages", pk}}, ctx);
+    record(o, OrderState::packed, action_name(OrderAction::pack), "order.packed",
+           {{"packages", pk}}, ctx);
     return {};
   });
 }
@@ -380,27 +382,29 @@ Result<void> FulfilmentOrders::collect(const std::string& id, const std::string&
   // A wrong code is committed (counted) and then reported as an error, so the attempt
   // counter survives a crash and brute-forcing a code is bounded.
   std::optional<DomainError> refusal;
-  auto committed = transition<void>(id, OrderAction::collect, [&](FulfilmentOrder& o) -> Result<void> {
-    if (o.pickup_attempts >= policy_.pickup_code_max_attempts)
-      return fail(DomainErrc::pickup_locked,
-                  "order " + id + " is locked after " + std::to_string(o.pickup_attempts) +
-                      " wrong pickup codes; a manager must unlock it");
-    const bool match = code.size() == o.pickup_code.size() &&
-                       CRYPTO_memcmp(code.data(), o.pickup_code.data(), code.size()) == 0;
-    if (!match) {
-      ++o.pickup_attempts;
-      const int left = policy_.pickup_code_max_attempts - o.pickup_attempts;
-      refusal = DomainError{DomainErrc::wrong_pickup_code,
-                            "wrong pickup code for order " + id + "; " + std::to_string(left) +
-                                " attempt(s) left"};
-      record(o, o.state, action_name(OrderAction::collect), "order.pickup_code_rejected",
-             {{"attempts", o.pickup_attempts}}, ctx);
-      return {};
-    }
-    nlohmann::json payload = consume_picked(db_, o, ctx);
-    record(o, OrderState::collected, action_name(OrderAction::collect), "order.collected", payload, ctx);
-    return {};
-  });
+  auto committed =
+      transition<void>(id, OrderAction::collect, [&](FulfilmentOrder& o) -> Result<void> {
+        if (o.pickup_attempts >= policy_.pickup_code_max_attempts)
+          return fail(DomainErrc::pickup_locked,
+                      "order " + id + " is locked after " + std::to_string(o.pickup_attempts) +
+                          " wrong pickup codes; a manager must unlock it");
+        const bool match = code.size() == o.pickup_code.size() &&
+                           CRYPTO_memcmp(code.data(), o.pickup_code.data(), code.size()) == 0;
+        if (!match) {
+          ++o.pickup_attempts;
+          const int left = policy_.pickup_code_max_attempts - o.pickup_attempts;
+          refusal = DomainError{DomainErrc::wrong_pickup_code, "wrong pickup code for order " + id +
+                                                                   "; " + std::to_string(left) +
+                                                                   " attempt(s) left"};
+          record(o, o.state, action_name(OrderAction::collect), "order.pickup_code_rejected",
+                 {{"attempts", o.pickup_attempts}}, ctx);
+          return {};
+        }
+        nlohmann::json payload = consume_picked(db_, o, ctx);
+        record(o, OrderState::collected, action_name(OrderAction::collect), "order.collected",
+               payload, ctx);
+        return {};
+      });
   if (!committed) return committed;
   if (refusal) return unexpected(*refusal);
   return {};
@@ -417,18 +421,18 @@ Result<void> FulfilmentOrders::unlock_pickup(const std::string& id, const Comman
 }
 
 Result<void> FulfilmentOrders::update_from_cloud(const std::string& id,
-                                                const std::optional<Address>& address,
-                                                std::optional<bool> hold,
-                                                const CommandContext& ctx) {
+                                                 const std::optional<Address>& address,
+                                                 std::optional<bool> hold,
+                                                 const CommandContext& ctx) {
   if (!address && !hold)
     return fail(DomainErrc::invalid_argument, "an order update needs an address or a hold flag");
   return commit_or_rollback(db_, [&]() -> Result<void> {
     auto o = load_order(db_, id);
     if (!o) return fail(DomainErrc::not_found, "no fulfilment order " + id);
     if (is_terminal(o->state))
-      return fail(DomainErrc::illegal_transition,
-                  "order " + id + " is " + std::string(state_name(o->state)) +
-                      "; it can no longer be updated");
+      return fail(DomainErrc::illegal_transition, "order " + id + " is " +
+                                                      std::string(state_name(o->state)) +
+                                                      "; it can no longer be updated");
     nlohmann::json payload = nlohmann::json::object();
     if (address) {
       if (o->method != DeliveryMethod::ship)
@@ -452,8 +456,7 @@ Result<void> FulfilmentOrders::update_from_cloud(const std::string& id,
 Result<CancelResult> FulfilmentOrders::request_cancel(const std::string& id,
                                                       const std::string& reason,
                                                       const CommandContext& ctx) {
-  if (auto ok = check_text("cancel reason", reason, 200, false); !ok)
-    return unexpected(ok.error());
+  if (auto ok = check_text("cancel reason", reason, 200, false); !ok) return unexpected(ok.error());
   return commit_or_rollback(db_, [&]() -> Result<CancelResult> {
     auto o = load_order(db_, id);
     if (!o) return fail(DomainErrc::not_found, "no fulfilment order " + id);
@@ -495,8 +498,10 @@ std::vector<OrderSummary> FulfilmentOrders::list(std::optional<OrderState> state
       "o.ship_by, (SELECT coalesce(sum(quantity),0) FROM order_line l WHERE l.order_id=o.id) "
       "FROM fulfilment_order o WHERE (?1 IS NULL OR o.state=?1) ORDER BY o.routed_at, o.id "
       "LIMIT ?2");
-  if (state) s.bind(1, state_name(*state));
-  else s.bind_null(1);
+  if (state)
+    s.bind(1, state_name(*state));
+  else
+    s.bind_null(1);
   s.bind(2, static_cast<std::int64_t>(limit));
   std::vector<OrderSummary> out;
   while (s.step())

@@ -13,9 +13,9 @@ std::string new_uuid() {
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
   char out[37];
   std::snprintf(out, sizeof out,
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-                b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-                b[14], b[15]);
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
   return out;
 }
 
@@ -61,7 +61,8 @@ void Outbox::mark_dead(const std::string& event_id, const std::string& reason) {
   tx.commit();
 }
 
-void Outbox::record_failure(std::int64_t first_seq, std::int64_t last_seq, const std::string& error) {
+void Outbox::record_failure(std::int64_t first_seq, std::int64_t last_seq,
+                            const std::string& error) {
   Transaction tx(db_);
   db_.prepare(
          "UPDATE outbox SET attempts=attempts+1, last_error=? WHERE seq BETWEEN ? AND ? AND "

@@ -16,9 +16,12 @@ std::optional<Disposition> disposition_from(std::string_view name) {
 
 std::string_view disposition_name(Disposition d) {
   switch (d) {
-    case Disposition::restock: return "restock";
-    case Disposition::unsellable: return "unsellable";
-    case Disposition::to_vendor: return "to_vendor";
+    case Disposition::restock:
+      return "restock";
+    case Disposition::unsellable:
+      return "unsellable";
+    case Disposition::to_vendor:
+      return "to_vendor";
   }
   return "restock";
 }
@@ -75,7 +78,8 @@ Result<ReturnReceipt> Returns::receive(const ReturnRequest& request, const Comma
     if (request.order_id)
       if (auto ok = check_against_order(request); !ok) return unexpected(ok.error());
     ReturnReceipt receipt{"RT-" + new_uuid()};
-    db_.prepare("INSERT INTO return_receipt (id, order_id, actor, note, received_at) VALUES (?,?,?,?,?)")
+    db_.prepare(
+           "INSERT INTO return_receipt (id, order_id, actor, note, received_at) VALUES (?,?,?,?,?)")
         .bind(1, receipt.return_id)
         .bind_optional(2, request.order_id)
         .bind(3, ctx.actor.str())
@@ -98,7 +102,8 @@ Result<ReturnReceipt> Returns::receive(const ReturnRequest& request, const Comma
           .run();
       std::vector<Movement> line_moves;
       if (l.disposition != Disposition::to_vendor)
-        line_moves.push_back({l.sku, Bucket::on_hand, l.quantity, "return", l.reason, request.order_id});
+        line_moves.push_back(
+            {l.sku, Bucket::on_hand, l.quantity, "return", l.reason, request.order_id});
       if (l.disposition == Disposition::unsellable)
         line_moves.push_back(
             {l.sku, Bucket::unsellable, l.quantity, "return", l.reason, request.order_id});

@@ -12,4 +12,4 @@ namespace fulfil::agent {
 // `extra` adds the sections of other components (the cloud link's state).
 void add_status_routes(HttpServer& api, Store& store, const config::Settings& settings,
                        const char* version, std::function<nlohmann::json()> extra);
-}
+}  // namespace fulfil::agent

@@ -9,15 +9,24 @@ std::string Actor::str() const {
 
 std::string_view errc_name(DomainErrc code) {
   switch (code) {
-    case DomainErrc::not_found: return "not_found";
-    case DomainErrc::invalid_argument: return "invalid_argument";
-    case DomainErrc::illegal_transition: return "illegal_transition";
-    case DomainErrc::unknown_sku: return "unknown_sku";
-    case DomainErrc::insufficient_stock: return "insufficient_stock";
-    case DomainErrc::duplicate: return "duplicate";
-    case DomainErrc::wrong_pickup_code: return "wrong_pickup_code";
-    case DomainErrc::pickup_locked: return "pickup_locked";
-    case DomainErrc::storage: return "storage";
+    case DomainErrc::not_found:
+      return "not_found";
+    case DomainErrc::invalid_argument:
+      return "invalid_argument";
+    case DomainErrc::illegal_transition:
+      return "illegal_transition";
+    case DomainErrc::unknown_sku:
+      return "unknown_sku";
+    case DomainErrc::insufficient_stock:
+      return "insufficient_stock";
+    case DomainErrc::duplicate:
+      return "duplicate";
+    case DomainErrc::wrong_pickup_code:
+      return "wrong_pickup_code";
+    case DomainErrc::pickup_locked:
+      return "pickup_locked";
+    case DomainErrc::storage:
+      return "storage";
   }
   return "unknown";
 }
@@ -27,15 +36,14 @@ Result<void> check_text(std::string_view field, std::string_view value, std::siz
   if (required && value.empty())
     return fail(DomainErrc::invalid_argument, std::string(field) + " is required");
   if (value.size() > max_len)
-    return fail(DomainErrc::invalid_argument, std::string(field) + " is " +
-                                                  std::to_string(value.size()) +
-                                                  " bytes long; at most " +
-                                                  std::to_string(max_len) + " allowed");
+    return fail(DomainErrc::invalid_argument,
+                std::string(field) + " is " + std::to_string(value.size()) +
+                    " bytes long; at most " + std::to_string(max_len) + " allowed");
   for (unsigned char c : value)
     if (c < 0x20 || c == 0x7f)
-      return fail(DomainErrc::invalid_argument,
-                  std::string(field) + " contains a control character (code " +
-                      std::to_string(c) + ")");
+      return fail(
+          DomainErrc::invalid_argument,
+          std::string(field) + " contains a control character (code " + std::to_string(c) + ")");
   return {};
 }
 
@@ -73,8 +81,8 @@ Result<void> StockLedger::post(const Movement& m, const CommandContext& ctx) {
       .bind(4, m.sku)
       .run();
   auto ins = db_.prepare(
-         "INSERT INTO ledger (sku, bucket, delta, kind, reason, actor, order_id, at, event_seq) "
-         "VALUES (?,?,?,?,?,?,?,?,?)");
+      "INSERT INTO ledger (sku, bucket, delta, kind, reason, actor, order_id, at, event_seq) "
+      "VALUES (?,?,?,?,?,?,?,?,?)");
   ins.bind(1, m.sku)
       .bind(2, m.bucket == Bucket::on_hand ? "on_hand" : "unsellable")
       .bind(3, m.delta)
@@ -83,8 +91,10 @@ Result<void> StockLedger::post(const Movement& m, const CommandContext& ctx) {
       .bind(6, ctx.actor.str())
       .bind_optional(7, m.order_id)
       .bind(8, ctx.now_ms);
-  if (m.cloud_seen) ins.bind(9, std::int64_t{0});
-  else ins.bind_null(9);
+  if (m.cloud_seen)
+    ins.bind(9, std::int64_t{0});
+  else
+    ins.bind_null(9);
   ins.run();
   return {};
 }

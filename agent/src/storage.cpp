@@ -6,7 +6,8 @@ namespace fulfil::agent {
 namespace {
 
 [[noreturn]] void fail(sqlite3* db, int rc, std::string_view what) {
-  throw StorageFailure(rc, std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+  throw StorageFailure(rc,
+                       std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
 }
 
 std::string single_text(sqlite3* db, const char* sql) {
@@ -63,7 +64,9 @@ void Statement::run() {
   }
 }
 
-std::int64_t Statement::int64(int column) const { return sqlite3_column_int64(stmt_, column); }
+std::int64_t Statement::int64(int column) const {
+  return sqlite3_column_int64(stmt_, column);
+}
 
 std::string Statement::text(int column) const {
   const auto* t = sqlite3_column_text(stmt_, column);
@@ -78,9 +81,9 @@ bool Statement::is_null(int column) const {
 
 Expected<std::unique_ptr<Database>, OpenError> open_without_migrating(const std::string& path) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
     sqlite3_close(raw);
@@ -111,8 +114,8 @@ Expected<std::unique_ptr<Database>, OpenError> Database::open(const DatabaseOpti
           options.integrity_check == "full" ? "PRAGMA integrity_check" : "PRAGMA quick_check";
       const std::string result = single_text(db->db_, pragma);
       if (result != "ok")
-        return unexpected(OpenError{"database " + options.path + " is corrupt (" + pragma +
-                                    ": " + result.substr(0, 500) +
+        return unexpected(OpenError{"database " + options.path + " is corrupt (" + pragma + ": " +
+                                    result.substr(0, 500) +
                                     "); refusing to start. Restore it from a backup or move it "
                                     "aside to let the cloud re-seed the store."});
     }
@@ -156,11 +159,17 @@ void Database::exec(const std::string& sql) {
   }
 }
 
-std::int64_t Database::changes() const { return sqlite3_changes64(db_); }
+std::int64_t Database::changes() const {
+  return sqlite3_changes64(db_);
+}
 
-int Database::schema_version() { return std::stoi(single_text(db_, "PRAGMA user_version")); }
+int Database::schema_version() {
+  return std::stoi(single_text(db_, "PRAGMA user_version"));
+}
 
-bool Database::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+bool Database::in_transaction() const {
+  return sqlite3_get_autocommit(db_) == 0;
+}
 
 Transaction::Transaction(Database& db) : db_(db) {
   if (!db_.in_transaction()) {

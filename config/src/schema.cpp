@@ -100,15 +100,14 @@ class Validator {
       if (!found) return fail(path, value, "one of " + quoted_list(node["enum"]));
     }
     if (node.contains("minLength") && s.size() < node["minLength"].get<std::size_t>())
-      return fail(path, value,
-                  "a string of at least " + node["minLength"].dump() + " characters");
+      return fail(path, value, "a string of at least " + node["minLength"].dump() + " characters");
     if (node.contains("maxLength") && s.size() > node["maxLength"].get<std::size_t>())
       return fail(path, value, "a string of at most " + node["maxLength"].dump() + " characters");
     if (node.contains("pattern")) {
       const std::string pattern = node["pattern"].get<std::string>();
       if (!std::regex_search(s, std::regex(pattern)))
-        return fail(path, value, "a string matching " + pattern + " (" +
-                                     node.value("description", "") + ")");
+        return fail(path, value,
+                    "a string matching " + pattern + " (" + node.value("description", "") + ")");
     }
   }
 
@@ -119,8 +118,8 @@ class Validator {
     const bool too_big = unsigned_value && value.get<unsigned long long>() > (1ULL << 62);
     if ((node.contains("minimum") && !too_big && v < node["minimum"].get<long long>()) ||
         (node.contains("maximum") && (too_big || v > node["maximum"].get<long long>())))
-      fail(path, value, "an integer from " + node["minimum"].dump() + " to " +
-                            node["maximum"].dump());
+      fail(path, value,
+           "an integer from " + node["minimum"].dump() + " to " + node["maximum"].dump());
   }
 
   void check_array(const json& node, const json& value, const std::string& path) {
@@ -148,8 +147,10 @@ json defaults_of(const json& node) {
 std::string md_escape(std::string s) {
   std::string out;
   for (char c : s) {
-    if (c == '|') out += "\\|";
-    else out += c;
+    if (c == '|')
+      out += "\\|";
+    else
+      out += c;
   }
   return out;
 }
@@ -161,14 +162,12 @@ void reference_rows(const json& node, const std::string& path, std::ostringstrea
     return;
   }
   std::string type = node.value("type", "");
-  if (type == "array" && node.contains("items"))
-    type += " of " + node["items"].value("type", "");
+  if (type == "array" && node.contains("items")) type += " of " + node["items"].value("type", "");
   std::string allowed;
   if (node.contains("enum")) allowed = "one of " + quoted_list(node["enum"]);
-  if (node.contains("minimum"))
-    allowed = node["minimum"].dump() + " to " + node["maximum"].dump();
-  out << "| `" << path << "` | " << type << " | `" << md_escape(node["default"].dump())
-      << "` | " << md_escape(node.value("description", ""))
+  if (node.contains("minimum")) allowed = node["minimum"].dump() + " to " + node["maximum"].dump();
+  out << "| `" << path << "` | " << type << " | `" << md_escape(node["default"].dump()) << "` | "
+      << md_escape(node.value("description", ""))
       << (allowed.empty() ? "" : " Allowed: " + md_escape(allowed) + ".") << " |\n";
 }
 
@@ -187,7 +186,9 @@ const json& schema() {
   return parsed;
 }
 
-json defaults() { return defaults_of(schema()); }
+json defaults() {
+  return defaults_of(schema());
+}
 
 ConfigErrors validate(const json& doc, const std::string& source) {
   Validator v(source);

@@ -15,8 +15,10 @@ void merge_into(json& base, const json& patch) {
     return;
   }
   for (const auto& [key, value] : patch.items()) {
-    if (base.contains(key)) merge_into(base[key], value);
-    else base[key] = value;
+    if (base.contains(key))
+      merge_into(base[key], value);
+    else
+      base[key] = value;
   }
 }
 
@@ -118,10 +120,9 @@ Expected<Settings, ConfigErrors> from_document(const json& doc, const std::strin
   s.sync.outbox_alarm_age_s = y["outbox_alarm_age_s"];
   s.sync.disk_free_alarm_mb = y["disk_free_alarm_mb"];
   if (s.sync.backoff_max_ms < s.sync.backoff_initial_ms)
-    return unexpected(ConfigErrors{{"sync.backoff_max_ms", y["backoff_max_ms"].dump(),
-                                    "at least sync.backoff_initial_ms (" +
-                                        y["backoff_initial_ms"].dump() + ")",
-                                    source}});
+    return unexpected(ConfigErrors{
+        {"sync.backoff_max_ms", y["backoff_max_ms"].dump(),
+         "at least sync.backoff_initial_ms (" + y["backoff_initial_ms"].dump() + ")", source}});
   return s;
 }
 
@@ -131,8 +132,7 @@ Expected<Settings, ConfigErrors> load(const LoadRequest& request) {
   if (request.file) {
     auto file = read_file(*request.file);
     if (!file) return unexpected(file.error());
-    if (auto errors = validate(*file, *request.file); !errors.empty())
-      return unexpected(errors);
+    if (auto errors = validate(*file, *request.file); !errors.empty()) return unexpected(errors);
     doc = std::move(*file);
     source = *request.file;
   }
@@ -141,8 +141,7 @@ Expected<Settings, ConfigErrors> load(const LoadRequest& request) {
     if (!patch) return unexpected(patch.error());
     json probe = doc;
     merge_into(probe, *patch);
-    if (auto errors = validate(*patch, "--set " + text); !errors.empty())
-      return unexpected(errors);
+    if (auto errors = validate(*patch, "--set " + text); !errors.empty()) return unexpected(errors);
     doc = std::move(probe);
   }
   return from_document(doc, source);

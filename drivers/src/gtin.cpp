@@ -21,12 +21,12 @@ Expected<std::string, BarcodeError> normalize_gtin(std::string_view text) {
     return unexpected(BarcodeError{"GTIN must contain only digits"});
   const auto n = text.size();
   if (n != 8 && n != 12 && n != 13 && n != 14)
-    return unexpected(BarcodeError{"GTIN has " + std::to_string(n) +
-                                   " digits; expected 8, 12, 13 or 14"});
+    return unexpected(
+        BarcodeError{"GTIN has " + std::to_string(n) + " digits; expected 8, 12, 13 or 14"});
   const char expected = gs1_check_digit(text.substr(0, n - 1));
   if (text.back() != expected)
-    return unexpected(BarcodeError{std::string("GTIN check digit is ") + text.back() +
-                                   ", expected " + expected});
+    return unexpected(
+        BarcodeError{std::string("GTIN check digit is ") + text.back() + ", expected " + expected});
   return std::string(14 - n, '0') + std::string(text);
 }
 

@@ -11,10 +11,12 @@ Backoff::Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds ma
                  std::uint32_t seed)
     : initial_(initial), max_(max), rng_(seed) {}
 
-std::chrono::milliseconds Backoff::next_delay(std::optional<std::chrono::milliseconds> retry_after) {
+std::chrono::milliseconds Backoff::next_delay(
+    std::optional<std::chrono::milliseconds> retry_after) {
   const int exponent = std::min(failures_, 30);
   ++failures_;
-  const auto ceiling = std::min<std::int64_t>(max_.count(), initial_.count() << std::min(exponent, 20));
+  const auto ceiling =
+      std::min<std::int64_t>(max_.count(), initial_.count() << std::min(exponent, 20));
   std::uniform_int_distribution<std::int64_t> jitter(0, std::max<std::int64_t>(ceiling, 1));
   std::chrono::milliseconds delay(jitter(rng_));
   if (retry_after) delay = std::max(delay, std::min(*retry_after, std::chrono::milliseconds(max_)));

@@ -52,13 +52,14 @@ bool retryable(const HttpResponse& r) {
   return !r.transport_error.empty() || r.status >= 500 || r.status == 429 || r.status == 408;
 }
 
-std::int64_t now_s() { return agent::now_ms() / 1000; }
+std::int64_t now_s() {
+  return agent::now_ms() / 1000;
+}
 
 }  // namespace
 
 struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
-  Impl(asio::io_context& io, agent::Store& store, CloudLinkOptions o,
-       std::function<json()> extra)
+  Impl(asio::io_context& io, agent::Store& store, CloudLinkOptions o, std::function<json()> extra)
       : io(io),
         store(store),
         options(std::move(o)),
@@ -108,8 +109,10 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
     status.last_error = std::string(what) + ": " + describe(r);
     if (r.status == 401 && !status.credential_revoked) {
       status.credential_revoked = true;
-      log::error("sync", "the cloud refused the device credential; syncing paused until it is "
-                 "re-enrolled", {{"request", what}});
+      log::error("sync",
+                 "the cloud refused the device credential; syncing paused until it is "
+                 "re-enrolled",
+                 {{"request", what}});
     }
   }
 
@@ -171,8 +174,8 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
         !j["device_token"].is_string()) {
       note_failure("enrolment", resp);
       const auto delay = enrol_backoff.next_delay();
-      log::warn("sync", "enrolment failed", {{"error", status.last_error},
-                                             {"retry_in_ms", delay.count()}});
+      log::warn("sync", "enrolment failed",
+                {{"error", status.last_error}, {"retry_in_ms", delay.count()}});
       enrol_timer.expires_after(delay);
       enrol_timer.async_wait([self = shared_from_this()](auto ec) {
         if (!ec) self->enrol();
@@ -193,21 +196,21 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
   void poll_feed() {
     if (stopped) return;
     const std::string cursor = commands.cursor();
-    auto r = request("GET", store_url("/feed?limit=100&wait=" +
-                                      std::to_string(options.feed_wait.count()) +
-                                      "&cursor=" + url_escape(cursor)));
+    auto r = request("GET",
+                     store_url("/feed?limit=100&wait=" + std::to_string(options.feed_wait.count()) +
+                               "&cursor=" + url_escape(cursor)));
     r.timeout = options.request_timeout + options.feed_wait;
-    http.send(std::move(r), [self = shared_from_this()](HttpResponse resp) {
-      self->on_feed(std::move(resp));
-    });
+    http.send(std::move(r),
+              [self = shared_from_this()](HttpResponse resp) { self->on_feed(std::move(resp)); });
   }
 
   void retry_feed(const char* why, const HttpResponse& resp) {
     note_failure(why, resp);
     ++status.feed_failures;
-    const auto delay = feed_backoff.next_delay(parse_retry_after(resp.header("retry-after"), now_s()));
-    log::warn("sync", "feed request failed", {{"error", status.last_error},
-                                              {"retry_in_ms", delay.count()}});
+    const auto delay =
+        feed_backoff.next_delay(parse_retry_after(resp.header("retry-after"), now_s()));
+    log::warn("sync", "feed request failed",
+              {{"error", status.last_error}, {"retry_in_ms", delay.count()}});
     feed_timer.expires_after(delay);
     feed_timer.async_wait([self = shared_from_this()](auto ec) {
       if (!ec) self->poll_feed();
@@ -238,12 +241,11 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
       any = true;
       if (result->outcome == agent::CommandOutcome::applied) ++status.commands_applied;
       if (result->outcome == agent::CommandOutcome::rejected)
-        log::warn("sync", "command rejected", {{"command", cmd.id},
-                                                {"type", cmd.type},
-                                                {"reason", result->detail}});
+        log::warn("sync", "command rejected",
+                  {{"command", cmd.id}, {"type", cmd.type}, {"reason", result->detail}});
       else
-        log::debug("sync", "command", {{"command", cmd.id},
-                                       {"outcome", agent::outcome_name(result->outcome)}});
+        log::debug("sync", "command",
+                   {{"command", cmd.id}, {"outcome", agent::outcome_name(result->outcome)}});
     }
     if (!any && next_cursor != commands.cursor()) (void)commands.advance_cursor(next_cursor);
     status.feed_failures = 0;
@@ -292,9 +294,9 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
     store.outbox().record_failure(events.front().seq, events.back().seq, status.last_error);
     const auto delay =
         upload_backoff.next_delay(parse_retry_after(resp.header("retry-after"), now_s()));
-    log::warn("sync", "event upload failed", {{"error", status.last_error},
-                                              {"events", events.size()},
-                                              {"retry_in_ms", delay.count()}});
+    log::warn(
+        "sync", "event upload failed",
+        {{"error", status.last_error}, {"events", events.size()}, {"retry_in_ms", delay.count()}});
     upload_timer.expires_after(delay);
     upload_timer.async_wait([self = shared_from_this()](auto ec) {
       if (ec || self->stopped) return;
@@ -368,8 +370,10 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
     r.body = body.dump();
     http.send(std::move(r), [self = shared_from_this()](HttpResponse resp) {
       if (self->stopped) return;
-      if (resp.ok()) self->succeeded();
-      else self->note_failure("heartbeat", resp);
+      if (resp.ok())
+        self->succeeded();
+      else
+        self->note_failure("heartbeat", resp);
     });
     heartbeat_timer.expires_after(options.heartbeat_every);
     heartbeat_timer.async_wait([self = shared_from_this()](auto ec) {
@@ -389,25 +393,33 @@ CloudLink::CloudLink(asio::io_context& io, agent::Store& store, CloudLinkOptions
                      std::function<json()> heartbeat_extra)
     : impl_(std::make_shared<Impl>(io, store, std::move(options), std::move(heartbeat_extra))) {}
 
-CloudLink::~CloudLink() { stop(); }
+CloudLink::~CloudLink() {
+  stop();
+}
 
 void CloudLink::start() {
   impl_->stopped = false;
-  if (impl_->load_credential()) impl_->run();
-  else impl_->enrol();
+  if (impl_->load_credential())
+    impl_->run();
+  else
+    impl_->enrol();
 }
 
 void CloudLink::stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
   impl_->http.cancel_all();
-  for (auto* t : {&impl_->feed_timer, &impl_->upload_timer, &impl_->heartbeat_timer,
-                  &impl_->enrol_timer})
+  for (auto* t :
+       {&impl_->feed_timer, &impl_->upload_timer, &impl_->heartbeat_timer, &impl_->enrol_timer})
     t->cancel();
 }
 
-void CloudLink::outbox_changed() { impl_->outbox_changed(); }
+void CloudLink::outbox_changed() {
+  impl_->outbox_changed();
+}
 
-const LinkStatus& CloudLink::status() const { return impl_->status; }
+const LinkStatus& CloudLink::status() const {
+  return impl_->status;
+}
 
 }  // namespace fulfil::sync

@@ -13,9 +13,9 @@
 
 namespace fulfil::sync {
 namespace asio = boost::asio;
+using agent::api_error;
 using agent::ApiRequest;
 using agent::ApiResponse;
-using agent::api_error;
 using nlohmann::json;
 
 namespace {
@@ -138,18 +138,17 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
       if (self->fault_before(respond)) return;
       self->answer(std::move(respond), self->receive_events(req));
     });
-    server.route_async("POST", "/v1/stores/*/heartbeat",
-                       [self](const ApiRequest& req, auto respond) {
-                         if (self->fault_before(respond)) return;
-                         std::string store_id;
-                         if (auto refused = self->check_store(req, store_id))
-                           return self->answer(std::move(respond), *refused);
-                         auto& st = self->stores[store_id];
-                         ++st.heartbeats;
-                         st.last_heartbeat = json::parse(req.body, nullptr, false);
-                         self->answer(std::move(respond),
-                                      json_response(200, {{"server_time", agent::now_ms()}}));
-                       });
+    server.route_async(
+        "POST", "/v1/stores/*/heartbeat", [self](const ApiRequest& req, auto respond) {
+          if (self->fault_before(respond)) return;
+          std::string store_id;
+          if (auto refused = self->check_store(req, store_id))
+            return self->answer(std::move(respond), *refused);
+          auto& st = self->stores[store_id];
+          ++st.heartbeats;
+          st.last_heartbeat = json::parse(req.body, nullptr, false);
+          self->answer(std::move(respond), json_response(200, {{"server_time", agent::now_ms()}}));
+        });
     install_admin_routes();
   }
 
@@ -158,10 +157,13 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
     server.route("GET", "/admin/stores/*/events", [self](const ApiRequest& req) {
       json list = json::array();
       for (const auto& e : self->stores[req.params[0]].events)
-        list.push_back({{"id", e.id}, {"seq", e.seq}, {"type", e.type}, {"subject", e.subject},
+        list.push_back({{"id", e.id},
+                        {"seq", e.seq},
+                        {"type", e.type},
+                        {"subject", e.subject},
                         {"payload", e.payload}});
-      return json_response(200, {{"events", list},
-                                 {"duplicates", self->stores[req.params[0]].duplicates}});
+      return json_response(
+          200, {{"events", list}, {"duplicates", self->stores[req.params[0]].duplicates}});
     });
     server.route("POST", "/admin/stores/*/commands", [self](const ApiRequest& req) {
       json body = json::parse(req.body, nullptr, false);
@@ -250,13 +252,14 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
     st.waiters.push_back({cursor, limit, std::move(respond), timer});
     auto it = std::prev(st.waiters.end());
     timer->expires_after(std::chrono::seconds(wait));
-    timer->async_wait([self = shared_from_this(), store_id, it](const boost::system::error_code& ec) {
-      if (ec) return;
-      auto& s = self->stores[store_id];
-      Waiter w = std::move(*it);
-      s.waiters.erase(it);
-      self->answer(std::move(w.respond), json_response(200, self->page(s, w.cursor, w.limit)));
-    });
+    timer->async_wait(
+        [self = shared_from_this(), store_id, it](const boost::system::error_code& ec) {
+          if (ec) return;
+          auto& s = self->stores[store_id];
+          Waiter w = std::move(*it);
+          s.waiters.erase(it);
+          self->answer(std::move(w.respond), json_response(200, self->page(s, w.cursor, w.limit)));
+        });
   }
 
   void wake(const std::string& store_id) {
@@ -313,7 +316,8 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
   }
 
   std::string enqueue(const std::string& store_id, const std::string& type, json payload) {
-    const std::string id = "cmd-" + std::to_string(++next_command) + "-" + agent::new_uuid().substr(0, 8);
+    const std::string id =
+        "cmd-" + std::to_string(++next_command) + "-" + agent::new_uuid().substr(0, 8);
     stores[store_id].feed.push_back({id, type, agent::now_ms(), std::move(payload)});
     wake(store_id);
     return id;
@@ -325,9 +329,13 @@ CloudSimulator::CloudSimulator(asio::io_context& io, SimulatorOptions options)
   impl_->install_routes();
 }
 
-CloudSimulator::~CloudSimulator() { stop(); }
+CloudSimulator::~CloudSimulator() {
+  stop();
+}
 
-Expected<std::uint16_t, std::string> CloudSimulator::start() { return impl_->server.start(); }
+Expected<std::uint16_t, std::string> CloudSimulator::start() {
+  return impl_->server.start();
+}
 
 void CloudSimulator::stop() {
   impl_->server.stop();
@@ -340,7 +348,9 @@ std::string CloudSimulator::enqueue(const std::string& store_id, const std::stri
   return impl_->enqueue(store_id, type, std::move(payload));
 }
 
-void CloudSimulator::set_faults(const FaultPlan& faults) { impl_->options.faults = faults; }
+void CloudSimulator::set_faults(const FaultPlan& faults) {
+  impl_->options.faults = faults;
+}
 
 void CloudSimulator::go_down_for(int seconds) {
   impl_->down_until_ms = agent::now_ms() + std::int64_t{seconds} * 1000;
@@ -366,6 +376,8 @@ json CloudSimulator::last_heartbeat(const std::string& store_id) const {
   return it == impl_->stores.end() ? json() : it->second.last_heartbeat;
 }
 
-std::int64_t CloudSimulator::requests_served() const { return impl_->requests; }
+std::int64_t CloudSimulator::requests_served() const {
+  return impl_->requests;
+}
 
 }  // namespace fulfil::sync

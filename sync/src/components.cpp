@@ -26,13 +26,13 @@ json routed_order_json(const agent::FulfilmentOrder& o) {
             {"order_ref", o.order_ref},
             {"delivery_method", agent::method_name(o.method)},
             {"currency", o.currency},
-            {"customer", {{"name", o.customer.name}, {"email", o.customer.email},
-                          {"phone", o.customer.phone}}},
+            {"customer",
+             {{"name", o.customer.name}, {"email", o.customer.email}, {"phone", o.customer.phone}}},
             {"lines", lines}};
   if (o.method == agent::DeliveryMethod::ship)
-    j["address"] = {{"name", o.address.name},     {"line1", o.address.line1},
-                    {"line2", o.address.line2},   {"city", o.address.city},
-                    {"region", o.address.region}, {"postcode", o.address.postcode},
+    j["address"] = {{"name", o.address.name},      {"line1", o.address.line1},
+                    {"line2", o.address.line2},    {"city", o.address.city},
+                    {"region", o.address.region},  {"postcode", o.address.postcode},
                     {"country", o.address.country}};
   if (o.accept_by) j["accept_by"] = o.accept_by;
   if (o.ship_by) j["ship_by"] = o.ship_by;
@@ -50,12 +50,15 @@ std::vector<std::string> outbox_alarms(agent::Store& store, const config::Settin
   if (age_s > s.sync.outbox_alarm_age_s)
     alarms.push_back("outbox_age: oldest unsent event is " + std::to_string(age_s) + " s old");
   if (stats.dead > 0)
-    alarms.push_back("dead_letters: " + std::to_string(stats.dead) + " events refused by the cloud");
+    alarms.push_back("dead_letters: " + std::to_string(stats.dead) +
+                     " events refused by the cloud");
   struct statvfs fs {};
   if (::statvfs(s.storage.state_dir.c_str(), &fs) == 0) {
-    const auto free_mb = static_cast<std::int64_t>(fs.f_bavail) * static_cast<std::int64_t>(fs.f_frsize) / (1024 * 1024);
+    const auto free_mb = static_cast<std::int64_t>(fs.f_bavail) *
+                         static_cast<std::int64_t>(fs.f_frsize) / (1024 * 1024);
     if (free_mb < s.sync.disk_free_alarm_mb)
-      alarms.push_back("disk_free: " + std::to_string(free_mb) + " MB left in " + s.storage.state_dir);
+      alarms.push_back("disk_free: " + std::to_string(free_mb) + " MB left in " +
+                       s.storage.state_dir);
   }
   return alarms;
 }
@@ -198,7 +201,8 @@ std::vector<std::unique_ptr<agent::DaemonComponent>> make_cloud_components(
   if (demo && o.base_url.empty()) {
     SimulatorOptions sim_options;
     sim_options.enrolment_codes = {"DEMO-ENROL"};
-    auto owned = std::make_unique<OwnedSimulator>(std::make_unique<CloudSimulator>(io, sim_options));
+    auto owned =
+        std::make_unique<OwnedSimulator>(std::make_unique<CloudSimulator>(io, sim_options));
     auto port = owned->sim().start();
     if (!port) {
       log::error("demo", "cannot start the demo cloud", {{"error", port.error()}});
@@ -214,7 +218,8 @@ std::vector<std::unique_ptr<agent::DaemonComponent>> make_cloud_components(
     out.push_back(std::move(generator));
   }
   if (o.base_url.empty()) {
-    log::warn("sync", "no sync.cloud_url: running standalone; events are kept until a cloud is "
+    log::warn("sync",
+              "no sync.cloud_url: running standalone; events are kept until a cloud is "
               "configured");
     return out;
   }

@@ -56,8 +56,8 @@ Expected<std::string, CodecError> gunzip(std::string_view compressed, std::size_
     out.append(chunk, sizeof chunk - z.avail_out);
     if (out.size() > max_bytes) {
       inflateEnd(&z);
-      return unexpected(CodecError{"gzip data inflates beyond " + std::to_string(max_bytes) +
-                                   " bytes"});
+      return unexpected(
+          CodecError{"gzip data inflates beyond " + std::to_string(max_bytes) + " bytes"});
     }
     if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) {
       inflateEnd(&z);

@@ -3,8 +3,8 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cctype>
 #include <mutex>
@@ -232,7 +232,8 @@ struct HttpClient::Impl {
         t->response.transport_error =
             t->oversized || rc == CURLE_FILESIZE_EXCEEDED
                 ? "response larger than " + std::to_string(options.max_response_bytes) + " bytes"
-                : std::string(curl_easy_strerror(rc)) + (t->error[0] ? std::string(": ") + t->error : "");
+                : std::string(curl_easy_strerror(rc)) +
+                      (t->error[0] ? std::string(": ") + t->error : "");
       }
       curl_multi_remove_handle(multi, easy);
       curl_easy_cleanup(easy);
@@ -273,6 +274,8 @@ void HttpClient::cancel_all() {
   impl_->alive = std::make_shared<bool>(true);
 }
 
-std::size_t HttpClient::in_flight() const { return impl_->transfers.size(); }
+std::size_t HttpClient::in_flight() const {
+  return impl_->transfers.size();
+}
 
 }  // namespace fulfil::sync

@@ -12,9 +12,9 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <thread>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "agent/store.hpp"
@@ -32,8 +32,10 @@ double seconds_since(Clock::time_point t) {
 double raw_commits_per_s(const std::string& path, int n) {
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
-  sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-               "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", nullptr, nullptr, nullptr);
+  sqlite3_exec(db,
+               "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+               "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
+               nullptr, nullptr, nullptr);
   sqlite3_stmt* ins = nullptr;
   sqlite3_prepare_v2(db, "INSERT INTO t (v) VALUES ('x')", -1, &ins, nullptr);
   const auto t0 = Clock::now();
@@ -100,7 +102,8 @@ double startup_with_skus(const std::string& dir, int skus) {
     Transaction tx(s.db());
     for (int i = 0; i < skus; ++i) {
       const std::string sku = "L-" + std::to_string(i);
-      (void)s.inventory().upsert({sku, "Large catalog item " + std::to_string(i), "B2", {}, 0}, ctx);
+      (void)s.inventory().upsert({sku, "Large catalog item " + std::to_string(i), "B2", {}, 0},
+                                 ctx);
     }
     tx.commit();
   }
@@ -150,11 +153,16 @@ std::string fs_type(const std::string& dir) {
   struct statfs fs {};
   if (::statfs(dir.c_str(), &fs) != 0) return "?";
   switch (fs.f_type) {
-    case 0x01021994: return "tmpfs";
-    case 0xEF53: return "ext4";
-    case 0x794c7630: return "overlayfs";
-    case 0x58465342: return "xfs";
-    case 0x9123683E: return "btrfs";
+    case 0x01021994:
+      return "tmpfs";
+    case 0xEF53:
+      return "ext4";
+    case 0x794c7630:
+      return "overlayfs";
+    case 0x58465342:
+      return "xfs";
+    case 0x9123683E:
+      return "btrfs";
     default: {
       char buf[16];
       std::snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(fs.f_type));
@@ -182,16 +190,23 @@ int main(int argc, char** argv) {
 
   std::printf("\nfulfild foundation benchmark (%d ops, database on %s in %s)\n", n,
               fs_type(work).c_str(), work.c_str());
-  std::printf("| measure                                   | value        | limit / baseline       |\n");
-  std::printf("|-------------------------------------------|--------------|------------------------|\n");
-  std::printf("| raw SQLite commits/s (WAL, sync=FULL)     | %12.0f | baseline               |\n", raw);
+  std::printf(
+      "| measure                                   | value        | limit / baseline       |\n");
+  std::printf(
+      "|-------------------------------------------|--------------|------------------------|\n");
+  std::printf("| raw SQLite commits/s (WAL, sync=FULL)     | %12.0f | baseline               |\n",
+              raw);
   std::printf("| durable accept order/s (2 lines)          | %12.0f | >= 10%% of raw (%.0f%%)  |\n",
               acc.per_s, ratio * 100);
-  std::printf("| accept latency p50 / p99 (ms)             | %5.2f / %5.2f |                        |\n",
-              acc.p50_ms, acc.p99_ms);
-  std::printf("| start to READY with 100k SKUs (s)         | %12.3f | design: well under 1 s |\n", startup);
-  std::printf("| idle RSS of fulfild --demo (KiB)          | %12ld | anon %ld KiB           |\n", rss, anon);
-  std::printf("| stripped fulfild binary (bytes)           | %12ld |                        |\n", size);
+  std::printf(
+      "| accept latency p50 / p99 (ms)             | %5.2f / %5.2f |                        |\n",
+      acc.p50_ms, acc.p99_ms);
+  std::printf("| start to READY with 100k SKUs (s)         | %12.3f | design: well under 1 s |\n",
+              startup);
+  std::printf("| idle RSS of fulfild --demo (KiB)          | %12ld | anon %ld KiB           |\n",
+              rss, anon);
+  std::printf("| stripped fulfild binary (bytes)           | %12ld |                        |\n",
+              size);
   std::filesystem::remove_all(work);
   if (ratio < 0.10) {
     std::printf("FAIL: accepting orders is below 10%% of the raw commit rate\n");

@@ -42,9 +42,9 @@ TEST_CASE("the defaults are valid and every schema key is in the reference") {
   CHECK(s->api.listen_port == 8080);
   CHECK(s->sync.cloud_url.empty());
   const std::string ref = reference_markdown();
-  for (const char* key : {"store.id", "storage.synchronous", "log.level", "api.listen",
-                          "orders.reject_reasons", "inventory.allow_negative_available",
-                          "sync.cloud_url", "sync.batch_size"}) {
+  for (const char* key :
+       {"store.id", "storage.synchronous", "log.level", "api.listen", "orders.reject_reasons",
+        "inventory.allow_negative_available", "sync.cloud_url", "sync.batch_size"}) {
     if (std::string(key) == "storage.synchronous") continue;  // deliberately not a setting
     CHECK_MESSAGE(ref.find(std::string("`") + key + "`") != std::string::npos, key);
   }
@@ -109,7 +109,8 @@ TEST_CASE("layering: file over defaults, --set over the file") {
 }
 
 TEST_CASE("IPv6 listen addresses and trailing slashes on the cloud URL") {
-  auto s = load({std::nullopt, {"api.listen=[::1]:9090", "sync.cloud_url=https://cloud.example.com/"}});
+  auto s =
+      load({std::nullopt, {"api.listen=[::1]:9090", "sync.cloud_url=https://cloud.example.com/"}});
   REQUIRE(s.has_value());
   CHECK(s->api.listen_host == "::1");
   CHECK(s->api.listen_port == 9090);

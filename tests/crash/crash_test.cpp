@@ -81,8 +81,8 @@ TEST_CASE("SIGKILL at random moments loses no committed command and applies none
       REQUIRE_MESSAGE(o.has_value(), "told " << state << " but order " << order << " is missing");
       // The worker may have committed one more step after its last journal line, so the
       // promised state is the current one or an earlier step of the history.
-      auto h = store.db().prepare(
-          "SELECT count(*) FROM order_history WHERE order_id=? AND to_state=?");
+      auto h =
+          store.db().prepare("SELECT count(*) FROM order_history WHERE order_id=? AND to_state=?");
       h.bind(1, order).bind(2, state);
       h.step();
       CHECK_MESSAGE(h.int64(0) >= 1, order << " lost its " << state << " transition");

@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
     o.method = n % 3 ? DeliveryMethod::ship : DeliveryMethod::pickup;
     o.currency = "EUR";
     o.customer = {"Crash Test", "", ""};
-    if (o.method == DeliveryMethod::ship) o.address = {"", "Street 1", "", "Town", "", "12345", "DE"};
+    if (o.method == DeliveryMethod::ship)
+      o.address = {"", "Street 1", "", "Town", "", "12345", "DE"};
     o.lines = {{1, sku, 1 + n % 3, 100, 0, 0, ""}};
     must(store.orders().receive(o, ctx), "receive");
     told("received " + id, store);
@@ -88,7 +89,8 @@ int main(int argc, char** argv) {
       told("collected " + id, store);
     }
     if (n % 4 == 0) {
-      must(store.returns().receive({id, {{sku, 1, Disposition::restock, "crash"}}, ""}, ctx), "return");
+      must(store.returns().receive({id, {{sku, 1, Disposition::restock, "crash"}}, ""}, ctx),
+           "return");
       told("returned " + id, store);
     }
   }

@@ -33,7 +33,9 @@ bool emulated() {
   return e && *e;
 }
 
-int slowdown() { return emulated() ? 8 : 1; }
+int slowdown() {
+  return emulated() ? 8 : 1;
+}
 
 NotifySocket::NotifySocket() {
   char tmpl[] = "/tmp/fulfil-notify-XXXXXX";
@@ -105,8 +107,10 @@ ChildProcess::ChildProcess(const std::string& program, const std::vector<std::st
     cargv.push_back(nullptr);
     for (auto& e : envs) cenv.push_back(e.data());
     cenv.push_back(nullptr);
-    if (cargv[0][0] == '/') ::execve(cargv[0], cargv.data(), cenv.data());
-    else ::execvpe(cargv[0], cargv.data(), cenv.data());
+    if (cargv[0][0] == '/')
+      ::execve(cargv[0], cargv.data(), cenv.data());
+    else
+      ::execvpe(cargv[0], cargv.data(), cenv.data());
     _exit(127);
   }
   ::close(err_fd);
@@ -169,14 +173,16 @@ std::optional<HttpResult> http_get(int port, const std::string& path) {
     ::close(fd);
     return std::nullopt;
   }
-  const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  const std::string req =
+      "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
   if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) < 0) {
     ::close(fd);
     return std::nullopt;
   }
   std::string raw;
   char buf[4096];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) raw.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+    raw.append(buf, static_cast<std::size_t>(n));
   ::close(fd);
   std::smatch m;
   if (!std::regex_search(raw, m, std::regex("^HTTP/1\\.1 (\\d{3})"))) return std::nullopt;

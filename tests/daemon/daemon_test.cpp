@@ -5,8 +5,8 @@
 #include <signal.h>
 
 #include <fstream>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "child_process.hpp"
 #include "test_support.hpp"
@@ -17,8 +17,12 @@ using fulfil::test::NotifySocket;
 
 namespace {
 
-std::string fulfild() { return fulfil::test::built_program("agent/fulfild"); }
-std::chrono::milliseconds scaled(std::chrono::milliseconds t) { return t * fulfil::test::slowdown(); }
+std::string fulfild() {
+  return fulfil::test::built_program("agent/fulfild");
+}
+std::chrono::milliseconds scaled(std::chrono::milliseconds t) {
+  return t * fulfil::test::slowdown();
+}
 
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
@@ -135,7 +139,8 @@ TEST_CASE("a corrupt database is refused with a clear message") {
   CHECK(*rc == 1);
   const std::string err = child.stderr_text();
   CHECK(err.find("fulfild.db") != std::string::npos);
-  CHECK((err.find("not a database") != std::string::npos || err.find("corrupt") != std::string::npos));
+  CHECK((err.find("not a database") != std::string::npos ||
+         err.find("corrupt") != std::string::npos));
 }
 
 TEST_CASE("invalid configuration is refused at start, naming the key and the value") {

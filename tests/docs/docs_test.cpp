@@ -26,7 +26,6 @@ TEST_CASE("README's configuration reference is the one generated from the schema
 
 TEST_CASE("the example configuration is valid and sets a non-default value") {
   auto settings = fulfil::config::load({FULFIL_SOURCE_DIR "/config/examples/fulfild.json", {}});
-  REQUIRE_MESSAGE(settings.has_value(),
-                  (settings ? "" : settings.error().front().describe()));
+  REQUIRE_MESSAGE(settings.has_value(), (settings ? "" : settings.error().front().describe()));
   CHECK(settings->store.id != "store-0001");
 }

@@ -48,10 +48,16 @@ TEST_CASE("barcodes of any GTIN length find the SKU; conflicts and bad codes are
   CHECK(f.inv().sku_for_barcode(ean13) == std::optional<std::string>("SKU-0001"));
   CHECK(f.inv().sku_for_barcode("0" + ean13) == std::optional<std::string>("SKU-0001"));
   CHECK_FALSE(f.inv().sku_for_barcode("4006381333932").has_value());  // bad check digit
-  f.refused([&] { return f.inv().upsert({"SKU-0002", "Two", "", {ean13}, 0}, ctx()); },
-            DomainErrc::duplicate, "already belongs to SKU SKU-0001");
-  f.refused([&] { return f.inv().upsert({"SKU-0002", "Two", "", {"4006381333932"}, 0}, ctx()); },
-            DomainErrc::invalid_argument, "check digit is 2, expected 1");
+  f.refused(
+      [&] {
+        return f.inv().upsert({"SKU-0002", "Two", "", {ean13}, 0}, ctx());
+      },
+      DomainErrc::duplicate, "already belongs to SKU SKU-0001");
+  f.refused(
+      [&] {
+        return f.inv().upsert({"SKU-0002", "Two", "", {"4006381333932"}, 0}, ctx());
+      },
+      DomainErrc::invalid_argument, "check digit is 2, expected 1");
   REQUIRE(f.inv().upsert({"SKU-0002", "Two", "B2", {"96385074", "036000291452"}, 1}, ctx()));
   CHECK(f.inv().sku_for_barcode("96385074") == std::optional<std::string>("SKU-0002"));
   CHECK(f.inv().sku_for_barcode("0036000291452") == std::optional<std::string>("SKU-0002"));
@@ -72,16 +78,31 @@ TEST_CASE("adjustments move the right counters and refuse what cannot be") {
   CHECK(f.level("SKU-0001").on_hand == 10);
   CHECK(f.level("SKU-0001").unsellable == 0);
   CHECK(fulfil::test::count_rows(f.t->db(), "outbox") - events == 4);
-  f.refused([&] { return f.inv().adjust({"SKU-0001", AdjustmentKind::disposal, 1, "x"}, ctx()); },
-            DomainErrc::insufficient_stock, "0 unsellable");
-  f.refused([&] { return f.inv().adjust({"SKU-0001", AdjustmentKind::correction, -11, "x"}, ctx()); },
-            DomainErrc::insufficient_stock, "cannot remove 11");
-  f.refused([&] { return f.inv().adjust({"SKU-0001", AdjustmentKind::receipt, 0, ""}, ctx()); },
-            DomainErrc::invalid_argument, "quantity");
-  f.refused([&] { return f.inv().adjust({"SKU-0001", AdjustmentKind::correction, 2, ""}, ctx()); },
-            DomainErrc::invalid_argument, "reason is required");
-  f.refused([&] { return f.inv().adjust({"NOPE", AdjustmentKind::receipt, 1, ""}, ctx()); },
-            DomainErrc::unknown_sku, "NOPE");
+  f.refused(
+      [&] {
+        return f.inv().adjust({"SKU-0001", AdjustmentKind::disposal, 1, "x"}, ctx());
+      },
+      DomainErrc::insufficient_stock, "0 unsellable");
+  f.refused(
+      [&] {
+        return f.inv().adjust({"SKU-0001", AdjustmentKind::correction, -11, "x"}, ctx());
+      },
+      DomainErrc::insufficient_stock, "cannot remove 11");
+  f.refused(
+      [&] {
+        return f.inv().adjust({"SKU-0001", AdjustmentKind::receipt, 0, ""}, ctx());
+      },
+      DomainErrc::invalid_argument, "quantity");
+  f.refused(
+      [&] {
+        return f.inv().adjust({"SKU-0001", AdjustmentKind::correction, 2, ""}, ctx());
+      },
+      DomainErrc::invalid_argument, "reason is required");
+  f.refused(
+      [&] {
+        return f.inv().adjust({"NOPE", AdjustmentKind::receipt, 1, ""}, ctx());
+      },
+      DomainErrc::unknown_sku, "NOPE");
   auto totals = f.inv().ledger_totals("SKU-0001");
   CHECK(totals.on_hand == f.level("SKU-0001").on_hand);
   CHECK(totals.unsellable == f.level("SKU-0001").unsellable);
@@ -90,22 +111,31 @@ TEST_CASE("adjustments move the right counters and refuse what cannot be") {
 TEST_CASE("cycle counts post differences, all or nothing") {
   Fixture f;
   REQUIRE(f.inv().adjust({"SKU-0002", AdjustmentKind::damage, 3, "dented"}, ctx()));
-  auto diffs = f.inv().post_count({{{"SKU-0001", 7, std::nullopt}, {"SKU-0002", 2, std::nullopt},
-                                    {"SKU-0003", 5, 1}},
-                                   "aisle A"},
-                                  ctx());
+  auto diffs = f.inv().post_count(
+      {{{"SKU-0001", 7, std::nullopt}, {"SKU-0002", 2, std::nullopt}, {"SKU-0003", 5, 1}},
+       "aisle A"},
+      ctx());
   REQUIRE(diffs.has_value());
   CHECK((*diffs)[0].on_hand_delta == 2);
   CHECK((*diffs)[1].on_hand_delta == -3);
   CHECK((*diffs)[1].unsellable_delta == -1);  // unsellable shrinks with the total
   CHECK((*diffs)[2].unsellable_delta == 1);
   CHECK(f.level("SKU-0002").unsellable == 2);
-  f.refused([&] { return f.inv().post_count({{{"SKU-0001", 1, {}}, {"NOPE", 1, {}}}, ""}, ctx()); },
-            DomainErrc::unknown_sku, "NOPE");
-  f.refused([&] { return f.inv().post_count({{{"SKU-0001", 1, {}}, {"SKU-0001", 2, {}}}, ""}, ctx()); },
-            DomainErrc::invalid_argument, "counted twice");
-  f.refused([&] { return f.inv().post_count({{{"SKU-0001", 1, 2}}, ""}, ctx()); },
-            DomainErrc::invalid_argument, "unsellable");
+  f.refused(
+      [&] {
+        return f.inv().post_count({{{"SKU-0001", 1, {}}, {"NOPE", 1, {}}}, ""}, ctx());
+      },
+      DomainErrc::unknown_sku, "NOPE");
+  f.refused(
+      [&] {
+        return f.inv().post_count({{{"SKU-0001", 1, {}}, {"SKU-0001", 2, {}}}, ""}, ctx());
+      },
+      DomainErrc::invalid_argument, "counted twice");
+  f.refused(
+      [&] {
+        return f.inv().post_count({{{"SKU-0001", 1, 2}}, ""}, ctx());
+      },
+      DomainErrc::invalid_argument, "unsellable");
   CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
 }
 
@@ -128,10 +158,16 @@ TEST_CASE("a snapshot re-bases stock and re-applies the movements the cloud has 
   const auto now_seen = f.t->outbox().stats().last_seq;
   REQUIRE(f.inv().apply_snapshot({now_seen, {{"SKU-0001", 11, 1}}}, ctx()));
   CHECK(f.level("SKU-0001").on_hand == 11);
-  f.refused([&] { return f.inv().apply_snapshot({now_seen, {{"NOPE", 1, 0}}}, ctx()); },
-            DomainErrc::unknown_sku, "NOPE");
-  f.refused([&] { return f.inv().apply_snapshot({now_seen, {{"SKU-0001", 1, 2}}}, ctx()); },
-            DomainErrc::invalid_argument, "unsellable <= on_hand");
+  f.refused(
+      [&] {
+        return f.inv().apply_snapshot({now_seen, {{"NOPE", 1, 0}}}, ctx());
+      },
+      DomainErrc::unknown_sku, "NOPE");
+  f.refused(
+      [&] {
+        return f.inv().apply_snapshot({now_seen, {{"SKU-0001", 1, 2}}}, ctx());
+      },
+      DomainErrc::invalid_argument, "unsellable <= on_hand");
 }
 
 TEST_CASE("search finds by SKU, barcode and title words; wildcards are literal") {
@@ -164,18 +200,37 @@ TEST_CASE("returns: dispositions move stock; with an order, quantities are bound
   f.ship("FO-R", {{"SKU-0001", 2}});
   REQUIRE(returns.receive({"FO-R", {{"SKU-0001", 1, Disposition::restock, "too big"}}, ""}, ctx()));
   CHECK(returns.returned_quantity("FO-R", "SKU-0001") == 1);
-  f.refused([&] { return returns.receive({"FO-R", {{"SKU-0001", 2, Disposition::restock, ""}}, ""}, ctx()); },
-            DomainErrc::invalid_argument, "1 already returned; cannot return 2 more");
-  f.refused([&] { return returns.receive({"FO-R", {{"SKU-0002", 1, Disposition::restock, ""}}, ""}, ctx()); },
-            DomainErrc::invalid_argument, "SKU-0002 was not sold on order FO-R");
-  f.refused([&] { return returns.receive({"FO-NONE", {{"SKU-0001", 1, Disposition::restock, ""}}, ""}, ctx()); },
-            DomainErrc::not_found, "FO-NONE");
-  f.refused([&] { return returns.receive({std::nullopt, {{"NOPE", 1, Disposition::restock, ""}}, ""}, ctx()); },
-            DomainErrc::unknown_sku, "NOPE");
-  f.refused([&] { return returns.receive({std::nullopt, {}, ""}, ctx()); },
-            DomainErrc::invalid_argument, "1 to 500 lines");
-  REQUIRE(f.t->orders().receive(fulfil::test::make_order("FO-NS", DeliveryMethod::ship, {{"SKU-0001", 1}}), ctx()));
-  f.refused([&] { return returns.receive({"FO-NS", {{"SKU-0001", 1, Disposition::restock, ""}}, ""}, ctx()); },
-            DomainErrc::illegal_transition, "only shipped or collected orders");
+  f.refused(
+      [&] {
+        return returns.receive({"FO-R", {{"SKU-0001", 2, Disposition::restock, ""}}, ""}, ctx());
+      },
+      DomainErrc::invalid_argument, "1 already returned; cannot return 2 more");
+  f.refused(
+      [&] {
+        return returns.receive({"FO-R", {{"SKU-0002", 1, Disposition::restock, ""}}, ""}, ctx());
+      },
+      DomainErrc::invalid_argument, "SKU-0002 was not sold on order FO-R");
+  f.refused(
+      [&] {
+        return returns.receive({"FO-NONE", {{"SKU-0001", 1, Disposition::restock, ""}}, ""}, ctx());
+      },
+      DomainErrc::not_found, "FO-NONE");
+  f.refused(
+      [&] {
+        return returns.receive({std::nullopt, {{"NOPE", 1, Disposition::restock, ""}}, ""}, ctx());
+      },
+      DomainErrc::unknown_sku, "NOPE");
+  f.refused(
+      [&] {
+        return returns.receive({std::nullopt, {}, ""}, ctx());
+      },
+      DomainErrc::invalid_argument, "1 to 500 lines");
+  REQUIRE(f.t->orders().receive(
+      fulfil::test::make_order("FO-NS", DeliveryMethod::ship, {{"SKU-0001", 1}}), ctx()));
+  f.refused(
+      [&] {
+        return returns.receive({"FO-NS", {{"SKU-0001", 1, Disposition::restock, ""}}, ""}, ctx());
+      },
+      DomainErrc::illegal_transition, "only shipped or collected orders");
   CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
 }

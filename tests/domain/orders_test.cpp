@@ -53,7 +53,8 @@ struct Fixture {
 
 TEST_CASE("ship from store: reserve on accept, sell on ship, one event per step") {
   Fixture f;
-  auto o = fulfil::test::make_order("FO-1", DeliveryMethod::ship, {{"SKU-0001", 2}, {"SKU-0002", 1}});
+  auto o =
+      fulfil::test::make_order("FO-1", DeliveryMethod::ship, {{"SKU-0001", 2}, {"SKU-0002", 1}});
   REQUIRE(f.orders().receive(o, ctx()).has_value());
   const auto events0 = fulfil::test::count_rows(f.t->db(), "outbox");
   REQUIRE(f.orders().accept("FO-1", ctx()).has_value());
@@ -83,7 +84,8 @@ TEST_CASE("pickup in store: a six-digit code, wrong codes counted and locking, u
   OrderPolicy policy;
   policy.pickup_code_max_attempts = 2;
   f.orders().set_policy(policy);
-  REQUIRE(f.orders().receive(fulfil::test::make_order("FO-P", DeliveryMethod::pickup, {{"SKU-0003", 1}}), ctx()));
+  REQUIRE(f.orders().receive(
+      fulfil::test::make_order("FO-P", DeliveryMethod::pickup, {{"SKU-0003", 1}}), ctx()));
   f.through_packing("FO-P");
   auto code = f.orders().ready_for_pickup("FO-P", ctx());
   REQUIRE(code.has_value());
@@ -117,7 +119,9 @@ TEST_CASE("a pickup code sent by the cloud is kept") {
 
 TEST_CASE("accepting more than is available is refused unless the policy allows it") {
   Fixture f;
-  REQUIRE(f.orders().receive(fulfil::test::make_order("FO-BIG", DeliveryMethod::ship, {{"SKU-0001", 4}, {"SKU-0001", 2}}), ctx()));
+  REQUIRE(f.orders().receive(
+      fulfil::test::make_order("FO-BIG", DeliveryMethod::ship, {{"SKU-0001", 4}, {"SKU-0001", 2}}),
+      ctx()));
   f.refused([&] { return f.orders().accept("FO-BIG", ctx()); }, DomainErrc::insufficient_stock,
             "SKU-0001: order FO-BIG needs 6, 5 available");
   OrderPolicy lenient;
@@ -130,7 +134,8 @@ TEST_CASE("accepting more than is available is refused unless the policy allows 
 
 TEST_CASE("picking refuses wrong items and over-picks, naming them") {
   Fixture f;
-  REQUIRE(f.orders().receive(fulfil::test::make_order("FO-2", DeliveryMethod::ship, {{"SKU-0001", 1}}), ctx()));
+  REQUIRE(f.orders().receive(
+      fulfil::test::make_order("FO-2", DeliveryMethod::ship, {{"SKU-0001", 1}}), ctx()));
   REQUIRE(f.orders().accept("FO-2", ctx()));
   REQUIRE(f.orders().start_picking("FO-2", ctx()));
   f.refused([&] { return f.orders().pick_item("FO-2", "SKU-0002", 1, ctx()); },
@@ -146,7 +151,9 @@ TEST_CASE("picking refuses wrong items and over-picks, naming them") {
 
 TEST_CASE("short picks: damaged units become unsellable; nothing left rejects the order") {
   Fixture f;
-  REQUIRE(f.orders().receive(fulfil::test::make_order("FO-3", DeliveryMethod::ship, {{"SKU-0001", 2}, {"SKU-0002", 1}}), ctx()));
+  REQUIRE(f.orders().receive(
+      fulfil::test::make_order("FO-3", DeliveryMethod::ship, {{"SKU-0001", 2}, {"SKU-0002", 1}}),
+      ctx()));
   REQUIRE(f.orders().accept("FO-3", ctx()));
   f.refused([&] { return f.orders().short_pick("FO-3", 1, 1, "bored", ctx()); },
             DomainErrc::invalid_argument, "not one of: not_found, damaged");
@@ -164,21 +171,35 @@ TEST_CASE("short picks: damaged units become unsellable; nothing left rejects th
 
 TEST_CASE("packing must account for every picked unit") {
   Fixture f;
-  REQUIRE(f.orders().receive(fulfil::test::make_order("FO-4", DeliveryMethod::ship, {{"SKU-0001", 2}}), ctx()));
+  REQUIRE(f.orders().receive(
+      fulfil::test::make_order("FO-4", DeliveryMethod::ship, {{"SKU-0001", 2}}), ctx()));
   REQUIRE(f.orders().accept("FO-4", ctx()));
   REQUIRE(f.orders().start_picking("FO-4", ctx()));
-  f.refused([&] { return f.orders().complete_picking("FO-4", ctx()); }, DomainErrc::illegal_transition,
+  f.refused([&] { return f.orders().complete_picking("FO-4", ctx()); },
+            DomainErrc::illegal_transition,
             "line 1 (SKU SKU-0001) has 2 unit(s) neither picked nor short-picked");
   REQUIRE(f.orders().pick_item("FO-4", "SKU-0001", 2, ctx()));
   REQUIRE(f.orders().complete_picking("FO-4", ctx()));
-  f.refused([&] { return f.orders().pack("FO-4", {{1, "BOX", 500, {{1, 1}}}}, ctx()); },
-            DomainErrc::invalid_argument, "2 picked but 1 packed");
-  f.refused([&] { return f.orders().pack("FO-4", {{1, "BOX", 500, {{7, 2}}}}, ctx()); },
-            DomainErrc::invalid_argument, "line 7");
-  f.refused([&] { return f.orders().pack("FO-4", {{1, "BOX", 0, {{1, 2}}}}, ctx()); },
-            DomainErrc::invalid_argument, "weight");
-  f.refused([&] { return f.orders().pack("FO-4", {{1, "BOX", 500, {}}}, ctx()); },
-            DomainErrc::invalid_argument, "empty");
+  f.refused(
+      [&] {
+        return f.orders().pack("FO-4", {{1, "BOX", 500, {{1, 1}}}}, ctx());
+      },
+      DomainErrc::invalid_argument, "2 picked but 1 packed");
+  f.refused(
+      [&] {
+        return f.orders().pack("FO-4", {{1, "BOX", 500, {{7, 2}}}}, ctx());
+      },
+      DomainErrc::invalid_argument, "line 7");
+  f.refused(
+      [&] {
+        return f.orders().pack("FO-4", {{1, "BOX", 0, {{1, 2}}}}, ctx());
+      },
+      DomainErrc::invalid_argument, "weight");
+  f.refused(
+      [&] {
+        return f.orders().pack("FO-4", {{1, "BOX", 500, {}}}, ctx());
+      },
+      DomainErrc::invalid_argument, "empty");
   REQUIRE(f.orders().pack("FO-4", {{1, "BOX", 500, {{1, 1}}}, {2, "BOX", 500, {{1, 1}}}}, ctx()));
   f.refused([&] { return f.orders().ship("FO-4", "", "", ctx()); }, DomainErrc::invalid_argument,
             "carrier is required");
@@ -186,7 +207,8 @@ TEST_CASE("packing must account for every picked unit") {
 
 TEST_CASE("cancel requests: before shipping they cancel and release, after they are refused") {
   Fixture f;
-  REQUIRE(f.orders().receive(fulfil::test::make_order("FO-5", DeliveryMethod::ship, {{"SKU-0001", 2}}), ctx()));
+  REQUIRE(f.orders().receive(
+      fulfil::test::make_order("FO-5", DeliveryMethod::ship, {{"SKU-0001", 2}}), ctx()));
   REQUIRE(f.orders().accept("FO-5", ctx()));
   REQUIRE(f.orders().start_picking("FO-5", ctx()));
   REQUIRE(f.orders().pick_item("FO-5", "SKU-0001", 1, ctx()));
@@ -199,7 +221,8 @@ TEST_CASE("cancel requests: before shipping they cancel and release, after they 
   CHECK(cancelled["put_back"][0]["sku"] == "SKU-0001");
   CHECK(cancelled["put_back"][0]["quantity"] == 1);
 
-  REQUIRE(f.orders().receive(fulfil::test::make_order("FO-6", DeliveryMethod::ship, {{"SKU-0002", 1}}), ctx()));
+  REQUIRE(f.orders().receive(
+      fulfil::test::make_order("FO-6", DeliveryMethod::ship, {{"SKU-0002", 1}}), ctx()));
   f.through_packing("FO-6");
   REQUIRE(f.orders().ship("FO-6", "UPS", "1Z", ctx()));
   const auto on_hand = f.level("SKU-0002").on_hand;
@@ -234,7 +257,9 @@ TEST_CASE("routed orders expire after their accept-by deadline; accepting late i
 
 TEST_CASE("orders from the cloud are validated field by field") {
   Fixture f;
-  auto base = [] { return fulfil::test::make_order("FO-V", DeliveryMethod::ship, {{"SKU-0001", 1}}); };
+  auto base = [] {
+    return fulfil::test::make_order("FO-V", DeliveryMethod::ship, {{"SKU-0001", 1}});
+  };
   auto check = [&](FulfilmentOrder o, DomainErrc code, const std::string& needle) {
     f.refused([&] { return f.orders().receive(o, ctx()); }, code, needle);
   };
@@ -265,7 +290,8 @@ TEST_CASE("orders from the cloud are validated field by field") {
 
 TEST_CASE("a hold from the cloud stops progress until released; addresses can change") {
   Fixture f;
-  REQUIRE(f.orders().receive(fulfil::test::make_order("FO-H", DeliveryMethod::ship, {{"SKU-0001", 1}}), ctx()));
+  REQUIRE(f.orders().receive(
+      fulfil::test::make_order("FO-H", DeliveryMethod::ship, {{"SKU-0001", 1}}), ctx()));
   REQUIRE(f.orders().update_from_cloud("FO-H", std::nullopt, true, ctx()));
   f.refused([&] { return f.orders().accept("FO-H", ctx()); }, DomainErrc::illegal_transition,
             "on hold");

@@ -22,19 +22,28 @@ using A = OrderAction;
 // resolved in allowed_for().
 const std::map<S, std::map<A, S>> kExpected = {
     {S::routed,
-     {{A::accept, S::accepted}, {A::reject, S::rejected}, {A::expire, S::expired},
+     {{A::accept, S::accepted},
+      {A::reject, S::rejected},
+      {A::expire, S::expired},
       {A::cancel, S::cancelled}}},
     {S::accepted,
-     {{A::reject, S::rejected}, {A::start_picking, S::picking}, {A::short_pick, S::accepted},
+     {{A::reject, S::rejected},
+      {A::start_picking, S::picking},
+      {A::short_pick, S::accepted},
       {A::cancel, S::cancelled}}},
     {S::picking,
-     {{A::pick_item, S::picking}, {A::short_pick, S::picking}, {A::complete_picking, S::picked},
+     {{A::pick_item, S::picking},
+      {A::short_pick, S::picking},
+      {A::complete_picking, S::picked},
       {A::cancel, S::cancelled}}},
     {S::picked, {{A::pack, S::packed}, {A::cancel, S::cancelled}}},
     {S::packed,
-     {{A::ship, S::shipped}, {A::ready_for_pickup, S::ready_for_pickup}, {A::cancel, S::cancelled}}},
+     {{A::ship, S::shipped},
+      {A::ready_for_pickup, S::ready_for_pickup},
+      {A::cancel, S::cancelled}}},
     {S::ready_for_pickup,
-     {{A::collect, S::collected}, {A::unlock_pickup, S::ready_for_pickup},
+     {{A::collect, S::collected},
+      {A::unlock_pickup, S::ready_for_pickup},
       {A::cancel, S::cancelled}}},
 };
 
@@ -56,7 +65,9 @@ bool reachable(S state, DeliveryMethod m) {
 
 const std::int64_t kAcceptBy = kT0 + 3600 * 1000;
 
-void must(const Result<void>& r) { REQUIRE_MESSAGE(r.has_value(), (r ? "" : r.error().message)); }
+void must(const Result<void>& r) {
+  REQUIRE_MESSAGE(r.has_value(), (r ? "" : r.error().message));
+}
 
 void pick_everything(Store& s, const std::string& id) {
   auto o = s.orders().find(id);
@@ -79,8 +90,10 @@ void drive_to(Store& s, const std::string& id, DeliveryMethod m, S target) {
   must(s.orders().receive(order, ctx()));
   auto& o = s.orders();
   switch (target) {
-    case S::routed: return;
-    case S::rejected: return must(o.reject(id, "other", ctx()));
+    case S::routed:
+      return;
+    case S::rejected:
+      return must(o.reject(id, "other", ctx()));
     case S::expired: {
       auto r = o.expire_overdue(ctx(kAcceptBy + 1));
       REQUIRE(r.has_value());
@@ -91,7 +104,8 @@ void drive_to(Store& s, const std::string& id, DeliveryMethod m, S target) {
       REQUIRE(r.has_value());
       return;
     }
-    default: break;
+    default:
+      break;
   }
   must(o.accept(id, ctx()));
   if (target == S::accepted) return;
@@ -124,26 +138,36 @@ Outcome outcome_of(const Result<T>& r) {
 Outcome perform(Store& s, const std::string& id, A action) {
   auto& o = s.orders();
   switch (action) {
-    case A::accept: return outcome_of(o.accept(id, ctx()));
-    case A::reject: return outcome_of(o.reject(id, "other", ctx()));
+    case A::accept:
+      return outcome_of(o.accept(id, ctx()));
+    case A::reject:
+      return outcome_of(o.reject(id, "other", ctx()));
     case A::expire: {
       auto r = o.expire_overdue(ctx(kAcceptBy + 1));
       if (!r) return outcome_of(r);
       const bool expired = std::find(r->begin(), r->end(), id) != r->end();
       return {expired, DomainErrc::illegal_transition, "not expired"};
     }
-    case A::start_picking: return outcome_of(o.start_picking(id, ctx()));
-    case A::pick_item: return outcome_of(o.pick_item(id, "SKU-0001", 1, ctx()));
-    case A::short_pick: return outcome_of(o.short_pick(id, 1, 1, "not_found", ctx()));
-    case A::complete_picking: return outcome_of(o.complete_picking(id, ctx()));
-    case A::pack: return outcome_of(o.pack(id, packages_for(s, id), ctx()));
-    case A::ship: return outcome_of(o.ship(id, "DHL", "JD0002", ctx()));
-    case A::ready_for_pickup: return outcome_of(o.ready_for_pickup(id, ctx()));
+    case A::start_picking:
+      return outcome_of(o.start_picking(id, ctx()));
+    case A::pick_item:
+      return outcome_of(o.pick_item(id, "SKU-0001", 1, ctx()));
+    case A::short_pick:
+      return outcome_of(o.short_pick(id, 1, 1, "not_found", ctx()));
+    case A::complete_picking:
+      return outcome_of(o.complete_picking(id, ctx()));
+    case A::pack:
+      return outcome_of(o.pack(id, packages_for(s, id), ctx()));
+    case A::ship:
+      return outcome_of(o.ship(id, "DHL", "JD0002", ctx()));
+    case A::ready_for_pickup:
+      return outcome_of(o.ready_for_pickup(id, ctx()));
     case A::collect: {
       auto code = o.find(id)->pickup_code;
       return outcome_of(o.collect(id, code.empty() ? "000000" : code, ctx()));
     }
-    case A::unlock_pickup: return outcome_of(o.unlock_pickup(id, ctx()));
+    case A::unlock_pickup:
+      return outcome_of(o.unlock_pickup(id, ctx()));
     case A::cancel: {
       auto r = o.request_cancel(id, "customer", ctx());
       if (!r) return outcome_of(r);

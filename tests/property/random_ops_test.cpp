@@ -127,50 +127,62 @@ class Simulation {
   Step random_step() {
     switch (pick(17)) {
       case 0:
-      case 1: return receive();
+      case 1:
+        return receive();
       case 2:
-      case 3: return on({OrderState::routed}, "accept", [&](auto& id, Step& s) {
+      case 3:
+        return on({OrderState::routed}, "accept", [&](auto& id, Step& s) {
           const auto order = orders().find(id);
           set_result(s, orders().accept(id, ctx()));
           if (s.ok && !policy_.allow_negative_available)
             for (const auto& l : order->lines) REQUIRE(inv().level(l.sku)->raw_available() >= 0);
         });
-      case 4: return on({OrderState::routed, OrderState::accepted}, "reject", [&](auto& id, Step& s) {
+      case 4:
+        return on({OrderState::routed, OrderState::accepted}, "reject", [&](auto& id, Step& s) {
           set_result(s, orders().reject(id, pick(4) ? "out_of_stock" : "bogus_reason", ctx()));
         });
-      case 5: return on({OrderState::accepted}, "start_picking", [&](auto& id, Step& s) {
-          set_result(s, orders().start_picking(id, ctx()));
-        });
+      case 5:
+        return on({OrderState::accepted}, "start_picking",
+                  [&](auto& id, Step& s) { set_result(s, orders().start_picking(id, ctx())); });
       case 6:
-      case 7: return on({OrderState::picking}, "pick_item", [&](auto& id, Step& s) {
+      case 7:
+        return on({OrderState::picking}, "pick_item", [&](auto& id, Step& s) {
           const auto o = orders().find(id);
-          const auto& line = o->lines[static_cast<std::size_t>(pick(static_cast<int>(o->lines.size())))];
+          const auto& line =
+              o->lines[static_cast<std::size_t>(pick(static_cast<int>(o->lines.size())))];
           const std::string sku = pick(6) ? line.sku : any_sku();
           set_result(s, orders().pick_item(id, sku, 1 + pick(2), ctx()));
         });
-      case 8: return on({OrderState::accepted, OrderState::picking}, "short_pick", [&](auto& id, Step& s) {
-          const auto o = orders().find(id);
-          const auto& line = o->lines[static_cast<std::size_t>(pick(static_cast<int>(o->lines.size())))];
-          static const char* reasons[] = {"not_found", "damaged", "out_of_stock", "no_reason"};
-          set_result(s, orders().short_pick(id, line.line_no, 1 + pick(2), reasons[pick(4)], ctx()));
-        });
-      case 9: return on({OrderState::picking}, "complete_picking", [&](auto& id, Step& s) {
-          set_result(s, orders().complete_picking(id, ctx()));
-        });
-      case 10: return on({OrderState::picked}, "pack", [&](auto& id, Step& s) {
+      case 8:
+        return on(
+            {OrderState::accepted, OrderState::picking}, "short_pick", [&](auto& id, Step& s) {
+              const auto o = orders().find(id);
+              const auto& line =
+                  o->lines[static_cast<std::size_t>(pick(static_cast<int>(o->lines.size())))];
+              static const char* reasons[] = {"not_found", "damaged", "out_of_stock", "no_reason"};
+              set_result(
+                  s, orders().short_pick(id, line.line_no, 1 + pick(2), reasons[pick(4)], ctx()));
+            });
+      case 9:
+        return on({OrderState::picking}, "complete_picking",
+                  [&](auto& id, Step& s) { set_result(s, orders().complete_picking(id, ctx())); });
+      case 10:
+        return on({OrderState::picked}, "pack", [&](auto& id, Step& s) {
           const auto o = orders().find(id);
           Package p{1, "BOX", 500 + pick(5000), {}};
           for (const auto& l : o->lines)
             if (l.picked > 0) p.items.push_back({l.line_no, l.picked + (pick(10) == 0 ? 1 : 0)});
           set_result(s, orders().pack(id, {p}, ctx()));
         });
-      case 11: return on({OrderState::packed}, "ship_or_ready", [&](auto& id, Step& s) {
+      case 11:
+        return on({OrderState::packed}, "ship_or_ready", [&](auto& id, Step& s) {
           if (orders().find(id)->method == DeliveryMethod::ship)
             set_result(s, orders().ship(id, "DHL", "JD" + std::to_string(now_), ctx()));
           else
             set_result(s, orders().ready_for_pickup(id, ctx()));
         });
-      case 12: return on({OrderState::ready_for_pickup}, "collect", [&](auto& id, Step& s) {
+      case 12:
+        return on({OrderState::ready_for_pickup}, "collect", [&](auto& id, Step& s) {
           const auto o = orders().find(id);
           if (o->pickup_attempts >= policy_.pickup_code_max_attempts && pick(2)) {
             set_result(s, orders().unlock_pickup(id, ctx()));
@@ -178,14 +190,17 @@ class Simulation {
           }
           set_result(s, orders().collect(id, pick(4) ? o->pickup_code : "999999x", ctx()));
         });
-      case 13: return on({OrderState::routed, OrderState::accepted, OrderState::picking,
-                          OrderState::picked, OrderState::packed, OrderState::ready_for_pickup,
-                          OrderState::shipped, OrderState::cancelled},
-                         "cancel", [&](auto& id, Step& s) {
-          set_result(s, orders().request_cancel(id, "customer changed mind", ctx()));
-        });
-      case 14: return return_goods();
-      case 15: return adjust_or_count();
+      case 13:
+        return on({OrderState::routed, OrderState::accepted, OrderState::picking,
+                   OrderState::picked, OrderState::packed, OrderState::ready_for_pickup,
+                   OrderState::shipped, OrderState::cancelled},
+                  "cancel", [&](auto& id, Step& s) {
+                    set_result(s, orders().request_cancel(id, "customer changed mind", ctx()));
+                  });
+      case 14:
+        return return_goods();
+      case 15:
+        return adjust_or_count();
       default: {
         Step s("expire_overdue");
         const auto routed_before = orders().list(OrderState::routed, 100000).size();
@@ -213,10 +228,11 @@ class Simulation {
     Step s("receive");
     std::vector<std::pair<std::string, std::int64_t>> lines;
     const int n = 1 + pick(3);
-    for (int i = 0; i < n; ++i) lines.push_back({pick(30) ? any_sku() : "NO-SUCH-SKU", 1 + pick(3)});
-    auto o = fulfil::test::make_order("FO-" + std::to_string(++next_order_),
-                                      pick(3) ? DeliveryMethod::ship : DeliveryMethod::pickup,
-                                      lines);
+    for (int i = 0; i < n; ++i)
+      lines.push_back({pick(30) ? any_sku() : "NO-SUCH-SKU", 1 + pick(3)});
+    auto o =
+        fulfil::test::make_order("FO-" + std::to_string(++next_order_),
+                                 pick(3) ? DeliveryMethod::ship : DeliveryMethod::pickup, lines);
     o.accept_by = now_ + 60000 + pick(3600000);
     set_result(s, orders().receive(o, ctx()));
     return s;
@@ -229,10 +245,12 @@ class Simulation {
     if (id && pick(3)) {
       req.order_id = *id;
       const auto o = orders().find(*id);
-      const auto& line = o->lines[static_cast<std::size_t>(pick(static_cast<int>(o->lines.size())))];
+      const auto& line =
+          o->lines[static_cast<std::size_t>(pick(static_cast<int>(o->lines.size())))];
       req.lines.push_back({line.sku, 1 + pick(2), static_cast<Disposition>(pick(3)), "too small"});
     } else {
-      req.lines.push_back({any_sku(), 1 + pick(3), static_cast<Disposition>(pick(3)), "no receipt"});
+      req.lines.push_back(
+          {any_sku(), 1 + pick(3), static_cast<Disposition>(pick(3)), "no receipt"});
     }
     set_result(s, store_->returns().receive(req, ctx()));
     return s;
@@ -265,7 +283,9 @@ unsigned env_seed(unsigned fallback) {
 }
 
 // Under qemu-user everything is ~10x slower: fewer steps, same checks.
-int steps() { return std::getenv("FULFIL_EMULATOR") && *std::getenv("FULFIL_EMULATOR") ? 600 : 2500; }
+int steps() {
+  return std::getenv("FULFIL_EMULATOR") && *std::getenv("FULFIL_EMULATOR") ? 600 : 2500;
+}
 
 }  // namespace
 
@@ -275,7 +295,8 @@ TEST_CASE("random operation sequences keep stock, reservations and outbox consis
     Simulation sim(seed, OrderPolicy{});
     sim.run(steps());
     sim.reopen_and_check();
-    MESSAGE("seed " << seed << ": " << sim.succeeded_ << " committed, " << sim.refused_ << " refused");
+    MESSAGE("seed " << seed << ": " << sim.succeeded_ << " committed, " << sim.refused_
+                    << " refused");
     CHECK(sim.succeeded_ > steps() / 3);
     CHECK(sim.refused_ > 0);
   }

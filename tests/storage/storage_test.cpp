@@ -22,22 +22,27 @@ std::string pragma(Database& db, const std::string& name) {
 // Rows that are valid at `version`, one step of the schema's history at a time.
 void insert_rows_for(Database& db, int version) {
   if (version >= 1) {
-    db.exec("INSERT INTO sku (sku, title, bin, on_hand, updated_at) VALUES ('OLD-1', 'Old sku', "
-            "'A1', 3, 1)");
+    db.exec(
+        "INSERT INTO sku (sku, title, bin, on_hand, updated_at) VALUES ('OLD-1', 'Old sku', "
+        "'A1', 3, 1)");
     db.exec("INSERT INTO sku_barcode (gtin, sku) VALUES ('00000000000017', 'OLD-1')");
-    db.exec("INSERT INTO ledger (sku, bucket, delta, kind, actor, at) VALUES ('OLD-1', "
-            "'on_hand', 3, 'receipt', 'user:x', 1)");
+    db.exec(
+        "INSERT INTO ledger (sku, bucket, delta, kind, actor, at) VALUES ('OLD-1', "
+        "'on_hand', 3, 'receipt', 'user:x', 1)");
   }
   if (version >= 2) {
-    db.exec("INSERT INTO fulfilment_order (id, order_ref, state, delivery_method, customer, "
-            "address, currency, routed_at, accept_by, ship_by, updated_at) VALUES ('FO-OLD', "
-            "'R1', 'routed', 'pickup', '{\"name\":\"A\"}', '{}', 'EUR', 1, 9999999999999, 0, 1)");
-    db.exec("INSERT INTO order_line (order_id, line_no, sku, quantity, unit_price_minor) VALUES "
-            "('FO-OLD', 1, 'OLD-1', 1, 100)");
+    db.exec(
+        "INSERT INTO fulfilment_order (id, order_ref, state, delivery_method, customer, "
+        "address, currency, routed_at, accept_by, ship_by, updated_at) VALUES ('FO-OLD', "
+        "'R1', 'routed', 'pickup', '{\"name\":\"A\"}', '{}', 'EUR', 1, 9999999999999, 0, 1)");
+    db.exec(
+        "INSERT INTO order_line (order_id, line_no, sku, quantity, unit_price_minor) VALUES "
+        "('FO-OLD', 1, 'OLD-1', 1, 100)");
   }
   if (version >= 3)
-    db.exec("INSERT INTO outbox (event_id, type, subject, payload, created_at) VALUES "
-            "('e-old', 'order.received', 'FO-OLD', '{}', 1)");
+    db.exec(
+        "INSERT INTO outbox (event_id, type, subject, payload, created_at) VALUES "
+        "('e-old', 'order.received', 'FO-OLD', '{}', 1)");
   if (version >= 4)
     db.exec("INSERT INTO return_receipt (id, actor, received_at) VALUES ('RT-OLD', 'user:x', 1)");
 }
@@ -144,7 +149,8 @@ TEST_CASE("nested transactions: an inner failure rolls back alone, the outer com
   {
     Transaction outer(t->db());
     // An inner domain command that refuses leaves no trace...
-    auto refused = t->inventory().adjust({"SKU-0001", AdjustmentKind::disposal, 1, "broken"}, ctx());
+    auto refused =
+        t->inventory().adjust({"SKU-0001", AdjustmentKind::disposal, 1, "broken"}, ctx());
     CHECK_FALSE(refused.has_value());
     // ...while one that succeeds is kept with the outer transaction.
     REQUIRE(t->inventory().adjust({"SKU-0002", AdjustmentKind::receipt, 2, ""}, ctx()).has_value());

@@ -49,12 +49,13 @@ std::vector<std::string> seed_catalog(agent::Store& store, int skus, std::int64_
   for (int i = 1; i <= skus; ++i) {
     char sku[16];
     std::snprintf(sku, sizeof sku, "SKU-%04d", i);
-    agent::SkuRecord r{sku, std::string("Item ") + sku, "A01-" + std::to_string(i % 4 + 1),
-                       {sample_gtin13(i)}, 0};
+    agent::SkuRecord r{
+        sku, std::string("Item ") + sku, "A01-" + std::to_string(i % 4 + 1), {sample_gtin13(i)}, 0};
     if (auto ok = store.inventory().upsert(r, ctx()); !ok)
       throw std::runtime_error(ok.error().message);
     if (stock > 0) {
-      auto ok = store.inventory().adjust({sku, agent::AdjustmentKind::receipt, stock, "seed"}, ctx());
+      auto ok =
+          store.inventory().adjust({sku, agent::AdjustmentKind::receipt, stock, "seed"}, ctx());
       if (!ok) throw std::runtime_error(ok.error().message);
     }
     out.push_back(sku);
@@ -116,7 +117,8 @@ std::int64_t count_rows(agent::Database& db, const std::string& table) {
 std::vector<std::string> invariant_violations(agent::Database& db) {
   std::vector<std::string> v;
   auto check = [&](const char* what, const std::string& sql) {
-    for (const auto& row : query_column(db.handle(), sql)) v.push_back(std::string(what) + ": " + row);
+    for (const auto& row : query_column(db.handle(), sql))
+      v.push_back(std::string(what) + ": " + row);
   };
   check("on_hand != ledger",
         "SELECT s.sku, s.on_hand, coalesce(sum(l.delta),0) FROM sku s LEFT JOIN ledger l ON "

@@ -17,9 +17,9 @@
 namespace fulfil::agent {
 
 struct ApiRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // path and query, e.g. "/v1/stores/s1/feed?cursor=3"
-  std::string path;    // without the query
+  std::string method;                          // "GET", "POST", ...
+  std::string target;                          // path and query, e.g. "/v1/stores/s1/feed?cursor=3"
+  std::string path;                            // without the query
   std::map<std::string, std::string> query;    // decoded
   std::map<std::string, std::string> headers;  // names lower-cased
   std::vector<std::string> params;             // path segments matched by '*' in the route

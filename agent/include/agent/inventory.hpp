@@ -52,8 +52,8 @@ struct StockAdjustment {
 
 struct CountEntry {
   std::string sku;
-  std::int64_t on_hand = 0;                 // every unit of the SKU physically in the store
-  std::optional<std::int64_t> unsellable;   // of which unsellable, when counted separately
+  std::int64_t on_hand = 0;                // every unit of the SKU physically in the store
+  std::optional<std::int64_t> unsellable;  // of which unsellable, when counted separately
 };
 
 struct CycleCount {

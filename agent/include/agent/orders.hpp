@@ -148,8 +148,8 @@ class FulfilmentOrders {
  private:
   template <class R, class F>
   Result<R> transition(const std::string& id, OrderAction action, F&& body);
-  void record(FulfilmentOrder& order, OrderState to, std::string_view action, const std::string& type,
-              nlohmann::json payload, const CommandContext& ctx);
+  void record(FulfilmentOrder& order, OrderState to, std::string_view action,
+              const std::string& type, nlohmann::json payload, const CommandContext& ctx);
 
   Database& db_;
   Outbox& outbox_;

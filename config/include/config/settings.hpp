@@ -86,7 +86,8 @@ nlohmann::json defaults();
 ConfigErrors validate(const nlohmann::json& doc, const std::string& source);
 
 Expected<Settings, ConfigErrors> load(const LoadRequest& request);
-Expected<Settings, ConfigErrors> from_document(const nlohmann::json& doc, const std::string& source);
+Expected<Settings, ConfigErrors> from_document(const nlohmann::json& doc,
+                                               const std::string& source);
 
 // Markdown table of every key (the README's configuration reference).
 std::string reference_markdown();

@@ -18,9 +18,9 @@
 namespace fulfil::sync {
 
 struct CloudLinkOptions {
-  std::string base_url;        // e.g. "https://cloud.example.com"; no trailing slash
+  std::string base_url;  // e.g. "https://cloud.example.com"; no trailing slash
   std::string store_id;
-  std::string enrolment_code;  // used once, when no credential is stored
+  std::string enrolment_code;   // used once, when no credential is stored
   std::string credential_path;  // the device credential (0600) in the state directory
   std::string agent_version;
   std::size_t batch_size = 500;

@@ -55,8 +55,7 @@ class CloudSimulator {
   void stop();
 
   // Adds a command to a store's feed; returns its id.
-  std::string enqueue(const std::string& store_id, const std::string& type,
-                      nlohmann::json payload);
+  std::string enqueue(const std::string& store_id, const std::string& type, nlohmann::json payload);
   void set_faults(const FaultPlan& faults);
   // Refuses every request (connection reset) for the next `seconds`.
   void go_down_for(int seconds);

@@ -16,8 +16,8 @@ namespace fulfil::sync {
 
 // No cloud_url and not a demo: empty (the store runs standalone, events queue up).
 std::vector<std::unique_ptr<agent::DaemonComponent>> make_cloud_components(
-    boost::asio::io_context& io, agent::Store& store, const config::Settings& settings,
-    bool demo, const std::string& agent_version);
+    boost::asio::io_context& io, agent::Store& store, const config::Settings& settings, bool demo,
+    const std::string& agent_version);
 
 // An order.routed command's payload, as the protocol defines it.
 nlohmann::json routed_order_json(const agent::FulfilmentOrder& order);

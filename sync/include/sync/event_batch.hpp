@@ -19,7 +19,8 @@ struct CodecError {
   std::string message;
 };
 
-nlohmann::json batch_json(const std::string& store_id, const std::vector<agent::OutboxEvent>& events);
+nlohmann::json batch_json(const std::string& store_id,
+                          const std::vector<agent::OutboxEvent>& events);
 
 Expected<std::string, CodecError> gzip(std::string_view plain);
 // Refuses output larger than `max_bytes`: a small hostile body must not inflate into

@@ -33,7 +33,7 @@ struct HttpRequest {
 };
 
 struct HttpResponse {
-  long status = 0;                            // 0 when no HTTP response arrived
+  long status = 0;                             // 0 when no HTTP response arrived
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
   std::string transport_error;  // connection refused, timeout, TLS, oversized...: empty on success
