@@ -24,6 +24,7 @@ struct CloudLinkOptions {
   std::string credential_path;  // the device credential (0600) in the state directory
   std::string agent_version;
   std::size_t batch_size = 500;
+  std::size_t feed_page_size = 100;
   std::chrono::seconds feed_wait{25};
   std::chrono::seconds heartbeat_every{60};
   std::chrono::milliseconds request_timeout{30000};
