@@ -162,6 +162,11 @@ bool ChildProcess::wait_for_stderr(const std::string& needle,
 }
 
 std::optional<HttpResult> http_get(int port, const std::string& path) {
+  return http_request(port, "GET", path, "");
+}
+
+std::optional<HttpResult> http_request(int port, const std::string& method, const std::string& path,
+                                       const std::string& body) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -173,8 +178,10 @@ std::optional<HttpResult> http_get(int port, const std::string& path) {
     ::close(fd);
     return std::nullopt;
   }
-  const std::string req =
-      "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  const std::string req = method + " " + path +
+                          " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                          "Content-Type: application/json\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\n\r\n" + body;
   if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) < 0) {
     ::close(fd);
     return std::nullopt;

@@ -59,6 +59,8 @@ struct HttpResult {
   std::string body;
 };
 std::optional<HttpResult> http_get(int port, const std::string& path);
+std::optional<HttpResult> http_request(int port, const std::string& method, const std::string& path,
+                                       const std::string& body);
 
 // The port from the daemon's "serving ... api=127.0.0.1:PORT" log line.
 std::optional<int> served_port(const std::string& stderr_text);
