@@ -73,7 +73,8 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
         feed_backoff(options.backoff_initial, options.backoff_max, std::random_device{}()),
         upload_backoff(options.backoff_initial, options.backoff_max, std::random_device{}()),
         enrol_backoff(options.backoff_initial, options.backoff_max, std::random_device{}()),
-        batch_limit(options.batch_size) {}
+        batch_limit(options.batch_size),
+        feed_limit(options.feed_page_size) {}
 
   asio::io_context& io;
   agent::Store& store;
@@ -84,6 +85,7 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
   asio::steady_timer feed_timer, upload_timer, heartbeat_timer, enrol_timer;
   Backoff feed_backoff, upload_backoff, enrol_backoff;
   std::size_t batch_limit;
+  std::size_t feed_limit;
   std::string token;
   LinkStatus status;
   bool stopped = false;
@@ -196,9 +198,9 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
   void poll_feed() {
     if (stopped) return;
     const std::string cursor = commands.cursor();
-    auto r = request("GET",
-                     store_url("/feed?limit=100&wait=" + std::to_string(options.feed_wait.count()) +
-                               "&cursor=" + url_escape(cursor)));
+    auto r = request("GET", store_url("/feed?limit=" + std::to_string(feed_limit) +
+                                      "&wait=" + std::to_string(options.feed_wait.count()) +
+                                      "&cursor=" + url_escape(cursor)));
     r.timeout = options.request_timeout + options.feed_wait;
     http.send(std::move(r),
               [self = shared_from_this()](HttpResponse resp) { self->on_feed(std::move(resp)); });
@@ -219,7 +221,16 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
 
   void on_feed(HttpResponse resp) {
     if (stopped) return;
+    if (resp.too_large && feed_limit > 1) {
+      // A page over sync.max_response_bytes: ask for fewer commands at a time. A single
+      // command that large cannot be skipped (cursors are opaque); it is retried with
+      // backoff and reported until the cloud or the limit changes.
+      feed_limit = std::max<std::size_t>(1, feed_limit / 2);
+      log::warn("sync", "feed page too large; asking for fewer commands", {{"limit", feed_limit}});
+      return poll_feed();
+    }
     if (!resp.ok()) return retry_feed("feed", resp);
+    feed_limit = options.feed_page_size;
     json page = json::parse(resp.body, nullptr, false);
     if (!page.is_object() || !page.contains("commands") || !page["commands"].is_array() ||
         !page.contains("next_cursor") || !page["next_cursor"].is_string()) {

@@ -298,6 +298,12 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
         continue;
       }
       const std::string id = e["id"];
+      if (!options.faults.reject_event_type.empty() &&
+          e["type"] == options.faults.reject_event_type) {
+        rejected.push_back(
+            {{"id", id}, {"reason", "this cloud refuses " + e["type"].get<std::string>()}});
+        continue;
+      }
       if (st.event_index.count(id)) {
         ++st.duplicates;
       } else {

@@ -229,6 +229,7 @@ struct HttpClient::Impl {
       const CURLcode rc = msg->data.result;
       curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &t->response.status);
       if (rc != CURLE_OK) {
+        t->response.too_large = t->oversized || rc == CURLE_FILESIZE_EXCEEDED;
         t->response.transport_error =
             t->oversized || rc == CURLE_FILESIZE_EXCEEDED
                 ? "response larger than " + std::to_string(options.max_response_bytes) + " bytes"

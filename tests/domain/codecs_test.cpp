@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "drivers/gtin.hpp"
+#include "sync/backoff.hpp"
 #include "sync/event_batch.hpp"
 
 using fulfil::drivers::gs1_check_digit;
@@ -53,4 +54,26 @@ TEST_CASE("event batches round-trip through gzip; bombs and damage are refused")
   std::string corrupt = *packed;
   corrupt[12] = static_cast<char>(corrupt[12] ^ 0x55);
   CHECK_FALSE(fulfil::sync::gunzip(corrupt, 1 << 20).has_value());
+}
+
+TEST_CASE("Retry-After in seconds or as an HTTP date; backoff grows, is capped, honours it") {
+  using fulfil::sync::parse_retry_after;
+  using std::chrono::milliseconds;
+  CHECK(parse_retry_after("3", 0) == milliseconds(3000));
+  // Wed, 21 Oct 2015 07:28:00 GMT is 1445412480.
+  CHECK(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412470) == milliseconds(10000));
+  CHECK(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412490) == milliseconds(0));
+  CHECK_FALSE(parse_retry_after("soon", 0).has_value());
+  CHECK_FALSE(parse_retry_after("", 0).has_value());
+
+  fulfil::sync::Backoff b(milliseconds(100), milliseconds(1000), 7);
+  milliseconds longest{0};
+  for (int i = 0; i < 50; ++i) longest = std::max(longest, b.next_delay());
+  CHECK(longest <= milliseconds(1000));
+  CHECK(longest > milliseconds(400));  // it grew well past the initial delay
+  CHECK(b.next_delay(milliseconds(900)) >= milliseconds(900));
+  CHECK(b.next_delay(milliseconds(60000)) == milliseconds(1000));  // capped even then
+  b.reset();
+  CHECK(b.failures() == 0);
+  CHECK(b.next_delay() <= milliseconds(100));
 }

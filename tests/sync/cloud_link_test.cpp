@@ -246,3 +246,37 @@ TEST_CASE("a snapshot arriving while local movements are unacknowledged gives th
   CHECK(h.store->inventory().level("SKU-0004")->on_hand == 120 - 7 + 2);
   h.check_exactly_once();
 }
+
+TEST_CASE("events the cloud refuses go to dead letters; the rest still flow") {
+  sync::FaultPlan faults;
+  faults.reject_event_type = "stock.adjusted";
+  Harness h(faults);
+  h.link->start();
+  REQUIRE(h.run_until([&] { return h.store->outbox().stats().pending == 0; }));
+  const auto dead_before = h.store->outbox().stats().dead;
+  CHECK(dead_before == 5);  // the seeded receipts
+  h.route("FO-D", {{"SKU-0001", 1}});
+  REQUIRE(h.run_until([&] { return h.store->orders().find("FO-D").has_value(); }));
+  REQUIRE(h.run_until([&] { return h.store->outbox().stats().pending == 0; }));
+  CHECK(h.store->outbox().dead(10).size() == 5);
+  CHECK(h.store->outbox().dead(10).front().type == "stock.adjusted");
+  int received = 0;
+  for (const auto& e : h.sim.events(kStore)) received += e.type == "order.received";
+  CHECK(received == 1);
+  REQUIRE(h.run_until([&] {
+    auto hb = h.sim.last_heartbeat(kStore);
+    return hb.is_object() && hb["outbox"]["dead"] == 5;
+  }));
+}
+
+TEST_CASE("a feed page over the response limit is fetched in smaller pages") {
+  Harness h;
+  auto o = h.options();
+  o.http.max_response_bytes = 3000;
+  o.feed_page_size = 50;
+  h.link = std::make_unique<sync::CloudLink>(h.io, *h.store, o);
+  for (int i = 0; i < 20; ++i) h.route("FO-L" + std::to_string(i), {{"SKU-0001", 1}});
+  h.link->start();
+  REQUIRE(h.run_until([&] { return test::count_rows(h.store->db(), "inbox") == 20; }));
+  CHECK(test::count_rows(h.store->db(), "fulfilment_order") == 20);
+}

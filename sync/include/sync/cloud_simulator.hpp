@@ -26,6 +26,7 @@ struct FaultPlan {
   double duplicate_feed_rate = 0;  // share of feed pages that repeat earlier commands
   bool out_of_order_acks = false;  // acknowledge ids in a shuffled order
   int latency_ms = 0;              // added to every answer
+  std::string reject_event_type;   // events of this type are refused (dead-letter tests)
   int retry_after_s = 1;
 };
 

@@ -37,6 +37,7 @@ struct HttpResponse {
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
   std::string transport_error;  // connection refused, timeout, TLS, oversized...: empty on success
+  bool too_large = false;       // the response exceeded max_response_bytes
   bool ok() const { return transport_error.empty() && status >= 200 && status < 300; }
   std::string header(const std::string& lower_name) const;
 };
