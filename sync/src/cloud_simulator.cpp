@@ -44,6 +44,19 @@ struct StoreState {
   std::list<Waiter> waiters;
 };
 
+// Route handlers live in the server, which the simulator owns: they hold it weakly (a
+// strong reference would be a cycle that never frees), and a request that arrives after
+// the simulator is gone fails instead of touching freed memory.
+template <class T>
+struct WeakSelf {
+  std::weak_ptr<T> weak;
+  T* operator->() const {
+    auto strong = weak.lock();
+    if (!strong) throw std::runtime_error("the cloud simulator has stopped");
+    return strong.get();
+  }
+};
+
 ApiResponse json_response(unsigned status, const json& body) {
   ApiResponse r;
   r.status = status;
@@ -125,7 +138,7 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
   }
 
   void install_routes() {
-    auto self = shared_from_this();
+    auto self = WeakSelf<Impl>{weak_from_this()};
     server.route_async("POST", "/v1/enrolments", [self](const ApiRequest& req, auto respond) {
       if (self->fault_before(respond)) return;
       self->answer(std::move(respond), self->enrol(req));
@@ -153,7 +166,7 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
   }
 
   void install_admin_routes() {
-    auto self = shared_from_this();
+    auto self = WeakSelf<Impl>{weak_from_this()};
     server.route("GET", "/admin/stores/*/events", [self](const ApiRequest& req) {
       json list = json::array();
       for (const auto& e : self->stores[req.params[0]].events)
