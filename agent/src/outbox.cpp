@@ -43,12 +43,14 @@ std::int64_t Outbox::append(const std::string& type, const std::string& subject,
 }
 
 void Outbox::mark_sent(const std::vector<std::string>& event_ids, std::int64_t at) {
+  // One statement for the whole acknowledgement (ids passed as a JSON array).
   Transaction tx(db_);
-  for (const auto& id : event_ids)
-    db_.prepare("UPDATE outbox SET state='sent', sent_at=? WHERE event_id=? AND state='pending'")
-        .bind(1, at)
-        .bind(2, id)
-        .run();
+  db_.prepare(
+         "UPDATE outbox SET state='sent', sent_at=?1 WHERE state='pending' AND event_id IN "
+         "(SELECT value FROM json_each(?2))")
+      .bind(1, at)
+      .bind(2, nlohmann::json(event_ids).dump())
+      .run();
   tx.commit();
 }
 
@@ -91,7 +93,7 @@ std::vector<OutboxEvent> read_events(Statement& s) {
     e.event_id = s.text(1);
     e.type = s.text(2);
     e.subject = s.text(3);
-    e.payload = nlohmann::json::parse(s.text(4));
+    e.payload = s.text(4);
     e.created_at = s.int64(5);
     e.state = s.text(6);
     e.attempts = static_cast<int>(s.int64(7));

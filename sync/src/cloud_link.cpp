@@ -285,7 +285,7 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
     }
     uploading = true;
     upload_again = false;
-    auto body = gzip(batch_json(options.store_id, events).dump());
+    auto body = gzip(batch_body(options.store_id, events));
     if (!body) {
       uploading = false;
       log::error("sync", "cannot compress an event batch", {{"error", body.error().message}});

@@ -7,17 +7,19 @@ namespace {
 constexpr int kGzipWindow = 15 + 16;  // zlib: +16 selects the gzip wrapper
 }
 
-nlohmann::json batch_json(const std::string& store_id,
-                          const std::vector<agent::OutboxEvent>& events) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& e : events)
-    list.push_back({{"id", e.event_id},
-                    {"seq", e.seq},
-                    {"type", e.type},
-                    {"subject", e.subject},
-                    {"occurred_at", e.created_at},
-                    {"payload", e.payload}});
-  return {{"protocol", kProtocolVersion}, {"store_id", store_id}, {"events", list}};
+std::string batch_body(const std::string& store_id, const std::vector<agent::OutboxEvent>& events) {
+  std::string out = "{\"protocol\":" + std::to_string(kProtocolVersion) +
+                    ",\"store_id\":" + nlohmann::json(store_id).dump() + ",\"events\":[";
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
+    if (i) out += ',';
+    out += "{\"id\":" + nlohmann::json(e.event_id).dump() + ",\"seq\":" + std::to_string(e.seq) +
+           ",\"type\":" + nlohmann::json(e.type).dump() +
+           ",\"subject\":" + nlohmann::json(e.subject).dump() +
+           ",\"occurred_at\":" + std::to_string(e.created_at) +
+           ",\"payload\":" + (e.payload.empty() ? std::string("{}") : e.payload) + "}";
+  }
+  return out + "]}";
 }
 
 Expected<std::string, CodecError> gzip(std::string_view plain) {

@@ -32,8 +32,8 @@ TEST_CASE("event batches round-trip through gzip; bombs and damage are refused")
   e.event_id = "0b6d3c3e-1111-4c2a-9e4f-000000000001";
   e.type = "order.accepted";
   e.subject = "FO-1";
-  e.payload = {{"order_id", "FO-1"}};
-  const std::string plain = fulfil::sync::batch_json("store-1", {e}).dump();
+  e.payload = R"({"order_id":"FO-1"})";
+  const std::string plain = fulfil::sync::batch_body("store-1", {e});
   auto packed = fulfil::sync::gzip(plain);
   REQUIRE(packed.has_value());
   CHECK(static_cast<unsigned char>((*packed)[0]) == 0x1f);  // gzip magic
@@ -43,6 +43,8 @@ TEST_CASE("event batches round-trip through gzip; bombs and damage are refused")
   auto j = nlohmann::json::parse(*unpacked);
   CHECK(j["protocol"] == 1);
   CHECK(j["events"][0]["seq"] == 7);
+  CHECK(j["events"][0]["payload"]["order_id"] == "FO-1");
+  CHECK(j["store_id"] == "store-1");
 
   auto bomb = fulfil::sync::gzip(std::string(10 << 20, '\0'));
   REQUIRE(bomb.has_value());

@@ -16,7 +16,7 @@ struct OutboxEvent {
   std::string event_id;  // globally unique (UUID v4)
   std::string type;      // "order.accepted", "stock.adjusted", ...
   std::string subject;   // the order id, SKU or return id the event is about
-  nlohmann::json payload;
+  std::string payload;   // JSON text, as stored (sent on without re-encoding)
   std::int64_t created_at = 0;
   std::string state;  // pending | sent | dead
   int attempts = 0;

@@ -19,8 +19,8 @@ struct CodecError {
   std::string message;
 };
 
-nlohmann::json batch_json(const std::string& store_id,
-                          const std::vector<agent::OutboxEvent>& events);
+// The JSON text of a batch. Payloads are stored as JSON text and spliced in as they are.
+std::string batch_body(const std::string& store_id, const std::vector<agent::OutboxEvent>& events);
 
 Expected<std::string, CodecError> gzip(std::string_view plain);
 // Refuses output larger than `max_bytes`: a small hostile body must not inflate into
