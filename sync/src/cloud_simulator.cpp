@@ -301,6 +301,10 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
       return api_error(400, "bad_request", "batch store_id does not match the path");
     if (batch["events"].size() > 1000)
       return api_error(413, "batch_too_large", "at most 1000 events per batch");
+    if (!options.faults.poison_event_type.empty())
+      for (const auto& e : batch["events"])
+        if (e.is_object() && e.value("type", "") == options.faults.poison_event_type)
+          return api_error(422, "unprocessable", "the batch holds an event this cloud cannot read");
     auto& st = stores[store_id];
     json acked = json::array(), rejected = json::array();
     for (const auto& e : batch["events"]) {

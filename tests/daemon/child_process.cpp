@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -77,13 +78,13 @@ bool NotifySocket::wait_for(const std::string& needle, std::chrono::milliseconds
 }
 
 ChildProcess::ChildProcess(const std::string& program, const std::vector<std::string>& args,
-                           const std::map<std::string, std::string>& env) {
+                           const std::map<std::string, std::string>& env, bool emulate) {
   char tmpl[] = "/tmp/fulfil-child-XXXXXX";
   int err_fd = ::mkstemp(tmpl);
   if (err_fd < 0) throw std::runtime_error("mkstemp");
   stderr_path_ = tmpl;
   std::vector<std::string> argv;
-  if (emulated()) {
+  if (emulate && emulated()) {
     std::istringstream words(std::getenv("FULFIL_EMULATOR"));
     for (std::string w; words >> w;) argv.push_back(w);
   }
@@ -95,24 +96,30 @@ ChildProcess::ChildProcess(const std::string& program, const std::vector<std::st
     if (!env.count(kv.substr(0, kv.find('=')))) envs.push_back(kv);
   }
   for (const auto& [k, v] : env) envs.push_back(k + "=" + v);
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork");
-  if (pid_ == 0) {
-    ::dup2(err_fd, STDERR_FILENO);
-    int devnull = ::open("/dev/null", O_RDWR);
-    ::dup2(devnull, STDIN_FILENO);
-    ::dup2(err_fd, STDOUT_FILENO);
-    std::vector<char*> cargv, cenv;
-    for (auto& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    for (auto& e : envs) cenv.push_back(e.data());
-    cenv.push_back(nullptr);
-    if (cargv[0][0] == '/')
-      ::execve(cargv[0], cargv.data(), cenv.data());
-    else
-      ::execvpe(cargv[0], cargv.data(), cenv.data());
-    _exit(127);
+  // posix_spawn rather than fork+exec: under qemu-user a forked child of the emulated
+  // test hangs before it can exec, while posix_spawn works there and natively.
+  std::string path = argv[0];
+  if (path.find('/') == std::string::npos) {
+    std::istringstream dirs(std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin");
+    for (std::string d; std::getline(dirs, d, ':');)
+      if (::access((d + "/" + path).c_str(), X_OK) == 0) {
+        path = d + "/" + path;
+        break;
+      }
   }
+  std::vector<char*> cargv, cenv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  for (auto& e : envs) cenv.push_back(e.data());
+  cenv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, err_fd, STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err_fd, STDERR_FILENO);
+  const int rc = ::posix_spawn(&pid_, path.c_str(), &actions, nullptr, cargv.data(), cenv.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("posix_spawn " + path + ": " + std::strerror(rc));
   ::close(err_fd);
 }
 

@@ -37,8 +37,9 @@ class NotifySocket {
 
 class ChildProcess {
  public:
+  // `emulate`: run through FULFIL_EMULATOR when cross-built (false for host tools).
   ChildProcess(const std::string& program, const std::vector<std::string>& args,
-               const std::map<std::string, std::string>& env = {});
+               const std::map<std::string, std::string>& env = {}, bool emulate = true);
   ~ChildProcess();  // kills the child if it is still running
   pid_t pid() const { return pid_; }
   void signal(int signo);

@@ -280,3 +280,22 @@ TEST_CASE("a feed page over the response limit is fetched in smaller pages") {
   REQUIRE(h.run_until([&] { return test::count_rows(h.store->db(), "inbox") == 20; }));
   CHECK(test::count_rows(h.store->db(), "fulfilment_order") == 20);
 }
+
+TEST_CASE("a batch the cloud refuses whole is split until the event at fault is found") {
+  sync::FaultPlan faults;
+  faults.poison_event_type = "return.received";
+  Harness h(faults);
+  auto ctx = test::ctx(agent::now_ms());
+  for (int i = 0; i < 6; ++i)
+    REQUIRE(h.store->inventory().adjust({"SKU-0001", agent::AdjustmentKind::receipt, 1, ""}, ctx));
+  REQUIRE(h.store->returns().receive(
+      {std::nullopt, {{"SKU-0002", 1, agent::Disposition::restock, ""}}, ""}, ctx));
+  for (int i = 0; i < 6; ++i)
+    REQUIRE(h.store->inventory().adjust({"SKU-0003", agent::AdjustmentKind::receipt, 1, ""}, ctx));
+  h.link->start();
+  REQUIRE(h.run_until([&] { return h.store->outbox().stats().pending == 0; }));
+  auto dead = h.store->outbox().dead(10);
+  REQUIRE(dead.size() == 1);
+  CHECK(dead.front().type == "return.received");
+  CHECK(h.sim.events(kStore).size() == static_cast<std::size_t>(h.outbox_total() - 1));
+}

@@ -29,7 +29,7 @@ struct Cloud {
   Cloud() {
     process = std::make_unique<ChildProcess>(fulfil::test::built_program("sync/fulfil-cloudsim"),
                                              std::vector<std::string>{"--enrolment-code", "C1"});
-    REQUIRE(process->wait_for_stderr("listening on", scaled(10s)));
+    REQUIRE_MESSAGE(process->wait_for_stderr("listening on", scaled(10s)), process->stderr_text());
     std::smatch m;
     const std::string text = process->stderr_text();
     REQUIRE(std::regex_search(text, m, std::regex("127\\.0\\.0\\.1:(\\d+)")));

@@ -27,6 +27,7 @@ struct FaultPlan {
   bool out_of_order_acks = false;  // acknowledge ids in a shuffled order
   int latency_ms = 0;              // added to every answer
   std::string reject_event_type;   // events of this type are refused (dead-letter tests)
+  std::string poison_event_type;   // a batch holding this type is refused whole with 422
   int retry_after_s = 1;
 };
 
