@@ -152,7 +152,8 @@ long stripped_size(const std::string& dir) {
 std::string fs_type(const std::string& dir) {
   struct statfs fs {};
   if (::statfs(dir.c_str(), &fs) != 0) return "?";
-  switch (fs.f_type) {
+  // f_type is a signed int on 32-bit ARM: compare as unsigned.
+  switch (static_cast<unsigned long>(static_cast<unsigned int>(fs.f_type))) {
     case 0x01021994:
       return "tmpfs";
     case 0xEF53:
