@@ -86,6 +86,14 @@ FulfilmentOrder order_of(const json& p) {
   return o;
 }
 
+void store_cursor(Database& db, const std::string& cursor) {
+  db.prepare(
+        "INSERT INTO sync_state (key, value) VALUES ('feed_cursor', ?) "
+        "ON CONFLICT(key) DO UPDATE SET value=excluded.value")
+      .bind(1, cursor)
+      .run();
+}
+
 Result<CommandOutcome> as_outcome(const Result<void>& r) {
   if (!r) return unexpected(r.error());
   return CommandOutcome::applied;
@@ -208,11 +216,7 @@ Result<CommandResult> CloudCommands::apply(const FeedCommand& cmd, std::int64_t 
       auto seen = db.prepare("SELECT 1 FROM inbox WHERE command_id=?");
       seen.bind(1, cmd.id);
       if (seen.step()) {
-        db.prepare(
-              "INSERT INTO sync_state (key, value) VALUES ('feed_cursor', ?) "
-              "ON CONFLICT(key) DO UPDATE SET value=excluded.value")
-            .bind(1, cmd.cursor)
-            .run();
+        store_cursor(db, cmd.cursor);
         return CommandResult{CommandOutcome::duplicate, ""};
       }
     }
@@ -240,11 +244,7 @@ Result<CommandResult> CloudCommands::apply(const FeedCommand& cmd, std::int64_t 
         .bind(5, result.detail)
         .bind(6, now)
         .run();
-    db.prepare(
-          "INSERT INTO sync_state (key, value) VALUES ('feed_cursor', ?) "
-          "ON CONFLICT(key) DO UPDATE SET value=excluded.value")
-        .bind(1, cmd.cursor)
-        .run();
+    store_cursor(db, cmd.cursor);
     return result;
   });
 }
@@ -256,12 +256,7 @@ std::string CloudCommands::cursor() {
 
 Result<void> CloudCommands::advance_cursor(const std::string& cursor) {
   return commit_or_rollback(store_.db(), [&]() -> Result<void> {
-    store_.db()
-        .prepare(
-            "INSERT INTO sync_state (key, value) VALUES ('feed_cursor', ?) "
-            "ON CONFLICT(key) DO UPDATE SET value=excluded.value")
-        .bind(1, cursor)
-        .run();
+    store_cursor(store_.db(), cursor);
     return {};
   });
 }

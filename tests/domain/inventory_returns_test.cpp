@@ -16,12 +16,7 @@ struct Fixture {
   StockLevel level(const std::string& sku) { return *inv().level(sku); }
   template <class F>
   void refused(F&& op, DomainErrc code, const std::string& needle) {
-    const std::string before = fulfil::test::fingerprint(t->db());
-    auto r = op();
-    REQUIRE_FALSE(r.has_value());
-    CHECK(r.error().code == code);
-    CHECK_MESSAGE(r.error().message.find(needle) != std::string::npos, r.error().message);
-    CHECK(fulfil::test::fingerprint(t->db()) == before);
+    fulfil::test::expect_refused(t->db(), std::forward<F>(op), code, needle);
   }
   void ship(const std::string& id, std::vector<std::pair<std::string, std::int64_t>> lines) {
     auto& o = t->orders();

@@ -16,15 +16,9 @@ struct Fixture {
   FulfilmentOrders& orders() { return t->orders(); }
   StockLevel level(const std::string& sku) { return *t->inventory().level(sku); }
 
-  // Refused, with the code and a message containing `needle`, and nothing changed.
   template <class F>
   void refused(F&& op, DomainErrc code, const std::string& needle) {
-    const std::string before = fulfil::test::fingerprint(t->db());
-    auto r = op();
-    REQUIRE_FALSE(r.has_value());
-    CHECK(r.error().code == code);
-    CHECK_MESSAGE(r.error().message.find(needle) != std::string::npos, r.error().message);
-    CHECK(fulfil::test::fingerprint(t->db()) == before);
+    fulfil::test::expect_refused(t->db(), std::forward<F>(op), code, needle);
   }
 
   nlohmann::json last_event(const std::string& type) {

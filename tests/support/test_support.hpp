@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include <doctest/doctest.h>
+
 #include "agent/store.hpp"
 
 namespace fulfil::test {
@@ -51,5 +53,18 @@ std::string fingerprint(agent::Database& db);
 std::int64_t count_rows(agent::Database& db, const std::string& table);
 // Violations of the stock/reservation invariants, checked with plain SQL.
 std::vector<std::string> invariant_violations(agent::Database& db);
+
+// Runs `op` (a domain command) and checks that it was refused with `code`, that the
+// message contains `needle`, and that the database is exactly as it was.
+template <class F>
+void expect_refused(agent::Database& db, F&& op, agent::DomainErrc code,
+                    const std::string& needle) {
+  const std::string before = fingerprint(db);
+  auto r = op();
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == code);
+  CHECK_MESSAGE(r.error().message.find(needle) != std::string::npos, r.error().message);
+  CHECK(fingerprint(db) == before);
+}
 
 }  // namespace fulfil::test
