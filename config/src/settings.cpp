@@ -127,23 +127,28 @@ Expected<Settings, ConfigErrors> from_document(const json& doc, const std::strin
 }
 
 Expected<Settings, ConfigErrors> load(const LoadRequest& request) {
+  // Every problem in the file and the flags is reported at once, not one per attempt.
   json doc = json::object();
   std::string source = "defaults";
+  ConfigErrors errors;
   if (request.file) {
     auto file = read_file(*request.file);
     if (!file) return unexpected(file.error());
-    if (auto errors = validate(*file, *request.file); !errors.empty()) return unexpected(errors);
+    errors = validate(*file, *request.file);
     doc = std::move(*file);
     source = *request.file;
   }
   for (const std::string& text : request.overrides) {
     auto patch = parse_override(text);
-    if (!patch) return unexpected(patch.error());
-    json probe = doc;
-    merge_into(probe, *patch);
-    if (auto errors = validate(*patch, "--set " + text); !errors.empty()) return unexpected(errors);
-    doc = std::move(probe);
+    if (!patch) {
+      errors.insert(errors.end(), patch.error().begin(), patch.error().end());
+      continue;
+    }
+    auto found = validate(*patch, "--set " + text);
+    errors.insert(errors.end(), found.begin(), found.end());
+    if (found.empty()) merge_into(doc, *patch);
   }
+  if (!errors.empty()) return unexpected(errors);
   return from_document(doc, source);
 }
 

@@ -106,6 +106,10 @@ TEST_CASE("layering: file over defaults, --set over the file") {
   REQUIRE_FALSE(unknown.has_value());
   CHECK(unknown.error().front().key == "store.colour");
   CHECK(unknown.error().front().source.find("--set") != std::string::npos);
+  // File and flag problems are all reported together.
+  auto both = load({path, {"log.level=loud", "orders.expiry_sweep_s=0", "store.id=ok"}});
+  REQUIRE_FALSE(both.has_value());
+  CHECK(both.error().size() == 2);
 }
 
 TEST_CASE("IPv6 listen addresses and trailing slashes on the cloud URL") {
