@@ -127,6 +127,12 @@ Expected<std::unique_ptr<Database>, OpenError> Database::open(const DatabaseOpti
                                   "); refusing to downgrade"});
     migrate_to(*db, current_schema_version());
   } catch (const StorageFailure& e) {
+    // Damage to the schema page surfaces on the first statement, before the integrity
+    // check: it is the same corruption and is reported the same way.
+    if ((e.code() & 0xff) == SQLITE_CORRUPT)
+      return unexpected(OpenError{"database " + options.path + " is corrupt (" + e.what() +
+                                  "); refusing to start. Restore it from a backup or move it "
+                                  "aside to let the cloud re-seed the store."});
     return unexpected(OpenError{"database " + options.path + ": " + e.what()});
   }
   return db;

@@ -51,6 +51,11 @@ Expected<std::string, CodecError> gunzip(std::string_view compressed, std::size_
     z.next_out = reinterpret_cast<Bytef*>(chunk);
     z.avail_out = sizeof chunk;
     rc = inflate(&z, Z_NO_FLUSH);
+    // With a fresh output buffer, "no progress possible" means the input ran out.
+    if (rc == Z_BUF_ERROR) {
+      inflateEnd(&z);
+      return unexpected(CodecError{"gzip data is truncated"});
+    }
     if (rc != Z_OK && rc != Z_STREAM_END) {
       inflateEnd(&z);
       return unexpected(CodecError{std::string("corrupt gzip data: ") + (z.msg ? z.msg : "")});
