@@ -4,6 +4,7 @@
 #include <string>
 
 #include "drivers/gtin.hpp"
+#include "stock_ledger.hpp"
 
 namespace fulfil::agent {
 namespace {
@@ -37,23 +38,27 @@ std::string demo_gtin13(int i) {
 Result<void> seed_demo_store(Store& store, std::int64_t now) {
   if (store.inventory().sku_count() > 0) return {};
   const CommandContext ctx{{Actor::Kind::system, "demo-seed"}, now};
-  for (int i = 0; i < kDemoSkuCount; ++i) {
-    const std::string title = std::string(kProducts[i % kProducts.size()]) + " — " +
-                              kColours[(i / 10) % kColours.size()] + ", " +
-                              kSizes[(i / 60) % kSizes.size()];
-    char bin[16];
-    std::snprintf(bin, sizeof bin, "%c%02d-%d", 'A' + (i / 48) % 6, 1 + (i / 4) % 12, 1 + i % 4);
-    SkuRecord r{demo_sku(i), title, bin, {demo_gtin13(i)}, i % 7 == 0 ? 1 : 0};
-    if (i % 5 == 0)
-      r.barcodes.push_back("1" + demo_gtin13(i).substr(0, 12) +
-                           drivers::gs1_check_digit("1" + demo_gtin13(i).substr(0, 12)));
-    if (auto ok = store.inventory().upsert(r, ctx); !ok) return ok;
-    if (auto ok = store.inventory().adjust(
-            {r.sku, AdjustmentKind::receipt, 2 + (i * 7) % 25, "opening stock"}, ctx);
-        !ok)
-      return ok;
-  }
-  return {};
+  // One transaction: a crash while seeding must not leave a partial catalog that the next
+  // start would take for a seeded one (and it is one fsync instead of one per SKU).
+  return commit_or_rollback(store.db(), [&]() -> Result<void> {
+    for (int i = 0; i < kDemoSkuCount; ++i) {
+      const std::string title = std::string(kProducts[i % kProducts.size()]) + " — " +
+                                kColours[(i / 10) % kColours.size()] + ", " +
+                                kSizes[(i / 60) % kSizes.size()];
+      char bin[16];
+      std::snprintf(bin, sizeof bin, "%c%02d-%d", 'A' + (i / 48) % 6, 1 + (i / 4) % 12, 1 + i % 4);
+      SkuRecord r{demo_sku(i), title, bin, {demo_gtin13(i)}, i % 7 == 0 ? 1 : 0};
+      if (i % 5 == 0)
+        r.barcodes.push_back("1" + demo_gtin13(i).substr(0, 12) +
+                             drivers::gs1_check_digit("1" + demo_gtin13(i).substr(0, 12)));
+      if (auto ok = store.inventory().upsert(r, ctx); !ok) return ok;
+      if (auto ok = store.inventory().adjust(
+              {r.sku, AdjustmentKind::receipt, 2 + (i * 7) % 25, "opening stock"}, ctx);
+          !ok)
+        return ok;
+    }
+    return {};
+  });
 }
 
 FulfilmentOrder demo_order(std::mt19937& rng, int number, std::int64_t now) {
