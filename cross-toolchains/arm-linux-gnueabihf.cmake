@@ -1,20 +1,9 @@
-# Cross build for arm-linux-gnueabihf with Debian multiarch: the compilers from
-# g++-arm-linux-gnueabihf, libraries and .pc files from the :armhf -dev packages
-# under /usr/lib/arm-linux-gnueabihf. Tests run under qemu-user via CMAKE_CROSSCOMPILING_EMULATOR.
-set(CMAKE_SYSTEM_NAME Linux)
+# Cross build for 32-bit ARM hard-float (Debian armhf) with Debian 12's
+# g++-arm-linux-gnueabihf and the :armhf -dev packages; tests run under qemu-arm.
+# See debian-cross.cmake.
+#   .ci/install-deps --cross armhf
+#   cmake -S . -B build-armhf -G Ninja -DCMAKE_TOOLCHAIN_FILE=cross-toolchains/arm-linux-gnueabihf.cmake
 set(CMAKE_SYSTEM_PROCESSOR arm)
-set(CMAKE_C_COMPILER arm-linux-gnueabihf-gcc)
-set(CMAKE_CXX_COMPILER arm-linux-gnueabihf-g++)
-set(CMAKE_LIBRARY_ARCHITECTURE arm-linux-gnueabihf)
-
-# Headers and libraries of the target come from the multiarch paths; programs run on the build host.
-set(CMAKE_FIND_ROOT_PATH /usr/arm-linux-gnueabihf /usr/lib/arm-linux-gnueabihf)
-set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
-set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY BOTH)
-set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
-set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
-
-set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/arm-linux-gnueabihf/pkgconfig:/usr/share/pkgconfig")
-set(ENV{PKG_CONFIG_PATH} "")
-
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-arm;-L;/usr/arm-linux-gnueabihf)
+set(FULFIL_CROSS_TRIPLET arm-linux-gnueabihf)
+set(FULFIL_CROSS_QEMU qemu-arm)
+include(${CMAKE_CURRENT_LIST_DIR}/debian-cross.cmake)

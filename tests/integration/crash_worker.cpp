@@ -1,0 +1,218 @@
+// Does real store work as fast as it can and journals, with fsync, every command that was
+// committed: what the associate or the cloud would have been told. integration_crash kills
+// it with SIGKILL at random moments and checks the database against the journal.
+//
+//   crash_worker STATE_DIR JOURNAL ROUND
+//
+// Journal lines are "<op-id> <seq>": op-id is ROUND.K/KIND/SUBJECT (K counts the round's
+// commands; SUBJECT is the order id, or the SKU of an adjustment) and seq is the outbox
+// sequence number of the one event the command wrote. Orders have ids CR-ROUND-N; a new
+// round first finishes the orders an earlier round left half-way, as an associate would.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "agent/store.hpp"
+
+using namespace fulfil::agent;
+
+namespace {
+
+int journal_fd = -1;
+std::string round_id;
+int op_counter = 0;
+
+void told(const std::string& kind, const std::string& subject, Store& store) {
+  const std::string line = round_id + "." + std::to_string(++op_counter) + "/" + kind + "/" +
+                           subject + " " + std::to_string(store.outbox().stats().last_seq) + "\n";
+  if (::write(journal_fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
+      ::fsync(journal_fd) != 0) {
+    std::perror("crash_worker: journal");
+    std::_Exit(3);
+  }
+}
+
+template <class R>
+void must(const R& r, const char* what, const std::string& subject) {
+  if (!r) {
+    std::fprintf(stderr, "crash_worker: %s %s failed: %s\n", what, subject.c_str(),
+                 r.error().message.c_str());
+    std::_Exit(2);
+  }
+}
+
+// N of an order id CR-ROUND-N: what happens to the order follows from it.
+int order_number(const std::string& id) {
+  return std::atoi(id.substr(id.rfind('-') + 1).c_str());
+}
+
+const char* const kSkus[] = {"CW-0", "CW-1", "CW-2", "CW-3", "CW-4", "CW-5", "CW-6", "CW-7"};
+
+void seed(Store& store, const CommandContext& ctx) {
+  // One transaction: a kill while seeding leaves no half-seeded catalog behind.
+  Transaction tx(store.db());
+  for (const char* sku : kSkus) {
+    must(store.inventory().upsert({sku, std::string("Crash item ") + sku, "Z1", {}, 0}, ctx),
+         "upsert", sku);
+    must(store.inventory().adjust({sku, AdjustmentKind::receipt, 1000000, "seed"}, ctx), "seed",
+         sku);
+  }
+  tx.commit();
+  told("seed", "-", store);
+}
+
+// One step of an order's life, chosen by its state; false once it has ended.
+bool advance(Store& store, const std::string& id, const CommandContext& ctx) {
+  auto o = store.orders().find(id);
+  if (!o) {
+    std::fprintf(stderr, "crash_worker: order %s vanished\n", id.c_str());
+    std::_Exit(2);
+  }
+  const int n = order_number(id);
+  auto& orders = store.orders();
+  switch (o->state) {
+    case OrderState::routed:
+      if (n % 7 == 3) {
+        must(orders.reject(id, "out_of_stock", ctx), "reject", id);
+        told("reject", id, store);
+      } else {
+        must(orders.accept(id, ctx), "accept", id);
+        told("accept", id, store);
+      }
+      return true;
+    case OrderState::accepted:
+      must(orders.start_picking(id, ctx), "start_picking", id);
+      told("start", id, store);
+      return true;
+    case OrderState::picking: {
+      std::int64_t picked = 0;
+      const OrderLine* open = nullptr;
+      for (const auto& l : o->lines) {
+        picked += l.picked;
+        if (!open && l.open() > 0) open = &l;
+      }
+      if (n % 11 == 5 && picked > 0) {  // the cloud cancels half-way through picking
+        auto r = orders.request_cancel(id, "customer changed their mind", ctx);
+        must(r, "cancel", id);
+        if (r->outcome != CancelOutcome::cancelled) {
+          std::fprintf(stderr, "crash_worker: cancel of %s refused\n", id.c_str());
+          std::_Exit(2);
+        }
+        told("cancel", id, store);
+      } else if (open) {
+        must(orders.pick_item(id, open->sku, 1, ctx), "pick", id);  // one scan per unit
+        told("pick", id, store);
+      } else {
+        must(orders.complete_picking(id, ctx), "complete_picking", id);
+        told("complete", id, store);
+      }
+      return true;
+    }
+    case OrderState::picked: {
+      Package box{1, "BOX-M", 700, {}};
+      for (const auto& l : o->lines)
+        if (l.picked > 0) box.items.push_back({l.line_no, l.picked});
+      must(orders.pack(id, {box}, ctx), "pack", id);
+      told("pack", id, store);
+      return true;
+    }
+    case OrderState::packed:
+      if (o->method == DeliveryMethod::ship) {
+        must(orders.ship(id, "DHL", "TRK" + id, ctx), "ship", id);
+        told("ship", id, store);
+      } else {
+        must(orders.ready_for_pickup(id, ctx), "ready_for_pickup", id);
+        told("ready", id, store);
+      }
+      return true;
+    case OrderState::ready_for_pickup:
+      if (n % 5 == 1 && o->pickup_attempts == 0) {
+        // A wrong code is refused, and the attempt is committed (and counted).
+        auto r = orders.collect(id, "WRONG", ctx);
+        if (r || r.error().code != DomainErrc::wrong_pickup_code) {
+          std::fprintf(stderr, "crash_worker: wrong pickup code for %s not refused\n", id.c_str());
+          std::_Exit(2);
+        }
+        told("wrongcode", id, store);
+      } else {
+        must(orders.collect(id, o->pickup_code, ctx), "collect", id);
+        told("collect", id, store);
+      }
+      return true;
+    default:
+      return false;  // ended
+  }
+}
+
+void finish(Store& store, const std::string& id, CommandContext& ctx) {
+  do ctx.now_ms = now_ms();
+  while (advance(store, id, ctx));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: crash_worker STATE_DIR JOURNAL ROUND\n");
+    return 64;
+  }
+  const std::string dir = argv[1];
+  round_id = argv[3];
+  journal_fd = ::open(argv[2], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (journal_fd < 0) {
+    std::perror(argv[2]);
+    return 1;
+  }
+  auto opened = Store::open({dir + "/fulfild.db", "quick", 5000}, OrderPolicy{});
+  if (!opened) {
+    std::fprintf(stderr, "crash_worker: %s\n", opened.error().message.c_str());
+    return 1;
+  }
+  Store& store = **opened;
+  CommandContext ctx{{Actor::Kind::device, "crash-worker"}, now_ms()};
+  if (store.inventory().sku_count() == 0) seed(store, ctx);
+
+  // Orders an earlier round left half-way are finished first.
+  for (const auto& o : store.orders().list(std::nullopt, 1000000))
+    if (!is_terminal(o.state)) finish(store, o.id, ctx);
+
+  for (int n = 0;; ++n) {
+    ctx.now_ms = now_ms();
+    const std::string id = "CR-" + round_id + "-" + std::to_string(n);
+    FulfilmentOrder o;
+    o.id = id;
+    o.method = n % 3 ? DeliveryMethod::ship : DeliveryMethod::pickup;
+    o.currency = "EUR";
+    o.customer = {"Crash Test", "", ""};
+    if (o.method == DeliveryMethod::ship)
+      o.address = {"", "Street 1", "", "Town", "", "12345", "DE"};
+    o.lines = {{1, kSkus[n % 8], 1 + n % 3, 1999, 0, 0, ""}};
+    if (n % 2) o.lines.push_back({2, kSkus[(n + 3) % 8], 1, 500, 0, 0, ""});
+    must(store.orders().receive(o, ctx), "receive", id);
+    told("receive", id, store);
+    finish(store, id, ctx);
+
+    const auto ended = store.orders().find(id)->state;
+    if (n % 4 == 0 && (ended == OrderState::shipped || ended == OrderState::collected)) {
+      const Disposition d = n % 8 ? Disposition::restock : Disposition::unsellable;
+      must(store.returns().receive({id, {{o.lines[0].sku, 1, d, "too small"}}, ""}, ctx), "return",
+           id);
+      told("return", id, store);
+    }
+    if (n % 3 == 0) {
+      // correction +2, damage 1, disposal of that damaged unit, correction -1: in this order
+      // within a round, so a disposal always finds an unsellable unit.
+      const int k = (n / 3) % 4;
+      const StockAdjustment a =
+          k == 0   ? StockAdjustment{"CW-0", AdjustmentKind::correction, 2, "found"}
+          : k == 1 ? StockAdjustment{"CW-0", AdjustmentKind::damage, 1, "dropped"}
+          : k == 2 ? StockAdjustment{"CW-0", AdjustmentKind::disposal, 1, "binned"}
+                   : StockAdjustment{"CW-0", AdjustmentKind::correction, -1, "lost"};
+      must(store.inventory().adjust(a, ctx), "adjust", a.sku);
+      told("adjust", a.sku, store);
+    }
+  }
+}
