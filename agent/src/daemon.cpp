@@ -13,6 +13,7 @@
 #include "agent/demo.hpp"
 #include "agent/http_server.hpp"
 #include "agent/store.hpp"
+#include "agent/terminal_api.hpp"
 #include "config/log.hpp"
 #include "status_routes.hpp"
 
@@ -46,18 +47,27 @@ class Daemon {
         signals_(io_, SIGINT, SIGTERM, SIGHUP),
         sweep_timer_(io_),
         watchdog_timer_(io_),
-        api_(io_,
-             {settings_.api.listen_host, settings_.api.listen_port, settings_.api.max_body_bytes}) {
+        api_(io_, {settings_.api.listen_host, settings_.api.listen_port,
+                   settings_.api.max_body_bytes, settings_.api.socket}) {
     if (options_.components) components_ = options_.components(io_, *store_, settings_);
   }
 
   int run() {
-    add_status_routes(api_, *store_, settings_, kVersion, [this] {
+    auto component_health = [this] {
       nlohmann::json out = nlohmann::json::object();
       for (auto& c : components_)
         if (auto h = c->health(); !h.is_null()) out[c->name()] = h;
       return out;
-    });
+    };
+    add_status_routes(api_, *store_, settings_, kVersion, component_health);
+    terminal_api_ = std::make_unique<TerminalApi>(
+        io_, api_, *store_, settings_,
+        TerminalApiHooks{[this] { local_change(); }, component_health, options_.demo});
+    if (!settings_.api.socket.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(
+          std::filesystem::path(settings_.api.socket).parent_path(), ec);
+    }
     auto port = api_.start();
     if (!port) {
       log::error("daemon", "cannot start the local API", {{"error", port.error()}});
@@ -71,7 +81,12 @@ class Daemon {
               {{"version", kVersion},
                {"store", settings_.store.id},
                {"state_dir", settings_.storage.state_dir},
-               {"api", settings_.api.listen_host + ":" + std::to_string(*port)}});
+               {"api", settings_.api.listen_host + ":" + std::to_string(*port)},
+               {"socket", settings_.api.socket}});
+    if (options_.demo)
+      log::info("demo", "open the terminal UI",
+                {{"url", "http://" + settings_.api.listen_host + ":" + std::to_string(*port) + "/"},
+                 {"fulfilctl", "fulfilctl --socket " + settings_.api.socket + " status"}});
     sd_notifyf(0, "READY=1\nSTATUS=serving store %s on port %u", settings_.store.id.c_str(),
                static_cast<unsigned>(*port));
     io_.run();
@@ -88,6 +103,11 @@ class Daemon {
   asio::steady_timer watchdog_timer_;
   HttpServer api_;
   std::vector<std::unique_ptr<DaemonComponent>> components_;
+  std::unique_ptr<TerminalApi> terminal_api_;
+
+  void local_change() {
+    for (auto& c : components_) c->local_change();
+  }
 
   CommandContext system_ctx(const char* who) const {
     return {{Actor::Kind::system, who}, now_ms()};
@@ -105,6 +125,7 @@ class Daemon {
       log::info("daemon", "stopping", {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"}});
       sd_notify(0, "STOPPING=1");
       api_.stop();
+      terminal_api_.reset();
       sweep_timer_.cancel();
       watchdog_timer_.cancel();
       for (auto& c : components_) c->stop();
@@ -147,8 +168,7 @@ class Daemon {
       else
         for (const auto& id : *expired)
           log::info("orders", "order expired: not accepted within its SLA", {{"order", id}});
-      if (expired && !expired->empty())
-        for (auto& c : components_) c->local_change();
+      if (expired && !expired->empty()) local_change();
       schedule_sweep();
     });
   }

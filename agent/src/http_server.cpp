@@ -1,8 +1,15 @@
 #include "agent/http_server.hpp"
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <deque>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -12,7 +19,10 @@ namespace fulfil::agent {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace asio = boost::asio;
+namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
+using unix_socket = asio::local::stream_protocol;
+using unix_stream = beast::basic_stream<unix_socket>;
 
 ApiResponse api_error(unsigned status, const std::string& code, const std::string& message) {
   ApiResponse r;
@@ -91,13 +101,28 @@ bool matches(const Route& r, const std::vector<std::string>& segs,
 
 }  // namespace
 
+struct WebSocketRoute {
+  std::vector<std::string> segments;
+  HttpServer::WebSocketAccept accept;
+};
+
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
-  Impl(asio::io_context& io, ApiOptions o) : io(io), options(std::move(o)), acceptor(io) {}
+  Impl(asio::io_context& io, ApiOptions o)
+      : io(io), options(std::move(o)), acceptor(io), unix_acceptor(io) {}
   asio::io_context& io;
   ApiOptions options;
   tcp::acceptor acceptor;
+  unix_socket::acceptor unix_acceptor;
   std::vector<Route> routes;
+  std::vector<WebSocketRoute> websocket_routes;
   bool stopped = false;
+
+  const WebSocketRoute* websocket_route(ApiRequest& req) const {
+    const auto segs = split_path(req.path);
+    for (const auto& r : websocket_routes)
+      if (matches(Route{"GET", r.segments, {}}, segs, req.params)) return &r;
+    return nullptr;
+  }
 
   void dispatch(ApiRequest& req, Responder respond) const {
     const auto segs = split_path(req.path);
@@ -113,24 +138,153 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   }
 
   void accept();
+  void accept_unix();
 };
 
 namespace {
 
-// One connection: read a request (bounded size and time), answer, repeat while keep-alive.
-class Session : public std::enable_shared_from_this<Session> {
+http::response<http::string_body> to_response(const ApiResponse& out) {
+  http::response<http::string_body> response;
+  response.version(11);
+  response.result(out.status);
+  response.set(http::field::server, "fulfild");
+  response.set(http::field::content_type, out.content_type);
+  response.set(http::field::cache_control, "no-store");
+  for (const auto& [name, value] : out.headers) response.set(name, value);
+  response.body() = out.body;
+  response.prepare_payload();
+  return response;
+}
+
+std::optional<unsigned> peer_uid(tcp::socket&) {
+  return std::nullopt;
+}
+
+std::optional<unsigned> peer_uid(unix_socket::socket& socket) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+    return std::nullopt;
+  return static_cast<unsigned>(cred.uid);
+}
+
+// An accepted WebSocket: a read loop for the peer's messages and a write queue (Beast
+// allows one write in flight).
+template <class Stream>
+class WebSocketSession : public WebSocketChannel,
+                         public std::enable_shared_from_this<WebSocketSession<Stream>> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<HttpServer::Impl> server)
-      : stream_(std::move(socket)), server_(std::move(server)) {}
+  explicit WebSocketSession(Stream stream) : ws_(std::move(stream)) {}
+
+  template <class Request>
+  void accept(const Request& request) {
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(beast::http::field::server, "fulfild"); }));
+    ws_.read_message_max(64 * 1024);
+    beast::get_lowest_layer(ws_).expires_never();
+    ws_.async_accept(request, [self = this->shared_from_this()](beast::error_code ec) {
+      if (ec) return self->ended();
+      self->accepted_ = true;
+      self->read();
+      self->write_next();
+    });
+  }
+
+  void send(std::string text) override {
+    if (closed_) return;
+    if (queue_.size() >= kMaxQueued) {
+      log::warn("http", "websocket peer too slow; disconnecting", {{"queued", kMaxQueued}});
+      return close();
+    }
+    queue_.push_back(std::move(text));
+    if (queue_.size() == 1 && accepted_) write_next();
+  }
+
+  void close() override {
+    if (closed_) return;
+    closed_ = true;
+    queue_.clear();
+    if (!accepted_) return ended();
+    ws_.async_close(websocket::close_code::normal,
+                    [self = this->shared_from_this()](beast::error_code) { self->ended(); });
+  }
+
+  bool is_open() const override { return !closed_; }
+
+  // The upgrade was refused: answer in plain HTTP on the stream and hang up.
+  void refuse(const ApiResponse& out) {
+    closed_ = ended_ = true;
+    auto response = std::make_shared<http::response<http::string_body>>(to_response(out));
+    response->keep_alive(false);
+    auto& stream = ws_.next_layer();
+    stream.expires_after(std::chrono::seconds(10));
+    http::async_write(stream, *response,
+                      [self = this->shared_from_this(), response](beast::error_code, std::size_t) {
+                        beast::error_code ignored;
+                        auto& socket = self->ws_.next_layer().socket();
+                        socket.shutdown(asio::socket_base::shutdown_both, ignored);
+                        socket.close(ignored);
+                      });
+  }
+
+ private:
+  static constexpr std::size_t kMaxQueued = 1024;
+  websocket::stream<Stream> ws_;
+  beast::flat_buffer in_;
+  std::deque<std::string> queue_;
+  bool accepted_ = false;
+  bool closed_ = false;
+  bool ended_ = false;
+
+  void read() {
+    ws_.async_read(in_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->ended();
+      auto text = beast::buffers_to_string(self->in_.data());
+      self->in_.consume(self->in_.size());
+      if (self->on_message) self->on_message(text);
+      self->read();
+    });
+  }
+
+  void write_next() {
+    if (queue_.empty() || closed_) return;
+    ws_.text(true);
+    ws_.async_write(asio::buffer(queue_.front()),
+                    [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                      if (ec) return self->ended();
+                      if (!self->queue_.empty()) self->queue_.pop_front();
+                      self->write_next();
+                    });
+  }
+
+  void ended() {
+    closed_ = true;
+    if (ended_) return;
+    ended_ = true;
+    queue_.clear();
+    if (auto callback = std::move(on_close)) callback();
+    on_message = nullptr;
+  }
+};
+
+// One connection: read a request (bounded size and time), answer, repeat while keep-alive.
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  Session(typename Stream::socket_type socket, std::shared_ptr<HttpServer::Impl> server,
+          bool via_unix_socket)
+      : stream_(std::move(socket)), server_(std::move(server)), via_unix_(via_unix_socket) {}
 
   void start() { read(); }
 
  private:
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_{8192};
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
   std::shared_ptr<HttpServer::Impl> server_;
+  bool via_unix_ = false;
   std::string truncated_;
 
   void read() {
@@ -140,7 +294,26 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_after(std::chrono::seconds(30));
     http::async_read(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  ApiRequest to_api_request(http::request<http::string_body>& req) {
+    ApiRequest request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    const auto q = request.target.find('?');
+    request.path = request.target.substr(0, q);
+    if (q != std::string::npos)
+      request.query = parse_query(std::string_view(request.target).substr(q + 1));
+    for (const auto& h : req) {
+      std::string name(h.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      request.headers[name] = std::string(h.value());
+    }
+    request.body = std::move(req.body());
+    request.via_unix_socket = via_unix_;
+    request.peer_uid = peer_uid(stream_.socket());
+    return request;
   }
 
   void on_read(beast::error_code ec) {
@@ -156,23 +329,12 @@ class Session : public std::enable_shared_from_this<Session> {
       return respond(api_error(400, "bad_request", "malformed HTTP request: " + ec.message()),
                      false);
     auto& req = parser_->get();
-    ApiRequest request;
-    request.method = std::string(req.method_string());
-    request.target = std::string(req.target());
-    const auto q = request.target.find('?');
-    request.path = request.target.substr(0, q);
-    if (q != std::string::npos)
-      request.query = parse_query(std::string_view(request.target).substr(q + 1));
-    for (const auto& h : req) {
-      std::string name(h.name_string());
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      request.headers[name] = std::string(h.value());
-    }
-    request.body = std::move(req.body());
+    if (websocket::is_upgrade(req)) return upgrade(req);
+    ApiRequest request = to_api_request(req);
     const bool keep_alive = req.keep_alive();
     // No timeout while a handler holds the request (a long-poll answers when it answers).
     stream_.expires_never();
-    auto respond_once = [self = shared_from_this(), keep_alive](ApiResponse out) {
+    auto respond_once = [self = this->shared_from_this(), keep_alive](ApiResponse out) {
       self->respond(out, keep_alive);
     };
     try {
@@ -183,6 +345,26 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
+  void upgrade(http::request<http::string_body>& req) {
+    ApiRequest request = to_api_request(req);
+    const WebSocketRoute* route = server_->websocket_route(request);
+    if (!route) return respond(api_error(404, "not_found", "no such WebSocket: " + request.path), false);
+    auto channel = std::make_shared<WebSocketSession<Stream>>(std::move(stream_));
+    std::optional<ApiResponse> refusal;
+    try {
+      refusal = route->accept(request, channel);
+    } catch (const std::exception& e) {
+      log::error("http", "websocket handler failed", {{"target", request.target}, {"error", e.what()}});
+      refusal = api_error(500, "internal", "internal error");
+    }
+    if (refusal) {
+      // The stream now belongs to the channel: answer through a plain write on it.
+      channel->on_close = nullptr;
+      return channel->refuse(*refusal);
+    }
+    channel->accept(req);
+  }
+
   void respond(const ApiResponse& out, bool keep_alive) {
     if (out.delivery == ApiResponse::Delivery::reset) {
       beast::error_code ignored;
@@ -190,16 +372,8 @@ class Session : public std::enable_shared_from_this<Session> {
       stream_.socket().close(ignored);
       return;
     }
-    response_ = {};
-    response_.version(11);
-    response_.result(out.status);
-    response_.set(http::field::server, "fulfild");
-    response_.set(http::field::content_type, out.content_type);
-    response_.set(http::field::cache_control, "no-store");
-    for (const auto& [name, value] : out.headers) response_.set(name, value);
+    response_ = to_response(out);
     response_.keep_alive(keep_alive && out.delivery == ApiResponse::Delivery::normal);
-    response_.body() = out.body;
-    response_.prepare_payload();
     stream_.expires_after(std::chrono::seconds(30));
     if (out.delivery == ApiResponse::Delivery::truncate) {
       // Promise the whole body, deliver half, hang up.
@@ -208,12 +382,12 @@ class Session : public std::enable_shared_from_this<Session> {
       truncated_ = head.str() + out.body.substr(0, out.body.size() / 2);
       asio::async_write(
           stream_, asio::buffer(truncated_),
-          [self = shared_from_this()](beast::error_code, std::size_t) { self->close(); });
+          [self = this->shared_from_this()](beast::error_code, std::size_t) { self->close(); });
       return;
     }
     const bool again = response_.keep_alive();
     http::async_write(stream_, response_,
-                      [self = shared_from_this(), again](beast::error_code ec, std::size_t) {
+                      [self = this->shared_from_this(), again](beast::error_code ec, std::size_t) {
                         if (ec || !again) return self->close();
                         self->read();
                       });
@@ -221,7 +395,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().shutdown(asio::socket_base::shutdown_both, ignored);
     stream_.socket().close(ignored);
   }
 };
@@ -231,9 +405,18 @@ class Session : public std::enable_shared_from_this<Session> {
 void HttpServer::Impl::accept() {
   acceptor.async_accept(io, [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
     if (self->stopped) return;
-    if (!ec) std::make_shared<Session>(std::move(socket), self)->start();
+    if (!ec) std::make_shared<Session<beast::tcp_stream>>(std::move(socket), self, false)->start();
     self->accept();
   });
+}
+
+void HttpServer::Impl::accept_unix() {
+  unix_acceptor.async_accept(
+      io, [self = shared_from_this()](beast::error_code ec, unix_socket::socket socket) {
+        if (self->stopped) return;
+        if (!ec) std::make_shared<Session<unix_stream>>(std::move(socket), self, true)->start();
+        self->accept_unix();
+      });
 }
 
 HttpServer::HttpServer(asio::io_context& io, ApiOptions options)
@@ -254,6 +437,34 @@ void HttpServer::route_async(const std::string& method, const std::string& patte
   impl_->routes.push_back({method, split_path(pattern), std::move(handler)});
 }
 
+void HttpServer::route_websocket(const std::string& pattern, WebSocketAccept accept) {
+  impl_->websocket_routes.push_back({split_path(pattern), std::move(accept)});
+}
+
+namespace {
+
+// A stale socket file from a killed daemon is replaced; anything else at the path is not
+// ours to delete.
+Expected<void, std::string> listen_unix(unix_socket::acceptor& a, const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) return unexpected(path + " exists and is not a socket");
+    ::unlink(path.c_str());
+  }
+  beast::error_code ec;
+  unix_socket::endpoint endpoint(path);
+  if (a.open(endpoint.protocol(), ec); ec) return unexpected("socket: " + ec.message());
+  const mode_t old_mask = ::umask(0117);  // rw for owner and group only
+  a.bind(endpoint, ec);
+  ::umask(old_mask);
+  if (ec) return unexpected("cannot listen on " + path + ": " + ec.message());
+  if (a.listen(asio::socket_base::max_listen_connections, ec); ec)
+    return unexpected("listen on " + path + ": " + ec.message());
+  return {};
+}
+
+}  // namespace
+
 Expected<std::uint16_t, std::string> HttpServer::start() {
   beast::error_code ec;
   auto host = impl_->options.host == "localhost" ? std::string("127.0.0.1") : impl_->options.host;
@@ -268,6 +479,11 @@ Expected<std::uint16_t, std::string> HttpServer::start() {
                       ": " + ec.message());
   if (a.listen(asio::socket_base::max_listen_connections, ec); ec)
     return unexpected("listen: " + ec.message());
+  if (!impl_->options.unix_socket.empty()) {
+    if (auto ok = listen_unix(impl_->unix_acceptor, impl_->options.unix_socket); !ok)
+      return unexpected(ok.error());
+    impl_->accept_unix();
+  }
   impl_->accept();
   return a.local_endpoint().port();
 }
@@ -277,6 +493,10 @@ void HttpServer::stop() {
   impl_->stopped = true;
   beast::error_code ignored;
   impl_->acceptor.close(ignored);
+  if (impl_->unix_acceptor.is_open()) {
+    impl_->unix_acceptor.close(ignored);
+    ::unlink(impl_->options.unix_socket.c_str());
+  }
 }
 
 }  // namespace fulfil::agent

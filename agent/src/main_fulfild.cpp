@@ -107,6 +107,13 @@ int main(int argc, char** argv) {
   }
   auto settings = fulfil::config::load(request);
   if (!settings) return print_config_errors(settings.error());
+  bool has_socket = false;
+  for (const auto& o : request.overrides) has_socket |= o.rfind("api.socket=", 0) == 0;
+  if (demo && !has_socket) {
+    // The demo runs as the user, who cannot write /run/fulfild: the socket goes with the state.
+    settings->api.socket = settings->storage.state_dir + "/api.sock";
+    settings->document["api"]["socket"] = settings->api.socket;
+  }
   fulfil::agent::DaemonOptions options{request, demo, {}};
   options.components = [demo](boost::asio::io_context& io, fulfil::agent::Store& store,
                               const fulfil::config::Settings& s) {

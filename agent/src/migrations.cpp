@@ -9,7 +9,7 @@
 namespace fulfil::agent {
 namespace {
 
-constexpr std::array<const char*, 5> kMigrations = {
+constexpr std::array<const char*, 6> kMigrations = {
     // 1: catalog, inventory counters and the append-only stock ledger.
     R"sql(
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -164,6 +164,41 @@ ALTER TABLE ledger ADD COLUMN event_seq INTEGER;
 UPDATE ledger SET event_seq = 0;
 CREATE INDEX ledger_by_event ON ledger(event_seq);
 CREATE INDEX ledger_unstamped ON ledger(id) WHERE event_seq IS NULL;
+)sql",
+    // 6: the in-store terminals: pairing codes and paired terminals (secrets kept only as
+    // SHA-256 hashes), and the audit trail of every mutation made through the local API.
+    R"sql(
+CREATE TABLE pairing_code (
+  code_hash TEXT PRIMARY KEY,
+  role TEXT NOT NULL CHECK (role IN ('associate', 'manager')),
+  name TEXT NOT NULL,
+  station TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE TABLE terminal (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('associate', 'manager')),
+  station TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  paired_at INTEGER NOT NULL,
+  paired_by TEXT NOT NULL,
+  last_seen_at INTEGER NOT NULL DEFAULT 0,
+  revoked_at INTEGER NOT NULL DEFAULT 0,
+  revoked_by TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  role TEXT NOT NULL,
+  action TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_by_time ON audit(at);
 )sql",
 };
 

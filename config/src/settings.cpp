@@ -94,11 +94,16 @@ Expected<Settings, ConfigErrors> from_document(const json& doc, const std::strin
   s.api.listen_host = listen->first;
   s.api.listen_port = listen->second;
   s.api.max_body_bytes = merged["api"]["max_body_bytes"];
+  s.api.socket = merged["api"]["socket"];
+  s.api.pairing_code_ttl_s = merged["api"]["pairing_code_ttl_s"];
+  s.api.pairing_attempts_per_minute = merged["api"]["pairing_attempts_per_minute"];
   const json& o = merged["orders"];
   s.orders.default_accept_sla_s = o["default_accept_sla_s"];
   s.orders.expiry_sweep_s = o["expiry_sweep_s"];
   s.orders.reject_reasons = o["reject_reasons"].get<std::vector<std::string>>();
   s.orders.short_pick_reasons = o["short_pick_reasons"].get<std::vector<std::string>>();
+  s.orders.carriers = o["carriers"].get<std::vector<std::string>>();
+  s.orders.box_types = o["box_types"].get<std::vector<std::string>>();
   s.orders.pickup_code_max_attempts = o["pickup_code_max_attempts"];
   s.inventory.allow_negative_available = merged["inventory"]["allow_negative_available"];
   const json& y = merged["sync"];

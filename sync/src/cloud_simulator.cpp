@@ -70,7 +70,7 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
   Impl(asio::io_context& io, SimulatorOptions o)
       : io(io),
         options(std::move(o)),
-        server(io, {options.host, options.port, options.max_body_bytes}),
+        server(io, {options.host, options.port, options.max_body_bytes, ""}),
         rng(options.seed),
         codes(options.enrolment_codes.begin(), options.enrolment_codes.end()) {}
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
 #include <boost/asio/io_context.hpp>
 
 #include "config/expected.hpp"
@@ -24,6 +26,10 @@ struct ApiRequest {
   std::map<std::string, std::string> headers;  // names lower-cased
   std::vector<std::string> params;             // path segments matched by '*' in the route
   std::string body;
+  // Requests over the Unix socket are from a local user the socket's file permissions let
+  // in (fulfilctl); peer_uid is that user, from the kernel (SO_PEERCRED).
+  bool via_unix_socket = false;
+  std::optional<unsigned> peer_uid;
   std::string query_value(const std::string& name, const std::string& fallback = "") const;
   std::string header(const std::string& lower_name) const;
 };
@@ -42,6 +48,19 @@ struct ApiOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
   std::size_t max_body_bytes = 1 << 20;
+  std::string unix_socket;  // also listen on this path when not empty (mode 0660)
+};
+
+// One open WebSocket. Outgoing text is queued in order; a peer that stops reading and
+// falls far behind is disconnected rather than allowed to grow the queue without bound.
+class WebSocketChannel {
+ public:
+  virtual ~WebSocketChannel() = default;
+  virtual void send(std::string text) = 0;
+  virtual void close() = 0;
+  virtual bool is_open() const = 0;
+  std::function<void(const std::string&)> on_message;  // text from the peer
+  std::function<void()> on_close;                       // once, when the channel ends
 };
 
 // A JSON error body with a stable machine-readable code and a message for people.
@@ -59,7 +78,13 @@ class HttpServer {
   // `pattern` is a path whose segments may be '*' (one segment, captured in params).
   void route(const std::string& method, const std::string& pattern, Handler handler);
   void route_async(const std::string& method, const std::string& pattern, AsyncHandler handler);
-  // Binds and starts accepting; returns the bound port (useful with port 0).
+  // A WebSocket endpoint: `accept` sees the upgrade request and returns a refusal (sent as
+  // an ordinary HTTP response), or nothing to accept and keep the channel.
+  using WebSocketAccept = std::function<std::optional<ApiResponse>(
+      const ApiRequest&, std::shared_ptr<WebSocketChannel>)>;
+  void route_websocket(const std::string& pattern, WebSocketAccept accept);
+  // Binds (and the Unix socket, when configured) and starts accepting; returns the bound
+  // TCP port (useful with port 0).
   Expected<std::uint16_t, std::string> start();
   void stop();
 

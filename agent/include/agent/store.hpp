@@ -8,6 +8,7 @@
 #include "agent/outbox.hpp"
 #include "agent/returns.hpp"
 #include "agent/storage.hpp"
+#include "agent/terminals.hpp"
 #include "config/settings.hpp"
 
 namespace fulfil::agent {
@@ -21,6 +22,7 @@ class Store {
   Inventory& inventory() { return inventory_; }
   FulfilmentOrders& orders() { return orders_; }
   Returns& returns() { return returns_; }
+  Terminals& terminals() { return terminals_; }
 
  private:
   Store(std::unique_ptr<Database> db, OrderPolicy policy);
@@ -29,6 +31,7 @@ class Store {
   Inventory inventory_;
   FulfilmentOrders orders_;
   Returns returns_;
+  Terminals terminals_;
 };
 
 DatabaseOptions database_options(const config::Settings& settings);

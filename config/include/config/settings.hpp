@@ -41,12 +41,17 @@ struct Settings {
     std::string listen_host;
     std::uint16_t listen_port = 0;
     std::size_t max_body_bytes = 0;
+    std::string socket;
+    int pairing_code_ttl_s = 0;
+    int pairing_attempts_per_minute = 0;
   } api;
   struct Orders {
     int default_accept_sla_s = 0;
     int expiry_sweep_s = 0;
     std::vector<std::string> reject_reasons;
     std::vector<std::string> short_pick_reasons;
+    std::vector<std::string> carriers;
+    std::vector<std::string> box_types;
     int pickup_code_max_attempts = 0;
   } orders;
   struct Inventory {

@@ -1,0 +1,44 @@
+#pragma once
+// The in-store terminal API: JSON REST for the whole pick/pack/handover workflow, a
+// WebSocket that pushes every change to the connected terminals, Prometheus metrics, and
+// the associates' web UI, all on the daemon's HttpServer. Documented in
+// agent/terminal-api.openapi.yaml.
+#include <functional>
+#include <memory>
+
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include "agent/http_server.hpp"
+#include "agent/store.hpp"
+#include "config/settings.hpp"
+
+namespace fulfil::agent {
+
+struct TerminalApiHooks {
+  // After every committed mutation: the cloud link drains the new outbox events.
+  std::function<void()> local_change;
+  // The other components' health (the cloud link), for /metrics and the device screen.
+  std::function<nlohmann::json()> component_health;
+  bool demo = false;  // the UI may ask for a pairing code (loopback demo only)
+};
+
+class TerminalApi {
+ public:
+  TerminalApi(boost::asio::io_context& io, HttpServer& server, Store& store,
+              const config::Settings& settings, TerminalApiHooks hooks);
+  ~TerminalApi();
+  // Changes made outside the API (the cloud feed, the SLA sweep) reach the terminals by the
+  // outbox; this pushes them now instead of at the next poll.
+  void publish_changes();
+  // A message for every connected terminal (alarms).
+  void broadcast(const nlohmann::json& message);
+  std::size_t connected_terminals() const;
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace fulfil::agent

@@ -1,0 +1,154 @@
+#include "api_support.hpp"
+
+namespace fulfil::agent::api {
+
+using nlohmann::json;
+
+Actor Caller::actor() const {
+  return local ? Actor{Actor::Kind::user, id} : Actor{Actor::Kind::terminal, id};
+}
+
+ApiResponse json_response(const json& body, unsigned status) {
+  ApiResponse r;
+  r.status = status;
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+ApiResponse domain_error(const DomainError& error) {
+  unsigned status = 422;
+  switch (error.code) {
+    case DomainErrc::not_found:
+      status = 404;
+      break;
+    case DomainErrc::illegal_transition:
+    case DomainErrc::insufficient_stock:
+    case DomainErrc::duplicate:
+      status = 409;
+      break;
+    case DomainErrc::pickup_locked:
+      status = 423;
+      break;
+    case DomainErrc::storage:
+      status = 503;
+      break;
+    case DomainErrc::invalid_argument:
+    case DomainErrc::unknown_sku:
+    case DomainErrc::wrong_pickup_code:
+      break;
+  }
+  return api_error(status, std::string(errc_name(error.code)), error.message);
+}
+
+Body::Body(const ApiRequest& request, std::initializer_list<const char*> allowed) {
+  if (request.body.empty()) return;  // no body: every field absent
+  try {
+    doc_ = json::parse(request.body);
+  } catch (const json::parse_error& e) {
+    doc_ = json::object();
+    fail(400, "malformed_json", std::string("the request body is not valid JSON: ") + e.what());
+    return;
+  }
+  if (!doc_.is_object()) {
+    doc_ = json::object();
+    fail(400, "malformed_json", "the request body must be a JSON object");
+    return;
+  }
+  check_fields(allowed);
+}
+
+Body::Body(const json& object, std::initializer_list<const char*> allowed, std::string where)
+    : where_(std::move(where)) {
+  if (!object.is_object()) {
+    fail(422, "invalid_field", where_ + " must be an object");
+    return;
+  }
+  doc_ = object;
+  check_fields(allowed);
+}
+
+void Body::check_fields(std::initializer_list<const char*> allowed) {
+  for (const auto& [key, value] : doc_.items()) {
+    bool known = false;
+    for (const char* a : allowed) known |= key == a;
+    if (!known) {
+      std::string names;
+      for (const char* a : allowed) names += std::string(names.empty() ? "" : ", ") + a;
+      fail(400, "unknown_field", "unknown field '" + where_ + key + "' (expected: " + names + ")");
+      return;
+    }
+  }
+}
+
+void Body::fail(unsigned status, const std::string& code, const std::string& message) {
+  if (!error_) error_ = api_error(status, code, message);
+}
+
+std::string Body::text(const char* key, bool required, std::size_t max_len) {
+  auto it = doc_.find(key);
+  if (it == doc_.end() || it->is_null()) {
+    if (required) fail(422, "missing_field", "field '" + where_ + key + "' is required");
+    return {};
+  }
+  if (!it->is_string()) {
+    fail(422, "invalid_field", "field '" + where_ + key + "' must be a string");
+    return {};
+  }
+  auto value = it->get<std::string>();
+  if (value.size() > max_len)
+    fail(422, "invalid_field",
+         "field '" + where_ + key + "' is longer than " + std::to_string(max_len) + " bytes");
+  if (required && value.empty())
+    fail(422, "missing_field", "field '" + where_ + key + "' must not be empty");
+  return value;
+}
+
+std::int64_t Body::integer(const char* key, bool required, std::int64_t min, std::int64_t max,
+                           std::int64_t fallback) {
+  auto it = doc_.find(key);
+  if (it == doc_.end() || it->is_null()) {
+    if (required) fail(422, "missing_field", "field '" + where_ + key + "' is required");
+    return fallback;
+  }
+  if (!it->is_number_integer()) {
+    fail(422, "invalid_field", "field '" + where_ + key + "' must be an integer");
+    return fallback;
+  }
+  const auto v = it->get<std::int64_t>();
+  if (v < min || v > max) {
+    fail(422, "invalid_field",
+         "field '" + where_ + key + "' must be from " + std::to_string(min) + " to " +
+             std::to_string(max) + ", not " + std::to_string(v));
+    return fallback;
+  }
+  return v;
+}
+
+std::vector<json> Body::array(const char* key, bool required, std::size_t max_items) {
+  auto it = doc_.find(key);
+  if (it == doc_.end() || it->is_null()) {
+    if (required) fail(422, "missing_field", "field '" + where_ + key + "' is required");
+    return {};
+  }
+  if (!it->is_array()) {
+    fail(422, "invalid_field", "field '" + where_ + key + "' must be an array");
+    return {};
+  }
+  if (it->size() > max_items) {
+    fail(422, "invalid_field",
+         "field '" + where_ + key + "' has more than " + std::to_string(max_items) + " items");
+    return {};
+  }
+  if (required && it->empty()) {
+    fail(422, "missing_field", "field '" + where_ + key + "' must not be empty");
+    return {};
+  }
+  return it->get<std::vector<json>>();
+}
+
+bool Body::take(const Body& nested) {
+  if (nested.error_ && !error_) error_ = nested.error_;
+  return !nested.error_;
+}
+
+}  // namespace fulfil::agent::api

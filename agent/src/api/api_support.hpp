@@ -1,0 +1,94 @@
+#pragma once
+// Internal to agent/: what the terminal API's route files share — who is calling, how a
+// route is registered with its role, request-body parsing that reports the first problem
+// precisely, and the mapping of domain errors to HTTP.
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/domain.hpp"
+#include "agent/http_server.hpp"
+#include "agent/store.hpp"
+#include "agent/terminals.hpp"
+#include "config/settings.hpp"
+
+namespace fulfil::agent::api {
+
+struct Caller {
+  std::string id;  // terminal id, or "uid:N" on the Unix socket
+  std::string name;
+  Role role = Role::associate;
+  std::string station;
+  bool local = false;  // fulfilctl over the Unix socket
+  Actor actor() const;
+};
+
+// Counters for /metrics (process lifetime; Prometheus handles resets).
+struct ApiCounters {
+  std::map<std::string, std::int64_t> scans;      // by result
+  std::map<std::string, std::int64_t> requests;   // by status class, "2xx"...
+  std::int64_t pairing_refused = 0;
+};
+
+using RouteHandler =
+    std::function<ApiResponse(const ApiRequest&, const Caller&, const CommandContext&)>;
+
+// What every route file is given.
+struct Routes {
+  Store& store;
+  const config::Settings& settings;
+  ApiCounters& counters;
+  // Registers an authenticated route. Mutations (anything but GET) run in one transaction
+  // with their audit row, then notify the cloud link and the terminals.
+  std::function<void(const std::string& method, const std::string& pattern, Role min_role,
+                     RouteHandler handler)>
+      add;
+  HttpServer& server;
+  std::function<nlohmann::json()> component_health;
+  std::function<std::size_t()> connected_terminals;
+  std::function<void(const std::string& terminal_id)> disconnect_terminal;
+  bool demo = false;
+};
+
+void add_order_routes(Routes& routes);
+void add_store_routes(Routes& routes);
+void add_terminal_routes(Routes& routes);
+void add_ui_routes(Routes& routes);
+
+ApiResponse json_response(const nlohmann::json& body, unsigned status = 200);
+ApiResponse domain_error(const DomainError& error);
+
+// A JSON object from a request body (or nested in one). Reads fields by name; the first
+// problem (malformed JSON, an unknown field, a missing or mistyped value) is kept and
+// becomes a 400/422 response naming the field.
+class Body {
+ public:
+  Body(const ApiRequest& request, std::initializer_list<const char*> allowed);
+  Body(const nlohmann::json& object, std::initializer_list<const char*> allowed,
+       std::string where);
+  explicit operator bool() const { return !error_; }
+  ApiResponse error() const { return *error_; }
+
+  std::string text(const char* key, bool required, std::size_t max_len = 200);
+  std::int64_t integer(const char* key, bool required, std::int64_t min, std::int64_t max,
+                       std::int64_t fallback = 0);
+  bool has(const char* key) const { return doc_.contains(key); }
+  // The elements of an array field (empty when absent or on error).
+  std::vector<nlohmann::json> array(const char* key, bool required, std::size_t max_items);
+  // Copies a nested object's first problem into this body; returns whether it had none.
+  bool take(const Body& nested);
+
+ private:
+  void check_fields(std::initializer_list<const char*> allowed);
+  void fail(unsigned status, const std::string& code, const std::string& message);
+  nlohmann::json doc_ = nlohmann::json::object();
+  std::string where_;
+  std::optional<ApiResponse> error_;
+};
+
+}  // namespace fulfil::agent::api

@@ -1,0 +1,386 @@
+// The workflow: queue, detail, accept/reject, pick by scan, short pick, pack, handover to
+// carriers (manifests) and to customers (pickup codes).
+#include <algorithm>
+
+#include "api_support.hpp"
+
+namespace fulfil::agent::api {
+namespace {
+
+using nlohmann::json;
+
+json line_json(const OrderLine& l, Inventory& inventory) {
+  auto level = inventory.level(l.sku);
+  return {{"line_no", l.line_no},
+          {"sku", l.sku},
+          {"title", level ? level->title : ""},
+          {"bin", level ? level->bin : ""},
+          {"barcodes", inventory.barcodes_of(l.sku)},
+          {"quantity", l.quantity},
+          {"picked", l.picked},
+          {"rejected", l.rejected},
+          {"open", l.open()},
+          {"reject_reason", l.reject_reason},
+          {"unit_price_minor", l.unit_price_minor}};
+}
+
+json order_json(const FulfilmentOrder& o, Inventory& inventory, const Caller& caller) {
+  json lines = json::array();
+  for (const auto& l : o.lines) lines.push_back(line_json(l, inventory));
+  // The pick walk: by bin, so the associate crosses the store once.
+  json pick_walk = lines;
+  std::stable_sort(pick_walk.begin(), pick_walk.end(), [](const json& a, const json& b) {
+    return a["bin"].get<std::string>() < b["bin"].get<std::string>();
+  });
+  json packages = json::array();
+  for (const auto& p : o.packages) {
+    json items = json::array();
+    for (const auto& i : p.items) items.push_back({{"line_no", i.line_no}, {"quantity", i.quantity}});
+    packages.push_back({{"package_no", p.package_no},
+                        {"box_type", p.box_type},
+                        {"weight_g", p.weight_g},
+                        {"items", items}});
+  }
+  json actions = json::array();
+  for (auto a : all_actions())
+    if (a != OrderAction::expire && allows(o.state, o.method, a) && !o.on_hold)
+      actions.push_back(action_name(a));
+  json out = {{"id", o.id},
+              {"order_ref", o.order_ref},
+              {"state", state_name(o.state)},
+              {"method", method_name(o.method)},
+              {"customer", {{"name", o.customer.name}, {"email", o.customer.email}, {"phone", o.customer.phone}}},
+              {"address",
+               {{"name", o.address.name},
+                {"line1", o.address.line1},
+                {"line2", o.address.line2},
+                {"city", o.address.city},
+                {"region", o.address.region},
+                {"postcode", o.address.postcode},
+                {"country", o.address.country}}},
+              {"currency", o.currency},
+              {"routed_at", o.routed_at},
+              {"accept_by", o.accept_by},
+              {"ship_by", o.ship_by},
+              {"on_hold", o.on_hold},
+              {"lines", lines},
+              {"pick_walk", pick_walk},
+              {"packages", packages},
+              {"reject_reason", o.reject_reason},
+              {"carrier", o.carrier},
+              {"tracking", o.tracking},
+              {"pickup_attempts", o.pickup_attempts},
+              {"allowed_actions", actions},
+              {"updated_at", o.updated_at}};
+  // The customer proves collection with the code; associates must not be able to read it.
+  if (caller.role == Role::manager) out["pickup_code"] = o.pickup_code;
+  return out;
+}
+
+json summary_json(const OrderSummary& s, std::int64_t now) {
+  return {{"id", s.id},
+          {"order_ref", s.order_ref},
+          {"state", state_name(s.state)},
+          {"method", method_name(s.method)},
+          {"routed_at", s.routed_at},
+          {"accept_by", s.accept_by},
+          {"ship_by", s.ship_by},
+          {"units", s.units},
+          {"accept_in_ms", s.state == OrderState::routed ? s.accept_by - now : 0}};
+}
+
+// The order as it is after a command, or the command's error.
+ApiResponse after(Routes& r, const Result<void>& result, const std::string& id, const Caller& c) {
+  if (!result) return domain_error(result.error());
+  auto o = r.store.orders().find(id);
+  return json_response(order_json(*o, r.store.inventory(), c));
+}
+
+void add_queue(Routes& r) {
+  r.add("GET", "/api/v1/orders", Role::associate,
+        [&r](const ApiRequest& req, const Caller&, const CommandContext& ctx) {
+          std::optional<OrderState> state;
+          if (auto s = req.query_value("state"); !s.empty()) {
+            state = state_from(s);
+            if (!state) return api_error(400, "invalid_query", "unknown order state '" + s + "'");
+          }
+          std::optional<DeliveryMethod> method;
+          if (auto m = req.query_value("method"); !m.empty()) {
+            method = method_from(m);
+            if (!method) return api_error(400, "invalid_query", "unknown delivery method '" + m + "'");
+          }
+          std::size_t limit = 200;
+          try {
+            if (auto l = req.query_value("limit"); !l.empty()) limit = std::stoul(l);
+          } catch (const std::exception&) {
+            return api_error(400, "invalid_query", "limit must be a number");
+          }
+          limit = std::clamp<std::size_t>(limit, 1, 1000);
+          json orders = json::array();
+          for (const auto& s : r.store.orders().list(state, limit))
+            if (!method || s.method == *method) orders.push_back(summary_json(s, ctx.now_ms));
+          return json_response({{"orders", orders},
+                                {"counts", r.store.orders().count_by_state()},
+                                {"now", ctx.now_ms}});
+        });
+  r.add("GET", "/api/v1/orders/*", Role::associate,
+        [&r](const ApiRequest& req, const Caller& c, const CommandContext&) {
+          auto o = r.store.orders().find(req.params[0]);
+          if (!o) return api_error(404, "not_found", "no fulfilment order " + req.params[0]);
+          return json_response(order_json(*o, r.store.inventory(), c));
+        });
+}
+
+void add_decisions(Routes& r) {
+  r.add("POST", "/api/v1/orders/*/accept", Role::associate,
+        [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
+          Body b(req, {});
+          if (!b) return b.error();
+          return after(r, r.store.orders().accept(req.params[0], ctx), req.params[0], c);
+        });
+  r.add("POST", "/api/v1/orders/*/reject", Role::associate,
+        [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
+          Body b(req, {"reason"});
+          const auto reason = b.text("reason", true, 40);
+          if (!b) return b.error();
+          return after(r, r.store.orders().reject(req.params[0], reason, ctx), req.params[0], c);
+        });
+  r.add("POST", "/api/v1/orders/*/start-picking", Role::associate,
+        [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
+          Body b(req, {});
+          if (!b) return b.error();
+          return after(r, r.store.orders().start_picking(req.params[0], ctx), req.params[0], c);
+        });
+  r.add("POST", "/api/v1/orders/*/complete-picking", Role::associate,
+        [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
+          Body b(req, {});
+          if (!b) return b.error();
+          return after(r, r.store.orders().complete_picking(req.params[0], ctx), req.params[0], c);
+        });
+}
+
+// A scan resolves the barcode to a SKU and picks one unit of it. A wrong item or an
+// over-scan is refused with its own code, so the terminal can sound the right alarm.
+ApiResponse scan(Routes& r, const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
+  Body b(req, {"barcode"});
+  const auto barcode = b.text("barcode", true, 100);
+  if (!b) return b.error();
+  const std::string& id = req.params[0];
+  auto count = [&](const char* result) { r.counters.scans[result]++; };
+  auto order = r.store.orders().find(id);
+  if (!order) return api_error(404, "not_found", "no fulfilment order " + id);
+  auto sku = r.store.inventory().sku_for_barcode(barcode);
+  if (!sku) {
+    count("unknown_barcode");
+    return api_error(422, "unknown_barcode",
+                     "barcode '" + barcode + "' is not in this store's catalog");
+  }
+  const auto& lines = order->lines;
+  const bool on_order =
+      std::any_of(lines.begin(), lines.end(), [&](const OrderLine& l) { return l.sku == *sku; });
+  const bool open = std::any_of(lines.begin(), lines.end(),
+                                [&](const OrderLine& l) { return l.sku == *sku && l.open() > 0; });
+  if (allows(order->state, order->method, OrderAction::pick_item) && !on_order) {
+    count("wrong_item");
+    return api_error(422, "wrong_item", "wrong item: SKU " + *sku + " is not on order " + order->order_ref);
+  }
+  if (allows(order->state, order->method, OrderAction::pick_item) && !open) {
+    count("over_scan");
+    return api_error(409, "over_scan",
+                     "SKU " + *sku + " is already fully picked for order " + order->order_ref);
+  }
+  auto picked = r.store.orders().pick_item(id, *sku, 1, ctx);
+  if (!picked) {
+    count("refused");
+    return domain_error(picked.error());
+  }
+  count("ok");
+  auto now = r.store.orders().find(id);
+  return json_response({{"sku", *sku},
+                        {"line_no", picked->line_no},
+                        {"line_picked", picked->line_picked},
+                        {"line_open", picked->line_open},
+                        {"all_lines_resolved", picked->all_lines_resolved},
+                        {"order", order_json(*now, r.store.inventory(), c)}});
+}
+
+void add_picking(Routes& r) {
+  r.add("POST", "/api/v1/orders/*/scan", Role::associate,
+        [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
+          return scan(r, req, c, ctx);
+        });
+  r.add("POST", "/api/v1/orders/*/pick", Role::associate,
+        [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
+          Body b(req, {"sku", "quantity"});
+          const auto sku = b.text("sku", true, 64);
+          const auto qty = b.integer("quantity", false, 1, 10000, 1);
+          if (!b) return b.error();
+          auto picked = r.store.orders().pick_item(req.params[0], sku, qty, ctx);
+          if (!picked) return domain_error(picked.error());
+          return after(r, {}, req.params[0], c);
+        });
+  r.add("POST", "/api/v1/orders/*/short-pick", Role::associate,
+        [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
+          Body b(req, {"line_no", "quantity", "reason"});
+          const auto line = b.integer("line_no", true, 1, 100000);
+          const auto qty = b.integer("quantity", true, 1, 10000);
+          const auto reason = b.text("reason", true, 40);
+          if (!b) return b.error();
+          return after(r,
+                       r.store.orders().short_pick(req.params[0], static_cast<int>(line), qty,
+                                                   reason, ctx),
+                       req.params[0], c);
+        });
+}
+
+std::optional<ApiResponse> parse_packages(const ApiRequest& req, std::vector<Package>& out) {
+  Body b(req, {"packages"});
+  auto packages = b.array("packages", true, 50);
+  int n = 0;
+  for (const auto& p : packages) {
+    const std::string where = "packages[" + std::to_string(n) + "].";
+    Body pb(p, {"box_type", "weight_g", "items"}, where);
+    Package pkg;
+    pkg.package_no = ++n;
+    pkg.box_type = pb.text("box_type", true, 40);
+    pkg.weight_g = pb.integer("weight_g", true, 1, 1'000'000);
+    int k = 0;
+    for (const auto& i : pb.array("items", true, 500)) {
+      Body ib(i, {"line_no", "quantity"}, where + "items[" + std::to_string(k++) + "].");
+      PackageItem item{static_cast<int>(ib.integer("line_no", true, 1, 100000)),
+                       ib.integer("quantity", true, 1, 10000)};
+      if (!pb.take(ib)) break;
+      pkg.items.push_back(item);
+    }
+    if (!b.take(pb)) break;
+    out.push_back(std::move(pkg));
+  }
+  if (!b) return b.error();
+  return std::nullopt;
+}
+
+void add_packing(Routes& r) {
+  r.add("POST", "/api/v1/orders/*/pack", Role::associate,
+        [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
+          std::vector<Package> packages;
+          if (auto bad = parse_packages(req, packages)) return *bad;
+          for (const auto& p : packages)
+            if (std::find(r.settings.orders.box_types.begin(), r.settings.orders.box_types.end(),
+                          p.box_type) == r.settings.orders.box_types.end())
+              return api_error(422, "invalid_field",
+                               "box type '" + p.box_type + "' is not one of this store's box types");
+          return after(r, r.store.orders().pack(req.params[0], packages, ctx), req.params[0], c);
+        });
+}
+
+bool known_carrier(Routes& r, const std::string& carrier) {
+  const auto& cs = r.settings.orders.carriers;
+  return std::find(cs.begin(), cs.end(), carrier) != cs.end();
+}
+
+// One courier collection: every parcel of the listed orders, shipped together or not at
+// all, and the manifest the courier signs.
+ApiResponse manifest(Routes& r, const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
+  Body b(req, {"carrier", "parcels"});
+  const auto carrier = b.text("carrier", true, 40);
+  const auto parcels = b.array("parcels", true, 500);
+  if (!b) return b.error();
+  if (!known_carrier(r, carrier))
+    return api_error(422, "invalid_field", "carrier '" + carrier + "' is not configured for this store");
+  Transaction tx(r.store.db());
+  json listed = json::array();
+  std::int64_t weight = 0, count = 0;
+  int n = 0;
+  for (const auto& p : parcels) {
+    Body pb(p, {"order_id", "tracking"}, "parcels[" + std::to_string(n++) + "].");
+    const auto id = pb.text("order_id", true, 64);
+    const auto tracking = pb.text("tracking", false, 64);
+    if (!pb) return pb.error();
+    if (auto shipped = r.store.orders().ship(id, carrier, tracking, ctx); !shipped)
+      return domain_error(shipped.error());
+    const auto o = r.store.orders().find(id);
+    for (const auto& pkg : o->packages) {
+      weight += pkg.weight_g;
+      ++count;
+      listed.push_back({{"order_id", o->id},
+                        {"order_ref", o->order_ref},
+                        {"package_no", pkg.package_no},
+                        {"box_type", pkg.box_type},
+                        {"weight_g", pkg.weight_g},
+                        {"tracking", o->tracking},
+                        {"recipient", o->address.name.empty() ? o->customer.name : o->address.name},
+                        {"postcode", o->address.postcode},
+                        {"country", o->address.country}});
+    }
+  }
+  tx.commit();
+  return json_response({{"manifest_id", "M-" + new_uuid().substr(0, 8)},
+                        {"carrier", carrier},
+                        {"store_id", r.settings.store.id},
+                        {"created_at", ctx.now_ms},
+                        {"created_by", c.actor().str()},
+                        {"parcel_count", count},
+                        {"total_weight_g", weight},
+                        {"parcels", listed}},
+                       201);
+}
+
+void add_handover(Routes& r) {
+  r.add("POST", "/api/v1/orders/*/ship", Role::associate,
+        [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
+          Body b(req, {"carrier", "tracking"});
+          const auto carrier = b.text("carrier", true, 40);
+          const auto tracking = b.text("tracking", false, 64);
+          if (!b) return b.error();
+          if (!known_carrier(r, carrier))
+            return api_error(422, "invalid_field", "carrier '" + carrier + "' is not configured for this store");
+          return after(r, r.store.orders().ship(req.params[0], carrier, tracking, ctx), req.params[0], c);
+        });
+  r.add("POST", "/api/v1/manifests", Role::associate,
+        [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
+          return manifest(r, req, c, ctx);
+        });
+  r.add("POST", "/api/v1/orders/*/ready-for-pickup", Role::associate,
+        [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
+          Body b(req, {});
+          if (!b) return b.error();
+          auto code = r.store.orders().ready_for_pickup(req.params[0], ctx);
+          if (!code) return domain_error(code.error());
+          return after(r, {}, req.params[0], c);
+        });
+  r.add("POST", "/api/v1/orders/*/collect", Role::associate,
+        [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
+          Body b(req, {"code"});
+          const auto code = b.text("code", true, 32);
+          if (!b) return b.error();
+          auto result = r.store.orders().collect(req.params[0], code, ctx);
+          if (!result && result.error().code == DomainErrc::wrong_pickup_code) {
+            auto o = r.store.orders().find(req.params[0]);
+            auto e = api_error(422, "wrong_pickup_code", result.error().message);
+            auto body = nlohmann::json::parse(e.body);
+            body["error"]["attempts_left"] =
+                std::max(0, r.store.orders().policy().pickup_code_max_attempts - o->pickup_attempts);
+            e.body = body.dump();
+            return e;
+          }
+          return after(r, result, req.params[0], c);
+        });
+  r.add("POST", "/api/v1/orders/*/unlock-pickup", Role::manager,
+        [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
+          Body b(req, {});
+          if (!b) return b.error();
+          return after(r, r.store.orders().unlock_pickup(req.params[0], ctx), req.params[0], c);
+        });
+}
+
+}  // namespace
+
+void add_order_routes(Routes& r) {
+  add_queue(r);
+  add_decisions(r);
+  add_picking(r);
+  add_packing(r);
+  add_handover(r);
+}
+
+}  // namespace fulfil::agent::api

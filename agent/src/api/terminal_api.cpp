@@ -1,0 +1,261 @@
+#include "agent/terminal_api.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
+
+#include "api_support.hpp"
+#include "config/log.hpp"
+
+namespace fulfil::agent {
+namespace asio = boost::asio;
+using nlohmann::json;
+using api::Caller;
+
+struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
+  State(asio::io_context& io, HttpServer& server, Store& store, const config::Settings& settings,
+        TerminalApiHooks hooks)
+      : server(server), store(store), settings(settings), hooks(std::move(hooks)), poll(io) {}
+
+  struct Connection {
+    std::weak_ptr<WebSocketChannel> channel;
+    std::string terminal_id;
+  };
+
+  HttpServer& server;
+  Store& store;
+  const config::Settings& settings;
+  TerminalApiHooks hooks;
+  api::ApiCounters counters;
+  std::unique_ptr<api::Routes> routes;  // the route handlers refer to it
+  std::vector<Connection> connections;
+  std::int64_t pushed_seq = 0;
+  asio::steady_timer poll;
+  bool stopped = false;
+
+  // --- who is calling --------------------------------------------------------------------
+
+  static std::string bearer_token(const ApiRequest& req) {
+    const std::string auth = req.header("authorization");
+    if (auth.rfind("Bearer ", 0) == 0) return auth.substr(7);
+    return req.query_value("token");  // browsers cannot set headers on a WebSocket
+  }
+
+  std::optional<Caller> identify(const ApiRequest& req) {
+    if (req.via_unix_socket) {
+      const std::string uid = req.peer_uid ? std::to_string(*req.peer_uid) : "unknown";
+      return Caller{"uid:" + uid, "fulfilctl", Role::manager, "", true};
+    }
+    auto t = store.terminals().authenticate(bearer_token(req), now_ms());
+    if (!t) return std::nullopt;
+    return Caller{t->id, t->name, t->role, t->station, false};
+  }
+
+  std::optional<ApiResponse> refuse(const ApiRequest& req, const std::optional<Caller>& caller,
+                                    Role min_role) {
+    if (!caller)
+      return api_error(401, "unauthorized",
+                       req.header("authorization").empty() && req.query_value("token").empty()
+                           ? "this terminal is not paired: pair it with a code from "
+                             "'fulfilctl pair'"
+                           : "the terminal's token is unknown or was revoked: pair it again");
+    if (min_role == Role::manager && caller->role != Role::manager)
+      return api_error(403, "forbidden", "this needs a manager's terminal");
+    return std::nullopt;
+  }
+
+  // --- routes ---------------------------------------------------------------------------
+
+  void add(const std::string& method, const std::string& pattern, Role min_role,
+           api::RouteHandler handler) {
+    server.route(method, pattern,
+                 [self = weak_from_this(), method, min_role, h = std::move(handler)](
+                     const ApiRequest& req) {
+                   auto s = self.lock();
+                   if (!s) return api_error(503, "stopping", "fulfild is stopping");
+                   return s->handle(req, method, min_role, h);
+                 });
+  }
+
+  ApiResponse handle(const ApiRequest& req, const std::string& method, Role min_role,
+                     const api::RouteHandler& handler) {
+    const auto caller = identify(req);
+    ApiResponse out;
+    if (auto refusal = refuse(req, caller, min_role)) {
+      out = *refusal;
+    } else if (method == "GET") {
+      out = handler(req, *caller, {caller->actor(), now_ms()});
+    } else {
+      out = mutate(req, *caller, handler);
+    }
+    counters.requests[std::to_string(out.status / 100) + "xx"]++;
+    return out;
+  }
+
+  // The change and its audit row commit together: what the terminal was told happened is
+  // on disk, and so is who did it.
+  ApiResponse mutate(const ApiRequest& req, const Caller& caller,
+                     const api::RouteHandler& handler) {
+    const CommandContext ctx{caller.actor(), now_ms()};
+    ApiResponse out;
+    try {
+      Transaction tx(store.db());
+      out = handler(req, caller, ctx);
+      std::string detail;
+      if (out.status >= 400) {
+        try {
+          detail = json::parse(out.body).at("error").at("code").get<std::string>();
+        } catch (const std::exception&) {
+        }
+      }
+      store.terminals().audit(caller.actor().str(), caller.role, req.method + " " + req.path,
+                              out.status, detail, ctx.now_ms);
+      tx.commit();
+    } catch (const StorageFailure& e) {
+      return api_error(503, "storage", std::string("the database failed, nothing was changed: ") + e.what());
+    }
+    if (out.status < 400) changed();
+    return out;
+  }
+
+  void changed() {
+    if (hooks.local_change) hooks.local_change();
+    publish();
+  }
+
+  // --- pushes to terminals --------------------------------------------------------------
+
+  void publish() {
+    prune();
+    if (connections.empty()) {
+      pushed_seq = store.outbox().stats().last_seq;
+      return;
+    }
+    for (;;) {
+      auto events = store.outbox().since(pushed_seq, 200);
+      if (events.empty()) return;
+      for (const auto& e : events) {
+        broadcast({{"type", "event"},
+                   {"event",
+                    {{"seq", e.seq}, {"type", e.type}, {"subject", e.subject}, {"at", e.created_at}}}});
+        pushed_seq = e.seq;
+      }
+    }
+  }
+
+  void broadcast(const json& message) {
+    const std::string text = message.dump(-1, ' ', false, json::error_handler_t::replace);
+    for (auto& c : connections)
+      if (auto ch = c.channel.lock(); ch && ch->is_open()) ch->send(text);
+  }
+
+  void prune() {
+    std::erase_if(connections, [](const Connection& c) {
+      auto ch = c.channel.lock();
+      return !ch || !ch->is_open();
+    });
+  }
+
+  void disconnect(const std::string& terminal_id) {
+    for (auto& c : connections)
+      if (c.terminal_id == terminal_id)
+        if (auto ch = c.channel.lock()) ch->close();
+    prune();
+  }
+
+  // Changes that do not come through this API (the cloud feed, the SLA sweep) are found in
+  // the outbox; a short poll while terminals are connected keeps them in step.
+  void schedule_poll() {
+    poll.expires_after(std::chrono::milliseconds(500));
+    poll.async_wait([self = weak_from_this()](const boost::system::error_code& ec) {
+      auto s = self.lock();
+      if (ec || !s || s->stopped) return;
+      s->publish();
+      s->schedule_poll();
+    });
+  }
+
+  void add_websocket() {
+    server.route_websocket(
+        "/api/v1/events",
+        [self = weak_from_this()](const ApiRequest& req, std::shared_ptr<WebSocketChannel> ch)
+            -> std::optional<ApiResponse> {
+          auto s = self.lock();
+          if (!s) return api_error(503, "stopping", "fulfild is stopping");
+          const auto caller = s->identify(req);
+          if (auto refusal = s->refuse(req, caller, Role::associate)) return refusal;
+          s->prune();
+          if (s->connections.empty()) s->pushed_seq = s->store.outbox().stats().last_seq;
+          s->connections.push_back({ch, caller->id});
+          ch->send(json{{"type", "hello"},
+                        {"terminal", {{"id", caller->id}, {"name", caller->name},
+                                      {"role", role_name(caller->role)}}},
+                        {"seq", s->pushed_seq}}
+                       .dump());
+          ch->on_message = [ch = std::weak_ptr<WebSocketChannel>(ch)](const std::string& text) {
+            // Terminals only listen; a "ping" is answered so a UI can measure the link.
+            if (auto c = ch.lock(); c && text == "ping") c->send(R"({"type":"pong"})");
+          };
+          return std::nullopt;
+        });
+  }
+};
+
+TerminalApi::TerminalApi(asio::io_context& io, HttpServer& server, Store& store,
+                         const config::Settings& settings, TerminalApiHooks hooks)
+    : state_(std::make_shared<State>(io, server, store, settings, std::move(hooks))) {
+  auto& s = *state_;
+  std::weak_ptr<State> weak = state_;
+  s.routes.reset(new api::Routes{
+      store,
+      settings,
+      s.counters,
+      [weak](const std::string& method, const std::string& pattern, Role role,
+             api::RouteHandler h) {
+        if (auto st = weak.lock()) st->add(method, pattern, role, std::move(h));
+      },
+      server,
+      [weak]() -> json {
+        auto st = weak.lock();
+        return st && st->hooks.component_health ? st->hooks.component_health() : json::object();
+      },
+      [weak]() -> std::size_t {
+        auto st = weak.lock();
+        if (!st) return 0;
+        st->prune();
+        return st->connections.size();
+      },
+      [weak](const std::string& id) {
+        if (auto st = weak.lock()) st->disconnect(id);
+      },
+      s.hooks.demo});
+  api::add_order_routes(*s.routes);
+  api::add_store_routes(*s.routes);
+  api::add_terminal_routes(*s.routes);
+  api::add_ui_routes(*s.routes);
+  s.add_websocket();
+  s.pushed_seq = store.outbox().stats().last_seq;
+  s.schedule_poll();
+}
+
+TerminalApi::~TerminalApi() {
+  state_->stopped = true;
+  state_->poll.cancel();
+  for (auto& c : state_->connections)
+    if (auto ch = c.channel.lock()) ch->close();
+}
+
+void TerminalApi::publish_changes() {
+  state_->publish();
+}
+
+void TerminalApi::broadcast(const json& message) {
+  state_->prune();
+  state_->broadcast(message);
+}
+
+std::size_t TerminalApi::connected_terminals() const {
+  state_->prune();
+  return state_->connections.size();
+}
+
+}  // namespace fulfil::agent

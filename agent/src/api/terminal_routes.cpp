@@ -1,0 +1,138 @@
+// Pairing terminals, listing and revoking them, and who-am-I.
+#include <deque>
+
+#include "api_support.hpp"
+
+namespace fulfil::agent::api {
+namespace {
+
+using nlohmann::json;
+
+json terminal_json(const Terminal& t) {
+  return {{"id", t.id},
+          {"name", t.name},
+          {"role", role_name(t.role)},
+          {"station", t.station},
+          {"paired_at", t.paired_at},
+          {"paired_by", t.paired_by},
+          {"last_seen_at", t.last_seen_at},
+          {"revoked_at", t.revoked_at}};
+}
+
+ApiResponse issue_code(Routes& r, const ApiRequest& req, const CommandContext& ctx) {
+  Body b(req, {"role", "name", "station", "ttl_s"});
+  PairingRequest p;
+  const auto role = b.text("role", true, 20);
+  p.name = b.text("name", false, 60);
+  p.station = b.text("station", false, 40);
+  p.ttl_ms = b.integer("ttl_s", false, 60, 86400, r.settings.api.pairing_code_ttl_s) * 1000;
+  if (!b) return b.error();
+  auto parsed = role_from(role);
+  if (!parsed) return api_error(422, "invalid_field", "role must be associate or manager, not '" + role + "'");
+  p.role = *parsed;
+  auto code = r.store.terminals().issue_code(p, ctx);
+  if (!code) return domain_error(code.error());
+  return json_response({{"code", code->code},
+                        {"role", role},
+                        {"expires_at", code->expires_at}},
+                       201);
+}
+
+// Unauthenticated by nature; wrong codes are limited per minute so nine digits cannot be
+// guessed in the code's lifetime.
+class PairingGate {
+ public:
+  explicit PairingGate(int per_minute) : per_minute_(per_minute) {}
+  bool open(std::int64_t now) {
+    while (!failures_.empty() && now - failures_.front() > 60'000) failures_.pop_front();
+    return static_cast<int>(failures_.size()) < per_minute_;
+  }
+  void failed(std::int64_t now) { failures_.push_back(now); }
+
+ private:
+  int per_minute_;
+  std::deque<std::int64_t> failures_;
+};
+
+void add_pairing(Routes& r) {
+  auto gate = std::make_shared<PairingGate>(r.settings.api.pairing_attempts_per_minute);
+  r.server.route("POST", "/api/v1/pair", [&r, gate](const ApiRequest& req) {
+    const CommandContext ctx{{Actor::Kind::system, "pairing"}, now_ms()};
+    if (!gate->open(ctx.now_ms)) {
+      r.counters.pairing_refused++;
+      auto e = api_error(429, "too_many_attempts",
+                         "too many wrong pairing codes; wait a minute and try again");
+      e.headers.push_back({"Retry-After", "60"});
+      return e;
+    }
+    Body b(req, {"code"});
+    const auto code = b.text("code", true, 20);
+    if (!b) return b.error();
+    try {
+      Transaction tx(r.store.db());
+      auto paired = r.store.terminals().pair(code, ctx);
+      if (!paired) {
+        gate->failed(ctx.now_ms);
+        r.counters.pairing_refused++;
+        return domain_error(paired.error());
+      }
+      const Terminal& t = paired->terminal;
+      r.store.terminals().audit("terminal:" + t.id, t.role, "POST /api/v1/pair", 201,
+                                "paired as " + t.name, ctx.now_ms);
+      tx.commit();
+      json out = terminal_json(t);
+      out["token"] = paired->token;
+      return json_response(out, 201);
+    } catch (const StorageFailure& e) {
+      return api_error(503, "storage", e.what());
+    }
+  });
+  r.add("POST", "/api/v1/pairing-codes", Role::manager,
+        [&r](const ApiRequest& req, const Caller&, const CommandContext& ctx) {
+          return issue_code(r, req, ctx);
+        });
+  if (r.demo) {
+    // The demo has no store box shell to run fulfilctl in front of the user: its pairing
+    // screen asks here. Only ever on the demo's loopback listener.
+    r.server.route("POST", "/api/v1/demo/pairing-code", [&r](const ApiRequest&) {
+      PairingRequest p{Role::manager, "Demo terminal", "pack-1", 600'000};
+      auto code = r.store.terminals().issue_code(p, {{Actor::Kind::system, "demo"}, now_ms()});
+      if (!code) return domain_error(code.error());
+      return json_response({{"code", code->code}, {"expires_at", code->expires_at}}, 201);
+    });
+  }
+}
+
+void add_terminals(Routes& r) {
+  r.add("GET", "/api/v1/session", Role::associate,
+        [](const ApiRequest&, const Caller& c, const CommandContext&) {
+          return json_response({{"id", c.id},
+                                {"name", c.name},
+                                {"role", role_name(c.role)},
+                                {"station", c.station},
+                                {"local", c.local}});
+        });
+  r.add("GET", "/api/v1/terminals", Role::manager,
+        [&r](const ApiRequest& req, const Caller&, const CommandContext&) {
+          json out = json::array();
+          for (const auto& t : r.store.terminals().list(req.query_value("all") == "1"))
+            out.push_back(terminal_json(t));
+          return json_response({{"terminals", out}});
+        });
+  r.add("DELETE", "/api/v1/terminals/*", Role::manager,
+        [&r](const ApiRequest& req, const Caller&, const CommandContext& ctx) {
+          if (auto done = r.store.terminals().revoke(req.params[0], ctx); !done)
+            return domain_error(done.error());
+          r.disconnect_terminal(req.params[0]);
+          return json_response(terminal_json(*r.store.terminals().find(req.params[0])));
+        });
+}
+
+}  // namespace
+
+void add_terminal_routes(Routes& r) {
+  add_pairing(r);
+  add_terminals(r);
+}
+
+}  // namespace fulfil::agent::api
