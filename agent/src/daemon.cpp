@@ -65,8 +65,8 @@ class Daemon {
         TerminalApiHooks{[this] { local_change(); }, component_health, options_.demo});
     if (!settings_.api.socket.empty()) {
       std::error_code ec;
-      std::filesystem::create_directories(
-          std::filesystem::path(settings_.api.socket).parent_path(), ec);
+      std::filesystem::create_directories(std::filesystem::path(settings_.api.socket).parent_path(),
+                                          ec);
     }
     auto port = api_.start();
     if (!port) {

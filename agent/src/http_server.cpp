@@ -292,9 +292,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     parser_->body_limit(server_->options.max_body_bytes);
     parser_->header_limit(16 * 1024);
     stream_.expires_after(std::chrono::seconds(30));
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_read(ec);
+                     });
   }
 
   ApiRequest to_api_request(http::request<http::string_body>& req) {
@@ -325,9 +326,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                                "request body exceeds " +
                                    std::to_string(server_->options.max_body_bytes) + " bytes"),
                      false);
-    if (ec)
+    if (ec) {
+      log::warn("http", "malformed request refused", {{"error", ec.message()}});
       return respond(api_error(400, "bad_request", "malformed HTTP request: " + ec.message()),
                      false);
+    }
     auto& req = parser_->get();
     if (websocket::is_upgrade(req)) return upgrade(req);
     ApiRequest request = to_api_request(req);
@@ -348,13 +351,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void upgrade(http::request<http::string_body>& req) {
     ApiRequest request = to_api_request(req);
     const WebSocketRoute* route = server_->websocket_route(request);
-    if (!route) return respond(api_error(404, "not_found", "no such WebSocket: " + request.path), false);
+    if (!route)
+      return respond(api_error(404, "not_found", "no such WebSocket: " + request.path), false);
     auto channel = std::make_shared<WebSocketSession<Stream>>(std::move(stream_));
     std::optional<ApiResponse> refusal;
     try {
       refusal = route->accept(request, channel);
     } catch (const std::exception& e) {
-      log::error("http", "websocket handler failed", {{"target", request.target}, {"error", e.what()}});
+      log::error("http", "websocket handler failed",
+                 {{"target", request.target}, {"error", e.what()}});
       refusal = api_error(500, "internal", "internal error");
     }
     if (refusal) {
@@ -439,6 +444,18 @@ void HttpServer::route_async(const std::string& method, const std::string& patte
 
 void HttpServer::route_websocket(const std::string& pattern, WebSocketAccept accept) {
   impl_->websocket_routes.push_back({split_path(pattern), std::move(accept)});
+}
+
+std::vector<std::string> HttpServer::route_list() const {
+  auto join = [](const std::vector<std::string>& segments) {
+    std::string path;
+    for (const auto& s : segments) path += "/" + s;
+    return path.empty() ? std::string("/") : path;
+  };
+  std::vector<std::string> out;
+  for (const auto& r : impl_->routes) out.push_back(r.method + " " + join(r.segments));
+  for (const auto& r : impl_->websocket_routes) out.push_back("GET " + join(r.segments));
+  return out;
 }
 
 namespace {

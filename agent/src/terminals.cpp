@@ -73,8 +73,7 @@ std::optional<Role> role_from(std::string_view name) {
   return std::nullopt;
 }
 
-Result<IssuedCode> Terminals::issue_code(const PairingRequest& request,
-                                         const CommandContext& ctx) {
+Result<IssuedCode> Terminals::issue_code(const PairingRequest& request, const CommandContext& ctx) {
   if (auto ok = check_text("name", request.name, 60, false); !ok) return unexpected(ok.error());
   if (auto ok = check_text("station", request.station, 40, false); !ok)
     return unexpected(ok.error());
@@ -148,7 +147,10 @@ std::optional<Terminal> Terminals::authenticate(const std::string& token, std::i
     if (s.step()) found = read_terminal(s);
   }
   if (found && now - found->last_seen_at > 60'000) {
-    db_.prepare("UPDATE terminal SET last_seen_at = ? WHERE id = ?").bind(1, now).bind(2, found->id).run();
+    db_.prepare("UPDATE terminal SET last_seen_at = ? WHERE id = ?")
+        .bind(1, now)
+        .bind(2, found->id)
+        .run();
     found->last_seen_at = now;
   }
   return found;
@@ -162,8 +164,9 @@ std::optional<Terminal> Terminals::find(const std::string& id) {
 }
 
 std::vector<Terminal> Terminals::list(bool include_revoked) {
-  auto s = db_.prepare(std::string(kColumns) +
-                       (include_revoked ? "ORDER BY paired_at" : "WHERE revoked_at = 0 ORDER BY paired_at"));
+  auto s = db_.prepare(std::string(kColumns) + (include_revoked
+                                                    ? "ORDER BY paired_at"
+                                                    : "WHERE revoked_at = 0 ORDER BY paired_at"));
   std::vector<Terminal> out;
   while (s.step()) out.push_back(read_terminal(s));
   return out;

@@ -1,1 +1,1310 @@
 "use strict";
+// fulfild — the associates' terminal UI.
+//
+// Plain modern JavaScript, no framework and no build step: this file is compiled into the
+// daemon as it is. The page's Content-Security-Policy allows only same-origin scripts, so
+// there is no inline code anywhere; every piece of server text is put on the page with
+// textContent (never innerHTML), so an order's customer name cannot inject markup.
+
+// ---------------------------------------------------------------------------------------
+// Constants and state
+// ---------------------------------------------------------------------------------------
+
+const TOKEN_KEY = "fulfild.token";
+const ACTIVE_STATES = ["routed", "accepted", "picking", "picked", "packed", "ready_for_pickup"];
+const DONE_STATES = ["shipped", "collected", "rejected", "expired", "cancelled"];
+const ALL_STATES = [...ACTIVE_STATES, ...DONE_STATES];
+const SLA_WARN_MS = 5 * 60 * 1000; // a routed order turns red five minutes before it expires
+
+const app = {
+  token: localStorage.getItem(TOKEN_KEY) || "",
+  session: null, // GET /api/v1/session
+  reference: null, // GET /api/v1/reference
+  screen: null,
+  clockSkewMs: 0, // server clock minus ours, from the queue's "now"
+  queue: { filter: "todo", method: "", orders: [] },
+  order: null, // the open order, as the server last sent it
+  orderKey: "", // JSON of that order: re-render only when it really changed
+  packDraft: null, // the pack form being filled in: survives refreshes of the order
+  scanChain: Promise.resolve(), // scans are sent one at a time, in the order scanned
+  manifestChecked: new Set(),
+  ws: null,
+  wsRetry: 0,
+  live: false,
+  refreshTimer: 0,
+  pendingOrderRefresh: false,
+};
+
+const $ = (id) => document.getElementById(id);
+
+// ---------------------------------------------------------------------------------------
+// Small DOM helpers (textContent only)
+// ---------------------------------------------------------------------------------------
+
+// h("li", {class: "x", testid: "y", data: {state: "z"}, on: {click: fn}}, "text", child)
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") el.className = value;
+    else if (key === "testid") el.dataset.testid = value;
+    else if (key === "data") Object.assign(el.dataset, value);
+    else if (key === "on") for (const [ev, fn] of Object.entries(value)) el.addEventListener(ev, fn);
+    else if (key === "text") el.textContent = value;
+    else if (key in el && typeof value !== "string") el[key] = value; // e.g. checked, disabled
+    else el.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+function clear(el) {
+  el.replaceChildren();
+  return el;
+}
+
+function option(value, label = value) {
+  return h("option", { value }, label);
+}
+
+function fillSelect(select, values, placeholder) {
+  const keep = select.value;
+  clear(select);
+  if (placeholder) select.append(option("", placeholder));
+  for (const v of values) select.append(option(v, humanize(v)));
+  if (values.includes(keep)) select.value = keep;
+}
+
+function humanize(code) {
+  return String(code).replaceAll("_", " ");
+}
+
+function time(ms) {
+  if (!ms) return "—";
+  const d = new Date(ms);
+  const sameDay = d.toDateString() === new Date().toDateString();
+  const hm = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return sameDay ? hm : `${d.toLocaleDateString()} ${hm}`;
+}
+
+function duration(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const hh = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(hh ? 2 : 1, "0");
+  const ss = String(s % 60).padStart(2, "0");
+  return hh ? `${hh}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+function grams(g) {
+  return g >= 1000 ? `${(g / 1000).toFixed(2)} kg` : `${g} g`;
+}
+
+// ---------------------------------------------------------------------------------------
+// Sound and flashes: WebAudio tones, no audio files to ship
+// ---------------------------------------------------------------------------------------
+
+let audio = null;
+
+// Browsers only let a page make sound after a user gesture: the first tap or key unlocks it.
+function unlockAudio() {
+  try {
+    audio = audio || new AudioContext();
+    if (audio.state === "suspended") audio.resume();
+  } catch {
+    audio = null;
+  }
+}
+
+function tone(freq, ms, type = "sine", volume = 0.2, delayMs = 0) {
+  if (!audio) return;
+  try {
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.type = type;
+    osc.frequency.value = freq;
+    const t = audio.currentTime + delayMs / 1000;
+    gain.gain.setValueAtTime(volume, t);
+    gain.gain.exponentialRampToValueAtTime(0.001, t + ms / 1000); // no click at the end
+    osc.connect(gain).connect(audio.destination);
+    osc.start(t);
+    osc.stop(t + ms / 1000 + 0.02);
+  } catch {
+    // Sound is a courtesy; the banner carries the message.
+  }
+}
+
+const sound = {
+  ok: () => tone(1760, 90, "sine", 0.25),
+  error: () => tone(130, 450, "square", 0.3),
+  newOrder: () => {
+    tone(880, 140, "triangle", 0.3);
+    tone(1320, 200, "triangle", 0.3, 160);
+  },
+};
+
+// Restart a CSS animation class on an element (remove, reflow, add).
+function flash(el, cls) {
+  if (!el) return;
+  el.classList.remove(cls);
+  void el.offsetWidth;
+  el.classList.add(cls);
+}
+
+// ---------------------------------------------------------------------------------------
+// Messages: one big banner for errors and notices, a small toast for passing news
+// ---------------------------------------------------------------------------------------
+
+function showAlert(kind, message, code = "", extra = "") {
+  const box = $("alert");
+  box.dataset.kind = kind;
+  box.dataset.code = code;
+  const msg = clear($("alert-message"));
+  msg.append(message);
+  if (extra) msg.append(h("strong", { class: "alert-extra", testid: "alert-extra" }, extra));
+  box.hidden = false;
+  flash(box, "pop");
+}
+
+function showError(err, extra = "") {
+  const code = err.code || "error";
+  let message = err.message || String(err);
+  if (err.status === 403) message = `Only a manager terminal can do this: ${message}`;
+  showAlert("error", message, code, extra);
+}
+
+function showNotice(message, code = "") {
+  showAlert("notice", message, code);
+}
+
+function clearAlert() {
+  $("alert").hidden = true;
+  $("alert").dataset.kind = "";
+  $("alert").dataset.code = "";
+}
+
+let toastTimer = 0;
+function toast(message) {
+  const t = $("toast");
+  t.textContent = message;
+  t.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (t.hidden = true), 4000);
+}
+
+// ---------------------------------------------------------------------------------------
+// The API
+// ---------------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, code, message, detail = {}) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
+const enc = encodeURIComponent;
+
+async function api(method, path, body) {
+  const headers = {};
+  if (app.token) headers.Authorization = `Bearer ${app.token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let resp;
+  try {
+    resp = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: "no-store",
+    });
+  } catch (e) {
+    throw new ApiError(0, "unreachable", `fulfild cannot be reached (${e.message}); check the network and try again`);
+  }
+  const text = await resp.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (resp.ok) return data;
+  const e = data && data.error ? data.error : {};
+  const err = new ApiError(resp.status, e.code || `http_${resp.status}`, e.message || `${resp.status} ${resp.statusText}`, e);
+  // A token that stopped working (revoked, database reset) sends the terminal back to pairing.
+  if (resp.status === 401 && app.token) {
+    forgetToken();
+    showPairing(err);
+  }
+  throw err;
+}
+
+// Runs a button's action: disables the button meanwhile (no double submits from a
+// double tap), shows any error with the server's message.
+async function run(button, fn) {
+  if (button) button.disabled = true;
+  try {
+    return await fn();
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 401)) showError(e);
+    return undefined;
+  } finally {
+    if (button) button.disabled = false;
+    keepFocus();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Start, pairing and navigation
+// ---------------------------------------------------------------------------------------
+
+function forgetToken() {
+  app.token = "";
+  app.session = null;
+  localStorage.removeItem(TOKEN_KEY);
+  closeEvents();
+}
+
+async function start() {
+  if (!app.token) return showPairing();
+  try {
+    app.session = await api("GET", "/api/v1/session");
+    app.reference = await api("GET", "/api/v1/reference");
+  } catch (e) {
+    if (e.status === 401) return undefined; // api() already showed the pairing screen
+    showError(e, " Retrying…");
+    setTimeout(start, 5000);
+    return undefined;
+  }
+  $("store-name").textContent = app.reference.store.name || app.reference.store.id;
+  $("terminal-name").textContent = `${app.session.name} · ${app.session.station || "no station"} · ${app.session.role}`;
+  $("tabs").hidden = false;
+  fillSelect($("handover-carrier"), app.reference.carriers, "— choose carrier —");
+  fillSelect($("manifest-carrier"), app.reference.carriers, "— choose carrier —");
+  clearAlert();
+  connectEvents();
+  route();
+  refreshBadge().catch(() => {}); // the badge is a nicety; the screens report their own errors
+  return undefined;
+}
+
+async function showPairing(err) {
+  closeEvents();
+  app.session = null;
+  $("tabs").hidden = true;
+  $("terminal-name").textContent = "";
+  showScreen("pair");
+  if (err) showError(err);
+  $("pair-code").focus();
+  await offerDemoCode();
+}
+
+// Only the demo offers a code here; a real store's manager issues one with fulfilctl.
+async function offerDemoCode() {
+  $("demo-code").hidden = true;
+  try {
+    const demo = await api("POST", "/api/v1/demo/pairing-code");
+    $("demo-code-value").textContent = demo.code;
+    $("demo-code").hidden = false;
+  } catch {
+    // Not a demo: nothing to offer.
+  }
+}
+
+async function pair(code, button) {
+  await run(button, async () => {
+    let t;
+    try {
+      t = await api("POST", "/api/v1/pair", { code });
+    } catch (e) {
+      // A demo code lives ten minutes: offer a fresh one next to the error.
+      if (!$("demo-code").hidden) offerDemoCode();
+      throw e;
+    }
+    app.token = t.token;
+    localStorage.setItem(TOKEN_KEY, t.token);
+    $("pair-code").value = "";
+    if (!location.hash || location.hash === "#/") location.hash = "#/queue";
+    await start();
+  });
+}
+
+function showScreen(name) {
+  if (app.screen !== name) clearAlert();
+  app.screen = name;
+  for (const s of document.querySelectorAll(".screen")) s.hidden = s.id !== `screen-${name}`;
+  for (const t of document.querySelectorAll(".tab")) {
+    const on = t.dataset.screen === name || (name === "order" && t.dataset.screen === "queue");
+    t.classList.toggle("active", on);
+    if (on) t.setAttribute("aria-current", "page");
+    else t.removeAttribute("aria-current");
+  }
+}
+
+// Screens are addressed by the URL hash (#/queue, #/order/FO-1, …) so the browser's back
+// button and a reload keep the associate where they were.
+function route() {
+  if (!app.session) return;
+  const [, name = "queue", arg = ""] = location.hash.split("/");
+  const screens = {
+    queue: showQueue,
+    order: () => openOrder(decodeURIComponent(arg)),
+    manifest: showManifest,
+    returns: showReturns,
+    stock: showStock,
+    devices: showDevices,
+  };
+  (screens[name] || showQueue)();
+}
+
+// ---------------------------------------------------------------------------------------
+// Live events (WebSocket) and refreshes
+// ---------------------------------------------------------------------------------------
+
+function setLive(live) {
+  app.live = live;
+  const el = $("link-status");
+  el.dataset.live = String(live);
+  el.textContent = live ? "live" : "reconnecting…";
+}
+
+function closeEvents() {
+  const ws = app.ws;
+  app.ws = null; // its onclose sees it is no longer current and does not reconnect
+  if (ws) ws.close();
+  setLive(false);
+  $("link-status").textContent = "offline";
+}
+
+function connectEvents() {
+  if (!app.token || app.ws) return;
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  // Browsers cannot put headers on a WebSocket: the token goes in the query.
+  const ws = new WebSocket(`${proto}//${location.host}/api/v1/events?token=${enc(app.token)}`);
+  app.ws = ws;
+  ws.addEventListener("message", (m) => {
+    let msg;
+    try {
+      msg = JSON.parse(m.data);
+    } catch {
+      return;
+    }
+    if (msg.type === "hello") {
+      app.wsRetry = 0;
+      setLive(true);
+      refreshVisible(true); // events may have been missed while disconnected
+    } else if (msg.type === "event" && msg.event) {
+      onEvent(msg.event);
+    }
+  });
+  ws.addEventListener("close", () => {
+    if (app.ws !== ws) return;
+    app.ws = null;
+    setLive(false);
+    scheduleReconnect();
+  });
+}
+
+// Exponential backoff with jitter, capped at 30 s, so a restarting fulfild is not stormed by
+// every terminal in the store at once.
+function scheduleReconnect() {
+  const delay = Math.min(30000, 1000 * 2 ** app.wsRetry) * (0.5 + Math.random() / 2);
+  app.wsRetry = Math.min(app.wsRetry + 1, 6);
+  setTimeout(async () => {
+    if (!app.token || app.ws) return;
+    // A refused upgrade looks like any network error from here: ask whether the token is
+    // still good (a 401 sends the terminal to pairing).
+    try {
+      await api("GET", "/api/v1/session");
+    } catch (e) {
+      if (e.status === 401) return;
+    }
+    connectEvents();
+  }, delay);
+}
+
+function onEvent(ev) {
+  if (ev.type === "order.received") {
+    sound.newOrder();
+    flash($("topbar"), "flash-new");
+    toast(`New order ${ev.subject}`);
+  }
+  if (app.order && ev.subject === app.order.id) app.pendingOrderRefresh = true;
+  // Events come in bursts (a pack writes several): refresh once after the burst.
+  clearTimeout(app.refreshTimer);
+  app.refreshTimer = setTimeout(() => refreshVisible(false), 250);
+}
+
+// orderToo: also re-read the open order even if no event named it.
+async function refreshVisible(orderToo) {
+  orderToo = orderToo || app.pendingOrderRefresh || !app.live;
+  app.pendingOrderRefresh = false;
+  try {
+    if (app.screen === "queue") await loadQueue();
+    else await refreshBadge();
+    if (app.screen === "order" && app.order && orderToo) await refreshOrder(app.order.id);
+    if (app.screen === "manifest") await loadManifest();
+    if (app.screen === "devices") await loadDevices();
+    // fulfild answers again: the "cannot be reached" banner is stale.
+    if ($("alert").dataset.code === "unreachable") clearAlert();
+  } catch (e) {
+    if (e.status !== 401) showError(e);
+  }
+}
+
+async function refreshBadge() {
+  const data = await api("GET", "/api/v1/orders?state=routed&limit=1");
+  app.clockSkewMs = data.now - Date.now();
+  setBadge(data.counts.routed || 0);
+}
+
+function setBadge(n) {
+  const b = $("badge-routed");
+  b.textContent = String(n);
+  b.hidden = n === 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Queue
+// ---------------------------------------------------------------------------------------
+
+async function showQueue() {
+  showScreen("queue");
+  renderChips({});
+  await run(null, loadQueue);
+}
+
+// The list endpoint answers the oldest orders first, up to its limit: "to do" asks for each
+// open state separately so years of shipped orders can never push today's work off the end.
+async function fetchOrders(states, method) {
+  const one = (state) => {
+    const params = new URLSearchParams({ limit: "1000" });
+    if (state) params.set("state", state);
+    if (method) params.set("method", method);
+    return api("GET", `/api/v1/orders?${params}`);
+  };
+  const answers = await Promise.all(states.map(one));
+  return { orders: answers.flatMap((a) => a.orders), counts: answers[0].counts, now: answers[0].now };
+}
+
+async function loadQueue() {
+  const q = app.queue;
+  const states = q.filter === "todo" ? ACTIVE_STATES : [ALL_STATES.includes(q.filter) ? q.filter : ""];
+  const data = await fetchOrders(states, q.method);
+  const receivedAt = Date.now();
+  app.clockSkewMs = data.now - receivedAt;
+  const orders = data.orders;
+  // Routed orders are the ones with a clock running: those first, soonest deadline first.
+  const rank = (o) => (ACTIVE_STATES.includes(o.state) ? ACTIVE_STATES.indexOf(o.state) : 99);
+  const due = (o) => (o.state === "routed" ? o.accept_by : o.ship_by);
+  orders.sort((a, b) => rank(a) - rank(b) || due(a) - due(b));
+  q.orders = orders.map((o) => ({ ...o, deadline: receivedAt + o.accept_in_ms }));
+  renderChips(data.counts);
+  renderQueue();
+  setBadge(data.counts.routed || 0);
+}
+
+function chip(label, count, active, testid, onClick) {
+  return h(
+    "button",
+    { type: "button", class: `chip${active ? " active" : ""}${count === 0 ? " zero" : ""}`, testid, data: { count: String(count) }, on: { click: onClick } },
+    label,
+    count === null ? null : h("span", { class: "chip-count" }, String(count)),
+  );
+}
+
+function renderChips(counts) {
+  const q = app.queue;
+  const n = (states) => states.reduce((sum, s) => sum + (counts[s] || 0), 0);
+  const pickFilter = (f) => () => {
+    q.filter = f;
+    run(null, loadQueue);
+  };
+  clear($("state-chips")).append(
+    chip("To do", n(ACTIVE_STATES), q.filter === "todo", "queue-chip-todo", pickFilter("todo")),
+    // Finished states only once they hold an order: fewer chips to read on a busy screen.
+    ...ALL_STATES.filter((s) => ACTIVE_STATES.includes(s) || counts[s] || q.filter === s).map((s) =>
+      chip(humanize(s), counts[s] || 0, q.filter === s, `queue-chip-${s}`, pickFilter(s))),
+    chip("All", n(ALL_STATES), q.filter === "all", "queue-chip-all", pickFilter("all")),
+  );
+  const pickMethod = (m) => () => {
+    q.method = m;
+    run(null, loadQueue);
+  };
+  clear($("method-chips")).append(
+    chip("Ship & pickup", null, q.method === "", "method-chip-all", pickMethod("")),
+    chip("Ship", null, q.method === "ship", "method-chip-ship", pickMethod("ship")),
+    chip("Pickup", null, q.method === "pickup", "method-chip-pickup", pickMethod("pickup")),
+  );
+}
+
+function renderQueue() {
+  const list = clear($("queue-list"));
+  $("queue-empty").hidden = app.queue.orders.length > 0;
+  for (const o of app.queue.orders) {
+    const due =
+      o.state === "routed"
+        ? h("span", { class: "countdown", testid: "sla", data: { deadline: String(o.deadline) } })
+        : h("span", { class: "muted" }, `${o.method === "pickup" ? "ready by" : "ship by"} ${time(o.ship_by)}`);
+    list.append(
+      h(
+        "li",
+        {},
+        h(
+          "a",
+          { class: "order-row", href: `#/order/${enc(o.id)}`, testid: `queue-order-${o.id}`, data: { state: o.state, method: o.method, id: o.id } },
+          h("span", { class: "ref" }, o.order_ref),
+          h("span", { class: `badge method-${o.method}` }, o.method === "pickup" ? "Pickup" : "Ship"),
+          h("span", { class: `badge state state-${o.state}` }, humanize(o.state)),
+          h("span", { class: "units" }, `${o.units} unit${o.units === 1 ? "" : "s"}`),
+          h("span", { class: "muted id" }, o.id),
+          due,
+        ),
+      ),
+    );
+  }
+  tick();
+}
+
+// Every second: the SLA countdowns of routed orders (queue and detail).
+function tick() {
+  const now = Date.now();
+  for (const el of document.querySelectorAll(".countdown")) {
+    const left = Number(el.dataset.deadline) - now;
+    el.textContent = left > 0 ? `accept within ${duration(left)}` : "accept deadline passed";
+    el.classList.toggle("urgent", left < SLA_WARN_MS);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Order detail: actions, picking by scan
+// ---------------------------------------------------------------------------------------
+
+async function openOrder(id) {
+  if (!app.order || app.order.id !== id) {
+    app.order = null;
+    app.orderKey = "";
+    app.packDraft = null;
+    clearOrderView();
+  }
+  showScreen("order");
+  await run(null, () => refreshOrder(id));
+}
+
+function clearOrderView() {
+  for (const id of ["order-ref", "order-method", "order-state", "order-meta", "order-customer", "order-address", "scan-last", "pick-progress"])
+    $(id).textContent = "";
+  clear($("pick-list"));
+  clear($("order-actions"));
+  for (const id of ["pack-card", "packages-card", "handover-card", "pickup-card", "done-card", "order-sla"]) $(id).hidden = true;
+}
+
+async function refreshOrder(id) {
+  const o = await api("GET", `/api/v1/orders/${enc(id)}`);
+  if (app.screen === "order" && location.hash.endsWith(`/${enc(id)}`)) setOrder(o);
+}
+
+// Re-render only when the order changed, so a refresh triggered by our own action's event
+// does not wipe what the associate is typing.
+function setOrder(o) {
+  // A slow GET can answer after a newer scan's response: never step back in time.
+  if (app.order && app.order.id === o.id && o.updated_at < app.order.updated_at) return;
+  const key = JSON.stringify(o);
+  const stateChanged = !app.order || app.order.id !== o.id || app.order.state !== o.state;
+  app.order = o;
+  if (key === app.orderKey) return;
+  app.orderKey = key;
+  renderOrder();
+  // A new step: show it from the top (the header says where the order is now), without the
+  // previous step's hint.
+  if (stateChanged) {
+    window.scrollTo(0, 0);
+    $("toast").hidden = true;
+  }
+}
+
+const allowed = (action) => app.order && app.order.allowed_actions.includes(action);
+
+function renderOrder() {
+  const o = app.order;
+  renderOrderHead(o);
+  renderActions(o);
+  renderPickList(o);
+  renderPack(o);
+  renderPackages(o);
+  renderHandover(o);
+  renderPickup(o);
+  renderDone(o);
+  // The scan field is there while there is something to pick, or about to be.
+  $("scan-card").hidden = !["routed", "accepted", "picking"].includes(o.state);
+  keepFocus();
+}
+
+function renderOrderHead(o) {
+  $("order-ref").textContent = o.order_ref;
+  $("order-method").textContent = o.method === "pickup" ? "Pickup" : "Ship";
+  $("order-method").className = `badge method-${o.method}`;
+  $("order-method").dataset.method = o.method;
+  const state = $("order-state");
+  state.textContent = humanize(o.state);
+  state.dataset.state = o.state;
+  state.className = `badge state state-${o.state}`;
+  $("order-hold").hidden = !o.on_hold;
+  const units = o.lines.reduce((n, l) => n + l.quantity, 0);
+  $("order-meta").textContent = `${o.id} · routed ${time(o.routed_at)} · ${o.method === "pickup" ? "ready by" : "ship by"} ${time(o.ship_by)} · ${units} unit${units === 1 ? "" : "s"}`;
+  const c = o.customer || {};
+  $("order-customer").textContent = [c.name, c.phone, c.email].filter(Boolean).join(" · ");
+  const a = o.address || {};
+  const addr = [a.name, a.line1, a.line2, [a.postcode, a.city].filter(Boolean).join(" "), a.region, a.country].filter(Boolean);
+  $("order-address").textContent = o.method === "ship" ? addr.join(", ") : "Customer collects in store";
+  const sla = $("order-sla");
+  sla.hidden = o.state !== "routed";
+  clear(sla);
+  if (o.state === "routed")
+    sla.append(h("span", { class: "countdown", testid: "order-sla-countdown", data: { deadline: String(o.accept_by - app.clockSkewMs) } }));
+  tick();
+}
+
+// The buttons for what the server says may happen next. Pack, ship and collect have their
+// own panels; "cancel" comes from the cloud only and has no terminal endpoint.
+const ACTIONS = [
+  { action: "accept", label: "Accept", cls: "primary", fn: (o) => post(o, "accept") },
+  { action: "start_picking", label: "Start picking", cls: "primary", fn: (o) => post(o, "start-picking") },
+  { action: "complete_picking", label: "Complete picking", cls: "primary", fn: (o) => post(o, "complete-picking") },
+  { action: "ready_for_pickup", label: "Ready for pickup", cls: "primary", fn: (o) => post(o, "ready-for-pickup") },
+  { action: "unlock_pickup", label: "Unlock pickup", cls: "", fn: (o) => post(o, "unlock-pickup") },
+  { action: "reject", label: "Reject…", cls: "danger", fn: rejectOrder },
+];
+
+function renderActions(o) {
+  const bar = clear($("order-actions"));
+  for (const a of ACTIONS) {
+    if (!allowed(a.action)) continue;
+    // Unlocking only makes sense on a manager terminal after wrong codes were typed.
+    if (a.action === "unlock_pickup" && (app.session.role !== "manager" || !o.pickup_attempts)) continue;
+    const btn = h("button", { type: "button", class: `btn big ${a.cls}`, testid: `action-${a.action}` }, a.label);
+    btn.addEventListener("click", () => run(btn, () => a.fn(app.order)));
+    bar.append(btn);
+  }
+}
+
+async function post(o, path, body = {}) {
+  const updated = await api("POST", `/api/v1/orders/${enc(o.id)}/${path}`, body);
+  clearAlert();
+  setOrder(updated);
+  return updated;
+}
+
+async function rejectOrder(o) {
+  const values = await ask("Reject this order", [
+    { name: "reason", label: "Reason", type: "select", options: app.reference.reject_reasons },
+  ], "Reject order");
+  if (values) await post(o, "reject", { reason: values.reason });
+}
+
+function ticks(line) {
+  const box = h("span", { class: "ticks", "aria-hidden": "true" });
+  for (let i = 0; i < line.quantity; i++) {
+    if (i < line.picked) box.append(h("span", { class: "tick picked" }, "✓"));
+    else if (i < line.picked + line.rejected) box.append(h("span", { class: "tick short" }, "✕"));
+    else box.append(h("span", { class: "tick open" }, "○"));
+  }
+  return box;
+}
+
+function renderPickList(o) {
+  const list = clear($("pick-list"));
+  const canShort = allowed("short_pick");
+  for (const l of o.pick_walk) {
+    const li = h(
+      "li",
+      {
+        class: `pick-line${l.open === 0 ? " done" : ""}`,
+        testid: `pick-line-${l.line_no}`,
+        data: { line: String(l.line_no), sku: l.sku, picked: String(l.picked), quantity: String(l.quantity), open: String(l.open), rejected: String(l.rejected) },
+      },
+      h("span", { class: "bin" }, l.bin || "no bin"),
+      h(
+        "span",
+        { class: "what" },
+        h("span", { class: "title" }, l.title || l.sku),
+        h("span", { class: "muted" }, `${l.sku} · ${l.barcodes.join(", ") || "no barcode"}`),
+        l.rejected ? h("span", { class: "short-note" }, `${l.rejected} short: ${humanize(l.reject_reason)}`) : null,
+      ),
+      ticks(l),
+      h("span", { class: "count", testid: `pick-count-${l.line_no}` }, `${l.picked}/${l.quantity}`),
+    );
+    if (canShort && l.open > 0) {
+      const btn = h("button", { type: "button", class: "btn", testid: `short-pick-${l.line_no}` }, "Short pick…");
+      btn.addEventListener("click", () => run(btn, () => shortPick(l)));
+      li.append(btn);
+    }
+    list.append(li);
+  }
+  const sum = (k) => o.lines.reduce((n, l) => n + l[k], 0);
+  const short = sum("rejected");
+  $("pick-progress").textContent = `${sum("picked")} of ${sum("quantity")} picked${short ? `, ${short} short` : ""}`;
+}
+
+async function shortPick(line) {
+  const values = await ask(`Short pick: ${line.title || line.sku}`, [
+    { name: "quantity", label: `Units missing (up to ${line.open})`, type: "number", min: 1, max: line.open, value: line.open },
+    { name: "reason", label: "Reason", type: "select", options: app.reference.short_pick_reasons },
+  ], "Short pick");
+  if (!values) return;
+  await post(app.order, "short-pick", { line_no: line.line_no, quantity: Number(values.quantity), reason: values.reason });
+}
+
+function onScanKey(e) {
+  if (e.key !== "Enter") return;
+  e.preventDefault();
+  const code = e.target.value.trim();
+  e.target.value = "";
+  if (!code || !app.order) return;
+  const id = app.order.id;
+  // A wedge scanner can fire the next code before the last answer is back: queue them.
+  app.scanChain = app.scanChain.then(() => submitScan(id, code));
+}
+
+async function submitScan(id, barcode) {
+  try {
+    const r = await api("POST", `/api/v1/orders/${enc(id)}/scan`, { barcode });
+    clearAlert();
+    sound.ok();
+    flash(document.body, "flash-ok");
+    const line = r.order.lines.find((l) => l.line_no === r.line_no);
+    $("scan-last").textContent = `✓ ${line ? line.title || line.sku : r.sku}: ${r.line_picked} picked, ${r.line_open} still open`;
+    if (app.order && app.order.id === id) setOrder(r.order);
+    flash(document.querySelector(`[data-testid="pick-line-${r.line_no}"]`), "flash-line");
+    if (r.all_lines_resolved) toast("Every line is picked: tap Complete picking");
+  } catch (e) {
+    if (e.status === 401) return;
+    // Nothing changed on the server: leave the pick list as it is, make the refusal loud.
+    sound.error();
+    flash(document.body, "flash-error");
+    $("scan-last").textContent = `✕ ${barcode}`;
+    showError(e);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Pack
+// ---------------------------------------------------------------------------------------
+
+// By default one package holding every picked unit; the associate can split into more.
+function defaultDraft(o) {
+  const items = {};
+  for (const l of o.lines) if (l.picked > 0) items[l.line_no] = l.picked;
+  return { orderId: o.id, packages: [{ box_type: app.reference.box_types[0] || "", weight: "", items }] };
+}
+
+function renderPack(o) {
+  const card = $("pack-card");
+  card.hidden = !allowed("pack");
+  if (card.hidden) return;
+  if (!app.packDraft || app.packDraft.orderId !== o.id) app.packDraft = defaultDraft(o);
+  const box = clear($("pack-packages"));
+  const several = app.packDraft.packages.length > 1;
+  app.packDraft.packages.forEach((p, i) => box.append(packageEditor(o, p, i, several)));
+}
+
+function packageEditor(o, p, i, several) {
+  const n = i + 1;
+  const select = h("select", { class: "big-input", testid: `pack-box-type-${n}`, id: `pack-box-${n}` });
+  fillSelect(select, app.reference.box_types);
+  select.value = p.box_type;
+  select.addEventListener("change", () => (p.box_type = select.value));
+  const weight = h("input", { class: "big-input", testid: `pack-weight-${n}`, id: `pack-weight-${n}`, type: "number", inputmode: "numeric", min: "1", step: "1", placeholder: "grams", value: p.weight });
+  weight.addEventListener("input", () => (p.weight = weight.value));
+  const fieldset = h(
+    "fieldset",
+    { class: "package", testid: `pack-package-${n}` },
+    h("legend", {}, `Package ${n}`),
+    h("div", { class: "grid2" }, h("label", { for: `pack-box-${n}` }, "Box type", select), h("label", { for: `pack-weight-${n}` }, "Weight (g)", weight)),
+  );
+  if (several) fieldset.append(packageItems(o, p, n));
+  else fieldset.append(h("p", { class: "muted" }, `All ${o.lines.reduce((s, l) => s + l.picked, 0)} picked units`));
+  if (several) {
+    const remove = h("button", { type: "button", class: "btn ghost", testid: `pack-remove-${n}` }, "Remove package");
+    remove.addEventListener("click", () => removePackage(o, i));
+    fieldset.append(remove);
+  }
+  return fieldset;
+}
+
+// With several packages, each says how many units of each line it holds.
+function packageItems(o, p, n) {
+  const table = h("table", { class: "table compact" }, h("thead", {}, h("tr", {}, h("th", {}, "Item"), h("th", {}, "Picked"), h("th", {}, "In this package"))));
+  const body = h("tbody");
+  for (const l of o.lines) {
+    if (l.picked === 0) continue;
+    const qty = h("input", { type: "number", class: "qty", min: "0", max: String(l.picked), step: "1", testid: `pack-qty-${n}-${l.line_no}`, value: String(p.items[l.line_no] || 0) });
+    qty.addEventListener("input", () => (p.items[l.line_no] = Number(qty.value) || 0));
+    body.append(h("tr", {}, h("td", {}, `${l.title || l.sku} (${l.sku})`), h("td", { class: "num" }, String(l.picked)), h("td", {}, qty)));
+  }
+  table.append(body);
+  return table;
+}
+
+function addPackage() {
+  if (!app.order || !app.packDraft) return;
+  app.packDraft.packages.push({ box_type: app.reference.box_types[0] || "", weight: "", items: {} });
+  renderPack(app.order);
+}
+
+function removePackage(o, i) {
+  const pkgs = app.packDraft.packages;
+  const [gone] = pkgs.splice(i, 1);
+  // Its units go back to the first package, so nothing is left out.
+  for (const [line, qty] of Object.entries(gone.items)) pkgs[0].items[line] = (pkgs[0].items[line] || 0) + qty;
+  renderPack(o);
+}
+
+async function submitPack() {
+  const o = app.order;
+  const packages = [];
+  for (const [i, p] of app.packDraft.packages.entries()) {
+    const weight = Number(p.weight);
+    if (!Number.isInteger(weight) || weight < 1) {
+      showAlert("error", `Enter the weight of package ${i + 1} in whole grams.`, "weight_missing");
+      $(`pack-weight-${i + 1}`).focus();
+      return;
+    }
+    const items = Object.entries(p.items)
+      .filter(([, q]) => q > 0)
+      .map(([line, q]) => ({ line_no: Number(line), quantity: q }));
+    packages.push({ box_type: p.box_type, weight_g: weight, items });
+  }
+  await post(o, "pack", { packages });
+  app.packDraft = null;
+}
+
+function renderPackages(o) {
+  $("packages-card").hidden = o.packages.length === 0;
+  const body = clear($("packages-body"));
+  const title = (n) => {
+    const l = o.lines.find((x) => x.line_no === n);
+    return l ? l.title || l.sku : `line ${n}`;
+  };
+  for (const p of o.packages)
+    body.append(
+      h("tr", { testid: `package-${p.package_no}` }, h("td", {}, String(p.package_no)), h("td", {}, p.box_type), h("td", {}, grams(p.weight_g)),
+        h("td", {}, p.items.map((i) => `${i.quantity} × ${title(i.line_no)}`).join("; "))),
+    );
+  $("print-button").hidden = !["packed", "ready_for_pickup", "shipped"].includes(o.state);
+}
+
+// There is no printer driver yet: say so plainly instead of pretending something printed.
+function printLabel() {
+  showNotice("Printing is not configured yet: label and packing-slip printing comes in a later release. Nothing was printed.", "printing_not_configured");
+}
+
+// ---------------------------------------------------------------------------------------
+// Handover: carrier, customer pickup
+// ---------------------------------------------------------------------------------------
+
+function renderHandover(o) {
+  $("handover-card").hidden = !(o.method === "ship" && allowed("ship"));
+}
+
+async function handOver() {
+  const carrier = $("handover-carrier").value;
+  if (!carrier) {
+    showAlert("error", "Choose the carrier that takes the parcel.", "carrier_missing");
+    return;
+  }
+  const tracking = $("handover-tracking").value.trim();
+  await post(app.order, "ship", tracking ? { carrier, tracking } : { carrier });
+  $("handover-tracking").value = "";
+}
+
+function renderPickup(o) {
+  $("pickup-card").hidden = !allowed("collect");
+}
+
+function onPickupKey(e) {
+  if (e.key !== "Enter") return;
+  e.preventDefault();
+  collect($("pickup-collect"));
+}
+
+async function collect(button) {
+  const input = $("pickup-code");
+  const code = input.value.trim();
+  if (!code) return;
+  input.value = "";
+  const id = app.order.id;
+  await run(button, async () => {
+    try {
+      await post(app.order, "collect", { code });
+      sound.ok();
+      flash(document.body, "flash-ok");
+    } catch (e) {
+      if (e.status === 401) return;
+      sound.error();
+      flash(document.body, "flash-error");
+      const left = e.detail && e.detail.attempts_left;
+      const extra = left === 0 ? "No attempts left: a manager must unlock the order." : `Attempts left: ${left}, then a manager must unlock the order.`;
+      showError(e, e.code === "wrong_pickup_code" && left !== undefined ? extra : "");
+      await refreshOrder(id).catch(() => {}); // the attempt counter moved
+    }
+  });
+}
+
+function renderDone(o) {
+  const card = $("done-card");
+  const text = {
+    shipped: ["Shipped", `Handed to ${o.carrier}${o.tracking ? `, tracking ${o.tracking}` : ""}.`],
+    collected: ["Collected", "The customer has collected this order."],
+    rejected: ["Rejected", o.reject_reason ? `Reason: ${humanize(o.reject_reason)}` : ""],
+    expired: ["Expired", "Nobody accepted this order in time; the cloud routes it elsewhere."],
+    cancelled: ["Cancelled", "The order was cancelled. Put any picked items back."],
+    ready_for_pickup: ["Waiting for the customer", "Scan or type the customer's pickup code to hand the order over."],
+  }[o.state];
+  card.hidden = !text;
+  if (!text) return;
+  $("done-title").textContent = text[0];
+  $("done-detail").textContent = text[1];
+}
+
+// ---------------------------------------------------------------------------------------
+// Keeping the scan field focused
+// ---------------------------------------------------------------------------------------
+
+// The field a keyboard-wedge scanner types into on the order screen: item barcodes while
+// picking, the weight when packing, the carrier label's tracking barcode at handover, the
+// customer's code at pickup.
+function primaryInput() {
+  if (app.screen !== "order") return null;
+  if (!$("scan-card").hidden) return $("scan-input");
+  if (!$("pickup-card").hidden) return $("pickup-code");
+  if (!$("handover-card").hidden) return $("handover-tracking");
+  if (!$("pack-card").hidden) return $("pack-weight-1");
+  return null;
+}
+
+// After focus moves (a button tap, a tap on empty space, a re-render), hand it back to the
+// scan field, unless the associate is typing somewhere else or a dialog is open.
+function keepFocus() {
+  setTimeout(() => {
+    const target = primaryInput();
+    if (!target || $("dialog").open) return;
+    const active = document.activeElement;
+    if (active === target) return;
+    if (active && active !== document.body && active.matches("input, select, textarea, [contenteditable]")) return;
+    target.focus({ preventScroll: true });
+  }, 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Dialog: a small form of selects and numbers, resolved with its values or null
+// ---------------------------------------------------------------------------------------
+
+function ask(title, fields, confirmLabel) {
+  const dialog = $("dialog");
+  $("dialog-title").textContent = title;
+  $("dialog-confirm").textContent = confirmLabel;
+  const box = clear($("dialog-fields"));
+  const inputs = {};
+  for (const f of fields) {
+    let input;
+    if (f.type === "select") {
+      input = h("select", { class: "big-input", required: true });
+      fillSelect(input, f.options, "— choose —");
+    } else {
+      input = h("input", { class: "big-input", type: f.type, min: f.min, max: f.max, required: true, value: f.value === undefined ? "" : String(f.value) });
+    }
+    input.dataset.testid = `dialog-${f.name}`;
+    inputs[f.name] = input;
+    box.append(h("label", {}, f.label, input));
+  }
+  return new Promise((resolve) => {
+    const form = $("dialog-form");
+    const done = (values) => {
+      form.removeEventListener("submit", onSubmit);
+      $("dialog-cancel").removeEventListener("click", onCancel);
+      dialog.removeEventListener("cancel", onCancel);
+      if (dialog.open) dialog.close();
+      resolve(values);
+      keepFocus();
+    };
+    const onSubmit = (e) => {
+      e.preventDefault();
+      if (!form.reportValidity()) return;
+      done(Object.fromEntries(Object.entries(inputs).map(([k, el]) => [k, el.value])));
+    };
+    const onCancel = (e) => {
+      e.preventDefault();
+      done(null);
+    };
+    form.addEventListener("submit", onSubmit);
+    $("dialog-cancel").addEventListener("click", onCancel);
+    dialog.addEventListener("cancel", onCancel);
+    dialog.showModal();
+    Object.values(inputs)[0]?.focus();
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Manifest
+// ---------------------------------------------------------------------------------------
+
+async function showManifest() {
+  showScreen("manifest");
+  await run(null, loadManifest);
+}
+
+async function loadManifest() {
+  const data = await api("GET", "/api/v1/orders?state=packed&method=ship&limit=1000");
+  const body = clear($("manifest-orders"));
+  const ids = new Set(data.orders.map((o) => o.id));
+  for (const id of [...app.manifestChecked]) if (!ids.has(id)) app.manifestChecked.delete(id);
+  $("manifest-empty").hidden = data.orders.length > 0;
+  for (const o of data.orders) {
+    const check = h("input", { type: "checkbox", testid: `manifest-check-${o.id}`, checked: app.manifestChecked.has(o.id), data: { id: o.id } });
+    check.addEventListener("change", () => (check.checked ? app.manifestChecked.add(o.id) : app.manifestChecked.delete(o.id)));
+    const tracking = h("input", { class: "tracking", testid: `manifest-tracking-${o.id}`, data: { id: o.id }, autocomplete: "off", maxlength: "64" });
+    const prev = document.querySelector(`#manifest-orders input.tracking[data-id="${CSS.escape(o.id)}"]`);
+    if (prev) tracking.value = prev.value;
+    body.append(
+      h("tr", { testid: `manifest-order-${o.id}` }, h("td", {}, check), h("td", {}, h("a", { href: `#/order/${enc(o.id)}` }, o.order_ref), " ", h("span", { class: "muted" }, o.id)),
+        h("td", {}, time(o.routed_at)), h("td", { class: "num" }, String(o.units)), h("td", {}, tracking)),
+    );
+  }
+  $("manifest-all").checked = data.orders.length > 0 && data.orders.every((o) => app.manifestChecked.has(o.id));
+}
+
+function checkAllManifest() {
+  const on = $("manifest-all").checked;
+  for (const c of document.querySelectorAll("#manifest-orders input[type=checkbox]")) {
+    c.checked = on;
+    if (on) app.manifestChecked.add(c.dataset.id);
+    else app.manifestChecked.delete(c.dataset.id);
+  }
+}
+
+async function createManifest() {
+  const carrier = $("manifest-carrier").value;
+  if (!carrier) return showAlert("error", "Choose the carrier collecting these parcels.", "carrier_missing");
+  const parcels = [];
+  for (const c of document.querySelectorAll("#manifest-orders input[type=checkbox]:checked")) {
+    const t = document.querySelector(`#manifest-orders input.tracking[data-id="${CSS.escape(c.dataset.id)}"]`);
+    parcels.push(t && t.value.trim() ? { order_id: c.dataset.id, tracking: t.value.trim() } : { order_id: c.dataset.id });
+  }
+  if (parcels.length === 0) return showAlert("error", "Tick the orders the driver takes.", "nothing_selected");
+  const m = await api("POST", "/api/v1/manifests", { carrier, parcels });
+  clearAlert();
+  renderManifest(m);
+  app.manifestChecked.clear();
+  await loadManifest();
+  $("manifest-result").scrollIntoView({ block: "start" });
+  return m;
+}
+
+function renderManifest(m) {
+  $("manifest-result").hidden = false;
+  $("manifest-id").textContent = m.manifest_id;
+  $("manifest-summary").textContent = `${m.carrier}: ${m.parcel_count} parcel${m.parcel_count === 1 ? "" : "s"}, ${grams(m.total_weight_g)} in total.`;
+  const body = clear($("manifest-parcels"));
+  for (const p of m.parcels)
+    body.append(
+      h("tr", {}, h("td", {}, p.order_ref), h("td", {}, String(p.package_no)), h("td", {}, p.box_type), h("td", {}, grams(p.weight_g)),
+        h("td", {}, p.tracking || "—"), h("td", {}, p.recipient), h("td", {}, p.postcode), h("td", {}, p.country)),
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Returns
+// ---------------------------------------------------------------------------------------
+
+let returnLineSeq = 0;
+
+function showReturns() {
+  showScreen("returns");
+  if ($("returns-lines").children.length === 0) addReturnLine();
+  $("returns-lines").querySelector("input")?.focus();
+}
+
+function addReturnLine() {
+  const n = ++returnLineSeq;
+  const code = h("input", { class: "code", testid: `return-code-${n}`, autocomplete: "off", spellcheck: "false", placeholder: "scan or type", maxlength: "100" });
+  const qty = h("input", { class: "qty", type: "number", min: "1", step: "1", value: "1", testid: `return-qty-${n}` });
+  const disposition = h("select", { testid: `return-disposition-${n}` });
+  fillSelect(disposition, app.reference.dispositions);
+  const reason = h("input", { class: "reason", testid: `return-reason-${n}`, maxlength: "200", placeholder: "optional" });
+  const remove = h("button", { type: "button", class: "btn ghost", testid: `return-remove-${n}`, "aria-label": "Remove line" }, "×");
+  const row = h("tr", { class: "return-line", testid: `return-line-${n}` }, h("td", {}, code), h("td", {}, qty), h("td", {}, disposition), h("td", {}, reason), h("td", {}, remove));
+  remove.addEventListener("click", () => {
+    row.remove();
+    if ($("returns-lines").children.length === 0) addReturnLine();
+  });
+  // A scanner ends with Enter: go on to the next line instead of submitting the form.
+  code.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter") return;
+    e.preventDefault();
+    const next = row.nextElementSibling || addReturnLine();
+    next.querySelector("input.code").focus();
+  });
+  for (const el of [qty, reason]) el.addEventListener("keydown", (e) => e.key === "Enter" && e.preventDefault());
+  $("returns-lines").append(row);
+  return row;
+}
+
+// GTINs are 8 to 14 digits; anything else is taken for a SKU.
+function returnLineBody(row) {
+  const code = row.querySelector("input.code").value.trim();
+  if (!code) return null;
+  const line = /^\d{8,14}$/.test(code) ? { barcode: code } : { sku: code };
+  line.quantity = Number(row.querySelector("input.qty").value);
+  line.disposition = row.querySelector("select").value;
+  const reason = row.querySelector("input.reason").value.trim();
+  if (reason) line.reason = reason;
+  return line;
+}
+
+async function submitReturn(e) {
+  e.preventDefault();
+  const button = e.submitter;
+  await run(button, async () => {
+    const lines = [...$("returns-lines").children].map(returnLineBody).filter(Boolean);
+    if (lines.length === 0) return showAlert("error", "Scan or type at least one returned item.", "no_lines");
+    const body = { lines };
+    const orderId = $("returns-order").value.trim();
+    const note = $("returns-note").value.trim();
+    if (orderId) body.order_id = orderId;
+    if (note) body.note = note;
+    const r = await api("POST", "/api/v1/returns", body);
+    clearAlert();
+    $("return-id").textContent = r.return_id;
+    $("returns-result").hidden = false;
+    // Ready for the next customer.
+    $("returns-order").value = "";
+    $("returns-note").value = "";
+    clear($("returns-lines"));
+    addReturnLine();
+    return r;
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Stock lookup
+// ---------------------------------------------------------------------------------------
+
+function showStock() {
+  showScreen("stock");
+  $("stock-query").focus();
+}
+
+async function searchStock(e) {
+  e.preventDefault();
+  const q = $("stock-query").value.trim();
+  if (!q) return;
+  await run(e.submitter, async () => {
+    const data = await api("GET", `/api/v1/inventory?q=${enc(q)}`);
+    clearAlert();
+    const body = clear($("stock-body"));
+    $("stock-table").hidden = data.items.length === 0;
+    $("stock-empty").hidden = data.items.length > 0;
+    for (const i of data.items)
+      body.append(
+        h("tr", { testid: `stock-row-${i.sku}` }, h("td", {}, i.sku), h("td", {}, i.title), h("td", { class: "bin" }, i.bin), h("td", { class: "muted" }, i.barcodes.join(", ")),
+          ...["on_hand", "reserved", "unsellable", "safety_stock"].map((k) => h("td", { class: "num" }, String(i[k]))),
+          h("td", { class: `num strong${i.available > 0 ? "" : " none"}` }, String(i.available))),
+      );
+    $("stock-query").select(); // the next scan replaces the query
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Devices
+// ---------------------------------------------------------------------------------------
+
+async function showDevices() {
+  showScreen("devices");
+  await run(null, loadDevices);
+}
+
+function facts(dl, pairs) {
+  clear(dl);
+  for (const [k, v] of pairs) dl.append(h("dt", {}, k), h("dd", {}, v));
+}
+
+function list(ul, items, empty) {
+  clear(ul);
+  if (items.length === 0) ul.append(h("li", { class: "muted" }, empty));
+  for (const i of items) ul.append(h("li", {}, typeof i === "string" ? i : [i.name, i.id, i.state, i.message].filter(Boolean).join(" · ") || JSON.stringify(i)));
+}
+
+async function loadDevices() {
+  const d = await api("GET", "/api/v1/devices");
+  // The link reports itself as "cloud"; accept "sync" too, the component's own name.
+  const cloud = d.cloud || d.sync || null;
+  if (cloud) {
+    facts($("devices-cloud"), [
+      ["Link", cloud.credential_revoked ? "credential revoked: re-enrol the store" : cloud.enrolled ? "enrolled" : "not enrolled"],
+      ["Last sync", cloud.last_sync_at ? `${time(cloud.last_sync_at)} (${duration(Date.now() + app.clockSkewMs - cloud.last_sync_at)} ago)` : "never"],
+      ["Events sent", String(cloud.events_sent ?? "—")],
+      ["Failures", `upload ${cloud.upload_failures ?? 0}, feed ${cloud.feed_failures ?? 0}`],
+      ["Last error", cloud.last_error || "none"],
+    ]);
+  } else {
+    facts($("devices-cloud"), [["Link", "not reported by this fulfild"]]);
+  }
+  list($("devices-alarms"), (cloud && cloud.alarms) || [], "none");
+  list($("devices-scanners"), d.scanners, "none configured");
+  list($("devices-printers"), d.printers, "none configured");
+  $("devices-terminals").textContent = String(d.terminals_connected);
+  const s = app.session;
+  facts($("devices-session"), [["Name", s.name], ["Role", s.role], ["Station", s.station || "—"], ["Id", s.id], ["Live updates", app.live ? "connected" : "not connected"]]);
+}
+
+async function unpair() {
+  const values = await ask("Forget this terminal's pairing?", [], "Forget pairing");
+  if (!values) return;
+  forgetToken();
+  location.hash = "";
+  showPairing();
+}
+
+// ---------------------------------------------------------------------------------------
+// Wiring
+// ---------------------------------------------------------------------------------------
+
+function wire() {
+  $("pair-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    pair($("pair-code").value.trim(), e.submitter);
+  });
+  $("demo-code-use").addEventListener("click", (e) => pair($("demo-code-value").textContent, e.currentTarget));
+  $("alert-close").addEventListener("click", () => {
+    clearAlert();
+    keepFocus();
+  });
+  $("scan-input").addEventListener("keydown", onScanKey);
+  $("pickup-code").addEventListener("keydown", onPickupKey);
+  $("pickup-collect").addEventListener("click", (e) => collect(e.currentTarget));
+  $("pack-add").addEventListener("click", addPackage);
+  $("pack-submit").addEventListener("click", (e) => run(e.currentTarget, submitPack));
+  $("print-button").addEventListener("click", printLabel);
+  $("handover-submit").addEventListener("click", (e) => run(e.currentTarget, handOver));
+  $("manifest-all").addEventListener("change", checkAllManifest);
+  $("manifest-submit").addEventListener("click", (e) => run(e.currentTarget, createManifest));
+  $("returns-add").addEventListener("click", () => addReturnLine().querySelector("input.code").focus());
+  $("returns-form").addEventListener("submit", submitReturn);
+  $("stock-form").addEventListener("submit", searchStock);
+  $("unpair").addEventListener("click", unpair);
+  document.addEventListener("focusout", keepFocus);
+  document.addEventListener("pointerdown", unlockAudio);
+  document.addEventListener("keydown", unlockAudio);
+  window.addEventListener("hashchange", route);
+  setInterval(tick, 1000);
+  // Without the live link, poll; with it, a slow safety refresh in case an event was lost.
+  setInterval(() => app.session && !app.live && refreshVisible(true), 10000);
+  setInterval(() => app.session && app.live && refreshVisible(true), 60000);
+}
+
+wire();
+start();

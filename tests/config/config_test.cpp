@@ -74,7 +74,8 @@ TEST_CASE("each kind of bad value is refused with key, value and expectation") {
 TEST_CASE("unknown keys are refused and the known ones listed") {
   auto errors = errors_of(R"({"colour": 1, "orders": {"expiry": 5}})");
   CHECK(mentions(errors, "colour", "no such key"));
-  CHECK(mentions(errors, "orders.expiry", "known keys here: default_accept_sla_s"));
+  CHECK(mentions(errors, "orders.expiry",
+                 "known keys here: box_types, carriers, default_accept_sla_s"));
   CHECK(errors.size() == 2);  // all problems at once, not just the first
 }
 

@@ -433,3 +433,55 @@ TEST_CASE("kill -9 during the first --demo start: the restart still has the whol
   CHECK(health(d.port)["inventory"]["skus"] == 300);
   CHECK(d.stop(SIGTERM) == 0);
 }
+
+namespace {
+
+Finished run_fulfilctl(const std::string& socket, std::vector<std::string> args) {
+  args.insert(args.begin(), {"--socket", socket});
+  ChildProcess p(fulfil::test::built_program("agent/fulfilctl"), args);
+  auto rc = p.wait(scaled(10s));
+  REQUIRE_MESSAGE(rc.has_value(), "fulfilctl did not exit\n" << p.stderr_text());
+  return {*rc, p.stdout_text(), p.stderr_text()};
+}
+
+}  // namespace
+
+TEST_CASE("fulfilctl over the Unix socket: status, orders, pairing, revoking, exit codes") {
+  Daemon d;
+  const std::string socket = d.state + "/api.sock";
+  auto status = run_fulfilctl(socket, {"status"});
+  CHECK_MESSAGE(status.rc == 0, status.err);
+  CHECK(contains(status.out, "store-0001"));
+
+  poll_health(d.port, scaled(10s), [](const json& h) { return routed_count(h) >= 1; });
+  auto orders = run_fulfilctl(socket, {"orders", "--json", "--state", "routed"});
+  REQUIRE_MESSAGE(orders.rc == 0, orders.err);
+  const auto listed = json::parse(orders.out)["orders"];
+  REQUIRE(listed.size() >= 1);
+  auto one = run_fulfilctl(socket, {"order", listed[0]["id"].get<std::string>()});
+  CHECK(one.rc == 0);
+  CHECK(contains(one.out, "SKU-"));
+
+  auto code =
+      run_fulfilctl(socket, {"pair", "--role", "associate", "--name", "Counter 1", "--json"});
+  REQUIRE_MESSAGE(code.rc == 0, code.err);
+  auto paired = fulfil::test::http_request(d.port, "POST", "/api/v1/pair",
+                                           json{{"code", json::parse(code.out)["code"]}}.dump());
+  REQUIRE(paired.has_value());
+  REQUIRE_MESSAGE(paired->status == 201, paired->body);
+  const std::string id = json::parse(paired->body)["id"];
+  auto terminals = run_fulfilctl(socket, {"terminals"});
+  CHECK(contains(terminals.out, id));
+  CHECK(contains(terminals.out, "Counter 1"));
+  CHECK(run_fulfilctl(socket, {"revoke", id}).rc == 0);
+  auto again = run_fulfilctl(socket, {"revoke", id});
+  CHECK(again.rc == 1);  // refused by the agent, with its reason
+  CHECK(contains(again.err, "already revoked"));
+  CHECK(run_fulfilctl(socket, {"pair"}).rc == 2);  // --role is required
+  CHECK(run_fulfilctl(socket, {"frobnicate"}).rc == 2);
+  CHECK(run_fulfilctl(d.state + "/nothing.sock", {"status"}).rc == 3);
+  auto help = run_fulfilctl(socket, {"--help"});
+  CHECK(help.rc == 0);
+  CHECK(contains(help.out, "exit codes"));
+  CHECK(d.stop(SIGTERM) == 0);
+}

@@ -110,7 +110,7 @@ TEST_CASE("the cloud's certificate is verified; a CA bundle and a key pin are ho
 TEST_CASE("responses above the limit are refused as too large") {
   test::TempDir dir;
   boost::asio::io_context io(1);
-  agent::HttpServer server(io, {"127.0.0.1", 0, 1 << 20});
+  agent::HttpServer server(io, {"127.0.0.1", 0, 1 << 20, ""});
   server.route("GET", "/big", [](const agent::ApiRequest&) {
     agent::ApiResponse r;
     r.body = std::string(100000, 'x');

@@ -60,7 +60,7 @@ class WebSocketChannel {
   virtual void close() = 0;
   virtual bool is_open() const = 0;
   std::function<void(const std::string&)> on_message;  // text from the peer
-  std::function<void()> on_close;                       // once, when the channel ends
+  std::function<void()> on_close;                      // once, when the channel ends
 };
 
 // A JSON error body with a stable machine-readable code and a message for people.
@@ -83,6 +83,9 @@ class HttpServer {
   using WebSocketAccept = std::function<std::optional<ApiResponse>(
       const ApiRequest&, std::shared_ptr<WebSocketChannel>)>;
   void route_websocket(const std::string& pattern, WebSocketAccept accept);
+  // "GET /api/v1/orders/*", ... in registration order (the docs test checks them against
+  // the OpenAPI document).
+  std::vector<std::string> route_list() const;
   // Binds (and the Unix socket, when configured) and starts accepting; returns the bound
   // TCP port (useful with port 0).
   Expected<std::uint16_t, std::string> start();

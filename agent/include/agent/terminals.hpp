@@ -17,8 +17,8 @@ std::string_view role_name(Role role);
 std::optional<Role> role_from(std::string_view name);
 
 struct Terminal {
-  std::string id;       // "T-" + 8 hex digits
-  std::string name;     // "Counter 2", "Pack desk tablet"
+  std::string id;    // "T-" + 8 hex digits
+  std::string name;  // "Counter 2", "Pack desk tablet"
   Role role = Role::associate;
   std::string station;  // the pack desk whose scanners and printers it uses; may be empty
   std::int64_t paired_at = 0;

@@ -30,8 +30,8 @@ struct Caller {
 
 // Counters for /metrics (process lifetime; Prometheus handles resets).
 struct ApiCounters {
-  std::map<std::string, std::int64_t> scans;      // by result
-  std::map<std::string, std::int64_t> requests;   // by status class, "2xx"...
+  std::map<std::string, std::int64_t> scans;     // by result
+  std::map<std::string, std::int64_t> requests;  // by status class, "2xx"...
   std::int64_t pairing_refused = 0;
 };
 
@@ -69,8 +69,7 @@ ApiResponse domain_error(const DomainError& error);
 class Body {
  public:
   Body(const ApiRequest& request, std::initializer_list<const char*> allowed);
-  Body(const nlohmann::json& object, std::initializer_list<const char*> allowed,
-       std::string where);
+  Body(const nlohmann::json& object, std::initializer_list<const char*> allowed, std::string where);
   explicit operator bool() const { return !error_; }
   ApiResponse error() const { return *error_; }
 

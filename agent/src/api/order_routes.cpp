@@ -24,7 +24,8 @@ json line_json(const OrderLine& l, Inventory& inventory) {
           {"unit_price_minor", l.unit_price_minor}};
 }
 
-json order_json(const FulfilmentOrder& o, Inventory& inventory, const Caller& caller) {
+json order_json(const FulfilmentOrder& o, Inventory& inventory, const OrderPolicy& policy,
+                const Caller& caller) {
   json lines = json::array();
   for (const auto& l : o.lines) lines.push_back(line_json(l, inventory));
   // The pick walk: by bin, so the associate crosses the store once.
@@ -35,43 +36,55 @@ json order_json(const FulfilmentOrder& o, Inventory& inventory, const Caller& ca
   json packages = json::array();
   for (const auto& p : o.packages) {
     json items = json::array();
-    for (const auto& i : p.items) items.push_back({{"line_no", i.line_no}, {"quantity", i.quantity}});
+    for (const auto& i : p.items)
+      items.push_back({{"line_no", i.line_no}, {"quantity", i.quantity}});
     packages.push_back({{"package_no", p.package_no},
                         {"box_type", p.box_type},
                         {"weight_g", p.weight_g},
                         {"items", items}});
   }
+  // What a terminal may offer now: the state machine's actions, less the cloud's own
+  // (cancel, expire), finishing a pick with lines still open, and unlocking an unlocked
+  // pickup.
+  const bool all_resolved =
+      std::all_of(o.lines.begin(), o.lines.end(), [](const OrderLine& l) { return l.open() == 0; });
   json actions = json::array();
-  for (auto a : all_actions())
-    if (a != OrderAction::expire && allows(o.state, o.method, a) && !o.on_hold)
-      actions.push_back(action_name(a));
-  json out = {{"id", o.id},
-              {"order_ref", o.order_ref},
-              {"state", state_name(o.state)},
-              {"method", method_name(o.method)},
-              {"customer", {{"name", o.customer.name}, {"email", o.customer.email}, {"phone", o.customer.phone}}},
-              {"address",
-               {{"name", o.address.name},
-                {"line1", o.address.line1},
-                {"line2", o.address.line2},
-                {"city", o.address.city},
-                {"region", o.address.region},
-                {"postcode", o.address.postcode},
-                {"country", o.address.country}}},
-              {"currency", o.currency},
-              {"routed_at", o.routed_at},
-              {"accept_by", o.accept_by},
-              {"ship_by", o.ship_by},
-              {"on_hold", o.on_hold},
-              {"lines", lines},
-              {"pick_walk", pick_walk},
-              {"packages", packages},
-              {"reject_reason", o.reject_reason},
-              {"carrier", o.carrier},
-              {"tracking", o.tracking},
-              {"pickup_attempts", o.pickup_attempts},
-              {"allowed_actions", actions},
-              {"updated_at", o.updated_at}};
+  for (auto a : all_actions()) {
+    if (a == OrderAction::expire || a == OrderAction::cancel || o.on_hold) continue;
+    if (a == OrderAction::complete_picking && !all_resolved) continue;
+    if (a == OrderAction::unlock_pickup && o.pickup_attempts == 0) continue;
+    if (allows(o.state, o.method, a)) actions.push_back(action_name(a));
+  }
+  json out = {
+      {"id", o.id},
+      {"order_ref", o.order_ref},
+      {"state", state_name(o.state)},
+      {"method", method_name(o.method)},
+      {"customer",
+       {{"name", o.customer.name}, {"email", o.customer.email}, {"phone", o.customer.phone}}},
+      {"address",
+       {{"name", o.address.name},
+        {"line1", o.address.line1},
+        {"line2", o.address.line2},
+        {"city", o.address.city},
+        {"region", o.address.region},
+        {"postcode", o.address.postcode},
+        {"country", o.address.country}}},
+      {"currency", o.currency},
+      {"routed_at", o.routed_at},
+      {"accept_by", o.accept_by},
+      {"ship_by", o.ship_by},
+      {"on_hold", o.on_hold},
+      {"lines", lines},
+      {"pick_walk", pick_walk},
+      {"packages", packages},
+      {"reject_reason", o.reject_reason},
+      {"carrier", o.carrier},
+      {"tracking", o.tracking},
+      {"pickup_attempts", o.pickup_attempts},
+      {"pickup_locked", o.pickup_attempts >= policy.pickup_code_max_attempts},
+      {"allowed_actions", actions},
+      {"updated_at", o.updated_at}};
   // The customer proves collection with the code; associates must not be able to read it.
   if (caller.role == Role::manager) out["pickup_code"] = o.pickup_code;
   return out;
@@ -93,7 +106,7 @@ json summary_json(const OrderSummary& s, std::int64_t now) {
 ApiResponse after(Routes& r, const Result<void>& result, const std::string& id, const Caller& c) {
   if (!result) return domain_error(result.error());
   auto o = r.store.orders().find(id);
-  return json_response(order_json(*o, r.store.inventory(), c));
+  return json_response(order_json(*o, r.store.inventory(), r.store.orders().policy(), c));
 }
 
 void add_queue(Routes& r) {
@@ -107,7 +120,8 @@ void add_queue(Routes& r) {
           std::optional<DeliveryMethod> method;
           if (auto m = req.query_value("method"); !m.empty()) {
             method = method_from(m);
-            if (!method) return api_error(400, "invalid_query", "unknown delivery method '" + m + "'");
+            if (!method)
+              return api_error(400, "invalid_query", "unknown delivery method '" + m + "'");
           }
           std::size_t limit = 200;
           try {
@@ -127,7 +141,7 @@ void add_queue(Routes& r) {
         [&r](const ApiRequest& req, const Caller& c, const CommandContext&) {
           auto o = r.store.orders().find(req.params[0]);
           if (!o) return api_error(404, "not_found", "no fulfilment order " + req.params[0]);
-          return json_response(order_json(*o, r.store.inventory(), c));
+          return json_response(order_json(*o, r.store.inventory(), r.store.orders().policy(), c));
         });
 }
 
@@ -182,7 +196,8 @@ ApiResponse scan(Routes& r, const ApiRequest& req, const Caller& c, const Comman
                                 [&](const OrderLine& l) { return l.sku == *sku && l.open() > 0; });
   if (allows(order->state, order->method, OrderAction::pick_item) && !on_order) {
     count("wrong_item");
-    return api_error(422, "wrong_item", "wrong item: SKU " + *sku + " is not on order " + order->order_ref);
+    return api_error(422, "wrong_item",
+                     "wrong item: SKU " + *sku + " is not on order " + order->order_ref);
   }
   if (allows(order->state, order->method, OrderAction::pick_item) && !open) {
     count("over_scan");
@@ -196,12 +211,13 @@ ApiResponse scan(Routes& r, const ApiRequest& req, const Caller& c, const Comman
   }
   count("ok");
   auto now = r.store.orders().find(id);
-  return json_response({{"sku", *sku},
-                        {"line_no", picked->line_no},
-                        {"line_picked", picked->line_picked},
-                        {"line_open", picked->line_open},
-                        {"all_lines_resolved", picked->all_lines_resolved},
-                        {"order", order_json(*now, r.store.inventory(), c)}});
+  return json_response(
+      {{"sku", *sku},
+       {"line_no", picked->line_no},
+       {"line_picked", picked->line_picked},
+       {"line_open", picked->line_open},
+       {"all_lines_resolved", picked->all_lines_resolved},
+       {"order", order_json(*now, r.store.inventory(), r.store.orders().policy(), c)}});
 }
 
 void add_picking(Routes& r) {
@@ -226,10 +242,10 @@ void add_picking(Routes& r) {
           const auto qty = b.integer("quantity", true, 1, 10000);
           const auto reason = b.text("reason", true, 40);
           if (!b) return b.error();
-          return after(r,
-                       r.store.orders().short_pick(req.params[0], static_cast<int>(line), qty,
-                                                   reason, ctx),
-                       req.params[0], c);
+          return after(
+              r,
+              r.store.orders().short_pick(req.params[0], static_cast<int>(line), qty, reason, ctx),
+              req.params[0], c);
         });
 }
 
@@ -267,8 +283,9 @@ void add_packing(Routes& r) {
           for (const auto& p : packages)
             if (std::find(r.settings.orders.box_types.begin(), r.settings.orders.box_types.end(),
                           p.box_type) == r.settings.orders.box_types.end())
-              return api_error(422, "invalid_field",
-                               "box type '" + p.box_type + "' is not one of this store's box types");
+              return api_error(
+                  422, "invalid_field",
+                  "box type '" + p.box_type + "' is not one of this store's box types");
           return after(r, r.store.orders().pack(req.params[0], packages, ctx), req.params[0], c);
         });
 }
@@ -286,7 +303,8 @@ ApiResponse manifest(Routes& r, const ApiRequest& req, const Caller& c, const Co
   const auto parcels = b.array("parcels", true, 500);
   if (!b) return b.error();
   if (!known_carrier(r, carrier))
-    return api_error(422, "invalid_field", "carrier '" + carrier + "' is not configured for this store");
+    return api_error(422, "invalid_field",
+                     "carrier '" + carrier + "' is not configured for this store");
   Transaction tx(r.store.db());
   json listed = json::array();
   std::int64_t weight = 0, count = 0;
@@ -333,8 +351,10 @@ void add_handover(Routes& r) {
           const auto tracking = b.text("tracking", false, 64);
           if (!b) return b.error();
           if (!known_carrier(r, carrier))
-            return api_error(422, "invalid_field", "carrier '" + carrier + "' is not configured for this store");
-          return after(r, r.store.orders().ship(req.params[0], carrier, tracking, ctx), req.params[0], c);
+            return api_error(422, "invalid_field",
+                             "carrier '" + carrier + "' is not configured for this store");
+          return after(r, r.store.orders().ship(req.params[0], carrier, tracking, ctx),
+                       req.params[0], c);
         });
   r.add("POST", "/api/v1/manifests", Role::associate,
         [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
@@ -358,8 +378,8 @@ void add_handover(Routes& r) {
             auto o = r.store.orders().find(req.params[0]);
             auto e = api_error(422, "wrong_pickup_code", result.error().message);
             auto body = nlohmann::json::parse(e.body);
-            body["error"]["attempts_left"] =
-                std::max(0, r.store.orders().policy().pickup_code_max_attempts - o->pickup_attempts);
+            body["error"]["attempts_left"] = std::max(
+                0, r.store.orders().policy().pickup_code_max_attempts - o->pickup_attempts);
             e.body = body.dump();
             return e;
           }

@@ -52,7 +52,8 @@ void add_inventory(Routes& r) {
             return api_error(422, "invalid_field",
                              "kind '" + kind + "' is not receipt, correction, damage or disposal");
           a.kind = *k;
-          if (auto done = r.store.inventory().adjust(a, ctx); !done) return domain_error(done.error());
+          if (auto done = r.store.inventory().adjust(a, ctx); !done)
+            return domain_error(done.error());
           return json_response(level_json(*r.store.inventory().level(a.sku), r.store.inventory()));
         });
   r.add("POST", "/api/v1/inventory/counts", Role::manager,
@@ -65,7 +66,8 @@ void add_inventory(Routes& r) {
             Body eb(e, {"sku", "on_hand", "unsellable"}, "entries[" + std::to_string(n++) + "].");
             CountEntry entry{eb.text("sku", true, 64), eb.integer("on_hand", true, 0, 10'000'000),
                              std::nullopt};
-            if (eb.has("unsellable")) entry.unsellable = eb.integer("unsellable", true, 0, 10'000'000);
+            if (eb.has("unsellable"))
+              entry.unsellable = eb.integer("unsellable", true, 0, 10'000'000);
             if (!b.take(eb)) break;
             count.entries.push_back(entry);
           }
@@ -110,8 +112,9 @@ void add_returns(Routes& r) {
             }
             auto d = disposition_from(disposition);
             if (!d)
-              return api_error(422, "invalid_field",
-                               "disposition '" + disposition + "' is not restock, unsellable or to_vendor");
+              return api_error(
+                  422, "invalid_field",
+                  "disposition '" + disposition + "' is not restock, unsellable or to_vendor");
             line.disposition = *d;
             rr.lines.push_back(line);
           }
@@ -126,13 +129,14 @@ void add_admin(Routes& r) {
   r.add("GET", "/api/v1/reference", Role::associate,
         [&r](const ApiRequest&, const Caller&, const CommandContext&) {
           const auto& o = r.settings.orders;
-          return json_response({{"store", {{"id", r.settings.store.id}, {"name", r.settings.store.name}}},
-                                {"reject_reasons", r.store.orders().policy().reject_reasons},
-                                {"short_pick_reasons", r.store.orders().policy().short_pick_reasons},
-                                {"carriers", o.carriers},
-                                {"box_types", o.box_types},
-                                {"dispositions", {"restock", "unsellable", "to_vendor"}},
-                                {"adjustment_kinds", {"receipt", "correction", "damage", "disposal"}}});
+          return json_response(
+              {{"store", {{"id", r.settings.store.id}, {"name", r.settings.store.name}}},
+               {"reject_reasons", r.store.orders().policy().reject_reasons},
+               {"short_pick_reasons", r.store.orders().policy().short_pick_reasons},
+               {"carriers", o.carriers},
+               {"box_types", o.box_types},
+               {"dispositions", {"restock", "unsellable", "to_vendor"}},
+               {"adjustment_kinds", {"receipt", "correction", "damage", "disposal"}}});
         });
   r.add("GET", "/api/v1/devices", Role::associate,
         [&r](const ApiRequest&, const Caller&, const CommandContext&) {
@@ -140,7 +144,7 @@ void add_admin(Routes& r) {
           const json health = r.component_health();
           return json_response({{"scanners", json::array()},
                                 {"printers", json::array()},
-                                {"cloud", health.value("cloud", json(nullptr))},
+                                {"cloud", health.value("sync", json(nullptr))},
                                 {"terminals_connected", r.connected_terminals()}});
         });
   r.add("GET", "/api/v1/outbox", Role::manager,
@@ -148,13 +152,17 @@ void add_admin(Routes& r) {
           const auto st = r.store.outbox().stats();
           json dead = json::array();
           for (const auto& e : r.store.outbox().dead(100))
-            dead.push_back({{"seq", e.seq}, {"event_id", e.event_id}, {"type", e.type},
-                            {"subject", e.subject}, {"created_at", e.created_at},
+            dead.push_back({{"seq", e.seq},
+                            {"event_id", e.event_id},
+                            {"type", e.type},
+                            {"subject", e.subject},
+                            {"created_at", e.created_at},
                             {"attempts", e.attempts}});
           return json_response(
               {{"pending", st.pending},
                {"dead", st.dead},
-               {"oldest_pending_age_s", st.oldest_pending_at ? (ctx.now_ms - st.oldest_pending_at) / 1000 : 0},
+               {"oldest_pending_age_s",
+                st.oldest_pending_at ? (ctx.now_ms - st.oldest_pending_at) / 1000 : 0},
                {"last_seq", st.last_seq},
                {"dead_letters", dead}});
         });
@@ -179,8 +187,12 @@ void add_admin(Routes& r) {
           s.bind(1, std::clamp<std::int64_t>(limit, 1, 1000));
           json rows = json::array();
           while (s.step())
-            rows.push_back({{"at", s.int64(0)}, {"actor", s.text(1)}, {"role", s.text(2)},
-                            {"action", s.text(3)}, {"status", s.int64(4)}, {"detail", s.text(5)}});
+            rows.push_back({{"at", s.int64(0)},
+                            {"actor", s.text(1)},
+                            {"role", s.text(2)},
+                            {"action", s.text(3)},
+                            {"status", s.int64(4)},
+                            {"detail", s.text(5)}});
           return json_response({{"entries", rows}});
         });
 }
@@ -201,24 +213,30 @@ void add_metrics(Routes& r) {
     out << "fulfild_outbox_pending " << st.pending << '\n';
     metric(out, "fulfild_outbox_dead", "gauge", "Events the cloud refused (dead letters).");
     out << "fulfild_outbox_dead " << st.dead << '\n';
-    metric(out, "fulfild_outbox_oldest_pending_age_seconds", "gauge", "Age of the oldest pending event.");
+    metric(out, "fulfild_outbox_oldest_pending_age_seconds", "gauge",
+           "Age of the oldest pending event.");
     out << "fulfild_outbox_oldest_pending_age_seconds "
         << (st.oldest_pending_at ? (now_ms() - st.oldest_pending_at) / 1000 : 0) << '\n';
-    const json cloud = r.component_health().value("cloud", json::object());
+    const json cloud = r.component_health().value("sync", json::object());
     metric(out, "fulfild_sync_failures_total", "counter", "Failed requests to the cloud.");
-    out << "fulfild_sync_failures_total{direction=\"upload\"} " << cloud.value("upload_failures", 0) << '\n';
-    out << "fulfild_sync_failures_total{direction=\"feed\"} " << cloud.value("feed_failures", 0) << '\n';
+    out << "fulfild_sync_failures_total{direction=\"upload\"} " << cloud.value("upload_failures", 0)
+        << '\n';
+    out << "fulfild_sync_failures_total{direction=\"feed\"} " << cloud.value("feed_failures", 0)
+        << '\n';
     metric(out, "fulfild_sync_events_sent_total", "counter", "Events the cloud acknowledged.");
     out << "fulfild_sync_events_sent_total " << cloud.value("events_sent", 0) << '\n';
     metric(out, "fulfild_scans_total", "counter", "Pick scans by result.");
     for (const char* result : {"ok", "wrong_item", "over_scan", "unknown_barcode", "refused"})
-      out << "fulfild_scans_total{result=\"" << result << "\"} " << r.counters.scans[result] << '\n';
+      out << "fulfild_scans_total{result=\"" << result << "\"} " << r.counters.scans[result]
+          << '\n';
     metric(out, "fulfild_api_requests_total", "counter", "Terminal API requests by status class.");
     for (const char* cls : {"2xx", "4xx", "5xx"})
-      out << "fulfild_api_requests_total{status=\"" << cls << "\"} " << r.counters.requests[cls] << '\n';
+      out << "fulfild_api_requests_total{status=\"" << cls << "\"} " << r.counters.requests[cls]
+          << '\n';
     metric(out, "fulfild_terminals_connected", "gauge", "Terminals with an open WebSocket.");
     out << "fulfild_terminals_connected " << r.connected_terminals() << '\n';
-    metric(out, "fulfild_pairing_refused_total", "counter", "Wrong or rate-limited pairing attempts.");
+    metric(out, "fulfild_pairing_refused_total", "counter",
+           "Wrong or rate-limited pairing attempts.");
     out << "fulfild_pairing_refused_total " << r.counters.pairing_refused << '\n';
     ApiResponse resp;
     resp.content_type = "text/plain; version=0.0.4";

@@ -8,8 +8,8 @@
 
 namespace fulfil::agent {
 namespace asio = boost::asio;
-using nlohmann::json;
 using api::Caller;
+using nlohmann::json;
 
 struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
   State(asio::io_context& io, HttpServer& server, Store& store, const config::Settings& settings,
@@ -30,6 +30,8 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
   std::vector<Connection> connections;
   std::int64_t pushed_seq = 0;
   asio::steady_timer poll;
+  int polls = 0;
+  json alarms = json::array();  // last pushed
   bool stopped = false;
 
   // --- who is calling --------------------------------------------------------------------
@@ -67,13 +69,13 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
 
   void add(const std::string& method, const std::string& pattern, Role min_role,
            api::RouteHandler handler) {
-    server.route(method, pattern,
-                 [self = weak_from_this(), method, min_role, h = std::move(handler)](
-                     const ApiRequest& req) {
-                   auto s = self.lock();
-                   if (!s) return api_error(503, "stopping", "fulfild is stopping");
-                   return s->handle(req, method, min_role, h);
-                 });
+    server.route(
+        method, pattern,
+        [self = weak_from_this(), method, min_role, h = std::move(handler)](const ApiRequest& req) {
+          auto s = self.lock();
+          if (!s) return api_error(503, "stopping", "fulfild is stopping");
+          return s->handle(req, method, min_role, h);
+        });
   }
 
   ApiResponse handle(const ApiRequest& req, const std::string& method, Role min_role,
@@ -111,7 +113,8 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
                               out.status, detail, ctx.now_ms);
       tx.commit();
     } catch (const StorageFailure& e) {
-      return api_error(503, "storage", std::string("the database failed, nothing was changed: ") + e.what());
+      return api_error(503, "storage",
+                       std::string("the database failed, nothing was changed: ") + e.what());
     }
     if (out.status < 400) changed();
     return out;
@@ -134,9 +137,10 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
       auto events = store.outbox().since(pushed_seq, 200);
       if (events.empty()) return;
       for (const auto& e : events) {
-        broadcast({{"type", "event"},
-                   {"event",
-                    {{"seq", e.seq}, {"type", e.type}, {"subject", e.subject}, {"at", e.created_at}}}});
+        broadcast(
+            {{"type", "event"},
+             {"event",
+              {{"seq", e.seq}, {"type", e.type}, {"subject", e.subject}, {"at", e.created_at}}}});
         pushed_seq = e.seq;
       }
     }
@@ -170,8 +174,23 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
       auto s = self.lock();
       if (ec || !s || s->stopped) return;
       s->publish();
+      if (++s->polls % 10 == 0) s->check_alarms();
       s->schedule_poll();
     });
+  }
+
+  // Sync and device alarms reach the terminals when they appear and when they clear.
+  void check_alarms() {
+    if (!hooks.component_health) return;
+    json now = json::array();
+    for (const auto& [component, health] : hooks.component_health().items())
+      if (health.is_object() && health.contains("alarms"))
+        for (const auto& a : health["alarms"])
+          now.push_back({{"component", component}, {"alarm", a}});
+    if (now == alarms) return;
+    alarms = now;
+    prune();
+    broadcast({{"type", "alarms"}, {"alarms", alarms}});
   }
 
   void add_websocket() {
@@ -186,10 +205,11 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
           s->prune();
           if (s->connections.empty()) s->pushed_seq = s->store.outbox().stats().last_seq;
           s->connections.push_back({ch, caller->id});
-          ch->send(json{{"type", "hello"},
-                        {"terminal", {{"id", caller->id}, {"name", caller->name},
-                                      {"role", role_name(caller->role)}}},
-                        {"seq", s->pushed_seq}}
+          ch->send(json{
+              {"type", "hello"},
+              {"terminal",
+               {{"id", caller->id}, {"name", caller->name}, {"role", role_name(caller->role)}}},
+              {"seq", s->pushed_seq}}
                        .dump());
           ch->on_message = [ch = std::weak_ptr<WebSocketChannel>(ch)](const std::string& text) {
             // Terminals only listen; a "ping" is answered so a UI can measure the link.
@@ -205,29 +225,29 @@ TerminalApi::TerminalApi(asio::io_context& io, HttpServer& server, Store& store,
     : state_(std::make_shared<State>(io, server, store, settings, std::move(hooks))) {
   auto& s = *state_;
   std::weak_ptr<State> weak = state_;
-  s.routes.reset(new api::Routes{
-      store,
-      settings,
-      s.counters,
-      [weak](const std::string& method, const std::string& pattern, Role role,
-             api::RouteHandler h) {
-        if (auto st = weak.lock()) st->add(method, pattern, role, std::move(h));
-      },
-      server,
-      [weak]() -> json {
-        auto st = weak.lock();
-        return st && st->hooks.component_health ? st->hooks.component_health() : json::object();
-      },
-      [weak]() -> std::size_t {
-        auto st = weak.lock();
-        if (!st) return 0;
-        st->prune();
-        return st->connections.size();
-      },
-      [weak](const std::string& id) {
-        if (auto st = weak.lock()) st->disconnect(id);
-      },
-      s.hooks.demo});
+  s.routes.reset(new api::Routes{store, settings, s.counters,
+                                 [weak](const std::string& method, const std::string& pattern,
+                                        Role role, api::RouteHandler h) {
+                                   if (auto st = weak.lock())
+                                     st->add(method, pattern, role, std::move(h));
+                                 },
+                                 server,
+                                 [weak]() -> json {
+                                   auto st = weak.lock();
+                                   return st && st->hooks.component_health
+                                              ? st->hooks.component_health()
+                                              : json::object();
+                                 },
+                                 [weak]() -> std::size_t {
+                                   auto st = weak.lock();
+                                   if (!st) return 0;
+                                   st->prune();
+                                   return st->connections.size();
+                                 },
+                                 [weak](const std::string& id) {
+                                   if (auto st = weak.lock()) st->disconnect(id);
+                                 },
+                                 s.hooks.demo});
   api::add_order_routes(*s.routes);
   api::add_store_routes(*s.routes);
   api::add_terminal_routes(*s.routes);

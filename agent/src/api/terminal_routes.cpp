@@ -28,13 +28,12 @@ ApiResponse issue_code(Routes& r, const ApiRequest& req, const CommandContext& c
   p.ttl_ms = b.integer("ttl_s", false, 60, 86400, r.settings.api.pairing_code_ttl_s) * 1000;
   if (!b) return b.error();
   auto parsed = role_from(role);
-  if (!parsed) return api_error(422, "invalid_field", "role must be associate or manager, not '" + role + "'");
+  if (!parsed)
+    return api_error(422, "invalid_field", "role must be associate or manager, not '" + role + "'");
   p.role = *parsed;
   auto code = r.store.terminals().issue_code(p, ctx);
   if (!code) return domain_error(code.error());
-  return json_response({{"code", code->code},
-                        {"role", role},
-                        {"expires_at", code->expires_at}},
+  return json_response({{"code", code->code}, {"role", role}, {"expires_at", code->expires_at}},
                        201);
 }
 

@@ -1,0 +1,18 @@
+#pragma once
+// Internal to fulfilctl: one HTTP request to the local agent over its Unix socket.
+#include <string>
+
+#include "config/expected.hpp"
+
+namespace fulfil::ctl {
+
+struct AgentReply {
+  long status = 0;
+  std::string body;
+};
+
+// Fails (with a message saying what to check) only when the agent cannot be reached.
+Expected<AgentReply, std::string> call_agent(const std::string& socket, const std::string& method,
+                                             const std::string& path, const std::string& body);
+
+}  // namespace fulfil::ctl

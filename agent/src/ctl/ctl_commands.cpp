@@ -1,0 +1,418 @@
+#include "ctl_commands.hpp"
+
+#include <cstdlib>
+#include <ctime>
+#include <functional>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "ctl_client.hpp"
+
+namespace fulfil::ctl {
+namespace {
+
+using nlohmann::json;
+
+struct Command {
+  const char* name;
+  const char* usage;
+  const char* summary;
+  std::vector<const char*> flags;  // accepted --flags (switches end with '!')
+  std::size_t min_args;
+  std::size_t max_args;
+  std::function<int(const Invocation&)> run;
+};
+
+std::string time_text(std::int64_t ms) {
+  if (ms <= 0) return "-";
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
+  return buf;
+}
+
+std::string cell(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_null()) return "-";
+  return v.dump();
+}
+
+// Columns sized to their widest cell; text from the agent is shown as text.
+void print_table(const std::vector<std::string>& headers,
+                 const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width(headers.size());
+  for (std::size_t i = 0; i < headers.size(); ++i) width[i] = headers[i].size();
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < r.size() && i < width.size(); ++i)
+      width[i] = std::max(width[i], r[i].size());
+  auto line = [&](const std::vector<std::string>& r) {
+    std::string out;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      out += r[i];
+      if (i + 1 < r.size()) out += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    std::cout << out << '\n';
+  };
+  line(headers);
+  for (const auto& r : rows) line(r);
+}
+
+// Calls the agent; on failure prints the agent's message and returns the exit code.
+int call(const Invocation& inv, const std::string& method, const std::string& path, json& out,
+         const json& body = nullptr) {
+  auto reply = call_agent(inv.socket, method, path, body.is_null() ? "" : body.dump());
+  if (!reply) {
+    std::cerr << "fulfilctl: " << reply.error() << '\n';
+    return unreachable;
+  }
+  try {
+    out = json::parse(reply->body);
+  } catch (const json::exception&) {
+    out = json{{"raw", reply->body}};
+  }
+  if (reply->status >= 400) {
+    const std::string message =
+        out.contains("error") ? out["error"].value("message", "") : reply->body;
+    std::cerr << "fulfilctl: " << message << " (HTTP " << reply->status << ")\n";
+    return reply->status >= 500 ? agent_error : refused;
+  }
+  return ok;
+}
+
+std::string query(const Invocation& inv, const std::vector<std::string>& names) {
+  std::string q;
+  for (const auto& n : names)
+    if (auto it = inv.flags.find(n); it != inv.flags.end())
+      q += (q.empty() ? "?" : "&") + n + "=" + it->second;
+  return q;
+}
+
+int show_json_or(const Invocation& inv, const json& body, const std::function<void()>& human) {
+  if (inv.json)
+    std::cout << body.dump(2) << '\n';
+  else
+    human();
+  return ok;
+}
+
+int status(const Invocation& inv) {
+  json health;
+  if (int rc = call(inv, "GET", "/health", health); rc) return rc;
+  return show_json_or(inv, health, [&] {
+    std::cout << "store        " << health.value("store_id", "") << "\nversion      "
+              << health.value("version", "") << "\nuptime       " << health.value("uptime_s", 0)
+              << " s\noutbox       " << health["outbox"].value("pending", 0) << " pending, "
+              << health["outbox"].value("dead", 0) << " dead\n";
+    if (health.contains("sync"))
+      std::cout << "cloud        "
+                << (health["sync"].value("enrolled", false) ? "enrolled" : "not enrolled")
+                << ", last sync "
+                << time_text(health["sync"].value("last_sync_at", std::int64_t{0}))
+                << "\nalarms       " << health["sync"]["alarms"].dump() << '\n';
+    std::cout << "orders      ";
+    for (const auto& [state, n] : health["orders"].items())
+      if (n.get<int>() > 0) std::cout << ' ' << state << '=' << n.get<int>();
+    std::cout << '\n';
+  });
+}
+
+int orders(const Invocation& inv) {
+  json body;
+  if (int rc = call(inv, "GET", "/api/v1/orders" + query(inv, {"state", "method", "limit"}), body))
+    return rc;
+  return show_json_or(inv, body, [&] {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& o : body["orders"])
+      rows.push_back({cell(o["id"]), cell(o["order_ref"]), cell(o["state"]), cell(o["method"]),
+                      cell(o["units"]), time_text(o["routed_at"].get<std::int64_t>())});
+    print_table({"ID", "ORDER", "STATE", "METHOD", "UNITS", "ROUTED"}, rows);
+  });
+}
+
+int order(const Invocation& inv) {
+  json o;
+  if (int rc = call(inv, "GET", "/api/v1/orders/" + inv.args[0], o); rc) return rc;
+  return show_json_or(inv, o, [&] {
+    std::cout << cell(o["id"]) << "  " << cell(o["order_ref"]) << "  " << cell(o["state"]) << "  "
+              << cell(o["method"]) << (o["on_hold"].get<bool>() ? "  ON HOLD" : "")
+              << "\ncustomer  " << cell(o["customer"]["name"]) << "\nrouted    "
+              << time_text(o["routed_at"].get<std::int64_t>()) << "\n";
+    if (!o.value("pickup_code", "").empty())
+      std::cout << "pickup    " << cell(o["pickup_code"]) << '\n';
+    if (!o.value("carrier", "").empty())
+      std::cout << "carrier   " << cell(o["carrier"]) << " " << cell(o["tracking"]) << '\n';
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& l : o["lines"])
+      rows.push_back({cell(l["line_no"]), cell(l["sku"]), cell(l["bin"]), cell(l["quantity"]),
+                      cell(l["picked"]), cell(l["rejected"]), cell(l["title"])});
+    std::cout << '\n';
+    print_table({"LINE", "SKU", "BIN", "QTY", "PICKED", "SHORT", "TITLE"}, rows);
+  });
+}
+
+int inventory(const Invocation& inv) {
+  std::string q;
+  for (unsigned char c : inv.args[0]) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
+      q += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      q += buf;
+    }
+  }
+  json body;
+  if (int rc = call(inv, "GET", "/api/v1/inventory?q=" + q, body); rc) return rc;
+  return show_json_or(inv, body, [&] {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& i : body["items"])
+      rows.push_back({cell(i["sku"]), cell(i["bin"]), cell(i["on_hand"]), cell(i["reserved"]),
+                      cell(i["unsellable"]), cell(i["available"]), cell(i["title"])});
+    print_table({"SKU", "BIN", "ON HAND", "RESERVED", "UNSELLABLE", "AVAILABLE", "TITLE"}, rows);
+    if (rows.empty()) std::cout << "(nothing matches)\n";
+  });
+}
+
+int pair(const Invocation& inv) {
+  json req = {{"role", inv.flags.at("role")}};
+  if (inv.flags.count("name")) req["name"] = inv.flags.at("name");
+  if (inv.flags.count("station")) req["station"] = inv.flags.at("station");
+  if (inv.flags.count("ttl")) {
+    char* end = nullptr;
+    const long ttl = std::strtol(inv.flags.at("ttl").c_str(), &end, 10);
+    if (*end || ttl <= 0) {
+      std::cerr << "fulfilctl: --ttl needs a number of seconds\n";
+      return usage;
+    }
+    req["ttl_s"] = ttl;
+  }
+  json body;
+  if (int rc = call(inv, "POST", "/api/v1/pairing-codes", body, req); rc) return rc;
+  return show_json_or(inv, body, [&] {
+    std::cout << "Pairing code: " << cell(body["code"]) << "\nRole: " << cell(body["role"])
+              << "\nValid until " << time_text(body["expires_at"].get<std::int64_t>())
+              << "; it pairs one terminal. Open the terminal UI on the tablet or counter PC and "
+                 "enter it.\n";
+  });
+}
+
+int terminals(const Invocation& inv) {
+  json body;
+  if (int rc =
+          call(inv, "GET",
+               std::string("/api/v1/terminals") + (inv.flags.count("all") ? "?all=1" : ""), body))
+    return rc;
+  return show_json_or(inv, body, [&] {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& t : body["terminals"])
+      rows.push_back({cell(t["id"]), cell(t["name"]), cell(t["role"]), cell(t["station"]),
+                      time_text(t["paired_at"].get<std::int64_t>()),
+                      time_text(t["last_seen_at"].get<std::int64_t>()),
+                      t["revoked_at"].get<std::int64_t>() ? "revoked" : "active"});
+    print_table({"ID", "NAME", "ROLE", "STATION", "PAIRED", "LAST SEEN", "STATUS"}, rows);
+  });
+}
+
+int revoke(const Invocation& inv) {
+  json body;
+  if (int rc = call(inv, "DELETE", "/api/v1/terminals/" + inv.args[0], body); rc) return rc;
+  return show_json_or(inv, body, [&] {
+    std::cout << "Revoked " << cell(body["id"]) << " (" << cell(body["name"])
+              << "); it must be paired again to be used.\n";
+  });
+}
+
+int outbox(const Invocation& inv) {
+  json body;
+  if (int rc = call(inv, "GET", "/api/v1/outbox", body); rc) return rc;
+  return show_json_or(inv, body, [&] {
+    std::cout << "pending " << body["pending"] << ", dead " << body["dead"] << ", oldest pending "
+              << body["oldest_pending_age_s"] << " s, last seq " << body["last_seq"] << '\n';
+    if (body["dead_letters"].empty()) return;
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& e : body["dead_letters"])
+      rows.push_back({cell(e["seq"]), cell(e["type"]), cell(e["subject"]), cell(e["event_id"]),
+                      time_text(e["created_at"].get<std::int64_t>())});
+    std::cout << "\nDead letters (refused by the cloud; see the agent log for each reason):\n";
+    print_table({"SEQ", "TYPE", "SUBJECT", "EVENT", "CREATED"}, rows);
+  });
+}
+
+int config_show(const Invocation& inv) {
+  if (inv.args[0] != "show") {
+    std::cerr << "fulfilctl: unknown config command '" << inv.args[0] << "' (expected: show)\n";
+    return usage;
+  }
+  json body;
+  if (int rc = call(inv, "GET", "/api/v1/config", body); rc) return rc;
+  std::cout << body.dump(2) << '\n';
+  return ok;
+}
+
+int audit(const Invocation& inv) {
+  json body;
+  if (int rc = call(inv, "GET", "/api/v1/audit" + query(inv, {"limit"}), body); rc) return rc;
+  return show_json_or(inv, body, [&] {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& e : body["entries"])
+      rows.push_back({time_text(e["at"].get<std::int64_t>()), cell(e["actor"]), cell(e["role"]),
+                      cell(e["action"]), cell(e["status"]), cell(e["detail"])});
+    print_table({"AT", "WHO", "ROLE", "ACTION", "STATUS", "DETAIL"}, rows);
+  });
+}
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> all = {
+      {"status",
+       "status",
+       "the agent's health: store, version, outbox, cloud link, orders",
+       {},
+       0,
+       0,
+       status},
+      {"orders",
+       "orders [--state S] [--method ship|pickup] [--limit N]",
+       "list fulfilment orders",
+       {"state", "method", "limit"},
+       0,
+       0,
+       orders},
+      {"order", "order ID", "one order with its lines (and its pickup code)", {}, 1, 1, order},
+      {"inventory",
+       "inventory QUERY",
+       "stock by SKU, barcode or words of the title",
+       {},
+       1,
+       1,
+       inventory},
+      {"pair",
+       "pair --role associate|manager [--name N] [--station S] [--ttl SECONDS]",
+       "print a one-time code that pairs a terminal",
+       {"role", "name", "station", "ttl"},
+       0,
+       0,
+       pair},
+      {"terminals",
+       "terminals [--all]",
+       "paired terminals (--all: with revoked ones)",
+       {"all!"},
+       0,
+       0,
+       terminals},
+      {"revoke",
+       "revoke TERMINAL_ID",
+       "revoke a terminal's token; it is disconnected at once",
+       {},
+       1,
+       1,
+       revoke},
+      {"outbox", "outbox", "events waiting for the cloud, and dead letters", {}, 0, 0, outbox},
+      {"config", "config show", "the running configuration", {}, 1, 1, config_show},
+      {"audit",
+       "audit [--limit N]",
+       "recent changes made through the terminal API, with who made them",
+       {"limit"},
+       0,
+       0,
+       audit},
+  };
+  return all;
+}
+
+const Command* find_command(const std::string& name) {
+  for (const auto& c : commands())
+    if (name == c.name) return &c;
+  return nullptr;
+}
+
+void print_help() {
+  std::cout << "fulfilctl: the store manager's command line for fulfild\n\n"
+               "usage: fulfilctl [--socket PATH] [--json] COMMAND [ARGS]\n\ncommands:\n";
+  for (const auto& c : commands()) std::cout << "  " << c.usage << "\n      " << c.summary << '\n';
+  std::cout << "\noptions:\n"
+               "  --socket PATH  the agent's Unix socket (default $FULFIL_SOCKET, else "
+               "/run/fulfild/api.sock)\n"
+               "  --json         print the agent's JSON instead of tables\n"
+               "  --help         this help; `fulfilctl COMMAND --help` for one command\n\n"
+               "exit codes: 0 done; 1 refused by the agent (the message says why); 2 bad "
+               "command line;\n            3 the agent cannot be reached; 4 the agent failed\n";
+}
+
+}  // namespace
+
+bool parse(int argc, char** argv, Invocation& out, int& exit_code) {
+  const char* env = std::getenv("FULFIL_SOCKET");
+  out.socket = env && *env ? env : "/run/fulfild/api.sock";
+  bool help = false;
+  std::vector<std::string> words;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      help = true;
+    } else if (a == "--json") {
+      out.json = true;
+    } else if (a.rfind("--", 0) == 0) {
+      std::string name = a.substr(2), value;
+      if (auto eq = name.find('='); eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name.resize(eq);
+      } else if (name == "all") {
+        value = "1";
+      } else if (i + 1 < argc) {
+        value = argv[++i];
+      } else {
+        std::cerr << "fulfilctl: option --" << name << " needs a value\n";
+        exit_code = usage;
+        return false;
+      }
+      if (name == "socket")
+        out.socket = value;
+      else
+        out.flags[name] = value;
+    } else {
+      words.push_back(a);
+    }
+  }
+  if (words.empty()) {
+    print_help();
+    exit_code = help ? ok : usage;
+    return false;
+  }
+  out.command = words[0];
+  out.args.assign(words.begin() + 1, words.end());
+  const Command* c = find_command(out.command);
+  if (!c) {
+    std::cerr << "fulfilctl: unknown command '" << out.command << "'; see fulfilctl --help\n";
+    exit_code = usage;
+    return false;
+  }
+  if (help) {
+    std::cout << "usage: fulfilctl [--socket PATH] [--json] " << c->usage << "\n  " << c->summary
+              << '\n';
+    exit_code = ok;
+    return false;
+  }
+  for (const auto& [name, value] : out.flags) {
+    bool known = false;
+    for (std::string f : c->flags) known |= f == name || f == name + "!";
+    if (!known) {
+      std::cerr << "fulfilctl: " << c->name << " has no option --" << name << "; usage: fulfilctl "
+                << c->usage << '\n';
+      exit_code = usage;
+      return false;
+    }
+  }
+  if (out.args.size() < c->min_args || out.args.size() > c->max_args ||
+      (out.command == "pair" && !out.flags.count("role"))) {
+    std::cerr << "fulfilctl: usage: fulfilctl " << c->usage << '\n';
+    exit_code = usage;
+    return false;
+  }
+  return true;
+}
+
+int run(const Invocation& invocation) {
+  return find_command(invocation.command)->run(invocation);
+}
+
+}  // namespace fulfil::ctl

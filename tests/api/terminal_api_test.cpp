@@ -1,0 +1,376 @@
+// The terminal API over real HTTP on loopback (and its Unix socket): authentication and
+// roles, pairing, the whole ship-from-store and pickup workflows, refusals that change
+// nothing, WebSocket pushes, and metrics.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <future>
+#include <thread>
+
+#include "agent/http_server.hpp"
+#include "agent/terminal_api.hpp"
+#include "api_client.hpp"
+#include "test_support.hpp"
+
+namespace fulfil::test {
+namespace {
+
+using agent::DeliveryMethod;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// A store with the terminal API on an ephemeral port, served from its own thread (the
+// test thread is the terminal).
+struct ApiServer {
+  TestStore store = open_test_store();
+  config::Settings settings;
+  boost::asio::io_context io;
+  std::unique_ptr<agent::HttpServer> server;
+  std::unique_ptr<agent::TerminalApi> api;
+  std::thread thread;
+  unsigned short port = 0;
+  std::string socket;
+  int local_changes = 0;
+
+  explicit ApiServer(std::vector<std::string> overrides = {}) {
+    settings = *config::load({std::nullopt, std::move(overrides)});
+    socket = store.dir->path() + "/api.sock";
+    seed_catalog(*store, 20, 50);
+    server = std::make_unique<agent::HttpServer>(
+        io, agent::ApiOptions{"127.0.0.1", 0, 64 * 1024, socket});
+    api = std::make_unique<agent::TerminalApi>(
+        io, *server, *store, settings,
+        agent::TerminalApiHooks{[this] { ++local_changes; }, [] { return json::object(); }, false});
+    port = *server->start();
+    thread = std::thread([this] { io.run(); });
+  }
+  ~ApiServer() {
+    boost::asio::post(io, [this] {
+      api.reset();
+      server->stop();
+      io.stop();
+    });
+    thread.join();
+  }
+  // Runs `f` on the server's thread (the store belongs to it) and returns its result.
+  template <class F>
+  auto on_loop(F f) {
+    std::packaged_task<decltype(f())()> task(std::move(f));
+    auto result = task.get_future();
+    boost::asio::post(io, [&task] { task(); });
+    return result.get();
+  }
+  void add_order(const std::string& id, DeliveryMethod m,
+                 std::vector<std::pair<std::string, std::int64_t>> lines) {
+    on_loop([&] {
+      auto o = make_order(id, m, lines);
+      o.accept_by = agent::now_ms() + 3'600'000;
+      REQUIRE(store->orders().receive(o, ctx(agent::now_ms())));
+      return 0;
+    });
+  }
+  std::string fingerprint_without_audit() {
+    return on_loop([&] {
+      auto f = fingerprint(store->db());
+      return f.substr(0, f.find("## audit")) + f.substr(f.find("## inbox"));
+    });
+  }
+  // A terminal paired through the real flow: a code from the Unix socket, then /pair.
+  std::string pair(const std::string& role, const std::string& name = "Counter") {
+    auto code = unix_request(socket, "POST", "/api/v1/pairing-codes",
+                             json{{"role", role}, {"name", name}}.dump());
+    REQUIRE(code.status == 201);
+    auto paired = ApiClient(port).post("/api/v1/pair", {{"code", code.json()["code"]}});
+    REQUIRE(paired.status == 201);
+    return paired.json()["token"];
+  }
+};
+
+std::string barcode_of(ApiServer& s, const std::string& sku) {
+  return s.on_loop([&] { return s.store->inventory().barcodes_of(sku).at(0); });
+}
+
+TEST_CASE("every API call needs a paired terminal; managers' calls need a manager") {
+  ApiServer s;
+  ApiClient anonymous(s.port);
+  auto r = anonymous.get("/api/v1/orders");
+  CHECK(r.status == 401);
+  CHECK(r.error_code() == "unauthorized");
+  CHECK(ApiClient(s.port, std::string(64, 'a')).get("/api/v1/orders").status == 401);
+  CHECK(anonymous.get("/metrics").status == 200);  // no customer data: scrapers need no token
+
+  ApiClient associate(s.port, s.pair("associate"));
+  CHECK(associate.get("/api/v1/orders").status == 200);
+  CHECK(associate.get("/api/v1/session").json()["role"] == "associate");
+  auto forbidden = associate.post("/api/v1/inventory/adjustments",
+                                  {{"sku", "SKU-0001"}, {"kind", "receipt"}, {"quantity", 5}});
+  CHECK(forbidden.status == 403);
+  CHECK(associate.get("/api/v1/terminals").status == 403);
+
+  ApiClient manager(s.port, s.pair("manager"));
+  auto adjusted = manager.post("/api/v1/inventory/adjustments",
+                               {{"sku", "SKU-0001"}, {"kind", "receipt"}, {"quantity", 5}});
+  CHECK(adjusted.status == 200);
+  CHECK(adjusted.json()["on_hand"] == 55);
+
+  // The Unix socket is a manager (its file permissions are the authentication).
+  auto local = unix_request(s.socket, "GET", "/api/v1/session");
+  CHECK(local.json()["role"] == "manager");
+  CHECK(local.json()["local"] == true);
+}
+
+TEST_CASE("pairing codes are one-time, guessing is rate-limited, and revocation is immediate") {
+  ApiServer s({"api.pairing_attempts_per_minute=3"});
+  auto code = unix_request(
+      s.socket, "POST", "/api/v1/pairing-codes",
+      json{{"role", "associate"}, {"name", "Pack desk"}, {"station", "pack-1"}}.dump());
+  REQUIRE(code.status == 201);
+  const std::string c = code.json()["code"];
+  CHECK(c.size() == 11);
+  ApiClient anonymous(s.port);
+  auto paired = anonymous.post("/api/v1/pair", {{"code", c}});
+  REQUIRE(paired.status == 201);
+  CHECK(paired.json()["name"] == "Pack desk");
+  CHECK(paired.json()["station"] == "pack-1");
+  CHECK(anonymous.post("/api/v1/pair", {{"code", c}}).status == 404);  // used
+  // The token is stored only as a hash.
+  const std::string token = paired.json()["token"];
+  CHECK(s.fingerprint_without_audit().find(token) == std::string::npos);
+
+  auto fresh = unix_request(s.socket, "POST", "/api/v1/pairing-codes", R"({"role":"manager"})");
+  for (int i = 0; i < 2; ++i)
+    CHECK(anonymous.post("/api/v1/pair", {{"code", "000-000-000"}}).status == 404);
+  auto limited = anonymous.post("/api/v1/pair", {{"code", fresh.json()["code"]}});
+  CHECK(limited.status == 429);  // even the right code waits once the limit is reached
+  CHECK(limited.error_code() == "too_many_attempts");
+  CHECK(anonymous.post("/api/v1/pair", {{"code", "12"}}).status == 429);
+  CHECK(unix_request(s.socket, "POST", "/api/v1/pairing-codes", R"({"role":"owner"})").status ==
+        422);
+
+  ApiClient terminal(s.port, token);
+  EventSocket events(s.port, token);
+  REQUIRE(events.next(2s).value()["type"] == "hello");
+  const std::string id = paired.json()["id"];
+  auto revoked = unix_request(s.socket, "DELETE", "/api/v1/terminals/" + id);
+  CHECK(revoked.status == 200);
+  CHECK(revoked.json()["revoked_at"] > 0);
+  CHECK(terminal.get("/api/v1/orders").status == 401);
+  CHECK_FALSE(events.next(2s).has_value());  // its WebSocket was closed
+  CHECK(events.closed());
+  CHECK(unix_request(s.socket, "DELETE", "/api/v1/terminals/" + id).status == 409);
+  auto listed = unix_request(s.socket, "GET", "/api/v1/terminals?all=1").json()["terminals"];
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0]["revoked_at"] > 0);
+}
+
+TEST_CASE("ship from store over HTTP: accept, pick by scan, pack, hand over on a manifest") {
+  ApiServer s;
+  s.add_order("FO-1", DeliveryMethod::ship, {{"SKU-0001", 2}, {"SKU-0002", 1}});
+  const std::string token = s.pair("associate", "Counter 2");
+  ApiClient t(s.port, token);
+  EventSocket events(s.port, token);
+  REQUIRE(events.next(2s).value()["type"] == "hello");
+
+  auto queue = t.get("/api/v1/orders?state=routed").json();
+  REQUIRE(queue["orders"].size() == 1);
+  CHECK(queue["orders"][0]["accept_in_ms"] > 0);
+  CHECK(queue["counts"]["routed"] == 1);
+
+  auto accepted = t.post("/api/v1/orders/FO-1/accept", nullptr);
+  REQUIRE(accepted.status == 200);
+  CHECK(accepted.json()["state"] == "accepted");
+  CHECK(events.wait_for("order.accepted", "FO-1", 3s));  // pushed to every terminal
+  CHECK(s.local_changes >= 1);                           // and the cloud link was told
+  REQUIRE(t.post("/api/v1/orders/FO-1/start-picking", nullptr).status == 200);
+
+  // Refusals: each with its own code, and nothing changes.
+  const auto before = s.fingerprint_without_audit();
+  auto wrong = t.post("/api/v1/orders/FO-1/scan", {{"barcode", barcode_of(s, "SKU-0005")}});
+  CHECK(wrong.status == 422);
+  CHECK(wrong.error_code() == "wrong_item");
+  auto unknown = t.post("/api/v1/orders/FO-1/scan", {{"barcode", "4006381333931"}});
+  CHECK(unknown.error_code() == "unknown_barcode");
+  CHECK(t.post("/api/v1/orders/FO-1/scan", {{"barcode", ""}}).error_code() == "missing_field");
+  CHECK(t.post("/api/v1/orders/FO-1/accept", nullptr).status == 409);
+  CHECK(s.fingerprint_without_audit() == before);
+
+  for (auto [sku, n] : {std::pair{"SKU-0001", 2}, std::pair{"SKU-0002", 1}})
+    for (int i = 0; i < n; ++i) {
+      auto scanned = t.post("/api/v1/orders/FO-1/scan", {{"barcode", barcode_of(s, sku)}});
+      REQUIRE(scanned.status == 200);
+      CHECK(scanned.json()["sku"] == sku);
+    }
+  auto over = t.post("/api/v1/orders/FO-1/scan", {{"barcode", barcode_of(s, "SKU-0002")}});
+  CHECK(over.status == 409);
+  CHECK(over.error_code() == "over_scan");
+  REQUIRE(t.post("/api/v1/orders/FO-1/complete-picking", nullptr).json()["state"] == "picked");
+
+  const auto unpacked = s.fingerprint_without_audit();
+  CHECK(t.post("/api/v1/orders/FO-1/pack", {{"packages", json::array()}}).error_code() ==
+        "missing_field");
+  auto unknown_field =
+      t.post("/api/v1/orders/FO-1/pack", {{"packages",
+                                           {{{"box_type", "M"},
+                                             {"weight_g", 900},
+                                             {"items", {{{"line_no", 1}, {"quantity", 2}}}},
+                                             {"colour", "red"}}}}});
+  CHECK(unknown_field.status == 400);
+  CHECK(unknown_field.json()["error"]["message"].get<std::string>().find("packages[0].colour") !=
+        std::string::npos);
+  auto bad_box = t.post(
+      "/api/v1/orders/FO-1/pack",
+      {{"packages",
+        {{{"box_type", "crate"},
+          {"weight_g", 900},
+          {"items", {{{"line_no", 1}, {"quantity", 2}}, {{"line_no", 2}, {"quantity", 1}}}}}}}});
+  CHECK(bad_box.status == 422);
+  auto incomplete = t.post(
+      "/api/v1/orders/FO-1/pack",
+      {{"packages",
+        {{{"box_type", "M"}, {"weight_g", 900}, {"items", {{{"line_no", 1}, {"quantity", 2}}}}}}}});
+  CHECK(incomplete.status == 422);
+  CHECK(s.fingerprint_without_audit() == unpacked);
+  auto packed = t.post(
+      "/api/v1/orders/FO-1/pack",
+      {{"packages",
+        {{{"box_type", "M"},
+          {"weight_g", 900},
+          {"items", {{{"line_no", 1}, {"quantity", 2}}, {{"line_no", 2}, {"quantity", 1}}}}}}}});
+  REQUIRE(packed.status == 200);
+  CHECK(packed.json()["state"] == "packed");
+
+  CHECK(t.post("/api/v1/manifests",
+               {{"carrier", "Pigeon Post"}, {"parcels", {{{"order_id", "FO-1"}}}}})
+            .status == 422);
+  auto manifest =
+      t.post("/api/v1/manifests",
+             {{"carrier", "DHL"}, {"parcels", {{{"order_id", "FO-1"}, {"tracking", "JD0001"}}}}});
+  REQUIRE(manifest.status == 201);
+  CHECK(manifest.json()["parcel_count"] == 1);
+  CHECK(manifest.json()["total_weight_g"] == 900);
+  CHECK(manifest.json()["parcels"][0]["tracking"] == "JD0001");
+  auto shipped = t.get("/api/v1/orders/FO-1").json();
+  CHECK(shipped["state"] == "shipped");
+  CHECK(shipped["carrier"] == "DHL");
+
+  // Who did it is on the ledger and in the audit trail.
+  const std::string actor = "terminal:" + t.get("/api/v1/session").json()["id"].get<std::string>();
+  auto audit = unix_request(s.socket, "GET", "/api/v1/audit?limit=1000").json()["entries"];
+  bool audited_scan = false, audited_refusal = false;
+  for (const auto& e : audit) {
+    audited_scan |=
+        e["actor"] == actor && e["action"] == "POST /api/v1/orders/FO-1/scan" && e["status"] == 200;
+    audited_refusal |= e["actor"] == actor && e["detail"] == "wrong_item";
+  }
+  CHECK(audited_scan);
+  CHECK(audited_refusal);
+  CHECK(s.on_loop([&] {
+    return count_rows(s.store->db(), "ledger WHERE actor = '" + actor + "'");
+  }) == 2);
+  CHECK(s.on_loop([&] { return invariant_violations(s.store->db()); }).empty());
+
+  auto metrics = ApiClient(s.port).get("/metrics").body;
+  CHECK(metrics.find("fulfild_scans_total{result=\"ok\"} 3") != std::string::npos);
+  CHECK(metrics.find("fulfild_scans_total{result=\"wrong_item\"} 1") != std::string::npos);
+  CHECK(metrics.find("fulfild_orders{state=\"shipped\"} 1") != std::string::npos);
+  CHECK(metrics.find("fulfild_terminals_connected 1") != std::string::npos);
+}
+
+TEST_CASE(
+    "pickup: the code is hidden from associates, a wrong one is counted, the right one collects") {
+  ApiServer s;  // the store's policy: 5 attempts
+  s.add_order("FO-P", DeliveryMethod::pickup, {{"SKU-0003", 1}});
+  ApiClient t(s.port, s.pair("associate"));
+  for (const char* step : {"accept", "start-picking"})
+    REQUIRE(t.post(std::string("/api/v1/orders/FO-P/") + step, nullptr).status == 200);
+  REQUIRE(t.post("/api/v1/orders/FO-P/scan", {{"barcode", barcode_of(s, "SKU-0003")}}).status ==
+          200);
+  REQUIRE(t.post("/api/v1/orders/FO-P/complete-picking", nullptr).status == 200);
+  REQUIRE(t.post("/api/v1/orders/FO-P/pack", {{"packages",
+                                               {{{"box_type", "S"},
+                                                 {"weight_g", 300},
+                                                 {"items", {{{"line_no", 1}, {"quantity", 1}}}}}}}})
+              .status == 200);
+  auto ready = t.post("/api/v1/orders/FO-P/ready-for-pickup", nullptr);
+  REQUIRE(ready.status == 200);
+  CHECK_FALSE(ready.json().contains("pickup_code"));
+  const std::string code =
+      unix_request(s.socket, "GET", "/api/v1/orders/FO-P").json()["pickup_code"];
+  REQUIRE_FALSE(code.empty());
+
+  auto wrong = t.post("/api/v1/orders/FO-P/collect", {{"code", "WRONG1"}});
+  CHECK(wrong.status == 422);
+  CHECK(wrong.error_code() == "wrong_pickup_code");
+  CHECK(wrong.json()["error"]["attempts_left"] == 4);
+  CHECK(t.get("/api/v1/orders/FO-P").json()["pickup_attempts"] == 1);  // counted, committed
+  auto collected = t.post("/api/v1/orders/FO-P/collect", {{"code", code}});
+  REQUIRE(collected.status == 200);
+  CHECK(collected.json()["state"] == "collected");
+
+  // A return of the collected item, by barcode, back to stock.
+  auto ret = t.post(
+      "/api/v1/returns",
+      {{"order_id", "FO-P"},
+       {"lines",
+        {{{"barcode", barcode_of(s, "SKU-0003")}, {"quantity", 1}, {"disposition", "restock"}}}}});
+  CHECK(ret.status == 201);
+  CHECK(t.post("/api/v1/returns",
+               {{"order_id", "FO-P"},
+                {"lines", {{{"sku", "SKU-0003"}, {"quantity", 1}, {"disposition", "restock"}}}}})
+            .status == 422);
+  CHECK(t.post("/api/v1/returns",
+               {{"lines", {{{"sku", "SKU-0003"}, {"quantity", 1}, {"disposition", "burn"}}}}})
+            .status == 422);
+}
+
+TEST_CASE("malformed, oversized and misrouted requests are refused with a clear error") {
+  ApiServer s;
+  s.add_order("FO-2", DeliveryMethod::ship, {{"SKU-0001", 1}});
+  ApiClient t(s.port, s.pair("associate"));
+  const auto before = s.fingerprint_without_audit();
+  auto malformed = t.send("POST", "/api/v1/orders/FO-2/reject", "{\"reason\": ");
+  CHECK(malformed.status == 400);
+  CHECK(malformed.error_code() == "malformed_json");
+  CHECK(t.send("POST", "/api/v1/orders/FO-2/reject", "[1,2]").error_code() == "malformed_json");
+  CHECK(t.post("/api/v1/orders/FO-2/reject", {{"reason", "bored"}}).status == 422);
+  CHECK(t.post("/api/v1/orders/FO-2/reject", {{"reason", 7}}).error_code() == "invalid_field");
+  CHECK(t.post("/api/v1/orders/FO-2/accept", {{"force", true}}).error_code() == "unknown_field");
+  auto big = t.send("POST", "/api/v1/orders/FO-2/scan", std::string(70 * 1024, 'x'));
+  CHECK(big.status == 413);
+  CHECK(t.get("/api/v1/nothing-here").status == 404);
+  CHECK(t.send("PUT", "/api/v1/orders", "").status == 405);
+  CHECK(t.post("/api/v1/orders/FO-404/accept", nullptr).status == 404);
+  CHECK(t.get("/api/v1/orders?state=lost").status == 400);
+  CHECK(t.get("/api/v1/inventory").status == 400);
+  CHECK(s.fingerprint_without_audit() == before);
+
+  // Inventory lookup by text and by barcode.
+  CHECK(t.get("/api/v1/inventory?q=SKU-0001").json()["items"].size() >= 1);
+  CHECK(t.get("/api/v1/inventory/SKU-0001").json()["available"] ==
+        50);  // a routed order reserves nothing yet
+  CHECK(t.get("/api/v1/devices").status == 200);
+  CHECK(t.get("/").content_type.find("text/html") == 0);
+  CHECK(websocket_refusal(s.port, "/api/v1/events") == 401);
+  CHECK(websocket_refusal(s.port, "/api/v1/events?token=bad") == 401);
+}
+
+TEST_CASE("a manager's cycle count posts the differences") {
+  ApiServer s;
+  ApiClient m(s.port, s.pair("manager"));
+  auto counted =
+      m.post("/api/v1/inventory/counts",
+             {{"entries",
+               {{{"sku", "SKU-0001"}, {"on_hand", 47}}, {{"sku", "SKU-0002"}, {"on_hand", 50}}}},
+              {"note", "aisle A"}});
+  REQUIRE(counted.status == 200);
+  auto diffs = counted.json()["differences"];
+  bool found = false;
+  for (const auto& d : diffs) found |= d["sku"] == "SKU-0001" && d["on_hand_delta"] == -3;
+  CHECK(found);
+  CHECK(m.post("/api/v1/inventory/counts", {{"entries", {{{"sku", "NOPE"}, {"on_hand", 1}}}}})
+            .status == 422);
+  CHECK(m.post("/api/v1/inventory/counts", {{"entries", {{{"sku", "SKU-0001"}, {"on_hand", -1}}}}})
+            .status == 422);
+}
+
+}  // namespace
+}  // namespace fulfil::test

@@ -1,0 +1,485 @@
+// Headless-Chromium test of the associates' web UI, end to end against a real fulfild.
+//
+//   node ui_test.mjs /path/to/fulfild /path/to/artifacts
+//
+// Starts `fulfild --demo` on a free loopback port with a fresh state directory, drives the
+// UI served by that binary (the embedded copy; set UI_DIR=agent/ui to test the files in a
+// working tree instead, through FULFIL_UI_DIR) and always stops fulfild again.
+//   A: ship from store — pair with the demo code, accept, pick by wedge-scanner typing
+//      (a wrong item first), complete, pack, "print" (not configured), hand over.
+//   B: pickup in store — accept, pick, pack, ready for pickup, a wrong code, the right one.
+//   C: the smaller screens — stock lookup, a return of A's items, devices.
+//   D: a courier manifest for another packed ship order.
+// Screenshots and fulfild's log go to the artifacts directory. Exit 0 on success, 1 on any
+// failure (with the reason on stderr).
+
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const GLOBAL_TIMEOUT_MS = 150_000;
+const STEP_TIMEOUT_MS = 15_000; // any single UI expectation
+const ROUTED_WAIT_MS = 60_000; // the demo routes an order every 45 s after its first five
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+  "--no-first-run", "--disable-component-update", "--disable-sync"];
+
+const started = Date.now();
+const log = (msg) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
+
+class TestFailure extends Error {}
+function check(condition, message) {
+  if (!condition) throw new TestFailure(message);
+}
+
+// ---------------------------------------------------------------------------------------
+// fulfild: start on a free port, wait for /health, stop (TERM, then KILL after 3 s)
+// ---------------------------------------------------------------------------------------
+
+// The kernel picks a free port for a throwaway listener; fulfild gets it right after.
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function startFulfild(binary, port, stateDir, logFile) {
+  const env = { ...process.env };
+  delete env.FULFIL_UI_DIR; // the embedded UI is what ships
+  if (process.env.UI_DIR) env.FULFIL_UI_DIR = path.resolve(process.env.UI_DIR);
+  const out = fs.openSync(logFile, "a");
+  const child = spawn(binary, ["--demo", "--state-dir", stateDir, "--listen", `127.0.0.1:${port}`], {
+    env,
+    stdio: ["ignore", out, out],
+  });
+  fs.closeSync(out); // the child has its own copy
+  child.exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  child.on("error", (e) => log(`cannot start ${binary}: ${e.message}`));
+  return child;
+}
+
+async function waitHealthy(base, child, timeoutMs = 20_000) {
+  let exited = null;
+  child.exited.then((r) => (exited = r));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    check(!exited, `fulfild exited before answering /health (${JSON.stringify(exited)}); see fulfild.log`);
+    try {
+      const r = await fetch(`${base}/health`);
+      if (r.ok) return r.json();
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  throw new TestFailure(`fulfild did not answer GET /health within ${timeoutMs / 1000} s`);
+}
+
+async function stopFulfild(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGTERM");
+  const result = await Promise.race([child.exited, sleep(3000).then(() => null)]);
+  if (result) {
+    log(`fulfild stopped (${result.signal || `exit ${result.code}`})`);
+    return;
+  }
+  log("fulfild ignored SIGTERM for 3 s: SIGKILL");
+  child.kill("SIGKILL");
+  await child.exited;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------
+// Helpers for the page and the API
+// ---------------------------------------------------------------------------------------
+
+function makeHelpers(page, base, artifacts) {
+  const tid = (id) => page.locator(`[data-testid="${id}"]`);
+
+  // The terminal's own token, as the UI stored it at pairing.
+  const token = () => page.evaluate(() => localStorage.getItem("fulfild.token"));
+
+  async function api(pathAndQuery) {
+    const r = await fetch(base + pathAndQuery, { headers: { Authorization: `Bearer ${await token()}` } });
+    const body = await r.json();
+    check(r.ok, `GET ${pathAndQuery} answered ${r.status}: ${JSON.stringify(body)}`);
+    return body;
+  }
+
+  async function alertText() {
+    const a = tid("alert");
+    if (!(await a.isVisible())) return "(no banner)";
+    return `${await a.getAttribute("data-kind")}: ${(await tid("alert-message").innerText()).replace(/\s+/g, " ")}`;
+  }
+
+  // Waits for the order screen to show a state; on timeout says what the banner said.
+  async function expectState(state, timeout = STEP_TIMEOUT_MS) {
+    try {
+      await page.locator(`[data-testid="order-state"][data-state="${state}"]`).waitFor({ timeout });
+    } catch {
+      const now = await tid("order-state").getAttribute("data-state").catch(() => "?");
+      throw new TestFailure(`order did not reach state ${state} (shows ${now}); banner: ${await alertText()}`);
+    }
+  }
+
+  async function action(name, expected) {
+    await tid(`action-${name}`).click();
+    await expectState(expected);
+    log(`  ${name} → ${expected}`);
+  }
+
+  async function expectFocus(testid) {
+    try {
+      await page.waitForFunction((id) => document.activeElement?.dataset?.testid === id, testid, { timeout: 5000 });
+    } catch {
+      const active = await page.evaluate(() => document.activeElement?.dataset?.testid || document.activeElement?.tagName);
+      throw new TestFailure(`expected the focus in ${testid}, it is in ${active}`);
+    }
+  }
+
+  // What a keyboard-wedge scanner does: type the code into whatever has the focus, then Enter.
+  async function wedge(code) {
+    await page.keyboard.type(code, { delay: 5 });
+    await page.keyboard.press("Enter");
+  }
+
+  const pickedTotal = () =>
+    page.$$eval('[data-testid^="pick-line-"]', (lines) => lines.reduce((n, l) => n + Number(l.dataset.picked), 0));
+
+  // Scans every open unit of the order; after each scan waits for the tick to appear, so a
+  // lost or doubled scan is caught where it happens.
+  async function pickAll(order) {
+    let expected = await pickedTotal();
+    for (const line of order.pick_walk) {
+      check(line.barcodes.length > 0, `line ${line.line_no} (${line.sku}) has no barcode to scan`);
+      for (let i = 0; i < line.open; i++) {
+        // Alternate the SKU's barcodes: any of them must resolve to it.
+        await wedge(line.barcodes[i % line.barcodes.length]);
+        expected += 1;
+        try {
+          await page.waitForFunction((n) => {
+            const lines = document.querySelectorAll('[data-testid^="pick-line-"]');
+            return [...lines].reduce((s, l) => s + Number(l.dataset.picked), 0) === n;
+          }, expected, { timeout: STEP_TIMEOUT_MS });
+        } catch {
+          throw new TestFailure(`scan of ${line.barcodes[0]} (line ${line.line_no}) did not tick; banner: ${await alertText()}`);
+        }
+      }
+      log(`  picked line ${line.line_no}: ${line.open} × ${line.sku} from ${line.bin}`);
+    }
+  }
+
+  async function pack(boxType, weight) {
+    await tid("pack-panel").waitFor();
+    await tid("pack-box-type-1").selectOption(boxType);
+    await tid("pack-weight-1").fill(String(weight));
+    await tid("pack-submit").click();
+    await expectState("packed");
+    await tid("package-1").waitFor();
+    log(`  pack (${boxType}, ${weight} g) → packed`);
+  }
+
+  // Opens an order from the queue screen by tapping its row.
+  async function openFromQueue(id) {
+    await tid("nav-queue").click();
+    await tid("screen-queue").waitFor();
+    await tid(`queue-order-${id}`).click();
+    await tid("screen-order").waitFor();
+    const ref = await tid("order-ref").innerText();
+    log(`opened ${id} (${ref})`);
+  }
+
+  async function shot(name) {
+    await page.screenshot({ path: path.join(artifacts, `${name}.png`) });
+  }
+
+  return { tid, token, api, alertText, expectState, action, expectFocus, wedge, pickedTotal, pickAll, pack, openFromQueue, shot };
+}
+
+// ---------------------------------------------------------------------------------------
+// Scenarios
+// ---------------------------------------------------------------------------------------
+
+async function pairWithDemoCode(page, t, base) {
+  await page.goto(`${base}/`);
+  try {
+    await t.tid("screen-pair").waitFor();
+  } catch {
+    const title = await page.title();
+    const body = (await page.locator("body").innerText()).slice(0, 80);
+    throw new TestFailure(`no pairing screen at ${base}/ (title "${title}", text "${body}"): is the UI compiled into this fulfild a placeholder? (UI_DIR=agent/ui tests the working tree's files)`);
+  }
+  await t.tid("demo-code-use").click(); // appears once the demo endpoint answered
+  await t.tid("screen-queue").waitFor();
+  check(await t.token(), "no token in localStorage after pairing");
+  const who = await t.tid("terminal-name").innerText();
+  log(`paired: ${who}`);
+}
+
+async function scenarioShip(page, t) {
+  log("A: ship from store");
+  // The demo routes its first orders within seconds of starting.
+  const row = page.locator('[data-testid^="queue-order-"][data-state="routed"][data-method="ship"]').first();
+  await row.waitFor({ timeout: 30_000 });
+  const sla = await row.locator('[data-testid="sla"]').innerText();
+  check(/accept within \d+:\d\d/.test(sla), `routed order shows no SLA countdown (shows "${sla}")`);
+  await t.shot("01-queue");
+  const id = await row.getAttribute("data-id");
+  await row.click();
+  await t.tid("screen-order").waitFor();
+  log(`opened ${id} (${await t.tid("order-ref").innerText()})`);
+  await t.expectState("routed");
+
+  await t.action("accept", "accepted");
+  await t.action("start_picking", "picking");
+  await t.expectFocus("scan-input");
+
+  // First a barcode of a catalog item that is not on this order.
+  const order = await t.api(`/api/v1/orders/${id}`);
+  const onOrder = new Set(order.lines.map((l) => l.sku));
+  const { items } = await t.api("/api/v1/inventory?q=SKU-1");
+  const stranger = items.find((i) => !onOrder.has(i.sku) && i.barcodes.length > 0);
+  check(stranger, "found no catalog item off this order to scan");
+  await t.wedge(stranger.barcodes[0]);
+  const banner = page.locator('[data-testid="alert"][data-kind="error"][data-code="wrong_item"]');
+  try {
+    await banner.waitFor({ timeout: STEP_TIMEOUT_MS });
+  } catch {
+    throw new TestFailure(`no red wrong-item banner after scanning ${stranger.barcodes[0]}; banner: ${await t.alertText()}`);
+  }
+  const text = await t.tid("alert-message").innerText();
+  check(/wrong item/i.test(text), `wrong-item banner does not carry the server's message: "${text}"`);
+  check((await t.pickedTotal()) === 0, "a wrong-item scan ticked a line");
+  const after = await t.api(`/api/v1/orders/${id}`);
+  check(after.lines.every((l) => l.picked === 0), "a wrong-item scan picked something on the server");
+  await t.expectFocus("scan-input");
+  await t.shot("02-pick-wrong-scan");
+  log(`  wrong item ${stranger.sku} refused: "${text.replace(/\s+/g, " ").trim()}"`);
+
+  await t.pickAll(order);
+  check(!(await t.tid("alert").isVisible()), `banner still shown after good scans: ${await t.alertText()}`);
+  await t.action("complete_picking", "picked");
+  await t.pack("M", 850);
+  await t.shot("03-packed");
+
+  await t.tid("print-button").click();
+  const notice = page.locator('[data-testid="alert"][data-kind="notice"]');
+  await notice.waitFor();
+  const noticeText = await t.tid("alert-message").innerText();
+  check(/not configured/i.test(noticeText), `print did not say printing is not configured: "${noticeText}"`);
+  log("  print → not configured notice");
+
+  await t.tid("handover-carrier").selectOption("DHL");
+  await t.tid("handover-tracking").fill("UITEST-0001");
+  await t.tid("handover-submit").click();
+  await t.expectState("shipped");
+  const shipped = await t.api(`/api/v1/orders/${id}`);
+  check(shipped.carrier === "DHL" && shipped.tracking === "UITEST-0001", `shipped with ${shipped.carrier}/${shipped.tracking}`);
+  await t.shot("04-shipped");
+  log(`  hand over (DHL) → shipped`);
+  return shipped;
+}
+
+// The id of a routed order of this method, waiting for the demo cloud to route one.
+async function findRouted(t, method) {
+  const deadline = Date.now() + ROUTED_WAIT_MS;
+  for (;;) {
+    const { orders } = await t.api(`/api/v1/orders?state=routed&method=${method}`);
+    if (orders.length > 0) return orders[0].id;
+    check(Date.now() < deadline, `no routed ${method} order within ${ROUTED_WAIT_MS / 1000} s`);
+    await sleep(1000);
+  }
+}
+
+async function scenarioPickup(page, t) {
+  log("B: pickup in store");
+  const id = await findRouted(t, "pickup");
+  await t.openFromQueue(id);
+  await t.expectState("routed");
+  await t.action("accept", "accepted");
+  await t.action("start_picking", "picking");
+  await t.expectFocus("scan-input");
+  await t.pickAll(await t.api(`/api/v1/orders/${id}`));
+  await t.action("complete_picking", "picked");
+  await t.pack("S", 400);
+  await t.action("ready_for_pickup", "ready_for_pickup");
+  await t.expectFocus("pickup-code-input");
+
+  // This terminal is a manager, so the API shows it the code the customer would bring.
+  const { pickup_code: code } = await t.api(`/api/v1/orders/${id}`);
+  check(/^\d+$/.test(code || ""), `no pickup code for a manager terminal: ${JSON.stringify(code)}`);
+  const wrong = code.slice(0, -1) + String((Number(code.at(-1)) + 1) % 10);
+  await t.wedge(wrong);
+  const banner = page.locator('[data-testid="alert"][data-kind="error"][data-code="wrong_pickup_code"]');
+  try {
+    await banner.waitFor({ timeout: STEP_TIMEOUT_MS });
+  } catch {
+    throw new TestFailure(`no red banner after a wrong pickup code; banner: ${await t.alertText()}`);
+  }
+  const text = await t.tid("alert-message").innerText();
+  check(/attempts left:\s*4/i.test(text), `wrong-code banner does not say how many attempts are left: "${text}"`);
+  await t.expectState("ready_for_pickup");
+  await t.shot("05-pickup-wrong-code");
+  log(`  wrong code refused: "${text.replace(/\s+/g, " ").trim()}"`);
+
+  await t.expectFocus("pickup-code-input");
+  await t.wedge(code);
+  await t.expectState("collected");
+  await t.shot("06-collected");
+  log("  right code → collected");
+}
+
+async function scenarioOtherScreens(page, t, shipped) {
+  log("C: stock, returns, devices");
+  const line = shipped.lines.find((l) => l.picked > 0);
+  await t.tid("nav-stock").click();
+  await t.tid("stock-query").fill(line.sku);
+  await t.tid("stock-search").click();
+  await t.tid(`stock-row-${line.sku}`).waitFor();
+  log(`  stock lookup shows ${line.sku}`);
+
+  await t.tid("nav-returns").click();
+  await t.tid("returns-order-id").fill(shipped.id);
+  await t.tid("screen-returns").locator('[data-testid^="return-code-"]').first().fill(line.barcodes[0]);
+  await t.tid("returns-submit").click();
+  const rid = t.tid("return-id");
+  try {
+    await page.waitForFunction(() => /^RT-/.test(document.querySelector('[data-testid="return-id"]')?.textContent || ""), null, { timeout: STEP_TIMEOUT_MS });
+  } catch {
+    throw new TestFailure(`no return id shown; banner: ${await t.alertText()}`);
+  }
+  log(`  return of 1 × ${line.sku} from ${shipped.id}: ${await rid.innerText()}`);
+
+  await t.tid("nav-devices").click();
+  await page.locator('[data-testid="devices-scanners"] li', { hasText: "none configured" }).waitFor();
+  await page.locator('[data-testid="devices-printers"] li', { hasText: "none configured" }).waitFor();
+  const terminals = await t.tid("devices-terminals").innerText();
+  check(Number(terminals) >= 1, `devices screen shows ${terminals} connected terminals, expected this one`);
+  log(`  devices: no scanners/printers, ${terminals} terminal(s) connected`);
+}
+
+// A second ship order packed and handed to a courier on one manifest.
+async function scenarioManifest(page, t) {
+  log("D: courier manifest");
+  const id = await findRouted(t, "ship");
+  await t.openFromQueue(id);
+  await t.action("accept", "accepted");
+  await t.action("start_picking", "picking");
+  await t.pickAll(await t.api(`/api/v1/orders/${id}`));
+  await t.action("complete_picking", "picked");
+  await t.pack("L", 1500);
+  await t.tid("handover-manifest-link").click();
+  await t.tid("screen-manifest").waitFor();
+  await t.tid(`manifest-check-${id}`).check();
+  await t.tid("manifest-carrier").selectOption("UPS");
+  await t.tid("manifest-submit").click();
+  try {
+    await t.tid("manifest-result").waitFor();
+  } catch {
+    throw new TestFailure(`no manifest shown; banner: ${await t.alertText()}`);
+  }
+  const mid = await t.tid("manifest-id").innerText();
+  const summary = await t.tid("manifest-summary").innerText();
+  check(/UPS: 1 parcel, 1\.50 kg/.test(summary), `manifest summary reads "${summary}"`);
+  const o = await t.api(`/api/v1/orders/${id}`);
+  check(o.state === "shipped" && o.carrier === "UPS", `manifested order is ${o.state} with "${o.carrier}"`);
+  await t.shot("07-manifest");
+  log(`  manifest ${mid}: ${summary}`);
+}
+
+// ---------------------------------------------------------------------------------------
+// Main: everything under one deadline, cleanup always
+// ---------------------------------------------------------------------------------------
+
+async function main() {
+  const [binary, artifactsArg] = process.argv.slice(2);
+  if (!binary || !artifactsArg) {
+    console.error("usage: node ui_test.mjs /path/to/fulfild /path/to/artifacts");
+    return 1;
+  }
+  check(fs.existsSync(binary), `no fulfild binary at ${binary}`);
+  check(fs.existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+  const artifacts = path.resolve(artifactsArg);
+  fs.mkdirSync(artifacts, { recursive: true });
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "fulfild-ui-test-"));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const pageErrors = [];
+  let child = null;
+  let browser = null;
+  let page = null;
+  let timer = null;
+
+  const stopAll = async () => {
+    clearTimeout(timer);
+    if (browser) await browser.close().catch(() => {});
+    browser = null;
+    await stopFulfild(child);
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  };
+  // Ctrl-C or a CI cancel must not leave a daemon behind.
+  for (const sig of ["SIGINT", "SIGTERM"])
+    process.once(sig, () => stopAll().finally(() => process.exit(1)));
+  process.once("exit", () => child && child.exitCode === null && child.kill("SIGKILL"));
+
+  const scenario = async () => {
+    log(`fulfild ${binary} on ${base}${process.env.UI_DIR ? ` (UI from ${process.env.UI_DIR})` : ""}`);
+    child = startFulfild(binary, port, stateDir, path.join(artifacts, "fulfild.log"));
+    const health = await waitHealthy(base, child);
+    log(`fulfild ${health.version} healthy (store ${health.store_id})`);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    log(`Chromium ${browser.version()} started`);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    // Uncaught exceptions and CSP refusals are bugs even when the flow works.
+    page.on("pageerror", (e) => pageErrors.push(`uncaught: ${e.message}`));
+    page.on("console", (m) => {
+      if (m.type() === "error" && /Content Security Policy|Refused to/i.test(m.text())) pageErrors.push(`CSP: ${m.text()}`);
+    });
+    const t = makeHelpers(page, base, artifacts);
+    await pairWithDemoCode(page, t, base);
+    const shipped = await scenarioShip(page, t);
+    await scenarioPickup(page, t);
+    await scenarioOtherScreens(page, t, shipped);
+    await scenarioManifest(page, t);
+    check(pageErrors.length === 0, `the page logged errors:\n  ${pageErrors.join("\n  ")}`);
+  };
+
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new TestFailure(`global timeout: not done after ${GLOBAL_TIMEOUT_MS / 1000} s`)), GLOBAL_TIMEOUT_MS);
+  });
+
+  try {
+    await Promise.race([scenario(), deadline]);
+    log(`PASS in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${artifacts}`);
+    return 0;
+  } catch (e) {
+    // Playwright colours its call logs; a CI log wants plain text.
+    const why = e instanceof TestFailure ? e.message : String(e.stack || e).replace(/\x1b\[[0-9;]*m/g, "");
+    console.error(`\nFAIL: ${why}`);
+    if (pageErrors.length) console.error(`page errors:\n  ${pageErrors.join("\n  ")}`);
+    if (page) await page.screenshot({ path: path.join(artifacts, "failure.png") }).catch(() => {});
+    console.error(`artifacts (screenshots, fulfild.log): ${artifacts}`);
+    return 1;
+  } finally {
+    await stopAll();
+  }
+}
+
+const code = await main().catch((e) => {
+  console.error(`FAIL: ${e.stack || e}`);
+  return 1;
+});
+// Exit now: a scenario abandoned by the global timeout may still hold a timer.
+process.exit(code);
