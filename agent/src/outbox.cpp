@@ -137,4 +137,9 @@ OutboxStats Outbox::stats() {
   return st;
 }
 
+std::int64_t Outbox::last_seq() {
+  auto s = db_.prepare("SELECT coalesce(max(seq),0) FROM outbox");
+  return s.step() ? s.int64(0) : 0;
+}
+
 }  // namespace fulfil::agent

@@ -42,7 +42,8 @@ class Outbox {
   void mark_dead(const std::string& event_id, const std::string& reason);
   void record_failure(std::int64_t first_seq, std::int64_t last_seq, const std::string& error);
   std::vector<OutboxEvent> since(std::int64_t after_seq, std::size_t limit);
-  OutboxStats stats();
+  OutboxStats stats();  // counts the backlog: for health and metrics, not per request
+  std::int64_t last_seq();
 
  private:
   Database& db_;

@@ -130,7 +130,7 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
   void publish() {
     prune();
     if (connections.empty()) {
-      pushed_seq = store.outbox().stats().last_seq;
+      pushed_seq = store.outbox().last_seq();
       return;
     }
     for (;;) {
@@ -203,7 +203,7 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
           const auto caller = s->identify(req);
           if (auto refusal = s->refuse(req, caller, Role::associate)) return refusal;
           s->prune();
-          if (s->connections.empty()) s->pushed_seq = s->store.outbox().stats().last_seq;
+          if (s->connections.empty()) s->pushed_seq = s->store.outbox().last_seq();
           s->connections.push_back({ch, caller->id});
           ch->send(json{
               {"type", "hello"},
@@ -253,7 +253,7 @@ TerminalApi::TerminalApi(asio::io_context& io, HttpServer& server, Store& store,
   api::add_terminal_routes(*s.routes);
   api::add_ui_routes(*s.routes);
   s.add_websocket();
-  s.pushed_seq = store.outbox().stats().last_seq;
+  s.pushed_seq = store.outbox().last_seq();
   s.schedule_poll();
 }
 
