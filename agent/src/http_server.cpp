@@ -198,13 +198,13 @@ class WebSocketSession : public WebSocketChannel,
       return close();
     }
     queue_.push_back(std::move(text));
-    if (queue_.size() == 1 && accepted_) write_next();
+    if (!writing_ && accepted_) write_next();
   }
 
   void close() override {
     if (closed_) return;
     closed_ = true;
-    queue_.clear();
+    drop_queued();
     if (!accepted_) return ended();
     ws_.async_close(websocket::close_code::normal,
                     [self = this->shared_from_this()](beast::error_code) { self->ended(); });
@@ -234,8 +234,14 @@ class WebSocketSession : public WebSocketChannel,
   beast::flat_buffer in_;
   std::deque<std::string> queue_;
   bool accepted_ = false;
+  bool writing_ = false;  // queue_.front() is the buffer of a write in flight
   bool closed_ = false;
   bool ended_ = false;
+
+  // Messages not yet being written; the one in flight stays until its write completes.
+  void drop_queued() {
+    while (queue_.size() > (writing_ ? 1u : 0u)) queue_.pop_back();
+  }
 
   void read() {
     ws_.async_read(in_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
@@ -248,21 +254,23 @@ class WebSocketSession : public WebSocketChannel,
   }
 
   void write_next() {
-    if (queue_.empty() || closed_) return;
+    if (queue_.empty() || closed_ || writing_) return;
+    writing_ = true;
     ws_.text(true);
     ws_.async_write(asio::buffer(queue_.front()),
                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                      self->writing_ = false;
+                      self->queue_.pop_front();
                       if (ec) return self->ended();
-                      if (!self->queue_.empty()) self->queue_.pop_front();
                       self->write_next();
                     });
   }
 
   void ended() {
     closed_ = true;
+    drop_queued();
     if (ended_) return;
     ended_ = true;
-    queue_.clear();
     if (auto callback = std::move(on_close)) callback();
     on_message = nullptr;
   }

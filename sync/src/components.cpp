@@ -1,11 +1,13 @@
 #include "sync/components.hpp"
 
 #include <sys/statvfs.h>
+#include <filesystem>
 
 #include <boost/asio/steady_timer.hpp>
 #include <random>
 #include <set>
 
+#include "agent/cloud_commands.hpp"
 #include "agent/demo.hpp"
 #include "config/log.hpp"
 #include "sync/cloud_link.hpp"
@@ -134,8 +136,15 @@ class CloudLinkComponent : public agent::DaemonComponent {
 // demo mode: a reference cloud in the same process, routing an order now and then.
 class DemoCloudComponent : public agent::DaemonComponent {
  public:
-  DemoCloudComponent(asio::io_context& io, std::string store_id, CloudSimulator& sim)
-      : sim_(sim), store_id_(std::move(store_id)), timer_(io) {}
+  // Numbering continues after the orders already in the store (a restarted demo keeps its
+  // state directory; ids must not repeat).
+  DemoCloudComponent(asio::io_context& io, std::string store_id, CloudSimulator& sim,
+                     int orders_so_far)
+      : sim_(sim),
+        store_id_(std::move(store_id)),
+        timer_(io),
+        first_(orders_so_far),
+        orders_(orders_so_far) {}
   std::string name() const override { return "demo_cloud"; }
   void start() override { schedule(); }
   void stop() override {
@@ -148,10 +157,11 @@ class DemoCloudComponent : public agent::DaemonComponent {
   std::string store_id_;
   asio::steady_timer timer_;
   std::mt19937 rng_{20261124};
+  int first_ = 0;
   int orders_ = 0;
 
   void schedule() {
-    timer_.expires_after(std::chrono::seconds(orders_ < 5 ? 1 : 45));
+    timer_.expires_after(std::chrono::seconds(orders_ - first_ < 5 ? 1 : 45));
     timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
       auto order = agent::demo_order(rng_, ++orders_, agent::now_ms());
@@ -213,7 +223,18 @@ std::vector<std::unique_ptr<agent::DaemonComponent>> make_cloud_components(
     o.base_url = "http://127.0.0.1:" + std::to_string(*port);
     o.enrolment_code = "DEMO-ENROL";
     o.feed_wait = std::chrono::seconds(20);
-    auto generator = std::make_unique<DemoCloudComponent>(io, s.store.id, owned->sim());
+    // The demo's cloud lives only as long as the process: a restart on the same state
+    // directory enrols again and reads the new cloud's feed from its start.
+    o.credential_path = s.storage.state_dir + "/demo-cloud-credential.json";
+    std::error_code ignored;
+    std::filesystem::remove(o.credential_path, ignored);
+    if (auto reset = agent::CloudCommands(store).advance_cursor(""); !reset)
+      log::warn("demo", "cannot reset the feed cursor", {{"error", reset.error().message}});
+    int orders_so_far = 0;
+    for (const auto& [state, n] : store.orders().count_by_state())
+      orders_so_far += static_cast<int>(n);
+    auto generator =
+        std::make_unique<DemoCloudComponent>(io, s.store.id, owned->sim(), orders_so_far);
     out.push_back(std::move(owned));
     out.push_back(std::move(generator));
   }

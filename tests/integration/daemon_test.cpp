@@ -392,13 +392,24 @@ TEST_CASE("demo orders arrive through the simulated cloud and survive a restart"
     CHECK(d.stop(SIGTERM) == 0);
   }
   {
-    // Same state directory: nothing seeded twice, nothing lost.
+    // Same state directory: nothing seeded twice, nothing lost; the new demo cloud enrols
+    // the store again and new orders (with new ids) keep arriving.
     Daemon d({}, {}, state.path());
     const json h = health(d.port);
     CHECK(h["inventory"]["skus"] == 300);
     std::int64_t orders_after = 0;
     for (const auto& [state_name, n] : h["orders"].items()) orders_after += n.get<std::int64_t>();
     CHECK(orders_after >= orders_before);
+    const json later = poll_health(d.port, scaled(10s), [&](const json& now) {
+      std::int64_t total = 0;
+      for (const auto& [state_name, n] : now["orders"].items()) total += n.get<std::int64_t>();
+      return total > orders_before && now["sync"]["enrolled"] == true;
+    });
+    std::int64_t orders_later = 0;
+    for (const auto& [state_name, n] : later["orders"].items())
+      orders_later += n.get<std::int64_t>();
+    CHECK_MESSAGE(orders_later > orders_before, later.dump());
+    CHECK_MESSAGE(later["sync"]["credential_revoked"] == false, later.dump());
     CHECK(d.stop(SIGTERM) == 0);
   }
   auto store = fulfil::agent::Store::open({state.path() + "/fulfild.db", "full", 1000},

@@ -182,8 +182,9 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
   // Sync and device alarms reach the terminals when they appear and when they clear.
   void check_alarms() {
     if (!hooks.component_health) return;
+    const json components = hooks.component_health();  // items() must not outlive it
     json now = json::array();
-    for (const auto& [component, health] : hooks.component_health().items())
+    for (const auto& [component, health] : components.items())
       if (health.is_object() && health.contains("alarms"))
         for (const auto& a : health["alarms"])
           now.push_back({{"component", component}, {"alarm", a}});
