@@ -1,6 +1,7 @@
 // The terminal API over real HTTP on loopback (and its Unix socket): authentication and
 // roles, pairing, the whole ship-from-store and pickup workflows, refusals that change
 // nothing, WebSocket pushes, and metrics.
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <future>
@@ -31,7 +32,7 @@ struct ApiServer {
   std::string socket;
   int local_changes = 0;
 
-  explicit ApiServer(std::vector<std::string> overrides = {}) {
+  explicit ApiServer(std::vector<std::string> overrides = {}, bool demo = false) {
     settings = *config::load({std::nullopt, std::move(overrides)});
     socket = store.dir->path() + "/api.sock";
     seed_catalog(*store, 20, 50);
@@ -39,7 +40,7 @@ struct ApiServer {
         io, agent::ApiOptions{"127.0.0.1", 0, 64 * 1024, socket});
     api = std::make_unique<agent::TerminalApi>(
         io, *server, *store, settings,
-        agent::TerminalApiHooks{[this] { ++local_changes; }, [] { return json::object(); }, false});
+        agent::TerminalApiHooks{[this] { ++local_changes; }, [] { return json::object(); }, demo});
     port = *server->start();
     thread = std::thread([this] { io.run(); });
   }
@@ -370,6 +371,100 @@ TEST_CASE("a manager's cycle count posts the differences") {
             .status == 422);
   CHECK(m.post("/api/v1/inventory/counts", {{"entries", {{{"sku", "SKU-0001"}, {"on_hand", -1}}}}})
             .status == 422);
+}
+
+TEST_CASE("the rest of the workflow: reject, pick by SKU, short pick, single ship, unlocking") {
+  ApiServer s;
+  s.add_order("FO-R", DeliveryMethod::ship, {{"SKU-0001", 1}});
+  s.add_order("FO-S", DeliveryMethod::ship, {{"SKU-0002", 2}, {"SKU-0003", 1}});
+  s.add_order("FO-L", DeliveryMethod::pickup, {{"SKU-0004", 1}});
+  ApiClient t(s.port, s.pair("associate"));
+  ApiClient m(s.port, s.pair("manager"));
+  const auto reference = t.get("/api/v1/reference").json();
+  CHECK(reference["carriers"].size() >= 1);
+  CHECK(reference["pickup_code_max_attempts"] == 5);
+  auto rejected =
+      t.post("/api/v1/orders/FO-R/reject", {{"reason", reference["reject_reasons"][0]}});
+  REQUIRE(rejected.status == 200);
+  CHECK(rejected.json()["state"] == "rejected");
+
+  for (const char* step : {"accept", "start-picking"})
+    REQUIRE(t.post(std::string("/api/v1/orders/FO-S/") + step, nullptr).status == 200);
+  auto detail = t.get("/api/v1/orders/FO-S").json();
+  auto has = [](const json& actions, const char* a) {
+    return std::find(actions.begin(), actions.end(), a) != actions.end();
+  };
+  CHECK_FALSE(has(detail["allowed_actions"], "complete_picking"));  // lines still open
+  CHECK_FALSE(has(detail["allowed_actions"], "cancel"));            // the cloud's, not ours
+  CHECK(detail["pick_walk"].size() == 2);
+  auto picked = t.post("/api/v1/orders/FO-S/pick", {{"sku", "SKU-0002"}, {"quantity", 2}});
+  REQUIRE(picked.status == 200);
+  CHECK(t.post("/api/v1/orders/FO-S/short-pick",
+               {{"line_no", 2}, {"quantity", 1}, {"reason", "stolen"}})
+            .status == 422);
+  auto shorted =
+      t.post("/api/v1/orders/FO-S/short-pick",
+             {{"line_no", 2}, {"quantity", 1}, {"reason", reference["short_pick_reasons"][0]}});
+  REQUIRE(shorted.status == 200);
+  CHECK(shorted.json()["lines"][1]["rejected"] == 1);
+  CHECK(has(shorted.json()["allowed_actions"], "complete_picking"));
+  REQUIRE(t.post("/api/v1/orders/FO-S/complete-picking", nullptr).status == 200);
+  REQUIRE(t.post("/api/v1/orders/FO-S/pack", {{"packages",
+                                               {{{"box_type", "S"},
+                                                 {"weight_g", 500},
+                                                 {"items", {{{"line_no", 1}, {"quantity", 2}}}}}}}})
+              .status == 200);
+  CHECK(t.post("/api/v1/orders/FO-S/ship", {{"carrier", "Owl"}}).status == 422);
+  auto shipped = t.post("/api/v1/orders/FO-S/ship", {{"carrier", "DPD"}, {"tracking", "DPD-1"}});
+  REQUIRE(shipped.status == 200);
+  CHECK(shipped.json()["state"] == "shipped");
+
+  // Five wrong pickup codes lock the order; only a manager unlocks it.
+  for (const char* step : {"accept", "start-picking"})
+    REQUIRE(t.post(std::string("/api/v1/orders/FO-L/") + step, nullptr).status == 200);
+  REQUIRE(t.post("/api/v1/orders/FO-L/pick", {{"sku", "SKU-0004"}}).status == 200);
+  REQUIRE(t.post("/api/v1/orders/FO-L/complete-picking", nullptr).status == 200);
+  REQUIRE(t.post("/api/v1/orders/FO-L/pack", {{"packages",
+                                               {{{"box_type", "S"},
+                                                 {"weight_g", 100},
+                                                 {"items", {{{"line_no", 1}, {"quantity", 1}}}}}}}})
+              .status == 200);
+  REQUIRE(t.post("/api/v1/orders/FO-L/ready-for-pickup", nullptr).status == 200);
+  CHECK_FALSE(has(t.get("/api/v1/orders/FO-L").json()["allowed_actions"], "unlock_pickup"));
+  for (int i = 0; i < 5; ++i)
+    CHECK(t.post("/api/v1/orders/FO-L/collect", {{"code", "NOPE"}}).status == 422);
+  auto locked = t.post("/api/v1/orders/FO-L/collect", {{"code", "NOPE"}});
+  CHECK(locked.status == 423);
+  CHECK(locked.error_code() == "pickup_locked");
+  CHECK(t.get("/api/v1/orders/FO-L").json()["pickup_locked"] == true);
+  CHECK(t.post("/api/v1/orders/FO-L/unlock-pickup", nullptr).status == 403);
+  auto unlocked = m.post("/api/v1/orders/FO-L/unlock-pickup", nullptr);
+  REQUIRE(unlocked.status == 200);
+  CHECK(unlocked.json()["pickup_locked"] == false);
+  const std::string code = unlocked.json()["pickup_code"];
+  CHECK(t.post("/api/v1/orders/FO-L/collect", {{"code", code}}).json()["state"] == "collected");
+}
+
+TEST_CASE("managers' views: outbox, configuration with secrets masked, audit; demo pairing") {
+  ApiServer s({"sync.enrolment_code=SECRET-123"}, true);
+  ApiClient t(s.port, s.pair("associate"));
+  ApiClient m(s.port, s.pair("manager"));
+  CHECK(t.get("/api/v1/outbox").status == 403);
+  auto outbox = m.get("/api/v1/outbox").json();
+  CHECK(outbox["pending"] > 0);  // the seeded catalog's stock events
+  CHECK(outbox["dead_letters"].empty());
+  auto config = m.get("/api/v1/config");
+  REQUIRE(config.status == 200);
+  CHECK(config.body.find("SECRET-123") == std::string::npos);
+  CHECK(config.json()["sync"]["enrolment_code"] == "(set)");
+  CHECK(t.get("/api/v1/audit").status == 403);
+  CHECK(m.get("/api/v1/audit?limit=5").json()["entries"].size() <= 5);
+  // The demo's pairing screen asks for a code (only in demo mode, see the next check).
+  auto demo = ApiClient(s.port).post("/api/v1/demo/pairing-code", nullptr);
+  REQUIRE(demo.status == 201);
+  CHECK(ApiClient(s.port).post("/api/v1/pair", {{"code", demo.json()["code"]}}).status == 201);
+  ApiServer normal;
+  CHECK(ApiClient(normal.port).post("/api/v1/demo/pairing-code", nullptr).status == 404);
 }
 
 }  // namespace

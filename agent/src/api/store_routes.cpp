@@ -135,6 +135,7 @@ void add_admin(Routes& r) {
                {"short_pick_reasons", r.store.orders().policy().short_pick_reasons},
                {"carriers", o.carriers},
                {"box_types", o.box_types},
+               {"pickup_code_max_attempts", r.store.orders().policy().pickup_code_max_attempts},
                {"dispositions", {"restock", "unsellable", "to_vendor"}},
                {"adjustment_kinds", {"receipt", "correction", "damage", "disposal"}}});
         });
