@@ -4,6 +4,7 @@
 #include <cctype>
 #include <set>
 
+#include "drivers/barcode.hpp"
 #include "drivers/gtin.hpp"
 #include "stock_ledger.hpp"
 
@@ -264,10 +265,12 @@ std::optional<StockLevel> Inventory::level(const std::string& sku) {
 }
 
 std::optional<std::string> Inventory::sku_for_barcode(std::string_view scanned) {
-  auto gtin = drivers::normalize_gtin(scanned);
-  if (!gtin) return std::nullopt;
+  // Any symbol naming a product: EAN/UPC (UPC-E expanded), GTIN-14, or a GS1 element
+  // string with (01).
+  auto decoded = drivers::decode_barcode(scanned);
+  if (!decoded || !decoded->gtin14) return std::nullopt;
   auto s = db_.prepare("SELECT sku FROM sku_barcode WHERE gtin=?");
-  s.bind(1, *gtin);
+  s.bind(1, *decoded->gtin14);
   if (!s.step()) return std::nullopt;
   return s.text(0);
 }

@@ -491,6 +491,14 @@ TEST_CASE("fulfilctl over the Unix socket: status, orders, pairing, revoking, ex
   CHECK(run_fulfilctl(socket, {"pair"}).rc == 2);  // --role is required
   CHECK(run_fulfilctl(socket, {"frobnicate"}).rc == 2);
   CHECK(run_fulfilctl(d.state + "/nothing.sock", {"status"}).rc == 3);
+  // Parsing a scan needs no agent.
+  auto parsed =
+      run_fulfilctl(d.state + "/nothing.sock", {"barcode", "parse", "04252614", "--json"});
+  CHECK_MESSAGE(parsed.rc == 0, parsed.err);
+  CHECK(json::parse(parsed.out)["gtin14"] == "00042100005264");
+  auto bad = run_fulfilctl(socket, {"barcode", "parse", "(17)251301"});
+  CHECK(bad.rc == 1);
+  CHECK(contains(bad.err, "month 13"));
   auto help = run_fulfilctl(socket, {"--help"});
   CHECK(help.rc == 0);
   CHECK(contains(help.out, "exit codes"));

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ctl_client.hpp"
+#include "drivers/barcode.hpp"
 
 namespace fulfil::ctl {
 namespace {
@@ -261,6 +262,50 @@ int audit(const Invocation& inv) {
   });
 }
 
+// Local: what a scan means, without asking the agent (store IT debugging a scanner).
+int barcode(const Invocation& inv) {
+  if (inv.args[0] != "parse") {
+    std::cerr << "fulfilctl: unknown barcode command '" << inv.args[0] << "' (expected: parse)\n";
+    return usage;
+  }
+  auto decoded = drivers::decode_barcode(inv.args[1]);
+  if (!decoded) {
+    if (inv.json)
+      std::cout << json{{"error", {{"code", "bad_barcode"}, {"message", decoded.error().message}}}}
+                       .dump(2)
+                << '\n';
+    std::cerr << "fulfilctl: " << decoded.error().message << '\n';
+    return refused;
+  }
+  json elements = json::array();
+  for (const auto& e : decoded->elements) {
+    json j = {{"ai", e.ai}, {"title", e.title}, {"value", e.value}};
+    if (e.date) j["date"] = *e.date;
+    if (e.decimal) j["decimal"] = *e.decimal;
+    elements.push_back(j);
+  }
+  const json out = {{"symbology", drivers::symbology_name(decoded->symbology)},
+                    {"data", decoded->data},
+                    {"gtin14", decoded->gtin14 ? json(*decoded->gtin14) : json(nullptr)},
+                    {"elements", elements}};
+  return show_json_or(inv, out, [&] {
+    std::string shown;  // FNC1 separators made visible
+    for (char c : decoded->data)
+      shown += c == drivers::kGroupSeparator ? std::string("<GS>") : std::string(1, c);
+    std::cout << "symbology  " << cell(out["symbology"]) << "\ndata       " << shown
+              << "\nGTIN-14    " << cell(out["gtin14"]) << '\n';
+    if (elements.empty()) return;
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& e : elements)
+      rows.push_back({"(" + cell(e["ai"]) + ")", cell(e["title"]), cell(e["value"]),
+                      e.contains("date")      ? cell(e["date"])
+                      : e.contains("decimal") ? cell(e["decimal"])
+                                              : ""});
+    std::cout << '\n';
+    print_table({"AI", "TITLE", "VALUE", "MEANING"}, rows);
+  });
+}
+
 const std::vector<Command>& commands() {
   static const std::vector<Command> all = {
       {"status",
@@ -315,6 +360,13 @@ const std::vector<Command>& commands() {
        0,
        0,
        audit},
+      {"barcode",
+       "barcode parse DATA",
+       "what a scan means: symbology, GTIN, GS1 elements (no agent needed)",
+       {},
+       2,
+       2,
+       barcode},
   };
   return all;
 }
