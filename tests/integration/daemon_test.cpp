@@ -141,17 +141,27 @@ std::int64_t routed_count(const json& h) {
   return h["orders"].value("routed", std::int64_t{-1});
 }
 
+// Orders in every state.
+std::int64_t order_total(const json& h) {
+  std::int64_t total = 0;
+  for (const auto& [state_name, n] : h["orders"].items()) total += n.get<std::int64_t>();
+  return total;
+}
+
 // A program that exits by itself (a usage or configuration error, --help, ...).
 struct Finished {
   int rc = -1;
   std::string out;
   std::string err;
 };
-Finished run_fulfild(const std::vector<std::string>& args) {
-  ChildProcess p(fulfild(), args);
+Finished run_program(const std::string& program, const std::vector<std::string>& args) {
+  ChildProcess p(program, args);
   auto rc = p.wait(scaled(10s));
-  REQUIRE_MESSAGE(rc.has_value(), "fulfild did not exit\n" << p.stderr_text());
+  REQUIRE_MESSAGE(rc.has_value(), program << " did not exit\n" << p.stderr_text());
   return {*rc, p.stdout_text(), p.stderr_text()};
+}
+Finished run_fulfild(const std::vector<std::string>& args) {
+  return run_program(fulfild(), args);
 }
 
 // SKUs in a database, read with plain SQLite while the daemon may be writing it; -1 when
@@ -388,7 +398,7 @@ TEST_CASE("demo orders arrive through the simulated cloud and survive a restart"
     });
     CHECK_MESSAGE(routed_count(h) >= 1, h.dump());
     CHECK(h["outbox"]["last_seq"] > 300);  // 300 opening-stock events, then order.received
-    for (const auto& [state_name, n] : h["orders"].items()) orders_before += n.get<std::int64_t>();
+    orders_before = order_total(h);
     CHECK(d.stop(SIGTERM) == 0);
   }
   {
@@ -397,18 +407,11 @@ TEST_CASE("demo orders arrive through the simulated cloud and survive a restart"
     Daemon d({}, {}, state.path());
     const json h = health(d.port);
     CHECK(h["inventory"]["skus"] == 300);
-    std::int64_t orders_after = 0;
-    for (const auto& [state_name, n] : h["orders"].items()) orders_after += n.get<std::int64_t>();
-    CHECK(orders_after >= orders_before);
+    CHECK(order_total(h) >= orders_before);
     const json later = poll_health(d.port, scaled(10s), [&](const json& now) {
-      std::int64_t total = 0;
-      for (const auto& [state_name, n] : now["orders"].items()) total += n.get<std::int64_t>();
-      return total > orders_before && now["sync"]["enrolled"] == true;
+      return order_total(now) > orders_before && now["sync"]["enrolled"] == true;
     });
-    std::int64_t orders_later = 0;
-    for (const auto& [state_name, n] : later["orders"].items())
-      orders_later += n.get<std::int64_t>();
-    CHECK_MESSAGE(orders_later > orders_before, later.dump());
+    CHECK_MESSAGE(order_total(later) > orders_before, later.dump());
     CHECK_MESSAGE(later["sync"]["credential_revoked"] == false, later.dump());
     CHECK(d.stop(SIGTERM) == 0);
   }
@@ -449,10 +452,7 @@ namespace {
 
 Finished run_fulfilctl(const std::string& socket, std::vector<std::string> args) {
   args.insert(args.begin(), {"--socket", socket});
-  ChildProcess p(fulfil::test::built_program("agent/fulfilctl"), args);
-  auto rc = p.wait(scaled(10s));
-  REQUIRE_MESSAGE(rc.has_value(), "fulfilctl did not exit\n" << p.stderr_text());
-  return {*rc, p.stdout_text(), p.stderr_text()};
+  return run_program(fulfil::test::built_program("agent/fulfilctl"), args);
 }
 
 }  // namespace
@@ -489,6 +489,10 @@ TEST_CASE("fulfilctl over the Unix socket: status, orders, pairing, revoking, ex
   CHECK(again.rc == 1);  // refused by the agent, with its reason
   CHECK(contains(again.err, "already revoked"));
   CHECK(run_fulfilctl(socket, {"pair"}).rc == 2);  // --role is required
+  // Values are URL-encoded: a bad state reaches the agent and is refused by it (1).
+  auto bad_state = run_fulfilctl(socket, {"orders", "--state", "lost & found"});
+  CHECK(bad_state.rc == 1);
+  CHECK(contains(bad_state.err, "unknown order state 'lost & found'"));
   CHECK(run_fulfilctl(socket, {"frobnicate"}).rc == 2);
   CHECK(run_fulfilctl(d.state + "/nothing.sock", {"status"}).rc == 3);
   // Parsing a scan needs no agent.

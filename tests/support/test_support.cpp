@@ -97,12 +97,13 @@ std::vector<std::string> query_column(sqlite3* db, const std::string& sql) {
 }
 }  // namespace
 
-std::string fingerprint(agent::Database& db) {
+std::string fingerprint(agent::Database& db, const std::set<std::string>& skip) {
   std::string out;
   for (const auto& table : query_column(
            db.handle(),
            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
            "ORDER BY name")) {
+    if (skip.count(table)) continue;
     out += "## " + table + "\n";
     for (const auto& row : query_column(db.handle(), "SELECT * FROM " + table + " ORDER BY 1, 2"))
       out += row + "\n";

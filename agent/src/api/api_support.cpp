@@ -1,5 +1,7 @@
 #include "api_support.hpp"
 
+#include <algorithm>
+
 namespace fulfil::agent::api {
 
 using nlohmann::json;
@@ -38,6 +40,16 @@ ApiResponse domain_error(const DomainError& error) {
       break;
   }
   return api_error(status, std::string(errc_name(error.code)), error.message);
+}
+
+Expected<std::int64_t, ApiResponse> query_limit(const ApiRequest& request, std::int64_t fallback) {
+  std::int64_t limit = fallback;
+  try {
+    if (auto l = request.query_value("limit"); !l.empty()) limit = std::stoll(l);
+  } catch (const std::exception&) {
+    return unexpected(api_error(400, "invalid_query", "limit must be a number"));
+  }
+  return std::clamp<std::int64_t>(limit, 1, 1000);
 }
 
 Body::Body(const ApiRequest& request, std::initializer_list<const char*> allowed) {
@@ -84,66 +96,62 @@ void Body::fail(unsigned status, const std::string& code, const std::string& mes
   if (!error_) error_ = api_error(status, code, message);
 }
 
-std::string Body::text(const char* key, bool required, std::size_t max_len) {
+const json* Body::field(const char* key, bool required) {
   auto it = doc_.find(key);
-  if (it == doc_.end() || it->is_null()) {
-    if (required) fail(422, "missing_field", "field '" + where_ + key + "' is required");
+  if (it != doc_.end() && !it->is_null()) return &*it;
+  if (required) fail(422, "missing_field", name(key) + " is required");
+  return nullptr;
+}
+
+std::string Body::text(const char* key, bool required, std::size_t max_len) {
+  const json* v = field(key, required);
+  if (!v) return {};
+  if (!v->is_string()) {
+    fail(422, "invalid_field", name(key) + " must be a string");
     return {};
   }
-  if (!it->is_string()) {
-    fail(422, "invalid_field", "field '" + where_ + key + "' must be a string");
-    return {};
-  }
-  auto value = it->get<std::string>();
+  auto value = v->get<std::string>();
   if (value.size() > max_len)
-    fail(422, "invalid_field",
-         "field '" + where_ + key + "' is longer than " + std::to_string(max_len) + " bytes");
-  if (required && value.empty())
-    fail(422, "missing_field", "field '" + where_ + key + "' must not be empty");
+    fail(422, "invalid_field", name(key) + " is longer than " + std::to_string(max_len) + " bytes");
+  if (required && value.empty()) fail(422, "missing_field", name(key) + " must not be empty");
   return value;
 }
 
 std::int64_t Body::integer(const char* key, bool required, std::int64_t min, std::int64_t max,
                            std::int64_t fallback) {
-  auto it = doc_.find(key);
-  if (it == doc_.end() || it->is_null()) {
-    if (required) fail(422, "missing_field", "field '" + where_ + key + "' is required");
+  const json* v = field(key, required);
+  if (!v) return fallback;
+  if (!v->is_number_integer()) {
+    fail(422, "invalid_field", name(key) + " must be an integer");
     return fallback;
   }
-  if (!it->is_number_integer()) {
-    fail(422, "invalid_field", "field '" + where_ + key + "' must be an integer");
-    return fallback;
-  }
-  const auto v = it->get<std::int64_t>();
-  if (v < min || v > max) {
+  const auto n = v->get<std::int64_t>();
+  if (n < min || n > max) {
     fail(422, "invalid_field",
-         "field '" + where_ + key + "' must be from " + std::to_string(min) + " to " +
-             std::to_string(max) + ", not " + std::to_string(v));
+         name(key) + " must be from " + std::to_string(min) + " to " + std::to_string(max) +
+             ", not " + std::to_string(n));
     return fallback;
   }
-  return v;
+  return n;
 }
 
 std::vector<json> Body::array(const char* key, bool required, std::size_t max_items) {
-  auto it = doc_.find(key);
-  if (it == doc_.end() || it->is_null()) {
-    if (required) fail(422, "missing_field", "field '" + where_ + key + "' is required");
+  const json* v = field(key, required);
+  if (!v) return {};
+  if (!v->is_array()) {
+    fail(422, "invalid_field", name(key) + " must be an array");
     return {};
   }
-  if (!it->is_array()) {
-    fail(422, "invalid_field", "field '" + where_ + key + "' must be an array");
-    return {};
-  }
-  if (it->size() > max_items) {
+  if (v->size() > max_items) {
     fail(422, "invalid_field",
-         "field '" + where_ + key + "' has more than " + std::to_string(max_items) + " items");
+         name(key) + " has more than " + std::to_string(max_items) + " items");
     return {};
   }
-  if (required && it->empty()) {
-    fail(422, "missing_field", "field '" + where_ + key + "' must not be empty");
+  if (required && v->empty()) {
+    fail(422, "missing_field", name(key) + " must not be empty");
     return {};
   }
-  return it->get<std::vector<json>>();
+  return v->get<std::vector<json>>();
 }
 
 bool Body::take(const Body& nested) {

@@ -62,6 +62,8 @@ void add_ui_routes(Routes& routes);
 
 ApiResponse json_response(const nlohmann::json& body, unsigned status = 200);
 ApiResponse domain_error(const DomainError& error);
+// The `limit` query parameter, clamped to 1..1000; `fallback` when absent.
+Expected<std::int64_t, ApiResponse> query_limit(const ApiRequest& request, std::int64_t fallback);
 
 // A JSON object from a request body (or nested in one). Reads fields by name; the first
 // problem (malformed JSON, an unknown field, a missing or mistyped value) is kept and
@@ -84,6 +86,9 @@ class Body {
 
  private:
   void check_fields(std::initializer_list<const char*> allowed);
+  // The field's value, or nullptr when absent or null (then a required one is an error).
+  const nlohmann::json* field(const char* key, bool required);
+  std::string name(const char* key) const { return "field '" + where_ + key + "'"; }
   void fail(unsigned status, const std::string& code, const std::string& message);
   nlohmann::json doc_ = nlohmann::json::object();
   std::string where_;

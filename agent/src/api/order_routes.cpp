@@ -123,15 +123,10 @@ void add_queue(Routes& r) {
             if (!method)
               return api_error(400, "invalid_query", "unknown delivery method '" + m + "'");
           }
-          std::size_t limit = 200;
-          try {
-            if (auto l = req.query_value("limit"); !l.empty()) limit = std::stoul(l);
-          } catch (const std::exception&) {
-            return api_error(400, "invalid_query", "limit must be a number");
-          }
-          limit = std::clamp<std::size_t>(limit, 1, 1000);
+          const auto limit = query_limit(req, 200);
+          if (!limit) return limit.error();
           json orders = json::array();
-          for (const auto& s : r.store.orders().list(state, limit))
+          for (const auto& s : r.store.orders().list(state, static_cast<std::size_t>(*limit)))
             if (!method || s.method == *method) orders.push_back(summary_json(s, ctx.now_ms));
           return json_response({{"orders", orders},
                                 {"counts", r.store.orders().count_by_state()},
@@ -145,13 +140,20 @@ void add_queue(Routes& r) {
         });
 }
 
-void add_decisions(Routes& r) {
-  r.add("POST", "/api/v1/orders/*/accept", Role::associate,
-        [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
+// Commands that take nothing but the order: POST with an empty body (or {}).
+using PlainCommand = Result<void> (FulfilmentOrders::*)(const std::string&, const CommandContext&);
+
+void add_plain(Routes& r, const std::string& action, Role role, PlainCommand command) {
+  r.add("POST", "/api/v1/orders/*/" + action, role,
+        [&r, command](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
           Body b(req, {});
           if (!b) return b.error();
-          return after(r, r.store.orders().accept(req.params[0], ctx), req.params[0], c);
+          return after(r, (r.store.orders().*command)(req.params[0], ctx), req.params[0], c);
         });
+}
+
+void add_decisions(Routes& r) {
+  add_plain(r, "accept", Role::associate, &FulfilmentOrders::accept);
   r.add("POST", "/api/v1/orders/*/reject", Role::associate,
         [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
           Body b(req, {"reason"});
@@ -159,18 +161,8 @@ void add_decisions(Routes& r) {
           if (!b) return b.error();
           return after(r, r.store.orders().reject(req.params[0], reason, ctx), req.params[0], c);
         });
-  r.add("POST", "/api/v1/orders/*/start-picking", Role::associate,
-        [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
-          Body b(req, {});
-          if (!b) return b.error();
-          return after(r, r.store.orders().start_picking(req.params[0], ctx), req.params[0], c);
-        });
-  r.add("POST", "/api/v1/orders/*/complete-picking", Role::associate,
-        [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
-          Body b(req, {});
-          if (!b) return b.error();
-          return after(r, r.store.orders().complete_picking(req.params[0], ctx), req.params[0], c);
-        });
+  add_plain(r, "start-picking", Role::associate, &FulfilmentOrders::start_picking);
+  add_plain(r, "complete-picking", Role::associate, &FulfilmentOrders::complete_picking);
 }
 
 // A scan resolves the barcode to a SKU and picks one unit of it. A wrong item or an
@@ -194,12 +186,14 @@ ApiResponse scan(Routes& r, const ApiRequest& req, const Caller& c, const Comman
       std::any_of(lines.begin(), lines.end(), [&](const OrderLine& l) { return l.sku == *sku; });
   const bool open = std::any_of(lines.begin(), lines.end(),
                                 [&](const OrderLine& l) { return l.sku == *sku && l.open() > 0; });
-  if (allows(order->state, order->method, OrderAction::pick_item) && !on_order) {
+  // Only where picking is allowed: elsewhere the domain refuses the transition itself.
+  const bool picking = allows(order->state, order->method, OrderAction::pick_item);
+  if (picking && !on_order) {
     count("wrong_item");
     return api_error(422, "wrong_item",
                      "wrong item: SKU " + *sku + " is not on order " + order->order_ref);
   }
-  if (allows(order->state, order->method, OrderAction::pick_item) && !open) {
+  if (picking && !open) {
     count("over_scan");
     return api_error(409, "over_scan",
                      "SKU " + *sku + " is already fully picked for order " + order->order_ref);
@@ -385,12 +379,7 @@ void add_handover(Routes& r) {
           }
           return after(r, result, req.params[0], c);
         });
-  r.add("POST", "/api/v1/orders/*/unlock-pickup", Role::manager,
-        [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
-          Body b(req, {});
-          if (!b) return b.error();
-          return after(r, r.store.orders().unlock_pickup(req.params[0], ctx), req.params[0], c);
-        });
+  add_plain(r, "unlock-pickup", Role::manager, &FulfilmentOrders::unlock_pickup);
 }
 
 }  // namespace

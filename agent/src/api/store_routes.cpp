@@ -179,13 +179,9 @@ void add_admin(Routes& r) {
         [&r](const ApiRequest& req, const Caller&, const CommandContext&) {
           auto s = r.store.db().prepare(
               "SELECT at, actor, role, action, status, detail FROM audit ORDER BY id DESC LIMIT ?");
-          std::int64_t limit = 100;
-          try {
-            if (auto l = req.query_value("limit"); !l.empty()) limit = std::stoll(l);
-          } catch (const std::exception&) {
-            return api_error(400, "invalid_query", "limit must be a number");
-          }
-          s.bind(1, std::clamp<std::int64_t>(limit, 1, 1000));
+          const auto limit = query_limit(req, 100);
+          if (!limit) return limit.error();
+          s.bind(1, *limit);
           json rows = json::array();
           while (s.step())
             rows.push_back({{"at", s.int64(0)},

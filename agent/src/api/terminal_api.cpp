@@ -129,10 +129,9 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
 
   void publish() {
     prune();
-    if (connections.empty()) {
-      pushed_seq = store.outbox().last_seq();
-      return;
-    }
+    // Nobody listening: nothing to read (the first terminal to connect starts from the
+    // outbox's end, see add_websocket).
+    if (connections.empty()) return;
     for (;;) {
       auto events = store.outbox().since(pushed_seq, 200);
       if (events.empty()) return;

@@ -39,4 +39,11 @@ Expected<AgentReply, std::string> call_agent(const std::string& socket, const st
   return reply;
 }
 
+std::string url_encode(const std::string& text) {
+  std::unique_ptr<char, decltype(&curl_free)> escaped(
+      curl_easy_escape(nullptr, text.c_str(), static_cast<int>(text.size())), &curl_free);
+  if (!escaped) throw std::bad_alloc();
+  return escaped.get();
+}
+
 }  // namespace fulfil::ctl

@@ -15,4 +15,7 @@ struct AgentReply {
 Expected<AgentReply, std::string> call_agent(const std::string& socket, const std::string& method,
                                              const std::string& path, const std::string& body);
 
+// Percent-encodes text for a URL path segment or query value (curl_easy_escape).
+std::string url_encode(const std::string& text);
+
 }  // namespace fulfil::ctl

@@ -84,7 +84,7 @@ std::string query(const Invocation& inv, const std::vector<std::string>& names) 
   std::string q;
   for (const auto& n : names)
     if (auto it = inv.flags.find(n); it != inv.flags.end())
-      q += (q.empty() ? "?" : "&") + n + "=" + it->second;
+      q += (q.empty() ? "?" : "&") + n + "=" + url_encode(it->second);
   return q;
 }
 
@@ -132,7 +132,7 @@ int orders(const Invocation& inv) {
 
 int order(const Invocation& inv) {
   json o;
-  if (int rc = call(inv, "GET", "/api/v1/orders/" + inv.args[0], o); rc) return rc;
+  if (int rc = call(inv, "GET", "/api/v1/orders/" + url_encode(inv.args[0]), o); rc) return rc;
   return show_json_or(inv, o, [&] {
     std::cout << cell(o["id"]) << "  " << cell(o["order_ref"]) << "  " << cell(o["state"]) << "  "
               << cell(o["method"]) << (o["on_hold"].get<bool>() ? "  ON HOLD" : "")
@@ -152,18 +152,9 @@ int order(const Invocation& inv) {
 }
 
 int inventory(const Invocation& inv) {
-  std::string q;
-  for (unsigned char c : inv.args[0]) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
-      q += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      q += buf;
-    }
-  }
   json body;
-  if (int rc = call(inv, "GET", "/api/v1/inventory?q=" + q, body); rc) return rc;
+  if (int rc = call(inv, "GET", "/api/v1/inventory?q=" + url_encode(inv.args[0]), body); rc)
+    return rc;
   return show_json_or(inv, body, [&] {
     std::vector<std::vector<std::string>> rows;
     for (const auto& i : body["items"])
@@ -216,7 +207,8 @@ int terminals(const Invocation& inv) {
 
 int revoke(const Invocation& inv) {
   json body;
-  if (int rc = call(inv, "DELETE", "/api/v1/terminals/" + inv.args[0], body); rc) return rc;
+  if (int rc = call(inv, "DELETE", "/api/v1/terminals/" + url_encode(inv.args[0]), body); rc)
+    return rc;
   return show_json_or(inv, body, [&] {
     std::cout << "Revoked " << cell(body["id"]) << " (" << cell(body["name"])
               << "); it must be paired again to be used.\n";
