@@ -9,7 +9,7 @@
 namespace fulfil::agent {
 namespace {
 
-constexpr std::array<const char*, 6> kMigrations = {
+constexpr std::array<const char*, 7> kMigrations = {
     // 1: catalog, inventory counters and the append-only stock ledger.
     R"sql(
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -199,6 +199,11 @@ CREATE TABLE audit (
   detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX audit_by_time ON audit(at);
+)sql",
+    // 7: the terminals' queue reads orders oldest-routed first; without this every poll
+    // sorted the whole order table.
+    R"sql(
+CREATE INDEX order_queue ON fulfilment_order(routed_at, id);
 )sql",
 };
 

@@ -91,15 +91,19 @@ json order_json(const FulfilmentOrder& o, Inventory& inventory, const OrderPolic
 }
 
 json summary_json(const OrderSummary& s, std::int64_t now) {
-  return {{"id", s.id},
-          {"order_ref", s.order_ref},
-          {"state", state_name(s.state)},
-          {"method", method_name(s.method)},
-          {"routed_at", s.routed_at},
-          {"accept_by", s.accept_by},
-          {"ship_by", s.ship_by},
-          {"units", s.units},
-          {"accept_in_ms", s.state == OrderState::routed ? s.accept_by - now : 0}};
+  // Built field by field: the queue is polled by every terminal, and nlohmann's
+  // initializer-list form copies each value twice.
+  json j(json::value_t::object);
+  j["id"] = s.id;
+  j["order_ref"] = s.order_ref;
+  j["state"] = state_name(s.state);
+  j["method"] = method_name(s.method);
+  j["routed_at"] = s.routed_at;
+  j["accept_by"] = s.accept_by;
+  j["ship_by"] = s.ship_by;
+  j["units"] = s.units;
+  j["accept_in_ms"] = s.state == OrderState::routed ? s.accept_by - now : 0;
+  return j;
 }
 
 // The order as it is after a command, or the command's error.
