@@ -12,6 +12,7 @@
 
 #include "agent/demo.hpp"
 #include "agent/http_server.hpp"
+#include "agent/scanners.hpp"
 #include "agent/store.hpp"
 #include "agent/terminal_api.hpp"
 #include "config/log.hpp"
@@ -57,12 +58,19 @@ class Daemon {
       nlohmann::json out = nlohmann::json::object();
       for (auto& c : components_)
         if (auto h = c->health(); !h.is_null()) out[c->name()] = h;
+      if (scanners_ && !settings_.scanners.empty())
+        out["scanners"] = {{"scanners", scanners_->status()}, {"alarms", scanners_->alarms()}};
       return out;
     };
     add_status_routes(api_, *store_, settings_, kVersion, component_health);
     terminal_api_ = std::make_unique<TerminalApi>(
         io_, api_, *store_, settings_,
-        TerminalApiHooks{[this] { local_change(); }, component_health, options_.demo});
+        TerminalApiHooks{
+            [this] { local_change(); }, component_health,
+            [this] { return scanners_ ? scanners_->status() : nlohmann::json::array(); },
+            options_.demo});
+    open_scanners();
+    for (auto& c : components_) c->attach_devices([this] { return device_status(); });
     if (!settings_.api.socket.empty()) {
       std::error_code ec;
       std::filesystem::create_directories(std::filesystem::path(settings_.api.socket).parent_path(),
@@ -77,6 +85,7 @@ class Daemon {
     schedule_sweep();
     start_watchdog();
     for (auto& c : components_) c->start();
+    scanners_->start();
     log::info("daemon", "serving",
               {{"version", kVersion},
                {"store", settings_.store.id},
@@ -104,6 +113,28 @@ class Daemon {
   HttpServer api_;
   std::vector<std::unique_ptr<DaemonComponent>> components_;
   std::unique_ptr<TerminalApi> terminal_api_;
+  std::unique_ptr<StoreScanners> scanners_;
+
+  void open_scanners() {
+    scanners_ = std::make_unique<StoreScanners>(
+        io_, settings_.scanners,
+        [this](const HardwareScan& scan) {
+          if (terminal_api_) terminal_api_->hardware_scan(scan);
+        },
+        [this] {
+          if (terminal_api_) terminal_api_->devices_changed();
+        });
+  }
+
+  // What the heartbeat tells the cloud about this box's devices.
+  nlohmann::json device_status() const {
+    nlohmann::json out = nlohmann::json::array();
+    for (auto s : scanners_->status()) {
+      s["type"] = "scanner";
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
 
   void local_change() {
     for (auto& c : components_) c->local_change();
@@ -125,6 +156,7 @@ class Daemon {
       log::info("daemon", "stopping", {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"}});
       sd_notify(0, "STOPPING=1");
       api_.stop();
+      scanners_->stop();
       terminal_api_.reset();
       sweep_timer_.cancel();
       watchdog_timer_.cancel();
@@ -150,6 +182,15 @@ class Daemon {
       if (next.document[key] != settings_.document[key])
         log::warn("config", "changed settings take effect at the next restart", {{"key", key}});
     log::set_level(next.log.level);
+    if (next.scanners != settings_.scanners) {
+      // Scanners reopen with the new settings; the stations' sessions are in the database.
+      scanners_->stop();
+      settings_.scanners = next.scanners;
+      settings_.document["scanners"] = next.document["scanners"];
+      open_scanners();
+      scanners_->start();
+      if (terminal_api_) terminal_api_->devices_changed();
+    }
     store_->orders().set_policy(order_policy(next));
     settings_.log = next.log;
     settings_.orders = next.orders;

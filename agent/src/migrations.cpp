@@ -9,7 +9,7 @@
 namespace fulfil::agent {
 namespace {
 
-constexpr std::array<const char*, 7> kMigrations = {
+constexpr std::array<const char*, 8> kMigrations = {
     // 1: catalog, inventory counters and the append-only stock ledger.
     R"sql(
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -204,6 +204,15 @@ CREATE INDEX audit_by_time ON audit(at);
     // sorted the whole order table.
     R"sql(
 CREATE INDEX order_queue ON fulfilment_order(routed_at, id);
+)sql",
+    // 8: each pack desk's active session: the order its hardware scanners pick into.
+    R"sql(
+CREATE TABLE station_session (
+  station TEXT PRIMARY KEY,
+  order_id TEXT NOT NULL REFERENCES fulfilment_order(id),
+  opened_by TEXT NOT NULL,
+  opened_at INTEGER NOT NULL
+);
 )sql",
 };
 

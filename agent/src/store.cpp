@@ -10,7 +10,8 @@ Store::Store(std::unique_ptr<Database> db, OrderPolicy policy)
       inventory_(*db_, outbox_),
       orders_(*db_, outbox_, std::move(policy)),
       returns_(*db_, outbox_),
-      terminals_(*db_) {}
+      terminals_(*db_),
+      stations_(*db_) {}
 
 Expected<std::unique_ptr<Store>, OpenError> Store::open(const DatabaseOptions& options,
                                                         OrderPolicy policy) {

@@ -1,6 +1,7 @@
 // Validation against the embedded JSON Schema (the subset the schema uses: object with
 // properties/additionalProperties, string enum/pattern/length, integer range, boolean,
 // array items/minItems/uniqueItems), defaults and the reference table derived from it.
+#include <algorithm>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -80,6 +81,11 @@ class Validator {
 
   void check_object(const json& node, const json& value, const std::string& path) {
     const json& props = node.contains("properties") ? node["properties"] : json::object();
+    for (const auto& key : node.value("required", json::array()))
+      if (!value.contains(key.get<std::string>()))
+        errors.push_back({join_path(path, key.get<std::string>()), "",
+                          "required: " + props[key.get<std::string>()].value("description", ""),
+                          source_});
     for (const auto& [key, item] : value.items()) {
       const std::string sub = join_path(path, key);
       if (!props.contains(key)) {
@@ -112,6 +118,11 @@ class Validator {
   }
 
   void check_integer(const json& node, const json& value, const std::string& path) {
+    if (node.contains("enum")) {
+      bool found = false;
+      for (const auto& e : node["enum"]) found = found || e == value;
+      if (!found) return fail(path, value, "one of " + quoted_list(node["enum"]));
+    }
     const bool unsigned_value = value.is_number_unsigned();
     const long long v = unsigned_value ? static_cast<long long>(value.get<unsigned long long>())
                                        : value.get<long long>();
@@ -163,18 +174,32 @@ void reference_rows(const json& node, const std::string& path, std::ostringstrea
   }
   std::string type = node.value("type", "");
   if (type == "array" && node.contains("items")) type += " of " + node["items"].value("type", "");
+  const bool entries = type == "array of object";
   std::string allowed;
   if (node.contains("enum")) allowed = "one of " + quoted_list(node["enum"]);
   if (node.contains("minimum")) allowed = node["minimum"].dump() + " to " + node["maximum"].dump();
   out << "| `" << path << "` | " << type << " | `" << md_escape(node["default"].dump()) << "` | "
       << md_escape(node.value("description", ""))
       << (allowed.empty() ? "" : " Allowed: " + md_escape(allowed) + ".") << " |\n";
+  if (!entries) return;
+  // A list of objects (e.g. scanners): one row per field of an entry.
+  const json& items = node["items"];
+  for (const auto& [key, child] : items["properties"].items()) {
+    json row = child;
+    const json required_keys = items.value("required", json::array());
+    const bool required =
+        std::find(required_keys.begin(), required_keys.end(), key) != required_keys.end();
+    if (required) row["default"] = "(required)";
+    reference_rows(row, path + "[]." + key, out);
+  }
 }
 
 }  // namespace
 
 std::string ConfigError::describe() const {
   std::string out = "config key '" + key + "'";
+  if (value.empty() && expected.starts_with("required: "))
+    return out + " is missing; it is " + expected + (source.empty() ? "" : " [" + source + "]");
   if (!value.empty()) out += ": value " + value;
   out += " is refused; expected " + expected;
   if (!source.empty()) out += " [" + source + "]";

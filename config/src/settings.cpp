@@ -1,4 +1,5 @@
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "config/settings.hpp"
@@ -70,6 +71,42 @@ Expected<std::pair<std::string, std::uint16_t>, ConfigError> split_listen(const 
   return std::pair{host, static_cast<std::uint16_t>(port)};
 }
 
+// Fills each scanner entry's defaults and checks what the schema cannot say: ids are
+// unique, and each kind has the fields it needs.
+Expected<json, ConfigErrors> scanner_entries(const json& list, const std::string& source) {
+  const json& item = schema()["properties"]["scanners"]["items"];
+  ConfigErrors errors;
+  std::set<std::string> ids;
+  json out = json::array();
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    json entry = json::object();
+    for (const auto& [key, field] : item["properties"].items())
+      if (field.contains("default")) entry[key] = field["default"];
+    for (const auto& [key, value] : list[i].items()) entry[key] = value;
+    const std::string at = "scanners[" + std::to_string(i) + "].";
+    auto need = [&](const char* key, const std::string& what) {
+      const json& v = entry[key];
+      if ((v.is_string() && v.get<std::string>().empty()) || (v.is_number() && v == 0))
+        errors.push_back({at + key, "", "required: " + what, source});
+    };
+    const std::string kind = entry["kind"];
+    if (kind == "hidpos") {
+      need("usb_vendor_id", "a hidpos scanner's USB vendor id (4 hex digits)");
+      need("usb_product_id", "a hidpos scanner's USB product id (4 hex digits)");
+    } else if (kind == "wedge" || kind == "serial") {
+      need("device", "the " + kind + " scanner's device node");
+    } else if (kind == "network") {
+      need("host", "the network scanner's host");
+      need("port", "the network scanner's TCP port");
+    }
+    if (!ids.insert(entry["id"].get<std::string>()).second)
+      errors.push_back({at + "id", entry["id"].dump(), "an id no other scanner has", source});
+    out.push_back(std::move(entry));
+  }
+  if (!errors.empty()) return unexpected(errors);
+  return out;
+}
+
 }  // namespace
 
 Expected<Settings, ConfigErrors> from_document(const json& doc, const std::string& source) {
@@ -124,6 +161,9 @@ Expected<Settings, ConfigErrors> from_document(const json& doc, const std::strin
   s.sync.outbox_alarm_depth = y["outbox_alarm_depth"];
   s.sync.outbox_alarm_age_s = y["outbox_alarm_age_s"];
   s.sync.disk_free_alarm_mb = y["disk_free_alarm_mb"];
+  auto scanners = scanner_entries(merged["scanners"], source);
+  if (!scanners) return unexpected(scanners.error());
+  s.scanners = std::move(*scanners);
   if (s.sync.backoff_max_ms < s.sync.backoff_initial_ms)
     return unexpected(ConfigErrors{
         {"sync.backoff_max_ms", y["backoff_max_ms"].dump(),

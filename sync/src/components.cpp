@@ -90,6 +90,8 @@ class CloudLinkComponent : public agent::DaemonComponent {
   void stop() override { link_.stop(); }
   void local_change() override { link_.outbox_changed(); }
 
+  void attach_devices(std::function<json()> devices) override { devices_ = std::move(devices); }
+
   json health() override {
     const auto& st = link_.status();
     return {{"cloud_url", cloud_url_},
@@ -110,6 +112,7 @@ class CloudLinkComponent : public agent::DaemonComponent {
   std::string cloud_url_;
   CloudLink link_;
   std::set<std::string> raised_;
+  std::function<json()> devices_;
 
   // Logged when an alarm appears and when it clears, not on every evaluation.
   std::vector<std::string> current_alarms() {
@@ -128,7 +131,7 @@ class CloudLinkComponent : public agent::DaemonComponent {
   json heartbeat_extra() {
     return {{"config_version", 0},
             {"disk_free_bytes", disk_free_bytes(settings_.storage.state_dir)},
-            {"devices", json::array()},
+            {"devices", devices_ ? devices_() : json::array()},
             {"alarms", current_alarms()}};
   }
 };

@@ -31,6 +31,7 @@ struct ApiServer {
   unsigned short port = 0;
   std::string socket;
   int local_changes = 0;
+  json scanners = json::array();  // what the scanners hook reports
 
   explicit ApiServer(std::vector<std::string> overrides = {}, bool demo = false) {
     settings = *config::load({std::nullopt, std::move(overrides)});
@@ -40,7 +41,8 @@ struct ApiServer {
         io, agent::ApiOptions{"127.0.0.1", 0, 64 * 1024, socket});
     api = std::make_unique<agent::TerminalApi>(
         io, *server, *store, settings,
-        agent::TerminalApiHooks{[this] { ++local_changes; }, [] { return json::object(); }, demo});
+        agent::TerminalApiHooks{[this] { ++local_changes; }, [] { return json::object(); },
+                                [this] { return scanners; }, demo});
     port = *server->start();
     thread = std::thread([this] { io.run(); });
   }
@@ -73,9 +75,10 @@ struct ApiServer {
     return on_loop([&] { return fingerprint(store->db(), {"audit"}); });
   }
   // A terminal paired through the real flow: a code from the Unix socket, then /pair.
-  std::string pair(const std::string& role, const std::string& name = "Counter") {
+  std::string pair(const std::string& role, const std::string& name = "Counter",
+                   const std::string& station = "") {
     auto code = unix_request(socket, "POST", "/api/v1/pairing-codes",
-                             json{{"role", role}, {"name", name}}.dump());
+                             json{{"role", role}, {"name", name}, {"station", station}}.dump());
     REQUIRE(code.status == 201);
     auto paired = ApiClient(port).post("/api/v1/pair", {{"code", code.json()["code"]}});
     REQUIRE(paired.status == 201);
@@ -463,6 +466,111 @@ TEST_CASE("managers' views: outbox, configuration with secrets masked, audit; de
   CHECK(ApiClient(s.port).post("/api/v1/pair", {{"code", demo.json()["code"]}}).status == 201);
   ApiServer normal;
   CHECK(ApiClient(normal.port).post("/api/v1/demo/pairing-code", nullptr).status == 404);
+}
+
+}  // namespace
+}  // namespace fulfil::test
+
+namespace fulfil::test {
+namespace {
+
+// What the daemon does with a read from a desk's scanner (the drivers have their own tests).
+void hardware_scan(ApiServer& s, const std::string& station, const std::string& data) {
+  s.on_loop([&] {
+    s.api->hardware_scan({"desk-scanner", station, data, agent::now_ms()});
+    return 0;
+  });
+}
+
+json next_scan(EventSocket& ws) {
+  for (int i = 0; i < 20; ++i) {
+    auto m = ws.next(2s);
+    if (!m) break;
+    if ((*m)["type"] == "scan") return *m;
+  }
+  FAIL("no scan message arrived");
+  return nullptr;
+}
+
+TEST_CASE("a station's hardware scans pick into its session and reach only its terminals") {
+  ApiServer s;
+  s.scanners =
+      json::array({{{"id", "desk-scanner"}, {"station", "desk-1"}, {"state", "connected"}}});
+  s.add_order("FO-H", DeliveryMethod::ship, {{"SKU-0005", 2}});
+  s.add_order("FO-X", DeliveryMethod::ship, {{"SKU-0006", 1}});
+  const auto token = s.pair("associate", "Desk 1", "desk-1");
+  ApiClient desk(s.port, token);
+  ApiClient other(s.port, s.pair("associate", "Desk 2", "desk-2"));
+  EventSocket desk_events(s.port, token);
+  EventSocket other_events(s.port, s.pair("associate", "Desk 2b", "desk-2"));
+
+  // No session yet: the scan is shown to the desk, nothing is picked.
+  const auto before = s.fingerprint_without_audit();
+  hardware_scan(s, "desk-1", barcode_of(s, "SKU-0005"));
+  auto idle = next_scan(desk_events);
+  CHECK(idle["order_id"].is_null());
+  CHECK(idle["scanner"] == "desk-scanner");
+  CHECK(idle["data"] == barcode_of(s, "SKU-0005"));
+  CHECK(s.fingerprint_without_audit() == before);
+
+  // A session needs an order being picked, and a desk's terminal opens only its own desk's.
+  auto refused =
+      desk.send("PUT", "/api/v1/stations/desk-1/session", json{{"order_id", "FO-H"}}.dump());
+  CHECK(refused.status == 409);
+  CHECK(refused.error_code() == "illegal_transition");
+  for (const char* step : {"accept", "start-picking"})
+    REQUIRE(desk.post(std::string("/api/v1/orders/FO-H/") + step, nullptr).status == 200);
+  CHECK(other.send("PUT", "/api/v1/stations/desk-1/session", json{{"order_id", "FO-H"}}.dump())
+            .status == 403);
+  CHECK(desk.send("PUT", "/api/v1/stations/desk%201/session", json{{"order_id", "FO-H"}}.dump())
+            .error_code() == "invalid_station");
+  CHECK(desk.send("PUT", "/api/v1/stations/desk-1/session", json{{"order_id", "NOPE"}}.dump())
+            .status == 404);
+  CHECK(
+      desk.send("PUT", "/api/v1/stations/desk-1/session", json{{"order", "FO-H"}}.dump()).status ==
+      400);
+  auto opened =
+      desk.send("PUT", "/api/v1/stations/desk-1/session", json{{"order_id", "FO-H"}}.dump());
+  REQUIRE(opened.status == 200);
+  CHECK(opened.json()["session"]["order_ref"] == "REF-FO-H");
+
+  auto stations = desk.get("/api/v1/stations").json()["stations"];
+  REQUIRE(stations.size() == 2);  // desk-1 (scanner, terminal, session) and desk-2 (terminals)
+  CHECK(stations[0]["station"] == "desk-1");
+  CHECK(stations[0]["session"]["order_id"] == "FO-H");
+  CHECK(stations[0]["scanners"][0]["id"] == "desk-scanner");
+  CHECK(stations[1]["session"].is_null());
+
+  // The scanner picks into the session: committed, audited, pushed to desk-1 only.
+  hardware_scan(s, "desk-1", barcode_of(s, "SKU-0005"));
+  auto picked = next_scan(desk_events);
+  CHECK(picked["order_id"] == "FO-H");
+  CHECK(picked["status"] == 200);
+  CHECK(picked["result"]["line_picked"] == 1);
+  CHECK(desk.get("/api/v1/orders/FO-H").json()["lines"][0]["picked"] == 1);
+  hardware_scan(s, "desk-1", barcode_of(s, "SKU-0006"));
+  auto wrong = next_scan(desk_events);
+  CHECK(wrong["status"] == 422);
+  CHECK(wrong["result"]["error"]["code"] == "wrong_item");
+  hardware_scan(s, "desk-1", "]E0" + barcode_of(s, "SKU-0005"));  // with its AIM identifier
+  CHECK(next_scan(desk_events)["result"]["line_picked"] == 2);
+  hardware_scan(s, "desk-1", barcode_of(s, "SKU-0005"));
+  CHECK(next_scan(desk_events)["result"]["error"]["code"] == "over_scan");
+  CHECK(desk.get("/api/v1/orders/FO-H").json()["lines"][0]["picked"] == 2);
+  auto audit = unix_request(s.socket, "GET", "/api/v1/audit?limit=5").json()["entries"];
+  CHECK(audit[0]["actor"] == "device:desk-scanner");
+  CHECK(audit[0]["action"] == "SCAN desk-1 order FO-H");
+  for (int i = 0; i < 5; ++i)
+    if (auto m = other_events.next(100ms)) CHECK((*m)["type"] != "scan");
+
+  // Picking ends: the desk's next scan has no session any more.
+  REQUIRE(desk.post("/api/v1/orders/FO-H/complete-picking", nullptr).status == 200);
+  hardware_scan(s, "desk-1", barcode_of(s, "SKU-0005"));
+  CHECK(next_scan(desk_events)["order_id"].is_null());
+  CHECK(desk.get("/api/v1/stations").json()["stations"][0]["session"].is_null());
+  CHECK(desk.send("DELETE", "/api/v1/stations/desk-1/session", "").status == 200);
+  const auto metrics = ApiClient(s.port).get("/metrics").body;
+  CHECK(metrics.find("result=\"no_session\"} 2") != std::string::npos);
 }
 
 }  // namespace

@@ -26,6 +26,9 @@ class DaemonComponent {
   virtual void local_change() {}
   // Shown under name() in GET /health; null to show nothing.
   virtual nlohmann::json health() { return nullptr; }
+  // The store box's devices (scanners, printers) and their state, for components that
+  // report them (the cloud link's heartbeat).
+  virtual void attach_devices(std::function<nlohmann::json()> /*devices*/) {}
 };
 
 using ComponentFactory = std::function<std::vector<std::unique_ptr<DaemonComponent>>(

@@ -7,6 +7,7 @@
 #include "agent/orders.hpp"
 #include "agent/outbox.hpp"
 #include "agent/returns.hpp"
+#include "agent/stations.hpp"
 #include "agent/storage.hpp"
 #include "agent/terminals.hpp"
 #include "config/settings.hpp"
@@ -23,6 +24,7 @@ class Store {
   FulfilmentOrders& orders() { return orders_; }
   Returns& returns() { return returns_; }
   Terminals& terminals() { return terminals_; }
+  StationSessions& stations() { return stations_; }
 
  private:
   Store(std::unique_ptr<Database> db, OrderPolicy policy);
@@ -32,6 +34,7 @@ class Store {
   FulfilmentOrders orders_;
   Returns returns_;
   Terminals terminals_;
+  StationSessions stations_;
 };
 
 DatabaseOptions database_options(const config::Settings& settings);

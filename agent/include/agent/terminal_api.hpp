@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/http_server.hpp"
+#include "agent/scanners.hpp"
 #include "agent/store.hpp"
 #include "config/settings.hpp"
 
@@ -20,6 +21,8 @@ struct TerminalApiHooks {
   std::function<void()> local_change;
   // The other components' health (the cloud link), for /metrics and the device screen.
   std::function<nlohmann::json()> component_health;
+  // Each configured scanner's status (GET /api/v1/devices, /api/v1/stations).
+  std::function<nlohmann::json()> scanners;
   bool demo = false;  // the UI may ask for a pairing code (loopback demo only)
 };
 
@@ -34,6 +37,11 @@ class TerminalApi {
   // A message for every connected terminal (alarms).
   void broadcast(const nlohmann::json& message);
   std::size_t connected_terminals() const;
+  // A read from a station's scanner: picked into the station's active session when it has
+  // one (committed with its audit row), and pushed to the station's terminals either way.
+  void hardware_scan(const HardwareScan& scan);
+  // A scanner connected or went away: the terminals' device screens update.
+  void devices_changed();
 
   struct State;
 

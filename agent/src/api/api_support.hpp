@@ -52,6 +52,7 @@ struct Routes {
   std::function<nlohmann::json()> component_health;
   std::function<std::size_t()> connected_terminals;
   std::function<void(const std::string& terminal_id)> disconnect_terminal;
+  std::function<nlohmann::json()> scanners;  // each configured scanner's status
   bool demo = false;
 };
 
@@ -59,6 +60,13 @@ void add_order_routes(Routes& routes);
 void add_store_routes(Routes& routes);
 void add_terminal_routes(Routes& routes);
 void add_ui_routes(Routes& routes);
+void add_station_routes(Routes& routes);
+
+// Picks one unit by barcode into an order, for the terminal's scan field and for the
+// station's hardware scanners alike: wrong items and over-scans refused with their own
+// codes. Runs inside the caller's transaction.
+ApiResponse scan_into_order(Routes& r, const std::string& order_id, const std::string& barcode,
+                            const Caller& caller, const CommandContext& ctx);
 
 ApiResponse json_response(const nlohmann::json& body, unsigned status = 200);
 ApiResponse domain_error(const DomainError& error);

@@ -171,11 +171,10 @@ void add_decisions(Routes& r) {
 
 // A scan resolves the barcode to a SKU and picks one unit of it. A wrong item or an
 // over-scan is refused with its own code, so the terminal can sound the right alarm.
-ApiResponse scan(Routes& r, const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
-  Body b(req, {"barcode"});
-  const auto barcode = b.text("barcode", true, 100);
-  if (!b) return b.error();
-  const std::string& id = req.params[0];
+}  // namespace
+
+ApiResponse scan_into_order(Routes& r, const std::string& id, const std::string& barcode,
+                            const Caller& c, const CommandContext& ctx) {
   auto count = [&](const char* result) { r.counters.scans[result]++; };
   auto order = r.store.orders().find(id);
   if (!order) return api_error(404, "not_found", "no fulfilment order " + id);
@@ -216,6 +215,15 @@ ApiResponse scan(Routes& r, const ApiRequest& req, const Caller& c, const Comman
        {"line_open", picked->line_open},
        {"all_lines_resolved", picked->all_lines_resolved},
        {"order", order_json(*now, r.store.inventory(), r.store.orders().policy(), c)}});
+}
+
+namespace {
+
+ApiResponse scan(Routes& r, const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
+  Body b(req, {"barcode"});
+  const auto barcode = b.text("barcode", true, 100);
+  if (!b) return b.error();
+  return scan_into_order(r, req.params[0], barcode, c, ctx);
 }
 
 void add_picking(Routes& r) {

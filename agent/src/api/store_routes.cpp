@@ -141,9 +141,9 @@ void add_admin(Routes& r) {
         });
   r.add("GET", "/api/v1/devices", Role::associate,
         [&r](const ApiRequest&, const Caller&, const CommandContext&) {
-          // Scanner and printer drivers register here as they are configured.
+          // Printer drivers register here as they are configured (issue 6).
           const json health = r.component_health();
-          return json_response({{"scanners", json::array()},
+          return json_response({{"scanners", r.scanners ? r.scanners() : json::array()},
                                 {"printers", json::array()},
                                 {"cloud", health.value("sync", json(nullptr))},
                                 {"terminals_connected", r.connected_terminals()}});
@@ -222,8 +222,10 @@ void add_metrics(Routes& r) {
         << '\n';
     metric(out, "fulfild_sync_events_sent_total", "counter", "Events the cloud acknowledged.");
     out << "fulfild_sync_events_sent_total " << cloud.value("events_sent", 0) << '\n';
-    metric(out, "fulfild_scans_total", "counter", "Pick scans by result.");
-    for (const char* result : {"ok", "wrong_item", "over_scan", "unknown_barcode", "refused"})
+    metric(out, "fulfild_scans_total", "counter",
+           "Scans by result (no_session: a station scanner's read with no order open).");
+    for (const char* result :
+         {"ok", "wrong_item", "over_scan", "unknown_barcode", "refused", "no_session"})
       out << "fulfild_scans_total{result=\"" << result << "\"} " << r.counters.scans[result]
           << '\n';
     metric(out, "fulfild_api_requests_total", "counter", "Terminal API requests by status class.");

@@ -3,6 +3,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
 
+#include "agent/order_lifecycle.hpp"
 #include "api_support.hpp"
 #include "config/log.hpp"
 
@@ -19,6 +20,7 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
   struct Connection {
     std::weak_ptr<WebSocketChannel> channel;
     std::string terminal_id;
+    std::string station;  // hardware scans of this station reach it
   };
 
   HttpServer& server;
@@ -93,24 +95,24 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
     return out;
   }
 
-  // The change and its audit row commit together: what the terminal was told happened is
-  // on disk, and so is who did it.
   ApiResponse mutate(const ApiRequest& req, const Caller& caller,
                      const api::RouteHandler& handler) {
     const CommandContext ctx{caller.actor(), now_ms()};
+    return audited(ctx, caller.role, req.method + " " + req.path,
+                   [&] { return handler(req, caller, ctx); });
+  }
+
+  // Runs `command` in one transaction with its audit row: what the terminal was told
+  // happened is on disk, and so is who did it.
+  template <class Command>
+  ApiResponse audited(const CommandContext& ctx, Role role, const std::string& action,
+                      Command command) {
     ApiResponse out;
     try {
       Transaction tx(store.db());
-      out = handler(req, caller, ctx);
-      std::string detail;
-      if (out.status >= 400) {
-        try {
-          detail = json::parse(out.body).at("error").at("code").get<std::string>();
-        } catch (const std::exception&) {
-        }
-      }
-      store.terminals().audit(caller.actor().str(), caller.role, req.method + " " + req.path,
-                              out.status, detail, ctx.now_ms);
+      out = command();
+      store.terminals().audit(ctx.actor.str(), role, action, out.status, error_code_of(out),
+                              ctx.now_ms);
       tx.commit();
     } catch (const StorageFailure& e) {
       return api_error(503, "storage",
@@ -118,6 +120,13 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
     }
     if (out.status < 400) changed();
     return out;
+  }
+
+  static std::string error_code_of(const ApiResponse& out) {
+    if (out.status < 400) return "";
+    const json body = json::parse(out.body, nullptr, false);
+    if (!body.is_object() || !body.contains("error")) return "";
+    return body["error"].value("code", "");
   }
 
   void changed() {
@@ -149,6 +158,42 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
     const std::string text = message.dump(-1, ' ', false, json::error_handler_t::replace);
     for (auto& c : connections)
       if (auto ch = c.channel.lock(); ch && ch->is_open()) ch->send(text);
+  }
+
+  void send_to_station(const std::string& station, const json& message) {
+    const std::string text = message.dump(-1, ' ', false, json::error_handler_t::replace);
+    for (auto& c : connections)
+      if (auto ch = c.channel.lock(); ch && ch->is_open() && c.station == station) ch->send(text);
+  }
+
+  // --- hardware scans ---------------------------------------------------------------------
+
+  void hardware_scan(const HardwareScan& scan) {
+    prune();
+    json message = {{"type", "scan"},    {"station", scan.station}, {"scanner", scan.scanner},
+                    {"data", scan.data}, {"at", scan.at_ms},        {"order_id", nullptr}};
+    if (auto session = store.stations().active(scan.station)) {
+      auto order = store.orders().find(session->order_id);
+      if (order && allows(order->state, order->method, OrderAction::pick_item)) {
+        const auto out = pick_from_scanner(scan, session->order_id);
+        message["order_id"] = session->order_id;
+        message["status"] = out.status;
+        message["result"] = json::parse(out.body, nullptr, false);
+      } else {
+        // Picking ended (completed, cancelled): the desk has no session any more.
+        store.stations().close(scan.station);
+      }
+    }
+    if (message["order_id"].is_null()) counters.scans["no_session"]++;
+    send_to_station(scan.station, message);
+  }
+
+  ApiResponse pick_from_scanner(const HardwareScan& scan, const std::string& order_id) {
+    const Caller caller{"scanner:" + scan.scanner, scan.scanner, Role::associate, scan.station,
+                        false};
+    const CommandContext ctx{{Actor::Kind::device, scan.scanner}, now_ms()};
+    return audited(ctx, Role::associate, "SCAN " + scan.station + " order " + order_id,
+                   [&] { return api::scan_into_order(*routes, order_id, scan.data, caller, ctx); });
   }
 
   void prune() {
@@ -204,12 +249,18 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
           if (auto refusal = s->refuse(req, caller, Role::associate)) return refusal;
           s->prune();
           if (s->connections.empty()) s->pushed_seq = s->store.outbox().last_seq();
-          s->connections.push_back({ch, caller->id});
-          ch->send(json{
-              {"type", "hello"},
-              {"terminal",
-               {{"id", caller->id}, {"name", caller->name}, {"role", role_name(caller->role)}}},
-              {"seq", s->pushed_seq}}
+          // A terminal paired to a desk hears that desk's scanners; one paired without a
+          // desk (a roaming tablet) may say which desk it stands at.
+          const std::string station =
+              caller->station.empty() ? req.query_value("station") : caller->station;
+          s->connections.push_back({ch, caller->id, station});
+          ch->send(json{{"type", "hello"},
+                        {"terminal",
+                         {{"id", caller->id},
+                          {"name", caller->name},
+                          {"role", role_name(caller->role)},
+                          {"station", station}}},
+                        {"seq", s->pushed_seq}}
                        .dump());
           ch->on_message = [ch = std::weak_ptr<WebSocketChannel>(ch)](const std::string& text) {
             // Terminals only listen; a "ping" is answered so a UI can measure the link.
@@ -225,33 +276,36 @@ TerminalApi::TerminalApi(asio::io_context& io, HttpServer& server, Store& store,
     : state_(std::make_shared<State>(io, server, store, settings, std::move(hooks))) {
   auto& s = *state_;
   std::weak_ptr<State> weak = state_;
-  s.routes.reset(new api::Routes{store, settings, s.counters,
-                                 [weak](const std::string& method, const std::string& pattern,
-                                        Role role, api::RouteHandler h) {
-                                   if (auto st = weak.lock())
-                                     st->add(method, pattern, role, std::move(h));
-                                 },
-                                 server,
-                                 [weak]() -> json {
-                                   auto st = weak.lock();
-                                   return st && st->hooks.component_health
-                                              ? st->hooks.component_health()
-                                              : json::object();
-                                 },
-                                 [weak]() -> std::size_t {
-                                   auto st = weak.lock();
-                                   if (!st) return 0;
-                                   st->prune();
-                                   return st->connections.size();
-                                 },
-                                 [weak](const std::string& id) {
-                                   if (auto st = weak.lock()) st->disconnect(id);
-                                 },
-                                 s.hooks.demo});
+  s.routes.reset(new api::Routes{
+      store, settings, s.counters,
+      [weak](const std::string& method, const std::string& pattern, Role role,
+             api::RouteHandler h) {
+        if (auto st = weak.lock()) st->add(method, pattern, role, std::move(h));
+      },
+      server,
+      [weak]() -> json {
+        auto st = weak.lock();
+        return st && st->hooks.component_health ? st->hooks.component_health() : json::object();
+      },
+      [weak]() -> std::size_t {
+        auto st = weak.lock();
+        if (!st) return 0;
+        st->prune();
+        return st->connections.size();
+      },
+      [weak](const std::string& id) {
+        if (auto st = weak.lock()) st->disconnect(id);
+      },
+      [weak]() -> json {
+        auto st = weak.lock();
+        return st && st->hooks.scanners ? st->hooks.scanners() : json::array();
+      },
+      s.hooks.demo});
   api::add_order_routes(*s.routes);
   api::add_store_routes(*s.routes);
   api::add_terminal_routes(*s.routes);
   api::add_ui_routes(*s.routes);
+  api::add_station_routes(*s.routes);
   s.add_websocket();
   s.pushed_seq = store.outbox().last_seq();
   s.schedule_poll();
@@ -271,6 +325,17 @@ void TerminalApi::publish_changes() {
 void TerminalApi::broadcast(const json& message) {
   state_->prune();
   state_->broadcast(message);
+}
+
+void TerminalApi::hardware_scan(const HardwareScan& scan) {
+  state_->hardware_scan(scan);
+}
+
+void TerminalApi::devices_changed() {
+  state_->prune();
+  state_->broadcast(
+      {{"type", "devices"},
+       {"scanners", state_->hooks.scanners ? state_->hooks.scanners() : json::array()}});
 }
 
 std::size_t TerminalApi::connected_terminals() const {

@@ -76,6 +76,10 @@ struct Settings {
     std::int64_t disk_free_alarm_mb = 0;
   } sync;
 
+  // The scanners[] entries, validated, each with its defaults filled in (the drivers
+  // library turns them into its ScannerConfig).
+  nlohmann::json scanners = nlohmann::json::array();
+
   nlohmann::json document;  // the effective, merged configuration
 };
 
