@@ -1,9 +1,15 @@
 // The fulfild binary as systemd and an operator meet it: readiness, stopping and the
 // watchdog over a real NOTIFY_SOCKET, signals, configuration errors and reloads, the
 // state-directory lock, corrupt databases, and /health over real HTTP on 127.0.0.1.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -507,4 +513,136 @@ TEST_CASE("fulfilctl over the Unix socket: status, orders, pairing, revoking, ex
   CHECK(help.rc == 0);
   CHECK(contains(help.out, "exit codes"));
   CHECK(d.stop(SIGTERM) == 0);
+}
+
+namespace {
+
+// A TCP port on 127.0.0.1 where the test plays a network scanner sled: fulfild connects.
+struct SledListener {
+  int fd = -1;
+  int port = 0;
+  SledListener() {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd, 4) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+  }
+  ~SledListener() { ::close(fd); }
+  // The agent's connection, or -1 after `timeout`.
+  int accept_agent(std::chrono::milliseconds timeout) const {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) return -1;
+    return ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+  }
+};
+
+json scanner_state(const json& h, const std::string& id) {
+  if (!h.contains("scanners")) return nullptr;
+  for (const auto& s : h["scanners"]["scanners"])
+    if (s["id"] == id) return s;
+  return nullptr;
+}
+
+bool send_all(int fd, const std::string& bytes) {
+  return ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
+}
+
+}  // namespace
+
+TEST_CASE("configured scanners: a serial scanner on a pty and a network sled feed fulfild") {
+  int master = -1, slave = -1;
+  char slave_path[256];
+  REQUIRE(::openpty(&master, &slave, slave_path, nullptr, nullptr) == 0);
+  ::close(slave);  // fulfild opens it by path, as it would /dev/ttyACM0
+  SledListener sled;
+  fulfil::test::TempDir dir;
+  const std::string config = dir.path() + "/fulfild.json";
+  const json serial = {{"id", "desk1-serial"},
+                       {"kind", "serial"},
+                       {"station", "desk-1"},
+                       {"device", slave_path},
+                       {"baud", 115200}};
+  const json network = {{"id", "sled-2"},
+                        {"kind", "network"},
+                        {"station", "desk-2"},
+                        {"host", "127.0.0.1"},
+                        {"port", sled.port}};
+  write_file(config, json{{"scanners", {serial, network}}}.dump());
+  Daemon d({"--config", config});
+
+  const int agent = sled.accept_agent(scaled(10s));
+  REQUIRE_MESSAGE(agent >= 0, "fulfild did not connect to the sled\n" << d.child->stderr_text());
+  auto h = poll_health(d.port, scaled(10s), [](const json& h) {
+    return scanner_state(h, "desk1-serial")["state"] == "connected" &&
+           scanner_state(h, "sled-2")["state"] == "connected";
+  });
+  REQUIRE_MESSAGE(scanner_state(h, "sled-2")["state"] == "connected", h.dump());
+  CHECK(scanner_state(h, "desk1-serial")["detail"] == std::string(slave_path) + " at 115200 baud");
+  CHECK(h["scanners"]["alarms"].empty());
+
+  // Reads from both arrive (with no session open they are shown, not picked).
+  REQUIRE(send_all(master, "]E04006381333931\r"));
+  REQUIRE(send_all(agent, "96385074\r\n"));
+  h = poll_health(d.port, scaled(10s), [](const json& h) {
+    return scanner_state(h, "desk1-serial")["scans"] == 1 &&
+           scanner_state(h, "sled-2")["scans"] == 1;
+  });
+  CHECK(scanner_state(h, "desk1-serial")["scans"] == 1);
+  CHECK(scanner_state(h, "sled-2")["scans"] == 1);
+  CHECK(scanner_state(h, "sled-2")["last_scan_at"] > 0);
+
+  // The sled drops its link: an alarm, and fulfild reconnects by itself.
+  ::close(agent);
+  h = poll_health(d.port, scaled(10s), [](const json& h) {
+    return scanner_state(h, "sled-2")["state"] == "disconnected";
+  });
+  CHECK(scanner_state(h, "sled-2")["state"] == "disconnected");
+  REQUIRE(h["scanners"]["alarms"].size() == 1);
+  CHECK(contains(h["scanners"]["alarms"][0], "scanner sled-2: disconnected"));
+  const int again = sled.accept_agent(scaled(10s));
+  CHECK(again >= 0);
+
+  auto listed = run_fulfilctl(d.state + "/api.sock", {"devices"});
+  CHECK_MESSAGE(listed.rc == 0, listed.err);
+  CHECK(contains(listed.out, "desk1-serial"));
+  CHECK(contains(listed.out, "desk-2"));
+
+  // SIGHUP with the sled removed from the config: the scanners reopen without it.
+  write_file(config, json{{"scanners", {serial}}}.dump());
+  d.child->signal(SIGHUP);
+  h = poll_health(d.port, scaled(10s),
+                  [](const json& h) { return h["scanners"]["scanners"].size() == 1; });
+  CHECK(h["scanners"]["scanners"].size() == 1);
+  CHECK(d.stop(SIGTERM) == 0);
+  if (again >= 0) ::close(again);
+  ::close(master);
+}
+
+TEST_CASE("scanner entries are checked per kind at start, each problem named") {
+  fulfil::test::TempDir dir;
+  const std::string config = dir.path() + "/fulfild.json";
+  write_file(config, R"({"scanners": [
+      {"id": "a", "kind": "hidpos", "station": "desk-1", "usb_vendor_id": "05e0"},
+      {"id": "a", "kind": "network", "station": "desk-1", "host": "sled.local"},
+      {"id": "c", "kind": "laser", "station": "desk-1"},
+      {"kind": "serial", "station": "desk-1", "device": "/dev/ttyACM0", "baud": 9601}]})");
+  auto r = run_fulfild({"--check-config", config});
+  CHECK(r.rc != 0);
+  CHECK_MESSAGE(contains(r.err, "'scanners[2].kind': value \"laser\""), r.err);
+  CHECK_MESSAGE(contains(r.err, "'scanners[3].id' is missing"), r.err);
+  CHECK_MESSAGE(contains(r.err, "'scanners[3].baud': value 9601"), r.err);
+
+  write_file(config, R"({"scanners": [
+      {"id": "a", "kind": "hidpos", "station": "desk-1", "usb_vendor_id": "05e0"},
+      {"id": "a", "kind": "network", "station": "desk-1", "host": "sled.local"}]})");
+  r = run_fulfild({"--check-config", config});
+  CHECK(r.rc != 0);
+  CHECK_MESSAGE(contains(r.err, "'scanners[0].usb_product_id' is missing"), r.err);
+  CHECK_MESSAGE(contains(r.err, "'scanners[1].port' is missing"), r.err);
+  CHECK_MESSAGE(contains(r.err, "'scanners[1].id': value \"a\""), r.err);
 }

@@ -231,6 +231,40 @@ int outbox(const Invocation& inv) {
   });
 }
 
+// Scanners with their state, and the stations' sessions: what store IT looks at first when
+// a desk says "the scanner does nothing".
+int devices(const Invocation& inv) {
+  json body;
+  if (int rc = call(inv, "GET", "/api/v1/devices", body); rc) return rc;
+  json stations;
+  if (int rc = call(inv, "GET", "/api/v1/stations", stations); rc) return rc;
+  body["stations"] = stations["stations"];
+  return show_json_or(inv, body, [&] {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& s : body["scanners"]) {
+      const auto last = s.value("last_scan_at", std::int64_t{0});
+      rows.push_back({cell(s["id"]), cell(s["kind"]), cell(s["station"]), cell(s["state"]),
+                      last ? time_text(last) : "never", cell(s["scans"]), cell(s["rejected_reads"]),
+                      cell(s["detail"])});
+    }
+    if (rows.empty())
+      std::cout << "No scanners configured (config key 'scanners').\n";
+    else
+      print_table(
+          {"SCANNER", "KIND", "STATION", "STATE", "LAST SCAN", "SCANS", "REJECTED", "DETAIL"},
+          rows);
+    rows.clear();
+    for (const auto& st : body["stations"]) {
+      const json& session = st["session"];
+      rows.push_back({cell(st["station"]), session.is_null() ? "-" : cell(session["order_ref"]),
+                      session.is_null() ? "" : cell(session["opened_by"])});
+    }
+    if (rows.empty()) return;
+    std::cout << '\n';
+    print_table({"STATION", "PICKING INTO", "OPENED BY"}, rows);
+  });
+}
+
 int config_show(const Invocation& inv) {
   if (inv.args[0] != "show") {
     std::cerr << "fulfilctl: unknown config command '" << inv.args[0] << "' (expected: show)\n";
@@ -344,6 +378,13 @@ const std::vector<Command>& commands() {
        1,
        revoke},
       {"outbox", "outbox", "events waiting for the cloud, and dead letters", {}, 0, 0, outbox},
+      {"devices",
+       "devices",
+       "barcode scanners and their state, and each station's session",
+       {},
+       0,
+       0,
+       devices},
       {"config", "config show", "the running configuration", {}, 1, 1, config_show},
       {"audit",
        "audit [--limit N]",
