@@ -12,6 +12,7 @@
 
 #include "agent/demo.hpp"
 #include "agent/http_server.hpp"
+#include "agent/print_spooler.hpp"
 #include "agent/scanners.hpp"
 #include "agent/store.hpp"
 #include "agent/terminal_api.hpp"
@@ -60,15 +61,20 @@ class Daemon {
         if (auto h = c->health(); !h.is_null()) out[c->name()] = h;
       if (scanners_ && !settings_.scanners.empty())
         out["scanners"] = {{"scanners", scanners_->status()}, {"alarms", scanners_->alarms()}};
+      if (spooler_ && !settings_.printers.empty())
+        out["printing"] = {{"printers", spooler_->status()}, {"alarms", spooler_->alarms()}};
       return out;
     };
     add_status_routes(api_, *store_, settings_, kVersion, component_health);
+    spooler_ = std::make_unique<PrintSpooler>(io_, *store_, settings_, [this] {
+      if (terminal_api_) terminal_api_->devices_changed();
+    });
     terminal_api_ = std::make_unique<TerminalApi>(
         io_, api_, *store_, settings_,
         TerminalApiHooks{
             [this] { local_change(); }, component_health,
             [this] { return scanners_ ? scanners_->status() : nlohmann::json::array(); },
-            options_.demo});
+            spooler_.get(), options_.demo});
     open_scanners();
     for (auto& c : components_) c->attach_devices([this] { return device_status(); });
     if (!settings_.api.socket.empty()) {
@@ -86,6 +92,7 @@ class Daemon {
     start_watchdog();
     for (auto& c : components_) c->start();
     scanners_->start();
+    spooler_->start();
     log::info("daemon", "serving",
               {{"version", kVersion},
                {"store", settings_.store.id},
@@ -114,6 +121,7 @@ class Daemon {
   std::vector<std::unique_ptr<DaemonComponent>> components_;
   std::unique_ptr<TerminalApi> terminal_api_;
   std::unique_ptr<StoreScanners> scanners_;
+  std::unique_ptr<PrintSpooler> spooler_;
 
   void open_scanners() {
     scanners_ = std::make_unique<StoreScanners>(
@@ -133,10 +141,15 @@ class Daemon {
       s["type"] = "scanner";
       out.push_back(std::move(s));
     }
+    for (auto p : spooler_->status()) {
+      p["type"] = "printer";
+      out.push_back(std::move(p));
+    }
     return out;
   }
 
   void local_change() {
+    if (spooler_) spooler_->kick();
     for (auto& c : components_) c->local_change();
   }
 
@@ -157,6 +170,7 @@ class Daemon {
       sd_notify(0, "STOPPING=1");
       api_.stop();
       scanners_->stop();
+      spooler_->stop();
       terminal_api_.reset();
       sweep_timer_.cancel();
       watchdog_timer_.cancel();
@@ -178,7 +192,7 @@ class Daemon {
       next.storage.state_dir = settings_.storage.state_dir;
       next.document["storage"]["state_dir"] = settings_.storage.state_dir;
     }
-    for (const char* key : {"storage", "api"})
+    for (const char* key : {"storage", "api", "printers", "stations", "printing"})
       if (next.document[key] != settings_.document[key])
         log::warn("config", "changed settings take effect at the next restart", {{"key", key}});
     log::set_level(next.log.level);
@@ -210,8 +224,20 @@ class Daemon {
         for (const auto& id : *expired)
           log::info("orders", "order expired: not accepted within its SLA", {{"order", id}});
       if (expired && !expired->empty()) local_change();
+      prune_print_jobs();
       schedule_sweep();
     });
+  }
+
+  // Finished jobs keep their documents for reprints until they are this old.
+  void prune_print_jobs() {
+    const auto keep_ms = std::int64_t{settings_.printing.keep_jobs_days} * 24 * 3600 * 1000;
+    try {
+      if (auto n = store_->print_jobs().prune(now_ms() - keep_ms); n > 0)
+        log::info("print", "old print jobs deleted", {{"jobs", n}});
+    } catch (const StorageFailure& e) {
+      log::error("print", "pruning print jobs failed", {{"error", e.what()}});
+    }
   }
 
   void start_watchdog() {

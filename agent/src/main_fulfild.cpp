@@ -47,6 +47,33 @@ int print_config_errors(const fulfil::config::ConfigErrors& errors) {
 
 }  // namespace
 
+namespace {
+
+// The demo prints into STATE_DIR/labels: labels as ZPL, slips and pick lists as PDF, all
+// at the demo terminal's station.
+void demo_printers(fulfil::config::Settings& s) {
+  const std::string dir = s.storage.state_dir + "/labels";
+  std::filesystem::create_directories(dir);
+  auto printer = [&](const char* id, const char* language) {
+    return nlohmann::json{{"id", id},           {"kind", "file"},   {"language", language},
+                          {"dpi", 203},         {"directory", dir}, {"cups_queue", ""},
+                          {"cups_server", ""},  {"host", ""},       {"port", 9100},
+                          {"timeout_ms", 15000}};
+  };
+  s.printers = {printer("demo-labels", "zpl"), printer("demo-paper", "pdf")};
+  s.stations = {{{"id", "pack-1"},
+                 {"documents",
+                  {{"shipping_label", "demo-labels"},
+                   {"pickup_shelf_label", "demo-labels"},
+                   {"return_label", "demo-labels"},
+                   {"packing_slip", "demo-paper"},
+                   {"pick_list", "demo-paper"}}}}};
+  s.document["printers"] = s.printers;
+  s.document["stations"] = s.stations;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   fulfil::config::LoadRequest request;
   bool demo = false;
@@ -114,6 +141,7 @@ int main(int argc, char** argv) {
     settings->api.socket = settings->storage.state_dir + "/api.sock";
     settings->document["api"]["socket"] = settings->api.socket;
   }
+  if (demo && settings->printers.empty()) demo_printers(*settings);
   fulfil::agent::DaemonOptions options{request, demo, {}};
   options.components = [demo](boost::asio::io_context& io, fulfil::agent::Store& store,
                               const fulfil::config::Settings& s) {

@@ -9,7 +9,7 @@
 namespace fulfil::agent {
 namespace {
 
-constexpr std::array<const char*, 8> kMigrations = {
+constexpr std::array<const char*, 9> kMigrations = {
     // 1: catalog, inventory counters and the append-only stock ledger.
     R"sql(
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -213,6 +213,32 @@ CREATE TABLE station_session (
   opened_by TEXT NOT NULL,
   opened_at INTEGER NOT NULL
 );
+)sql",
+    // 9: the durable print queue. `document` holds the bytes sent to the printer, so a job
+    // can be resumed after a crash and printed again by id.
+    R"sql(
+CREATE TABLE print_job (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  order_id TEXT,
+  station TEXT NOT NULL DEFAULT '',
+  printer TEXT NOT NULL,
+  format TEXT NOT NULL CHECK (format IN ('zpl', 'pdf')),
+  document BLOB NOT NULL,
+  copies INTEGER NOT NULL CHECK (copies BETWEEN 1 AND 99),
+  state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'submitted', 'printed', 'failed',
+                                       'cancelled')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  external_id INTEGER,
+  reprint_of INTEGER,
+  requested_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  printed_at INTEGER
+);
+CREATE INDEX print_job_waiting ON print_job(printer, state, id);
+CREATE INDEX print_job_by_order ON print_job(order_id);
 )sql",
 };
 

@@ -43,6 +43,13 @@ Statement& Statement::bind(int index, std::string_view value) {
   return *this;
 }
 
+Statement& Statement::bind_blob(int index, std::string_view bytes) {
+  if (int rc = sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+      rc != SQLITE_OK)
+    fail(db_, rc, "bind");
+  return *this;
+}
+
 Statement& Statement::bind_null(int index) {
   if (int rc = sqlite3_bind_null(stmt_, index); rc != SQLITE_OK) fail(db_, rc, "bind");
   return *this;
@@ -72,6 +79,12 @@ std::string Statement::text(int column) const {
   const auto* t = sqlite3_column_text(stmt_, column);
   return t ? std::string(reinterpret_cast<const char*>(t),
                          static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)))
+           : std::string();
+}
+
+std::string Statement::blob(int column) const {
+  const auto* b = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
+  return b ? std::string(b, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)))
            : std::string();
 }
 
@@ -163,6 +176,10 @@ void Database::exec(const std::string& sql) {
     sqlite3_free(err);
     throw StorageFailure(rc, msg);
   }
+}
+
+std::int64_t Database::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(db_);
 }
 
 std::int64_t Database::changes() const {

@@ -11,7 +11,8 @@ Store::Store(std::unique_ptr<Database> db, OrderPolicy policy)
       orders_(*db_, outbox_, std::move(policy)),
       returns_(*db_, outbox_),
       terminals_(*db_),
-      stations_(*db_) {}
+      stations_(*db_),
+      print_jobs_(*db_) {}
 
 Expected<std::unique_ptr<Store>, OpenError> Store::open(const DatabaseOptions& options,
                                                         OrderPolicy policy) {

@@ -33,6 +33,11 @@ const app = {
   live: false,
   refreshTimer: 0,
   pendingOrderRefresh: false,
+  // The station (pack desk) session this terminal opened so the desk's hardware scanner picks
+  // into the order on screen. orderId: the order we opened it on ("" = none of ours);
+  // declined: an order not to (re)open it on, with the reason shown on the pick card.
+  desk: { orderId: "", declined: "", reason: "" },
+  deskChain: Promise.resolve(), // opens and closes run one at a time, in order
 };
 
 const $ = (id) => document.getElementById(id);
@@ -335,6 +340,7 @@ async function pair(code, button) {
 function showScreen(name) {
   if (app.screen !== name) clearAlert();
   app.screen = name;
+  syncDesk(); // leaving the pick screen ends this terminal's desk session
   for (const s of document.querySelectorAll(".screen")) s.hidden = s.id !== `screen-${name}`;
   for (const t of document.querySelectorAll(".tab")) {
     const on = t.dataset.screen === name || (name === "order" && t.dataset.screen === "queue");
@@ -398,6 +404,10 @@ function connectEvents() {
       refreshVisible(true); // events may have been missed while disconnected
     } else if (msg.type === "event" && msg.event) {
       onEvent(msg.event);
+    } else if (msg.type === "scan") {
+      onHardwareScan(msg);
+    } else if (msg.type === "devices") {
+      onDevicesChanged(msg);
     }
   });
   ws.addEventListener("close", () => {
@@ -599,7 +609,7 @@ function clearOrderView() {
     $(id).textContent = "";
   clear($("pick-list"));
   clear($("order-actions"));
-  for (const id of ["pack-card", "packages-card", "handover-card", "pickup-card", "done-card", "order-sla"]) $(id).hidden = true;
+  for (const id of ["pack-card", "packages-card", "handover-card", "pickup-card", "done-card", "order-sla", "desk-indicator"]) $(id).hidden = true;
 }
 
 async function refreshOrder(id) {
@@ -615,6 +625,7 @@ function setOrder(o) {
   const key = JSON.stringify(o);
   const stateChanged = !app.order || app.order.id !== o.id || app.order.state !== o.state;
   app.order = o;
+  syncDesk(); // picking started or ended: open or end the desk's session
   if (key === app.orderKey) return;
   app.orderKey = key;
   renderOrder();
@@ -638,6 +649,7 @@ function renderOrder() {
   renderHandover(o);
   renderPickup(o);
   renderDone(o);
+  renderDeskIndicator();
   // The scan field is there while there is something to pick, or about to be.
   $("scan-card").hidden = !["routed", "accepted", "picking"].includes(o.state);
   keepFocus();
@@ -771,23 +783,149 @@ function onScanKey(e) {
 
 async function submitScan(id, barcode) {
   try {
-    const r = await api("POST", `/api/v1/orders/${enc(id)}/scan`, { barcode });
-    clearAlert();
-    sound.ok();
-    flash(document.body, "flash-ok");
-    const line = r.order.lines.find((l) => l.line_no === r.line_no);
-    $("scan-last").textContent = `✓ ${line ? line.title || line.sku : r.sku}: ${r.line_picked} picked, ${r.line_open} still open`;
-    if (app.order && app.order.id === id) setOrder(r.order);
-    flash(document.querySelector(`[data-testid="pick-line-${r.line_no}"]`), "flash-line");
-    if (r.all_lines_resolved) toast("Every line is picked: tap Complete picking");
+    showScanResult(id, barcode, await api("POST", `/api/v1/orders/${enc(id)}/scan`, { barcode }), null);
   } catch (e) {
     if (e.status === 401) return;
+    showScanResult(id, barcode, null, e);
+  }
+}
+
+// The feedback for one scan into order `id`, whether typed into the scan field or read by
+// the desk's hardware scanner (the agent picked it and pushed the same answer): `r` is the
+// scan response, or `err` the refusal.
+function showScanResult(id, barcode, r, err) {
+  if (err) {
     // Nothing changed on the server: leave the pick list as it is, make the refusal loud.
     sound.error();
     flash(document.body, "flash-error");
     $("scan-last").textContent = `✕ ${barcode}`;
-    showError(e);
+    showError(err);
+    return;
   }
+  clearAlert();
+  sound.ok();
+  flash(document.body, "flash-ok");
+  const line = r.order.lines.find((l) => l.line_no === r.line_no);
+  $("scan-last").textContent = `✓ ${line ? line.title || line.sku : r.sku}: ${r.line_picked} picked, ${r.line_open} still open`;
+  if (app.order && app.order.id === id) setOrder(r.order);
+  flash(document.querySelector(`[data-testid="pick-line-${r.line_no}"]`), "flash-line");
+  if (r.all_lines_resolved) toast("Every line is picked: tap Complete picking");
+}
+
+// ---------------------------------------------------------------------------------------
+// The desk's hardware scanner: station session and pushed scans
+// ---------------------------------------------------------------------------------------
+
+// A terminal paired to a station (pack desk) opens the station's session on the order it
+// shows while that order is being picked, so the desk's hardware scanner picks into it, and
+// ends the session when it leaves the order or picking ends. Failures here never break the
+// screen: the scan field still picks, and the pick card says why the desk scanner does not.
+function syncDesk() {
+  app.deskChain = app.deskChain.then(reconcileDesk).catch(() => {});
+}
+
+// The order the desk's scanner should pick into according to this terminal, or "".
+function deskWanted() {
+  const o = app.order;
+  if (!app.session || !app.session.station || app.screen !== "order" || !o || o.state !== "picking") return "";
+  return o.id;
+}
+
+async function reconcileDesk() {
+  const desk = app.desk;
+  const want = deskWanted();
+  // Declining lasts while the associate stays on that order; coming back to it tries again.
+  if (want !== desk.declined) desk.declined = "";
+  if (desk.orderId && desk.orderId !== want) await closeDesk();
+  if (want && want !== desk.orderId && want !== desk.declined) {
+    try {
+      await api("PUT", `/api/v1/stations/${enc(app.session.station)}/session`, { order_id: want });
+      desk.orderId = want;
+    } catch (e) {
+      desk.declined = want;
+      desk.reason = e.message;
+    }
+  }
+  renderDeskIndicator();
+}
+
+// Ends the session only if it is still the one this terminal opened: another terminal at
+// the same desk may have opened its own since, and that one is not ours to end.
+async function closeDesk() {
+  const orderId = app.desk.orderId;
+  app.desk.orderId = "";
+  if (!app.session || !app.session.station) return;
+  const station = app.session.station;
+  try {
+    const { stations } = await api("GET", "/api/v1/stations");
+    const s = (stations.find((x) => x.station === station) || {}).session;
+    if (s && s.order_id === orderId && s.opened_by === `terminal:${app.session.id}`)
+      await api("DELETE", `/api/v1/stations/${enc(station)}/session`);
+  } catch {
+    // The agent ends a session by itself once its order leaves picking.
+  }
+}
+
+// The session went elsewhere (another terminal at the desk took it) or was ended: stop
+// claiming it, and do not take it back while the associate stays on this order.
+function loseDesk(reason) {
+  app.desk.declined = app.desk.orderId;
+  app.desk.orderId = "";
+  app.desk.reason = reason;
+  renderDeskIndicator();
+}
+
+function renderDeskIndicator() {
+  const el = $("desk-indicator");
+  const o = app.order;
+  const station = app.session && app.session.station;
+  const on = Boolean(o && station && app.desk.orderId === o.id);
+  const off = Boolean(o && station && !on && app.desk.declined === o.id);
+  el.hidden = app.screen !== "order" || !(on || off);
+  el.dataset.state = on ? "on" : "off";
+  el.textContent = on ? "Desk scanner: picking into this order" : `Desk scanner: not picking into this order (${app.desk.reason})`;
+}
+
+function scanRefusal(msg) {
+  const e = (msg.result && msg.result.error) || {};
+  return new ApiError(msg.status, e.code || `http_${msg.status}`, e.message || `scan refused (${msg.status})`, e);
+}
+
+// A read of this desk's hardware scanner, pushed by the agent (see /api/v1/events).
+function onHardwareScan(msg) {
+  const o = app.order;
+  const onOrder = app.screen === "order" && o;
+  if (app.desk.orderId && msg.order_id !== app.desk.orderId)
+    loseDesk(msg.order_id ? `the desk now picks into ${msg.order_id}` : "the desk's session was ended");
+  if (app.screen === "devices") loadDevices().catch(() => {}); // its scan counters moved
+  if (msg.order_id) {
+    if (onOrder && msg.order_id === o.id) {
+      const ok = msg.status >= 200 && msg.status < 300;
+      showScanResult(o.id, msg.data, ok ? msg.result : null, ok ? null : scanRefusal(msg));
+      refreshOrder(o.id).catch(() => {}); // e.g. after a refusal, in case another change was missed
+    } else {
+      toast(`Desk scanner: ${msg.data} went to order ${msg.order_id}`);
+    }
+    return;
+  }
+  // Nothing was picked: put the code where this screen expects a scan.
+  if (app.screen === "stock") {
+    $("stock-query").value = msg.data;
+    $("stock-form").requestSubmit();
+  } else if (onOrder && !$("pickup-card").hidden) {
+    $("pickup-code").value = msg.data;
+    $("pickup-code").focus();
+  } else if (onOrder && o.state === "picking") {
+    toast(`Scanned ${msg.data} — the desk scanner is not picking into this order: use the scan field`);
+  } else {
+    toast(`Scanned ${msg.data} — open an order to pick into it`);
+  }
+}
+
+function onDevicesChanged(msg) {
+  if (app.screen !== "devices") return;
+  renderScanners(msg.scanners || []);
+  loadStations().catch(() => {});
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1230,6 +1368,7 @@ async function showDevices() {
 function facts(dl, pairs) {
   clear(dl);
   for (const [k, v] of pairs) dl.append(h("dt", {}, k), h("dd", {}, v));
+  return dl;
 }
 
 function list(ul, items, empty) {
@@ -1239,7 +1378,8 @@ function list(ul, items, empty) {
 }
 
 async function loadDevices() {
-  const d = await api("GET", "/api/v1/devices");
+  const [d, st] = await Promise.all([api("GET", "/api/v1/devices"), api("GET", "/api/v1/stations")]);
+  renderStations(st.stations);
   // The link reports itself as "cloud"; accept "sync" too, the component's own name.
   const cloud = d.cloud || d.sync || null;
   if (cloud) {
@@ -1254,11 +1394,56 @@ async function loadDevices() {
     facts($("devices-cloud"), [["Link", "not reported by this fulfild"]]);
   }
   list($("devices-alarms"), (cloud && cloud.alarms) || [], "none");
-  list($("devices-scanners"), d.scanners, "none configured");
+  renderScanners(d.scanners);
   list($("devices-printers"), d.printers, "none configured");
   $("devices-terminals").textContent = String(d.terminals_connected);
   const s = app.session;
   facts($("devices-session"), [["Name", s.name], ["Role", s.role], ["Station", s.station || "—"], ["Id", s.id], ["Live updates", app.live ? "connected" : "not connected"]]);
+}
+
+const SCANNER_STATES = { connected: "Connected", disconnected: "Disconnected", error: "Error" };
+
+function renderScanners(scanners) {
+  const ul = clear($("devices-scanners"));
+  if (scanners.length === 0) ul.append(h("li", { class: "muted" }, "none configured"));
+  for (const s of scanners)
+    ul.append(
+      h("li", { class: `device scanner-${s.state}`, testid: `scanner-${s.id}`, data: { state: s.state } },
+        h("div", { class: "device-head" }, h("strong", {}, s.id),
+          h("span", { class: `badge device-state device-${s.state}`, testid: `scanner-state-${s.id}` }, SCANNER_STATES[s.state] || humanize(s.state))),
+        facts(h("dl", { class: "facts" }), [
+          ["Kind", s.kind],
+          ["Station", s.station || "—"],
+          ["Detail", s.detail || "—"],
+          ["Last scan", s.last_scan_at ? time(s.last_scan_at) : "never"],
+          ["Scans", String(s.scans ?? 0)],
+          ["Rejected reads", String(s.rejected_reads ?? 0)],
+        ])),
+    );
+}
+
+async function loadStations() {
+  renderStations((await api("GET", "/api/v1/stations")).stations);
+}
+
+function renderStations(stations) {
+  const ul = clear($("devices-stations"));
+  if (stations.length === 0) ul.append(h("li", { class: "muted" }, "none"));
+  for (const st of stations) {
+    const s = st.session;
+    const session = s
+      ? [h("a", { href: `#/order/${enc(s.order_id)}` }, s.order_ref || s.order_id), ` · ${humanize(s.state || "?")} · opened by ${s.opened_by} at ${time(s.opened_at)}`]
+      : "none: scans are shown, not picked";
+    ul.append(
+      h("li", { class: `device${s ? " station-active" : ""}`, testid: `station-${st.station}`, data: { session: s ? s.order_id : "" } },
+        h("div", { class: "device-head" }, h("strong", {}, st.station),
+          app.session && app.session.station === st.station ? h("span", { class: "badge" }, "this terminal") : null),
+        facts(h("dl", { class: "facts" }), [
+          ["Picking into", session],
+          ["Scanners", st.scanners.map((x) => `${x.id} (${SCANNER_STATES[x.state] || x.state})`).join(", ") || "none"],
+        ])),
+    );
+  }
 }
 
 async function unpair() {

@@ -1,4 +1,5 @@
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -71,40 +72,74 @@ Expected<std::pair<std::string, std::uint16_t>, ConfigError> split_listen(const 
   return std::pair{host, static_cast<std::uint16_t>(port)};
 }
 
-// Fills each scanner entry's defaults and checks what the schema cannot say: ids are
-// unique, and each kind has the fields it needs.
-Expected<json, ConfigErrors> scanner_entries(const json& list, const std::string& source) {
-  const json& item = schema()["properties"]["scanners"]["items"];
+// A list of objects (scanners, printers, stations): fills each entry's defaults, checks
+// that ids are unique, and lets `check` say what the schema cannot (what each kind needs).
+using EntryCheck =
+    std::function<void(const json& entry, const std::string& at, ConfigErrors& errors)>;
+Expected<json, ConfigErrors> list_entries(const std::string& key, const json& list,
+                                          const std::string& source, const EntryCheck& check) {
+  const json& item = schema()["properties"][key]["items"];
   ConfigErrors errors;
   std::set<std::string> ids;
   json out = json::array();
   for (std::size_t i = 0; i < list.size(); ++i) {
     json entry = json::object();
-    for (const auto& [key, field] : item["properties"].items())
-      if (field.contains("default")) entry[key] = field["default"];
-    for (const auto& [key, value] : list[i].items()) entry[key] = value;
-    const std::string at = "scanners[" + std::to_string(i) + "].";
-    auto need = [&](const char* key, const std::string& what) {
-      const json& v = entry[key];
-      if ((v.is_string() && v.get<std::string>().empty()) || (v.is_number() && v == 0))
-        errors.push_back({at + key, "", "required: " + what, source});
-    };
-    const std::string kind = entry["kind"];
-    if (kind == "hidpos") {
-      need("usb_vendor_id", "a hidpos scanner's USB vendor id (4 hex digits)");
-      need("usb_product_id", "a hidpos scanner's USB product id (4 hex digits)");
-    } else if (kind == "wedge" || kind == "serial") {
-      need("device", "the " + kind + " scanner's device node");
-    } else if (kind == "network") {
-      need("host", "the network scanner's host");
-      need("port", "the network scanner's TCP port");
-    }
+    for (const auto& [k, field] : item["properties"].items())
+      if (field.contains("default")) entry[k] = field["default"];
+    for (const auto& [k, value] : list[i].items()) entry[k] = value;
+    const std::string at = key + "[" + std::to_string(i) + "].";
+    check(entry, at, errors);
+    for (auto& e : errors)
+      if (e.source.empty()) e.source = source;
     if (!ids.insert(entry["id"].get<std::string>()).second)
-      errors.push_back({at + "id", entry["id"].dump(), "an id no other scanner has", source});
+      errors.push_back({at + "id", entry["id"].dump(), "an id no other entry has", source});
     out.push_back(std::move(entry));
   }
   if (!errors.empty()) return unexpected(errors);
   return out;
+}
+
+// A field a kind cannot do without: empty strings and zero numbers are missing.
+void need(const json& entry, const std::string& at, const char* key, const std::string& what,
+          ConfigErrors& errors) {
+  const json& v = entry[key];
+  if ((v.is_string() && v.get<std::string>().empty()) || (v.is_number() && v == 0))
+    errors.push_back({at + key, "", "required: " + what, ""});
+}
+
+void check_scanner(const json& e, const std::string& at, ConfigErrors& errors) {
+  const std::string kind = e["kind"];
+  if (kind == "hidpos") {
+    need(e, at, "usb_vendor_id", "a hidpos scanner's USB vendor id (4 hex digits)", errors);
+    need(e, at, "usb_product_id", "a hidpos scanner's USB product id (4 hex digits)", errors);
+  } else if (kind == "wedge" || kind == "serial") {
+    need(e, at, "device", "the " + kind + " scanner's device node", errors);
+  } else if (kind == "network") {
+    need(e, at, "host", "the network scanner's host", errors);
+    need(e, at, "port", "the network scanner's TCP port", errors);
+  }
+}
+
+void check_printer(const json& e, const std::string& at, ConfigErrors& errors) {
+  const std::string kind = e["kind"];
+  if (kind == "cups") need(e, at, "cups_queue", "a cups printer's queue name", errors);
+  if (kind == "raw_tcp") need(e, at, "host", "a raw_tcp printer's host", errors);
+  if (kind == "file") need(e, at, "directory", "a file printer's folder", errors);
+}
+
+// Stations may only name printers that exist.
+EntryCheck station_check(const json& printers) {
+  return [printers](const json& e, const std::string& at, ConfigErrors& errors) {
+    std::set<std::string> known;
+    for (const auto& p : printers) known.insert(p["id"].get<std::string>());
+    if (!e.contains("documents")) return;
+    for (const auto& [kind, printer] : e["documents"].items()) {
+      const std::string id = printer;
+      if (!id.empty() && !known.count(id))
+        errors.push_back(
+            {at + "documents." + kind, printer.dump(), "the id of a printer in printers[]", ""});
+    }
+  };
 }
 
 }  // namespace
@@ -161,9 +196,24 @@ Expected<Settings, ConfigErrors> from_document(const json& doc, const std::strin
   s.sync.outbox_alarm_depth = y["outbox_alarm_depth"];
   s.sync.outbox_alarm_age_s = y["outbox_alarm_age_s"];
   s.sync.disk_free_alarm_mb = y["disk_free_alarm_mb"];
-  auto scanners = scanner_entries(merged["scanners"], source);
+  auto scanners = list_entries("scanners", merged["scanners"], source, check_scanner);
   if (!scanners) return unexpected(scanners.error());
   s.scanners = std::move(*scanners);
+  auto printers = list_entries("printers", merged["printers"], source, check_printer);
+  if (!printers) return unexpected(printers.error());
+  s.printers = std::move(*printers);
+  auto stations = list_entries("stations", merged["stations"], source, station_check(s.printers));
+  if (!stations) return unexpected(stations.error());
+  s.stations = std::move(*stations);
+  const json& pr = merged["printing"];
+  s.printing.retry_initial_ms = pr["retry_initial_ms"];
+  s.printing.retry_max_ms = pr["retry_max_ms"];
+  s.printing.job_poll_ms = pr["job_poll_ms"];
+  s.printing.keep_jobs_days = pr["keep_jobs_days"];
+  s.printing.associate_reprint_window_s = pr["associate_reprint_window_s"];
+  s.printing.print_on_pack = pr["print_on_pack"].get<std::vector<std::string>>();
+  s.printing.print_on_ready_for_pickup =
+      pr["print_on_ready_for_pickup"].get<std::vector<std::string>>();
   if (s.sync.backoff_max_ms < s.sync.backoff_initial_ms)
     return unexpected(ConfigErrors{
         {"sync.backoff_max_ms", y["backoff_max_ms"].dump(),

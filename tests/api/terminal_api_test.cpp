@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -26,6 +28,7 @@ struct ApiServer {
   config::Settings settings;
   boost::asio::io_context io;
   std::unique_ptr<agent::HttpServer> server;
+  std::unique_ptr<agent::PrintSpooler> spooler;
   std::unique_ptr<agent::TerminalApi> api;
   std::thread thread;
   unsigned short port = 0;
@@ -39,16 +42,26 @@ struct ApiServer {
     seed_catalog(*store, 20, 50);
     server = std::make_unique<agent::HttpServer>(
         io, agent::ApiOptions{"127.0.0.1", 0, 64 * 1024, socket});
+    // Printing runs when printers are configured (before the loop's thread starts).
+    if (!settings.printers.empty()) {
+      spooler = std::make_unique<agent::PrintSpooler>(io, *store, settings, nullptr);
+      spooler->start();
+    }
     api = std::make_unique<agent::TerminalApi>(
         io, *server, *store, settings,
-        agent::TerminalApiHooks{[this] { ++local_changes; }, [] { return json::object(); },
-                                [this] { return scanners; }, demo});
+        agent::TerminalApiHooks{[this] {
+                                  ++local_changes;
+                                  if (spooler) spooler->kick();
+                                },
+                                [] { return json::object(); }, [this] { return scanners; },
+                                spooler.get(), demo});
     port = *server->start();
     thread = std::thread([this] { io.run(); });
   }
   ~ApiServer() {
     boost::asio::post(io, [this] {
       api.reset();
+      spooler.reset();
       server->stop();
       io.stop();
     });
@@ -571,6 +584,118 @@ TEST_CASE("a station's hardware scans pick into its session and reach only its t
   CHECK(desk.send("DELETE", "/api/v1/stations/desk-1/session", "").status == 200);
   const auto metrics = ApiClient(s.port).get("/metrics").body;
   CHECK(metrics.find("result=\"no_session\"} 2") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace fulfil::test
+
+namespace fulfil::test {
+namespace {
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// Waits until the job reaches `state` (the spooler runs on the server's loop).
+json wait_for_job(ApiClient& t, const std::string& id, const std::string& state) {
+  json job;
+  for (int i = 0; i < 200; ++i) {
+    job = t.get("/api/v1/print-jobs/" + id).json();
+    if (job["state"] == state) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  return job;
+}
+
+TEST_CASE("packing prints the station's documents; jobs are tracked, reprinted, cancelled") {
+  TempDir labels;
+  const json printers = json::array(
+      {{{"id", "desk1-zebra"}, {"kind", "file"}, {"language", "zpl"}, {"directory", labels.path()}},
+       {{"id", "office-laser"},
+        {"kind", "file"},
+        {"language", "pdf"},
+        {"directory", labels.path()}}});
+  const json stations = json::array(
+      {{{"id", "desk-1"},
+        {"documents", {{"shipping_label", "desk1-zebra"}, {"packing_slip", "office-laser"}}}}});
+  ApiServer s({"printers=" + printers.dump(), "stations=" + stations.dump()});
+  s.add_order("FO-P", DeliveryMethod::ship, {{"SKU-0007", 1}});
+  s.add_order("FO-Q", DeliveryMethod::ship, {{"SKU-0008", 1}});
+  ApiClient t(s.port, s.pair("associate", "Desk 1", "desk-1"));
+  ApiClient roaming(s.port, s.pair("associate", "Tablet"));
+  ApiClient m(s.port, s.pair("manager"));
+  for (const char* step : {"accept", "start-picking"})
+    REQUIRE(t.post(std::string("/api/v1/orders/FO-P/") + step, nullptr).status == 200);
+  REQUIRE(t.post("/api/v1/orders/FO-P/scan", {{"barcode", barcode_of(s, "SKU-0007")}}).status ==
+          200);
+  REQUIRE(t.post("/api/v1/orders/FO-P/complete-picking", nullptr).status == 200);
+  auto packed = t.post(
+      "/api/v1/orders/FO-P/pack",
+      {{"packages",
+        {{{"box_type", "S"}, {"weight_g", 800}, {"items", {{{"line_no", 1}, {"quantity", 1}}}}}}}});
+  REQUIRE_MESSAGE(packed.status == 200, packed.body);
+  const auto printed = packed.json()["printing"];
+  REQUIRE(printed["jobs"].size() == 2);
+  CHECK(printed["problems"].empty());
+  CHECK(printed["jobs"][0]["kind"] == "shipping_label");
+  CHECK(printed["jobs"][0]["printer"] == "desk1-zebra");
+  CHECK(printed["jobs"][1]["format"] == "pdf");
+
+  const std::string label_id = printed["jobs"][0]["id"];
+  auto label = wait_for_job(t, label_id, "printed");
+  REQUIRE_MESSAGE(label["state"] == "printed", label.dump());
+  CHECK(wait_for_job(t, printed["jobs"][1]["id"], "printed")["state"] == "printed");
+  // The file printer holds exactly the document the queue committed.
+  std::string zpl;
+  for (const auto& f : std::filesystem::directory_iterator(labels.path()))
+    if (f.path().filename().string().starts_with(label_id)) zpl = read_all(f.path().string());
+  CHECK(zpl.starts_with("^XA"));
+  CHECK(zpl.find("REF-FO-P") != std::string::npos);
+
+  // Reprint by id: a new job with the same bytes; a printed job cannot be cancelled.
+  auto again = t.post("/api/v1/print-jobs/" + label_id + "/reprint", json::object());
+  REQUIRE(again.status == 202);
+  CHECK(again.json()["reprint_of"] == label_id);
+  CHECK(wait_for_job(t, again.json()["id"], "printed")["state"] == "printed");
+  CHECK(t.post("/api/v1/print-jobs/" + label_id + "/cancel", nullptr).error_code() ==
+        "illegal_transition");
+  CHECK(t.post("/api/v1/print-jobs/PJ-999/reprint", nullptr).status == 404);
+  CHECK(t.post("/api/v1/print-jobs/nonsense/reprint", nullptr).status == 404);
+  auto listed = t.get("/api/v1/print-jobs?order_id=FO-P").json()["jobs"];
+  CHECK(listed.size() == 3);
+  CHECK(t.get("/api/v1/print-jobs?state=lost").status == 400);
+
+  // What cannot be printed is refused and queues nothing.
+  const auto before = s.fingerprint_without_audit();
+  CHECK(t.post("/api/v1/orders/FO-P/print", {{"kind", "flyer"}}).status == 422);
+  CHECK(t.post("/api/v1/orders/FO-P/print", {{"kind", "pick_list"}}).error_code() ==
+        "invalid_argument");  // desk-1 has no printer for pick lists
+  CHECK(roaming.post("/api/v1/orders/FO-P/print", {{"kind", "packing_slip"}}).status == 422);
+  CHECK(
+      t.post("/api/v1/orders/FO-P/print", {{"kind", "packing_slip"}, {"printer", "nope"}}).status ==
+      404);
+  CHECK(t.post("/api/v1/orders/FO-P/print", {{"kind", "packing_slip"}, {"copies", 0}}).status ==
+        422);
+  CHECK(s.fingerprint_without_audit() == before);
+  // A roaming terminal names the printer.
+  auto named = roaming.post("/api/v1/orders/FO-P/print",
+                            {{"kind", "pick_list"}, {"printer", "office-laser"}, {"copies", 2}});
+  REQUIRE(named.status == 202);
+  CHECK(named.json()["jobs"][0]["copies"] == 2);
+
+  // Documents for inspection, and the printers' state.
+  auto pdf = t.get("/api/v1/orders/FO-P/documents/packing_slip?format=pdf");
+  CHECK(pdf.status == 200);
+  CHECK(pdf.body.starts_with("%PDF"));
+  CHECK(t.get("/api/v1/orders/FO-P/documents/packing_slip?format=html").status == 422);
+  auto ps = t.get("/api/v1/printers").json();
+  REQUIRE(ps["printers"].size() == 2);
+  CHECK(ps["printers"][0]["id"] == "desk1-zebra");
+  CHECK(t.post("/api/v1/printers/desk1-zebra/test", nullptr).status == 403);
+  auto test = m.post("/api/v1/printers/desk1-zebra/test", nullptr);
+  REQUIRE(test.status == 202);
+  CHECK(wait_for_job(m, test.json()["id"], "printed")["kind"] == "test_label");
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "agent/store.hpp"
+#include "bench_support.hpp"
 #include "child_process.hpp"
 
 using namespace fulfil::agent;
@@ -224,30 +225,6 @@ Size binary_size(const std::string& dir) {
   return s;
 }
 
-std::string fs_type(const std::string& dir) {
-  struct statfs fs {};
-  if (::statfs(dir.c_str(), &fs) != 0) return "?";
-  // f_type is a signed int on 32-bit ARM: compare as unsigned.
-  switch (static_cast<unsigned long>(static_cast<unsigned int>(fs.f_type))) {
-    case 0x01021994:
-      return "tmpfs (fsync is free: figures are not real)";
-    case 0xEF53:
-      return "ext4";
-    case 0x794c7630:
-      return "overlayfs";
-    case 0x58465342:
-      return "xfs";
-    case 0x9123683E:
-      return "btrfs";
-    default: {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "fs 0x%lx",
-                    static_cast<unsigned long>(static_cast<unsigned int>(fs.f_type)));
-      return buf;
-    }
-  }
-}
-
 void row(const char* measure, const std::string& value, const std::string& note) {
   std::printf("| %-40s | %14s | %-46s |\n", measure, value.c_str(), note.c_str());
 }
@@ -278,7 +255,7 @@ int main(int argc, char** argv) try {
   const bool pass = ratio >= 0.10;
 
   std::printf("\nfulfild foundation benchmark: N=%d, databases in %s (%s)%s\n", n, work.c_str(),
-              fs_type(work).c_str(),
+              fulfil::bench::fs_type(work).c_str(),
               fulfil::test::emulated() ? ", fulfild run under FULFIL_EMULATOR" : "");
   std::printf("| %-40s | %14s | %-46s |\n", "measure", "value", "limit / baseline");
   std::printf("|%s|%s|%s|\n", std::string(42, '-').c_str(), std::string(16, '-').c_str(),

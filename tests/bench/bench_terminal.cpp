@@ -22,6 +22,7 @@
 #include "agent/demo.hpp"
 #include "agent/store.hpp"
 #include "api_client.hpp"
+#include "bench_support.hpp"
 #include "child_process.hpp"
 
 using namespace fulfil;
@@ -80,46 +81,6 @@ void write_file(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
 }
 
-// A scan order with 10 lines of 10,000 units: 100,000 scans before it is fully picked.
-constexpr int kScanSkus = 10;
-std::string scan_sku(int k) {
-  return "SKU-1000" + std::to_string(k);
-}
-
-// 100 routed orders, plus the accepted scan order.
-void seed(const std::string& state_dir) {
-  auto opened = agent::Store::open({state_dir + "/fulfild.db", "quick", 5000}, {});
-  if (!opened) throw std::runtime_error(opened.error().message);
-  auto& store = *opened;
-  const auto now = agent::now_ms();
-  if (auto ok = agent::seed_demo_store(*store, now); !ok)
-    throw std::runtime_error(ok.error().message);
-  std::mt19937 rng(7);
-  const agent::CommandContext ctx{{agent::Actor::Kind::system, "bench"}, now};
-  for (int i = 1; i <= 100; ++i) {
-    auto o = agent::demo_order(rng, i, now);
-    o.accept_by = now + 3'600'000;
-    if (!store->orders().receive(o, ctx)) throw std::runtime_error("cannot seed order");
-  }
-  for (int k = 0; k < kScanSkus; ++k)
-    if (!store->inventory().adjust({scan_sku(k), agent::AdjustmentKind::receipt, 10'000, "bench"},
-                                   ctx))
-      throw std::runtime_error("cannot add bench stock");
-  agent::FulfilmentOrder big;
-  big.id = "FO-BENCH";
-  big.order_ref = "BENCH";
-  big.customer.name = "Bench";
-  big.address = {"", "1 Bench Street", "", "Berlin", "", "10115", "DE"};
-  big.currency = "EUR";
-  big.routed_at = now;
-  big.accept_by = now + 3'600'000;
-  for (int k = 0; k < kScanSkus; ++k)
-    big.lines.push_back({k + 1, scan_sku(k), 10'000, 100, 0, 0, ""});
-  if (!store->orders().receive(big, ctx) || !store->orders().accept("FO-BENCH", ctx) ||
-      !store->orders().start_picking("FO-BENCH", ctx))
-    throw std::runtime_error("cannot seed the scan order");
-}
-
 long rss_kb(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   for (std::string line; std::getline(in, line);)
@@ -172,7 +133,7 @@ int main(int argc, char** argv) try {
   fs::remove_all(dir);
   fs::create_directories(dir + "/state");
   fs::create_directories(dir + "/www");
-  seed(dir + "/state");
+  fulfil::bench::seed_store_with_scan_order(dir + "/state", "FO-BENCH");
 
   const int port = free_port();
   test::NotifySocket notify;
@@ -195,13 +156,15 @@ int main(int argc, char** argv) try {
   write_file(dir + "/www/queue.json", queue.body);
   // The scans rotate over the order's SKUs (wrk's Lua picks the next body each request).
   std::string bodies;
-  for (int k = 0; k < kScanSkus; ++k) {
-    const std::string code = terminal.get("/api/v1/inventory/" + scan_sku(k)).json()["barcodes"][0];
+  for (int k = 0; k < fulfil::bench::kScanSkus; ++k) {
+    const std::string code =
+        terminal.get("/api/v1/inventory/" + fulfil::bench::scan_sku(k)).json()["barcodes"][0];
     bodies += "'{\"barcode\":\"" + code + "\"}',";
   }
   auto scan = terminal.post(
       "/api/v1/orders/FO-BENCH/scan",
-      {{"barcode", terminal.get("/api/v1/inventory/" + scan_sku(0)).json()["barcodes"][0]}});
+      {{"barcode",
+        terminal.get("/api/v1/inventory/" + fulfil::bench::scan_sku(0)).json()["barcodes"][0]}});
   if (scan.status != 200) throw std::runtime_error("scan refused: " + scan.body);
   write_file(dir + "/www/scan.json", scan.body);
 

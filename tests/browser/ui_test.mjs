@@ -10,6 +10,12 @@
 //   B: pickup in store — accept, pick, pack, ready for pickup, a wrong code, the right one.
 //   C: the smaller screens — stock lookup, a return of A's items, devices.
 //   D: a courier manifest for another packed ship order.
+//   E: the desk's hardware scanner — a second fulfild with a `network` scanner at station
+//      desk-1 (the test is the scanner sled: a TCP listener that writes CR LF-terminated
+//      reads), a terminal paired to desk-1: picking opens the desk's session, sled reads tick
+//      the pick list (a wrong item first), completing or leaving ends it (never a session
+//      another terminal opened); the devices screen shows the scanner connected, then
+//      disconnected when the sled goes away; reads without a session fill the stock lookup.
 // Screenshots and fulfild's log go to the artifacts directory. Exit 0 on success, 1 on any
 // failure (with the reason on stderr).
 
@@ -20,7 +26,7 @@ import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 
-const GLOBAL_TIMEOUT_MS = 150_000;
+const GLOBAL_TIMEOUT_MS = 180_000; // ctest gives the whole script 300 s
 const STEP_TIMEOUT_MS = 15_000; // any single UI expectation
 const ROUTED_WAIT_MS = 60_000; // the demo routes an order every 45 s after its first five
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
@@ -52,12 +58,12 @@ function freePort() {
   });
 }
 
-function startFulfild(binary, port, stateDir, logFile) {
+function startFulfild(binary, port, stateDir, logFile, extraArgs = []) {
   const env = { ...process.env };
   delete env.FULFIL_UI_DIR; // the embedded UI is what ships
   if (process.env.UI_DIR) env.FULFIL_UI_DIR = path.resolve(process.env.UI_DIR);
   const out = fs.openSync(logFile, "a");
-  const child = spawn(binary, ["--demo", "--state-dir", stateDir, "--listen", `127.0.0.1:${port}`], {
+  const child = spawn(binary, ["--demo", "--state-dir", stateDir, "--listen", `127.0.0.1:${port}`, ...extraArgs], {
     env,
     stdio: ["ignore", out, out],
   });
@@ -157,14 +163,15 @@ function makeHelpers(page, base, artifacts) {
     page.$$eval('[data-testid^="pick-line-"]', (lines) => lines.reduce((n, l) => n + Number(l.dataset.picked), 0));
 
   // Scans every open unit of the order; after each scan waits for the tick to appear, so a
-  // lost or doubled scan is caught where it happens.
-  async function pickAll(order) {
+  // lost or doubled scan is caught where it happens. `scan` is how a code is read: typed by
+  // a keyboard wedge into the page, or sent by the desk's hardware scanner.
+  async function pickAll(order, scan = wedge) {
     let expected = await pickedTotal();
     for (const line of order.pick_walk) {
       check(line.barcodes.length > 0, `line ${line.line_no} (${line.sku}) has no barcode to scan`);
       for (let i = 0; i < line.open; i++) {
         // Alternate the SKU's barcodes: any of them must resolve to it.
-        await wedge(line.barcodes[i % line.barcodes.length]);
+        await scan(line.barcodes[i % line.barcodes.length]);
         expected += 1;
         try {
           await page.waitForFunction((n) => {
@@ -190,6 +197,16 @@ function makeHelpers(page, base, artifacts) {
   }
 
   // Opens an order from the queue screen by tapping its row.
+  // Waits for the red banner of a refused scan with this error code.
+  async function expectErrorBanner(code, what) {
+    try {
+      await page.locator(`[data-testid="alert"][data-kind="error"][data-code="${code}"]`).waitFor({ timeout: STEP_TIMEOUT_MS });
+    } catch {
+      throw new TestFailure(`no red ${code} banner after ${what}; banner: ${await alertText()}`);
+    }
+    return tid("alert-message").innerText();
+  }
+
   async function openFromQueue(id) {
     await tid("nav-queue").click();
     await tid("screen-queue").waitFor();
@@ -203,7 +220,7 @@ function makeHelpers(page, base, artifacts) {
     await page.screenshot({ path: path.join(artifacts, `${name}.png`) });
   }
 
-  return { tid, token, api, alertText, expectState, action, expectFocus, wedge, pickedTotal, pickAll, pack, openFromQueue, shot };
+  return { tid, token, api, alertText, expectState, action, expectFocus, wedge, pickedTotal, pickAll, pack, expectErrorBanner, openFromQueue, shot };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -398,6 +415,220 @@ async function scenarioManifest(page, t) {
 }
 
 // ---------------------------------------------------------------------------------------
+// E: the desk's hardware scanner
+// ---------------------------------------------------------------------------------------
+
+// A network scanner sled as fulfild sees one: a TCP server it connects to, sending one read
+// per CR LF-terminated line.
+async function startSled() {
+  const sockets = new Set();
+  let onConnect = null;
+  const connected = new Promise((resolve) => (onConnect = resolve));
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+    onConnect();
+  });
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  return {
+    port: server.address().port,
+    connected,
+    // A read goes to every connection (fulfild keeps one).
+    send(code) {
+      check(sockets.size > 0, `fulfild is not connected to the scanner sled; cannot send ${code}`);
+      for (const s of sockets) s.write(`${code}\r\n`);
+      return Promise.resolve();
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve())); // also after an earlier close
+    },
+  };
+}
+
+async function send(base, method, pathname, body, token) {
+  const headers = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const r = await fetch(base + pathname, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = await r.json();
+  check(r.ok, `${method} ${pathname} answered ${r.status}: ${JSON.stringify(data)}`);
+  return data;
+}
+const postJson = (base, pathname, body, token) => send(base, "POST", pathname, body, token);
+
+// The desk's session as GET /api/v1/stations reports it (null: none).
+async function deskSession(t, station) {
+  const { stations } = await t.api("/api/v1/stations");
+  const s = stations.find((x) => x.station === station);
+  return s ? s.session : null;
+}
+
+async function waitFor(what, fn, timeout = STEP_TIMEOUT_MS) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    check(Date.now() < deadline, `${what} within ${timeout / 1000} s`);
+    await sleep(200);
+  }
+}
+
+// `env` gives the binary, the browser, where artifacts go and how to register cleanups.
+async function scenarioDeskScanner(env) {
+  log("E: the desk's hardware scanner");
+  const STATION = "desk-1";
+  const SCANNER = "desk1-sled";
+  const sled = await startSled();
+  env.cleanup(() => sled.close());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fulfild-ui-test-desk-"));
+  env.cleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const configFile = path.join(dir, "fulfild.json");
+  fs.writeFileSync(configFile, JSON.stringify({
+    scanners: [{ id: SCANNER, kind: "network", station: STATION, host: "127.0.0.1", port: sled.port }],
+  }, null, 2));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const child = startFulfild(env.binary, port, path.join(dir, "state"), path.join(env.artifacts, "fulfild-desk.log"), ["--config", configFile]);
+  env.spawned(child);
+  env.cleanup(() => stopFulfild(child));
+  await waitHealthy(base, child);
+  log(`  second fulfild on ${base}, scanner sled on 127.0.0.1:${sled.port}`);
+
+  // A manager (the demo code, paired over the API) issues an associate code for desk-1.
+  const { code: demoCode } = await postJson(base, "/api/v1/demo/pairing-code", {});
+  const { token: managerToken } = await postJson(base, "/api/v1/pair", { code: demoCode });
+  const { code } = await postJson(base, "/api/v1/pairing-codes", { role: "associate", name: "Desk 1 tablet", station: STATION }, managerToken);
+
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  env.watch(page);
+  page.setDefaultTimeout(STEP_TIMEOUT_MS);
+  const t = makeHelpers(page, base, env.artifacts);
+  await page.goto(`${base}/`);
+  await t.tid("screen-pair").waitFor();
+  await t.tid("pair-code-input").fill(code);
+  await t.tid("pair-submit").click();
+  await t.tid("screen-queue").waitFor();
+  const who = await t.tid("terminal-name").innerText();
+  check(who.includes(STATION), `terminal paired to ${STATION} shows "${who}"`);
+  log(`  paired: ${who}`);
+  await Promise.race([sled.connected, sleep(STEP_TIMEOUT_MS).then(() => {
+    throw new TestFailure(`fulfild did not connect to the scanner sled within ${STEP_TIMEOUT_MS / 1000} s; see fulfild-desk.log`);
+  })]);
+
+  // Picking opens the desk's session on the order.
+  const id = await findRouted(t, "ship");
+  await t.openFromQueue(id);
+  await t.action("accept", "accepted");
+  await t.action("start_picking", "picking");
+  try {
+    await page.locator('[data-testid="desk-indicator"][data-state="on"]').waitFor();
+  } catch {
+    throw new TestFailure(`no "desk scanner picking" indicator on the pick card (shows "${await t.tid("desk-indicator").textContent({ timeout: 1000 }).catch(() => "no such element: an older UI?")}"); banner: ${await t.alertText()}`);
+  }
+  const opened = await deskSession(t, STATION);
+  check(opened && opened.order_id === id, `desk-1's session is ${JSON.stringify(opened)}, expected order ${id}`);
+  log(`  start picking → ${STATION}'s session on ${id}`);
+
+  // A wrong item from the sled: the same red banner as a typed scan, nothing picked.
+  const order = await t.api(`/api/v1/orders/${id}`);
+  const onOrder = new Set(order.lines.map((l) => l.sku));
+  const { items } = await t.api("/api/v1/inventory?q=SKU-1");
+  const stranger = items.find((i) => !onOrder.has(i.sku) && i.barcodes.length > 0);
+  check(stranger, "found no catalog item off this order to scan");
+  await sled.send(stranger.barcodes[0]);
+  const text = await t.expectErrorBanner("wrong_item", `the sled read ${stranger.barcodes[0]}`);
+  check(/wrong item/i.test(text), `wrong-item banner does not carry the server's message: "${text}"`);
+  check((await t.pickedTotal()) === 0, "a wrong-item sled read ticked a line");
+  check(/✕/.test(await t.tid("scan-last").innerText()), "the last-scan line does not show the refused read");
+  await t.shot("08-desk-wrong-item");
+  log(`  sled: wrong item ${stranger.sku} refused`);
+
+  // Every unit read by the sled; each must tick in the page.
+  await t.pickAll(order, (c) => sled.send(c));
+  check(!(await t.tid("alert").isVisible()), `banner still shown after good sled reads: ${await t.alertText()}`);
+  const picked = await t.api(`/api/v1/orders/${id}`);
+  check(picked.lines.every((l) => l.picked === l.quantity), "the server did not pick every unit read by the sled");
+  await t.shot("09-desk-picked");
+
+  // Picking done: the terminal ends the session it opened.
+  await t.action("complete_picking", "picked");
+  await waitFor("desk-1's session did not end after complete picking", async () => (await deskSession(t, STATION)) === null);
+  log("  complete picking → session ended");
+
+  // Leaving an order being picked ends the session too ...
+  const id2 = await findRouted(t, "ship");
+  await t.openFromQueue(id2);
+  await t.action("accept", "accepted");
+  await t.action("start_picking", "picking");
+  await waitFor(`desk-1's session did not open on ${id2}`, async () => (await deskSession(t, STATION))?.order_id === id2);
+  await t.tid("nav-queue").click();
+  await waitFor("desk-1's session did not end when the terminal left the order", async () => (await deskSession(t, STATION)) === null);
+  log(`  left ${id2} while picking → session ended`);
+  // ... but only the terminal's own: one another terminal (the manager) opened stays.
+  await t.openFromQueue(id2);
+  await waitFor(`desk-1's session did not reopen on ${id2}`, async () => (await deskSession(t, STATION))?.order_id === id2);
+  await send(base, "PUT", `/api/v1/stations/${STATION}/session`, { order_id: id2 }, managerToken);
+  await t.tid("nav-queue").click();
+  await t.tid("screen-queue").waitFor();
+  await sleep(1000); // time for a wrong DELETE to land
+  const kept = await deskSession(t, STATION);
+  const me = (await t.api("/api/v1/session")).id;
+  check(kept && kept.order_id === id2 && kept.opened_by !== `terminal:${me}`,
+    `leaving ended or took over a session another terminal opened: ${JSON.stringify(kept)}`);
+  await send(base, "DELETE", `/api/v1/stations/${STATION}/session`, undefined, managerToken);
+  log("  a session another terminal opened is left alone");
+
+  // The devices screen: the scanner connected, with its reads counted; the station listed.
+  await t.tid("nav-devices").click();
+  const scanner = page.locator(`[data-testid="scanner-${SCANNER}"][data-state="connected"]`);
+  try {
+    await scanner.waitFor();
+  } catch {
+    throw new TestFailure(`devices screen does not show ${SCANNER} connected: "${await t.tid("devices-scanners").innerText()}"`);
+  }
+  const label = await t.tid(`scanner-state-${SCANNER}`).innerText();
+  check(/connected/i.test(label), `scanner state label reads "${label}"`);
+  await t.tid(`station-${STATION}`).waitFor();
+  const reads = await scanner.innerText();
+  log(`  devices: ${reads.replace(/\s+/g, " ").trim()}`);
+
+  // No session now: a read is shown, not picked.
+  const line = order.pick_walk[0];
+  await sled.send(line.barcodes[0]);
+  await page.locator('[data-testid="toast"]', { hasText: "open an order to pick into it" }).waitFor();
+  await t.shot("10-devices");
+  // ... and on the stock screen it looks the item up.
+  await t.tid("nav-stock").click();
+  await t.tid("screen-stock").waitFor();
+  await sled.send(line.barcodes[0]);
+  await t.tid(`stock-row-${line.sku}`).waitFor();
+  check((await t.tid("stock-query").inputValue()) === line.barcodes[0], "the sled read did not fill the stock query");
+  const after = await t.api(`/api/v1/orders/${id}`);
+  const counts = (o) => JSON.stringify(o.lines.map((l) => l.picked));
+  check(counts(after) === counts(picked), "a read without a session picked something");
+  log(`  no session: read shown as a toast, stock lookup of ${line.sku}`);
+
+  // The sled goes away: the open devices screen follows the agent's push, without a reload.
+  await t.tid("nav-devices").click();
+  await scanner.waitFor();
+  await sled.close();
+  try {
+    await page.locator(`[data-testid="scanner-${SCANNER}"]:not([data-state="connected"])`).waitFor();
+  } catch {
+    throw new TestFailure(`devices screen still shows ${SCANNER} connected after the sled went away`);
+  }
+  await t.shot("11-devices-disconnected");
+  log(`  sled gone: devices screen shows ${SCANNER} ${await t.tid(`scanner-state-${SCANNER}`).innerText()}`);
+  await context.close();
+}
+
+// ---------------------------------------------------------------------------------------
 // Main: everything under one deadline, cleanup always
 // ---------------------------------------------------------------------------------------
 
@@ -419,18 +650,23 @@ async function main() {
   let browser = null;
   let page = null;
   let timer = null;
+  const cleanups = []; // later scenarios' daemons, sleds and folders, undone last first
+  const children = [];
 
   const stopAll = async () => {
     clearTimeout(timer);
     if (browser) await browser.close().catch(() => {});
     browser = null;
+    while (cleanups.length) await cleanups.pop()().catch(() => {});
     await stopFulfild(child);
     fs.rmSync(stateDir, { recursive: true, force: true });
   };
   // Ctrl-C or a CI cancel must not leave a daemon behind.
   for (const sig of ["SIGINT", "SIGTERM"])
     process.once(sig, () => stopAll().finally(() => process.exit(1)));
-  process.once("exit", () => child && child.exitCode === null && child.kill("SIGKILL"));
+  process.once("exit", () => {
+    for (const c of [child, ...children]) if (c && c.exitCode === null) c.kill("SIGKILL");
+  });
 
   const scenario = async () => {
     log(`fulfild ${binary} on ${base}${process.env.UI_DIR ? ` (UI from ${process.env.UI_DIR})` : ""}`);
@@ -443,16 +679,21 @@ async function main() {
     page = await context.newPage();
     page.setDefaultTimeout(STEP_TIMEOUT_MS);
     // Uncaught exceptions and CSP refusals are bugs even when the flow works.
-    page.on("pageerror", (e) => pageErrors.push(`uncaught: ${e.message}`));
-    page.on("console", (m) => {
-      if (m.type() === "error" && /Content Security Policy|Refused to/i.test(m.text())) pageErrors.push(`CSP: ${m.text()}`);
-    });
+    const watch = (p) => {
+      p.on("pageerror", (e) => pageErrors.push(`uncaught: ${e.message}`));
+      p.on("console", (m) => {
+        if (m.type() === "error" && /Content Security Policy|Refused to/i.test(m.text())) pageErrors.push(`CSP: ${m.text()}`);
+      });
+    };
+    watch(page);
     const t = makeHelpers(page, base, artifacts);
     await pairWithDemoCode(page, t, base);
     const shipped = await scenarioShip(page, t);
     await scenarioPickup(page, t);
     await scenarioOtherScreens(page, t, shipped);
     await scenarioManifest(page, t);
+    const cleanup = (fn) => cleanups.push(async () => fn());
+    await scenarioDeskScanner({ binary, artifacts, browser, watch, cleanup, spawned: (c) => children.push(c) });
     check(pageErrors.length === 0, `the page logged errors:\n  ${pageErrors.join("\n  ")}`);
   };
 

@@ -58,6 +58,8 @@ class Statement {
     return bind(index, std::string_view(value));
   }
   Statement& bind_null(int index);
+  // Bytes that are not text (a PDF): stored as a BLOB, read back with blob().
+  Statement& bind_blob(int index, std::string_view bytes);
   Statement& bind_optional(int index, const std::optional<std::string>& value);
 
   bool step();  // true while a row is available
@@ -65,6 +67,7 @@ class Statement {
 
   std::int64_t int64(int column) const;
   std::string text(int column) const;
+  std::string blob(int column) const;
   bool is_null(int column) const;
 
  private:
@@ -85,6 +88,7 @@ class Database {
   Statement prepare(std::string_view sql);
   void exec(const std::string& sql);
   std::int64_t changes() const;
+  std::int64_t last_insert_rowid() const;
   bool in_transaction() const;
   int schema_version();
   sqlite3* handle() { return db_; }

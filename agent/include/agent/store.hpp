@@ -6,6 +6,7 @@
 #include "agent/inventory.hpp"
 #include "agent/orders.hpp"
 #include "agent/outbox.hpp"
+#include "agent/print_jobs.hpp"
 #include "agent/returns.hpp"
 #include "agent/stations.hpp"
 #include "agent/storage.hpp"
@@ -25,6 +26,7 @@ class Store {
   Returns& returns() { return returns_; }
   Terminals& terminals() { return terminals_; }
   StationSessions& stations() { return stations_; }
+  PrintJobs& print_jobs() { return print_jobs_; }
 
  private:
   Store(std::unique_ptr<Database> db, OrderPolicy policy);
@@ -35,6 +37,7 @@ class Store {
   Returns returns_;
   Terminals terminals_;
   StationSessions stations_;
+  PrintJobs print_jobs_;
 };
 
 DatabaseOptions database_options(const config::Settings& settings);

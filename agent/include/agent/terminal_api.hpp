@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/http_server.hpp"
+#include "agent/print_spooler.hpp"
 #include "agent/scanners.hpp"
 #include "agent/store.hpp"
 #include "config/settings.hpp"
@@ -23,7 +24,8 @@ struct TerminalApiHooks {
   std::function<nlohmann::json()> component_health;
   // Each configured scanner's status (GET /api/v1/devices, /api/v1/stations).
   std::function<nlohmann::json()> scanners;
-  bool demo = false;  // the UI may ask for a pairing code (loopback demo only)
+  PrintSpooler* printing = nullptr;  // print routes answer 503 without it
+  bool demo = false;                 // the UI may ask for a pairing code (loopback demo only)
 };
 
 class TerminalApi {

@@ -17,6 +17,10 @@
 #include "agent/terminals.hpp"
 #include "config/settings.hpp"
 
+namespace fulfil::agent {
+class PrintSpooler;
+}
+
 namespace fulfil::agent::api {
 
 struct Caller {
@@ -53,6 +57,7 @@ struct Routes {
   std::function<std::size_t()> connected_terminals;
   std::function<void(const std::string& terminal_id)> disconnect_terminal;
   std::function<nlohmann::json()> scanners;  // each configured scanner's status
+  PrintSpooler* printing = nullptr;          // null when printing is not running
   bool demo = false;
 };
 
@@ -61,6 +66,13 @@ void add_store_routes(Routes& routes);
 void add_terminal_routes(Routes& routes);
 void add_ui_routes(Routes& routes);
 void add_station_routes(Routes& routes);
+void add_print_routes(Routes& routes);
+
+// Documents a workflow step prints by itself at the caller's station: {"jobs": [...],
+// "problems": ["packing_slip: station desk-1 has no printer for packing_slip", ...]}.
+nlohmann::json print_for_step(Routes& r, const std::vector<std::string>& kinds,
+                              const std::string& order_id, const Caller& caller,
+                              const CommandContext& ctx);
 
 // Picks one unit by barcode into an order, for the terminal's scan field and for the
 // station's hardware scanners alike: wrong items and over-scans refused with their own

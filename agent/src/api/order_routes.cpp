@@ -113,6 +113,14 @@ ApiResponse after(Routes& r, const Result<void>& result, const std::string& id, 
   return json_response(order_json(*o, r.store.inventory(), r.store.orders().policy(), c));
 }
 
+// The order as after the step, with what the step printed.
+ApiResponse with_printing(ApiResponse order, const json& printed) {
+  auto body = json::parse(order.body);
+  body["printing"] = printed;
+  order.body = body.dump();
+  return order;
+}
+
 void add_queue(Routes& r) {
   r.add("GET", "/api/v1/orders", Role::associate,
         [&r](const ApiRequest& req, const Caller&, const CommandContext& ctx) {
@@ -292,7 +300,11 @@ void add_packing(Routes& r) {
               return api_error(
                   422, "invalid_field",
                   "box type '" + p.box_type + "' is not one of this store's box types");
-          return after(r, r.store.orders().pack(req.params[0], packages, ctx), req.params[0], c);
+          auto packed = r.store.orders().pack(req.params[0], packages, ctx);
+          if (!packed) return domain_error(packed.error());
+          return with_printing(
+              after(r, {}, req.params[0], c),
+              print_for_step(r, r.settings.printing.print_on_pack, req.params[0], c, ctx));
         });
 }
 
@@ -372,7 +384,9 @@ void add_handover(Routes& r) {
           if (!b) return b.error();
           auto code = r.store.orders().ready_for_pickup(req.params[0], ctx);
           if (!code) return domain_error(code.error());
-          return after(r, {}, req.params[0], c);
+          return with_printing(after(r, {}, req.params[0], c),
+                               print_for_step(r, r.settings.printing.print_on_ready_for_pickup,
+                                              req.params[0], c, ctx));
         });
   r.add("POST", "/api/v1/orders/*/collect", Role::associate,
         [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {

@@ -300,12 +300,13 @@ TerminalApi::TerminalApi(asio::io_context& io, HttpServer& server, Store& store,
         auto st = weak.lock();
         return st && st->hooks.scanners ? st->hooks.scanners() : json::array();
       },
-      s.hooks.demo});
+      s.hooks.printing, s.hooks.demo});
   api::add_order_routes(*s.routes);
   api::add_store_routes(*s.routes);
   api::add_terminal_routes(*s.routes);
   api::add_ui_routes(*s.routes);
   api::add_station_routes(*s.routes);
+  api::add_print_routes(*s.routes);
   s.add_websocket();
   s.pushed_seq = store.outbox().last_seq();
   s.schedule_poll();

@@ -8,6 +8,7 @@
 
 #include "ctl_client.hpp"
 #include "drivers/barcode.hpp"
+#include "drivers/printer.hpp"
 
 namespace fulfil::ctl {
 namespace {
@@ -265,6 +266,136 @@ int devices(const Invocation& inv) {
   });
 }
 
+// --- printing --------------------------------------------------------------------------
+
+std::string job_row_time(const json& j, const char* key) {
+  const auto t = j.value(key, std::int64_t{0});
+  return t ? time_text(t) : "";
+}
+
+void print_jobs_table(const json& jobs) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& j : jobs)
+    rows.push_back({cell(j["id"]), cell(j["kind"]), cell(j["order_id"]), cell(j["printer"]),
+                    cell(j["state"]), cell(j["attempts"]), job_row_time(j, "created_at"),
+                    cell(j["last_error"])});
+  print_table({"JOB", "KIND", "ORDER", "PRINTER", "STATE", "TRIES", "CREATED", "LAST ERROR"}, rows);
+}
+
+int label(const Invocation& inv) {
+  if (inv.args[0] != "render" || !inv.flags.count("order")) {
+    std::cerr << "fulfilctl: usage: fulfilctl label render KIND --order ID [--format zpl|pdf]\n";
+    return usage;
+  }
+  const auto format = inv.flags.count("format") ? inv.flags.at("format") : "zpl";
+  auto reply = call_agent(inv.socket, "GET",
+                          "/api/v1/orders/" + url_encode(inv.flags.at("order")) + "/documents/" +
+                              url_encode(inv.args[1]) + "?format=" + url_encode(format),
+                          "");
+  if (!reply) {
+    std::cerr << "fulfilctl: " << reply.error() << '\n';
+    return unreachable;
+  }
+  if (reply->status >= 400) {
+    const auto body = json::parse(reply->body, nullptr, false);
+    std::cerr << "fulfilctl: "
+              << (body.is_object() && body.contains("error") ? body["error"].value("message", "")
+                                                             : reply->body)
+              << " (HTTP " << reply->status << ")\n";
+    return reply->status >= 500 ? agent_error : refused;
+  }
+  std::cout.write(reply->body.data(), static_cast<std::streamsize>(reply->body.size()));
+  return ok;
+}
+
+int print(const Invocation& inv) {
+  if (inv.args[0] != "test") {
+    std::cerr << "fulfilctl: usage: fulfilctl print test PRINTER\n";
+    return usage;
+  }
+  json body;
+  if (int rc = call(inv, "POST", "/api/v1/printers/" + url_encode(inv.args[1]) + "/test", body,
+                    json::object());
+      rc)
+    return rc;
+  return show_json_or(inv, body, [&] {
+    std::cout << "Queued " << cell(body["id"]) << " on " << cell(body["printer"])
+              << "; `fulfilctl jobs` shows when it has printed.\n";
+  });
+}
+
+int printers(const Invocation& inv) {
+  if (inv.flags.count("discover")) {
+    std::string error;
+    const auto server = inv.flags.count("cups-server") ? inv.flags.at("cups-server") : "";
+    const auto found = drivers::cups_destinations(server, &error);
+    if (!error.empty()) {
+      std::cerr << "fulfilctl: " << error << '\n';
+      return unreachable;
+    }
+    json out = json::array();
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& d : found) {
+      std::string reasons;
+      for (const auto& r : d.reasons) reasons += (reasons.empty() ? "" : ",") + r;
+      out.push_back({{"name", d.name},
+                     {"info", d.info},
+                     {"make_and_model", d.make_and_model},
+                     {"device_uri", d.device_uri},
+                     {"state", drivers::printer_state_name(d.state)},
+                     {"reasons", d.reasons},
+                     {"default", d.is_default}});
+      rows.push_back({d.name + (d.is_default ? " (default)" : ""),
+                      std::string(drivers::printer_state_name(d.state)), reasons, d.device_uri,
+                      d.make_and_model});
+    }
+    return show_json_or(inv, {{"destinations", out}}, [&] {
+      print_table({"CUPS QUEUE", "STATE", "REASONS", "DEVICE", "MODEL"}, rows);
+    });
+  }
+  json body;
+  if (int rc = call(inv, "GET", "/api/v1/printers", body); rc) return rc;
+  return show_json_or(inv, body, [&] {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& p : body["printers"]) {
+      std::string reasons;
+      for (const auto& r : p["reasons"]) reasons += (reasons.empty() ? "" : ",") + cell(r);
+      rows.push_back({cell(p["id"]), cell(p["kind"]), cell(p["language"]), cell(p["state"]),
+                      reasons, cell(p["queued"]), cell(p["printed"]), cell(p["detail"])});
+    }
+    if (rows.empty()) {
+      std::cout << "No printers configured (config key 'printers').\n";
+      return;
+    }
+    print_table({"PRINTER", "KIND", "TAKES", "STATE", "REASONS", "QUEUED", "PRINTED", "DETAIL"},
+                rows);
+  });
+}
+
+int jobs(const Invocation& inv) {
+  json body;
+  if (int rc =
+          call(inv, "GET",
+               "/api/v1/print-jobs" + query(inv, {"state", "order_id", "printer", "limit"}), body);
+      rc)
+    return rc;
+  return show_json_or(inv, body, [&] { print_jobs_table(body["jobs"]); });
+}
+
+int reprint(const Invocation& inv) {
+  json req = json::object();
+  if (inv.flags.count("printer")) req["printer"] = inv.flags.at("printer");
+  json body;
+  if (int rc = call(inv, "POST", "/api/v1/print-jobs/" + url_encode(inv.args[0]) + "/reprint", body,
+                    req);
+      rc)
+    return rc;
+  return show_json_or(inv, body, [&] {
+    std::cout << "Queued " << cell(body["id"]) << " (a reprint of " << cell(body["reprint_of"])
+              << ") on " << cell(body["printer"]) << ".\n";
+  });
+}
+
 int config_show(const Invocation& inv) {
   if (inv.args[0] != "show") {
     std::cerr << "fulfilctl: unknown config command '" << inv.args[0] << "' (expected: show)\n";
@@ -378,6 +509,36 @@ const std::vector<Command>& commands() {
        1,
        revoke},
       {"outbox", "outbox", "events waiting for the cloud, and dead letters", {}, 0, 0, outbox},
+      {"printers",
+       "printers [--discover [--cups-server HOST:PORT]]",
+       "configured printers and their state; --discover lists a CUPS server's queues",
+       {"discover!", "cups-server"},
+       0,
+       0,
+       printers},
+      {"jobs",
+       "jobs [--state S] [--order_id ID] [--printer P] [--limit N]",
+       "the print queue, newest first",
+       {"state", "order_id", "printer", "limit"},
+       0,
+       0,
+       jobs},
+      {"reprint",
+       "reprint JOB [--printer P]",
+       "print a job's document again (on another printer with --printer)",
+       {"printer"},
+       1,
+       1,
+       reprint},
+      {"print", "print test PRINTER", "print a test label", {}, 2, 2, print},
+      {"label",
+       "label render KIND --order ID [--format zpl|pdf]",
+       "write a document to stdout (shipping_label, packing_slip, pick_list, "
+       "pickup_shelf_label, return_label)",
+       {"order", "format"},
+       2,
+       2,
+       label},
       {"devices",
        "devices",
        "barcode scanners and their state, and each station's session",

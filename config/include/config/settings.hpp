@@ -79,6 +79,18 @@ struct Settings {
   // The scanners[] entries, validated, each with its defaults filled in (the drivers
   // library turns them into its ScannerConfig).
   nlohmann::json scanners = nlohmann::json::array();
+  // printers[] and stations[] likewise (stations name only printers that exist).
+  nlohmann::json printers = nlohmann::json::array();
+  nlohmann::json stations = nlohmann::json::array();
+  struct Printing {
+    int retry_initial_ms = 2000;
+    int retry_max_ms = 60000;
+    int job_poll_ms = 1000;
+    int keep_jobs_days = 30;
+    std::int64_t associate_reprint_window_s = 86400;
+    std::vector<std::string> print_on_pack;
+    std::vector<std::string> print_on_ready_for_pickup;
+  } printing;
 
   nlohmann::json document;  // the effective, merged configuration
 };

@@ -1,0 +1,101 @@
+#pragma once
+// Internals of the printed documents. A template turns an OrderDocument into a Layout: pages
+// of positioned text, rules and barcodes, with every variable text already cleaned. The ZPL
+// and PDF writers only draw a Layout, so both formats print the same content and a writer
+// never sees a field it has not been given as data.
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "drivers/documents.hpp"
+
+namespace fulfil::drivers::docs {
+
+// ---- UTF-8 text (utf8_text.cpp)
+
+// Valid UTF-8: each invalid byte (stray continuation, overlong, surrogate, > U+10FFFF,
+// truncated sequence) becomes U+FFFD.
+std::string sanitize_utf8(std::string_view text);
+// What a variable field prints as: valid UTF-8 with control characters (C0, DEL, C1) as
+// spaces, runs of spaces collapsed and ends trimmed, so a "\r\n" in an address line cannot
+// move text around on the page.
+std::string display_text(std::string_view text);
+std::size_t code_point_count(std::string_view utf8);
+// At most max_chars code points; a cut text ends in "..." (ASCII, which every font has).
+std::string truncate_chars(std::string_view utf8, std::size_t max_chars);
+
+// ---- ZPL field data (zpl_field.cpp; zpl_field_data itself is public)
+
+// Field data for ^BC: ZPL reads '>' in Code 128 data as a subset/function invocation, so a
+// literal '>' is written "><" before escaping.
+std::string zpl_code128_data(std::string_view ascii);
+
+// ---- Layout
+
+enum class ElementType { text, code128, qr, rule };
+
+struct Element {
+  ElementType type = ElementType::text;
+  double x = 0, y = 0;  // top left, in layout units
+  double w = 0;         // text: the box it is cut to; barcodes: the widest it may be
+  double h = 0;         // text: character height; barcodes: symbol height; rule: thickness
+  std::string text;     // text: cleaned display text; barcodes: the data
+  bool bold = false;
+};
+
+struct Page {
+  std::vector<Element> elements;
+};
+
+struct Layout {
+  double width = 0, height = 0;  // in layout units
+  double unit_pt = 1;            // PDF points per unit
+  std::vector<Page> pages;
+};
+
+// Labels are laid out in dots of a 203 dpi printer on a 4x6 in label; ZPL scales to the
+// printer's dpi and PDF to points.
+inline constexpr double kLabelDpi = 203;
+inline constexpr double kLabelWidth = 812;
+inline constexpr double kLabelHeight = 1218;
+
+// Adds elements to a page; text is passed through display_text here, once for all.
+class PageBuilder {
+ public:
+  explicit PageBuilder(Page& page) : page_(page) {}
+  void text(double x, double y, double w, double h, std::string_view s, bool bold = false);
+  void rule(double x, double y, double w, double thickness);
+  void code128(double x, double y, double w, double h, std::string_view data);
+  void qr(double x, double y, double size, std::string_view data);
+
+ private:
+  Page& page_;
+};
+
+// ---- Checks (document_checks.cpp): what every format needs before a template runs.
+Expected<void, DocumentError> check_document(const OrderDocument& doc);
+Expected<void, DocumentError> check_zpl_options(const OrderDocument& doc);
+
+// ---- Shared template helpers (template_common.cpp)
+std::vector<DocumentLine> lines_by_bin(const std::vector<DocumentLine>& lines);
+std::string format_printed_at(std::int64_t unix_ms);
+std::string city_line(const PostalAddress& a);
+std::string package_text(const OrderDocument& doc);
+// The store's own code for a parcel: "<order id>-<package no>" (Code 128 on the label).
+std::string package_code(const OrderDocument& doc);
+std::string weight_text(std::int64_t grams);
+std::string qr_data(const OrderDocument& doc);
+
+// ---- Templates
+// 4x6 in labels; packing slips and pick lists become several labels of a few lines each.
+Layout label_layout(const OrderDocument& doc);
+// A4 pages for packing slips and pick lists.
+Layout page_layout(const OrderDocument& doc);
+// How many lines one label of a packing slip or pick list holds.
+inline constexpr std::size_t kLinesPerLabel = 8;
+
+// ---- Writers
+std::string write_zpl(const Layout& layout, const OrderDocument& doc);
+Expected<std::string, DocumentError> write_pdf(const Layout& layout);
+}  // namespace fulfil::drivers::docs

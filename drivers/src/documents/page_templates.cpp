@@ -1,0 +1,152 @@
+// A4 templates (in points) for packing slips and pick lists on page printers. A normal
+// order fits one page; longer ones continue on pages with a short header, "Page k of n".
+#include <numeric>
+
+#include "documents_internal.hpp"
+
+namespace fulfil::drivers::docs {
+namespace {
+
+constexpr double kA4Width = 595.28;
+constexpr double kA4Height = 841.89;
+constexpr double kLeft = 40;
+constexpr double kWidth = kA4Width - 2 * kLeft;
+constexpr double kRowsBottom = 795;
+constexpr double kContinuedRowsTop = 134;
+
+// Element heights are line heights; the PDF writer sets the font at 3/4 of it.
+void text(PageBuilder& b, double x, double y, double w, double pt, std::string_view s,
+          bool bold = false) {
+  b.text(x, y, w, pt / 0.75, s, bold);
+}
+
+std::int64_t item_count(const OrderDocument& doc) {
+  return std::accumulate(doc.lines.begin(), doc.lines.end(), std::int64_t{0},
+                         [](std::int64_t n, const DocumentLine& l) { return n + l.quantity; });
+}
+
+std::string order_caption(const OrderDocument& doc) {
+  return "Order " + (display_text(doc.order_ref).empty() ? doc.order_id : doc.order_ref);
+}
+
+struct Table {
+  double row_height;
+  double first_rows_top;  // below the full header of page 1
+  void (*header)(PageBuilder&, double y);
+  void (*row)(PageBuilder&, double y, const DocumentLine&);
+};
+
+void continued_header(PageBuilder& b, const OrderDocument& doc, std::string_view title) {
+  text(b, kLeft, 40, kWidth, 14, std::string(title) + " (continued)", true);
+  text(b, kLeft, 64, kWidth, 11, order_caption(doc) + "  " + doc.order_id);
+  b.rule(kLeft, 100, kWidth, 1);
+}
+
+void footer(PageBuilder& b, const OrderDocument& doc, std::size_t k, std::size_t n) {
+  b.rule(kLeft, 805, kWidth, 0.5);
+  text(b, kLeft, 810, 200, 9, "Page " + std::to_string(k) + " of " + std::to_string(n));
+  text(b, 300, 810, kWidth - 260, 9, format_printed_at(doc.printed_at_ms));
+}
+
+// Lays the lines out in a table over as many pages as they need.
+std::vector<Page> table_pages(const OrderDocument& doc, const std::vector<DocumentLine>& lines,
+                              const Table& t,
+                              void (*first_header)(PageBuilder&, const OrderDocument&),
+                              std::string_view title) {
+  const auto rows_from = [&](double top) {
+    return static_cast<std::size_t>((kRowsBottom - top) / t.row_height);
+  };
+  const std::size_t first = rows_from(t.first_rows_top), next = rows_from(kContinuedRowsTop);
+  std::size_t n = 1;
+  if (lines.size() > first) n += (lines.size() - first + next - 1) / next;
+  std::vector<Page> pages(n);
+  std::size_t i = 0;
+  for (std::size_t k = 0; k < n; ++k) {
+    PageBuilder b(pages[k]);
+    const double top = k == 0 ? t.first_rows_top : kContinuedRowsTop;
+    k == 0 ? first_header(b, doc) : continued_header(b, doc, title);
+    t.header(b, top - 24);
+    for (std::size_t r = 0; r < (k == 0 ? first : next) && i < lines.size(); ++r, ++i) {
+      t.row(b, top + static_cast<double>(r) * t.row_height, lines[i]);
+    }
+    footer(b, doc, k + 1, n);
+  }
+  return pages;
+}
+
+void packing_first_header(PageBuilder& b, const OrderDocument& doc) {
+  text(b, kLeft, 40, 270, 11, doc.store_name);
+  text(b, kLeft, 58, 270, 22, "Packing slip", true);
+  text(b, kLeft, 96, 270, 13, order_caption(doc), true);
+  text(b, kLeft, 116, 270, 10, "Order id " + doc.order_id);
+  text(b, kLeft, 132, 270, 9, format_printed_at(doc.printed_at_ms));
+  const PostalAddress& a = doc.ship_to;
+  const bool has_name = !display_text(a.name).empty();
+  text(b, 330, 58, 225, 10, "Ship to", true);
+  text(b, 330, 74, 225, 11, has_name ? a.name : doc.customer_name);
+  text(b, 330, 91, 225, 10, a.line1);
+  text(b, 330, 106, 225, 10, a.line2);
+  text(b, 330, 121, 225, 10, city_line(a));
+  text(b, 330, 136, 225, 10, a.country);
+  text(b, kLeft, 158, kWidth, 10,
+       package_text(doc) + " | Box " + doc.box_type + " | " + weight_text(doc.weight_g));
+  b.rule(kLeft, 178, kWidth, 1);
+}
+
+void packing_table_header(PageBuilder& b, double y) {
+  text(b, kLeft, y, 45, 10, "Qty", true);
+  text(b, 90, y, 130, 10, "SKU", true);
+  text(b, 225, y, kA4Width - kLeft - 225, 10, "Item", true);
+  b.rule(kLeft, y + 17, kWidth, 0.5);
+}
+
+void packing_table_row(PageBuilder& b, double y, const DocumentLine& l) {
+  text(b, kLeft, y, 45, 10, std::to_string(l.quantity));
+  text(b, 90, y, 130, 10, l.sku);
+  text(b, 225, y, kA4Width - kLeft - 225, 10, l.title);
+}
+
+void pick_first_header(PageBuilder& b, const OrderDocument& doc) {
+  text(b, kLeft, 40, 400, 22, "Pick list", true);
+  text(b, kLeft, 76, 400, 13, "Order " + doc.order_id, true);
+  text(b, kLeft, 96, 400, 11, doc.customer_name);
+  text(b, kLeft, 114, 400, 10, order_caption(doc) + "   " + doc.store_name);
+  text(b, kLeft, 130, 400, 10,
+       std::to_string(doc.lines.size()) + " lines, " + std::to_string(item_count(doc)) + " items");
+  text(b, kLeft, 146, 400, 9, format_printed_at(doc.printed_at_ms));
+  b.qr(kA4Width - kLeft - 100, 36, 100, qr_data(doc));
+  b.rule(kLeft, 168, kWidth, 1);
+}
+
+void pick_table_header(PageBuilder& b, double y) {
+  text(b, kLeft, y, 90, 10, "Bin", true);
+  text(b, 135, y, 40, 10, "Qty", true);
+  text(b, 180, y, 120, 10, "SKU", true);
+  text(b, 305, y, 205, 10, "Item", true);
+  text(b, 515, y, 40, 10, "Picked", true);
+  b.rule(kLeft, y + 17, kWidth, 0.5);
+}
+
+void pick_table_row(PageBuilder& b, double y, const DocumentLine& l) {
+  text(b, kLeft, y, 90, 11, l.bin, true);
+  text(b, 135, y, 40, 11, std::to_string(l.quantity), true);
+  text(b, 180, y, 120, 10, l.sku);
+  text(b, 305, y, 205, 10, l.title);
+  b.rule(518, y + 14, 32, 0.5);  // the picker writes the count picked here
+}
+
+}  // namespace
+
+Layout page_layout(const OrderDocument& doc) {
+  Layout layout{kA4Width, kA4Height, 1.0, {}};
+  if (doc.kind == DocumentKind::pick_list) {
+    const Table t{20, 200, pick_table_header, pick_table_row};
+    layout.pages = table_pages(doc, lines_by_bin(doc.lines), t, pick_first_header, "Pick list");
+  } else {
+    const Table t{18, 210, packing_table_header, packing_table_row};
+    layout.pages = table_pages(doc, doc.lines, t, packing_first_header, "Packing slip");
+  }
+  return layout;
+}
+
+}  // namespace fulfil::drivers::docs

@@ -1,0 +1,75 @@
+#include "bench_support.hpp"
+
+#include <sys/vfs.h>
+
+#include <cstdio>
+#include <random>
+#include <stdexcept>
+
+#include "agent/demo.hpp"
+#include "agent/store.hpp"
+
+namespace fulfil::bench {
+
+std::string scan_sku(int k) {
+  return "SKU-1000" + std::to_string(k);
+}
+
+// The demo catalog, 100 routed orders, and the scan order, accepted and being picked.
+void seed_store_with_scan_order(const std::string& state_dir, const std::string& order_id) {
+  auto opened = agent::Store::open({state_dir + "/fulfild.db", "quick", 5000}, {});
+  if (!opened) throw std::runtime_error(opened.error().message);
+  auto& store = *opened;
+  const auto now = agent::now_ms();
+  if (auto ok = agent::seed_demo_store(*store, now); !ok)
+    throw std::runtime_error(ok.error().message);
+  std::mt19937 rng(7);
+  const agent::CommandContext ctx{{agent::Actor::Kind::system, "bench"}, now};
+  for (int i = 1; i <= 100; ++i) {
+    auto o = agent::demo_order(rng, i, now);
+    o.accept_by = now + 3'600'000;
+    if (!store->orders().receive(o, ctx)) throw std::runtime_error("cannot seed order");
+  }
+  for (int k = 0; k < kScanSkus; ++k)
+    if (!store->inventory().adjust(
+            {scan_sku(k), agent::AdjustmentKind::receipt, kScanUnitsPerLine, "bench"}, ctx))
+      throw std::runtime_error("cannot add bench stock");
+  agent::FulfilmentOrder big;
+  big.id = order_id;
+  big.order_ref = order_id;
+  big.customer.name = "Bench";
+  big.address = {"", "1 Bench Street", "", "Berlin", "", "10115", "DE"};
+  big.currency = "EUR";
+  big.routed_at = now;
+  big.accept_by = now + 3'600'000;
+  for (int k = 0; k < kScanSkus; ++k)
+    big.lines.push_back({k + 1, scan_sku(k), kScanUnitsPerLine, 100, 0, 0, ""});
+  if (!store->orders().receive(big, ctx) || !store->orders().accept(order_id, ctx) ||
+      !store->orders().start_picking(order_id, ctx))
+    throw std::runtime_error("cannot seed the scan order");
+}
+
+std::string fs_type(const std::string& dir) {
+  struct statfs s {};
+  if (::statfs(dir.c_str(), &s) != 0) return "?";
+  switch (static_cast<unsigned long>(static_cast<unsigned int>(s.f_type))) {
+    case 0x01021994:
+      return "tmpfs (fsync is free: figures are not real)";
+    case 0xEF53:
+      return "ext4";
+    case 0x794c7630:
+      return "overlayfs";
+    case 0x58465342:
+      return "xfs";
+    case 0x9123683E:
+      return "btrfs";
+    default: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "fs 0x%lx",
+                    static_cast<unsigned long>(static_cast<unsigned int>(s.f_type)));
+      return buf;
+    }
+  }
+}
+
+}  // namespace fulfil::bench
