@@ -1,5 +1,7 @@
 #include "agent/cloud_commands.hpp"
 
+#include <openssl/evp.h>
+
 #include "stock_ledger.hpp"
 
 namespace fulfil::agent {
@@ -48,6 +50,22 @@ const json& array(const json& o, const char* key, const std::string& path) {
   const json& v = field(o, key, path);
   if (!v.is_array()) bad(path + "." + key, "expected an array");
   return v;
+}
+
+// Standard base64 (RFC 4648) with padding, as the protocol sends binary documents.
+std::string base64_decoded(const std::string& text, const std::string& path) {
+  if (text.empty() || text.size() % 4 != 0)
+    bad(path, "expected base64 (a multiple of 4 characters)");
+  std::string out(text.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) bad(path, "expected base64");
+  // EVP_DecodeBlock counts padding as data: drop one byte per '='.
+  std::size_t size = static_cast<std::size_t>(n);
+  for (auto it = text.rbegin(); it != text.rend() && *it == '='; ++it) --size;
+  out.resize(size);
+  return out;
 }
 
 Address address_of(const json& a, const std::string& path) {
@@ -191,6 +209,7 @@ Result<CommandOutcome> CloudCommands::dispatch(const FeedCommand& cmd, const Com
       if (!r) return unexpected(r.error());
       return CommandOutcome::applied;
     }
+    if (cmd.type == "shipping_label.issued") return shipping_label(p, ctx);
     if (cmd.type == "config.desired") {
       // Kept for the remote-configuration component, which verifies and stages it.
       store_.db()
@@ -207,6 +226,27 @@ Result<CommandOutcome> CloudCommands::dispatch(const FeedCommand& cmd, const Com
   } catch (const PayloadError& e) {
     return fail(DomainErrc::invalid_argument, e.message);
   }
+}
+
+// The carrier's label for one package, printed byte for byte when the shipping label is
+// printed (instead of the store's fallback label).
+Result<CommandOutcome> CloudCommands::shipping_label(const json& p, const CommandContext& ctx) {
+  CarrierLabel label;
+  label.order_id = text(p, "order_id", "payload");
+  label.package_no = static_cast<int>(integer(p, "package_no", "payload", false, 1));
+  if (label.package_no < 1 || label.package_no > 99) bad("payload.package_no", "expected 1 to 99");
+  label.carrier = text(p, "carrier", "payload", false);
+  label.tracking = text(p, "tracking", "payload", false);
+  label.format = text(p, "format", "payload");
+  if (label.format != "zpl" && label.format != "pdf") bad("payload.format", "expected zpl or pdf");
+  label.document = base64_decoded(text(p, "data_base64", "payload"), "payload.data_base64");
+  if (label.format == "pdf" && !label.document.starts_with("%PDF"))
+    bad("payload.data_base64", "the document is not a PDF");
+  if (!store_.orders().find(label.order_id))
+    return fail(DomainErrc::not_found, "no fulfilment order " + label.order_id);
+  label.received_at = ctx.now_ms;
+  store_.print_jobs().store_carrier_label(label);
+  return CommandOutcome::applied;
 }
 
 Result<CommandResult> CloudCommands::apply(const FeedCommand& cmd, std::int64_t now) {

@@ -239,6 +239,16 @@ CREATE TABLE print_job (
 );
 CREATE INDEX print_job_waiting ON print_job(printer, state, id);
 CREATE INDEX print_job_by_order ON print_job(order_id);
+CREATE TABLE carrier_label (
+  order_id TEXT NOT NULL REFERENCES fulfilment_order(id),
+  package_no INTEGER NOT NULL,
+  carrier TEXT NOT NULL,
+  tracking TEXT NOT NULL,
+  format TEXT NOT NULL CHECK (format IN ('zpl', 'pdf')),
+  document BLOB NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY (order_id, package_no)
+);
 )sql",
 };
 

@@ -188,6 +188,25 @@ void PrintJobs::set_state(std::int64_t id, PrintJobState state, const std::strin
       .run();
 }
 
+void PrintJobs::store_carrier_label(const CarrierLabel& l) {
+  auto s = db_.prepare(
+      "INSERT INTO carrier_label (order_id, package_no, carrier, tracking, format, document, "
+      "received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (order_id, package_no) DO "
+      "UPDATE SET carrier = ?3, tracking = ?4, format = ?5, document = ?6, received_at = ?7");
+  s.bind(1, l.order_id).bind(2, l.package_no).bind(3, l.carrier).bind(4, l.tracking);
+  s.bind(5, l.format).bind_blob(6, l.document).bind(7, l.received_at);
+  s.run();
+}
+
+std::optional<CarrierLabel> PrintJobs::carrier_label(const std::string& order_id, int package_no) {
+  auto s = db_.prepare(
+      "SELECT carrier, tracking, format, document, received_at FROM carrier_label "
+      "WHERE order_id = ? AND package_no = ?");
+  s.bind(1, order_id).bind(2, package_no);
+  if (!s.step()) return std::nullopt;
+  return CarrierLabel{order_id, package_no, s.text(0), s.text(1), s.text(2), s.blob(3), s.int64(4)};
+}
+
 std::int64_t PrintJobs::prune(std::int64_t before) {
   db_.prepare(
          "DELETE FROM print_job WHERE state IN ('printed', 'failed', 'cancelled') AND "

@@ -66,7 +66,8 @@ TEST_CASE("the terminal API's OpenAPI document describes exactly the routes it s
   auto settings = *fulfil::config::load({std::nullopt, {}});
   boost::asio::io_context io;
   fulfil::agent::HttpServer server(io, {"127.0.0.1", 0, 1024, ""});
-  fulfil::agent::TerminalApi api(io, server, *ts, settings, {nullptr, nullptr, nullptr, nullptr, true});
+  fulfil::agent::TerminalApi api(io, server, *ts, settings,
+                                 {nullptr, nullptr, nullptr, nullptr, true});
   std::set<std::string> served;
   for (const auto& r : server.route_list()) served.insert(r);
   served.insert("GET /health");  // registered by the daemon itself

@@ -299,3 +299,39 @@ TEST_CASE("a batch the cloud refuses whole is split until the event at fault is 
   CHECK(dead.front().type == "return.received");
   CHECK(h.sim.events(kStore).size() == static_cast<std::size_t>(h.outbox_total() - 1));
 }
+
+TEST_CASE("carrier labels from the cloud are kept byte for byte; bad ones are rejected") {
+  Harness h;
+  h.route("FO-LBL", {{"SKU-0001", 1}});
+  const std::string zpl = "^XA^FO50,50^FDCarrier label \x01 bytes^FS^XZ";
+  // "^XA^FO50,50^FDCarrier label \x01 bytes^FS^XZ" in base64
+  const std::string b64 = "XlhBXkZPNTAsNTBeRkRDYXJyaWVyIGxhYmVsIAEgYnl0ZXNeRlNeWFo=";
+  h.sim.enqueue(kStore, "shipping_label.issued",
+                {{"order_id", "FO-LBL"},
+                 {"package_no", 1},
+                 {"carrier", "DHL"},
+                 {"tracking", "00340434161234567890"},
+                 {"format", "zpl"},
+                 {"data_base64", b64}});
+  h.sim.enqueue(kStore, "shipping_label.issued",
+                {{"order_id", "FO-LBL"}, {"format", "zpl"}, {"data_base64", "not base64!"}});
+  h.sim.enqueue(kStore, "shipping_label.issued",
+                {{"order_id", "FO-LBL"}, {"format", "pdf"}, {"data_base64", b64}});
+  h.sim.enqueue(kStore, "shipping_label.issued",
+                {{"order_id", "FO-NONE"}, {"format", "zpl"}, {"data_base64", b64}});
+  h.route("FO-AFTER", {{"SKU-0001", 1}});
+  h.link->start();
+  REQUIRE(
+      h.run_until([&] { return h.store->orders().find("FO-AFTER").has_value() && h.drained(); }));
+  auto label = h.store->print_jobs().carrier_label("FO-LBL", 1);
+  REQUIRE(label.has_value());
+  CHECK(label->document == zpl);
+  CHECK(label->tracking == "00340434161234567890");
+  std::string reasons;
+  for (const auto& e : h.sim.events(kStore))
+    if (e.type == "command.rejected" && e.payload["command_type"] == "shipping_label.issued")
+      reasons += e.payload["reason"].get<std::string>() + "; ";
+  CHECK(reasons.find("payload.data_base64: expected base64") != std::string::npos);
+  CHECK(reasons.find("the document is not a PDF") != std::string::npos);
+  CHECK(reasons.find("no fulfilment order FO-NONE") != std::string::npos);
+}

@@ -46,6 +46,7 @@ class CloudCommands {
 
  private:
   Result<CommandOutcome> dispatch(const FeedCommand& command, const CommandContext& ctx);
+  Result<CommandOutcome> shipping_label(const nlohmann::json& payload, const CommandContext& ctx);
   Store& store_;
 };
 

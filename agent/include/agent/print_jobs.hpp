@@ -59,6 +59,18 @@ struct PrintJobFilter {
   std::size_t limit = 100;
 };
 
+// A shipping label the carrier made (through the brand's cloud): printed byte for byte
+// instead of the store's fallback label.
+struct CarrierLabel {
+  std::string order_id;
+  int package_no = 1;
+  std::string carrier;
+  std::string tracking;
+  std::string format;  // zpl | pdf
+  std::string document;
+  std::int64_t received_at = 0;
+};
+
 class PrintJobs {
  public:
   explicit PrintJobs(Database& db) : db_(db) {}
@@ -83,6 +95,10 @@ class PrintJobs {
   void mark_printed(std::int64_t id, std::int64_t now);
   void mark_retry(std::int64_t id, const std::string& error, std::int64_t now);
   void mark_failed(std::int64_t id, const std::string& error, std::int64_t now);
+
+  // A newer label for the same package replaces the older one.
+  void store_carrier_label(const CarrierLabel& label);
+  std::optional<CarrierLabel> carrier_label(const std::string& order_id, int package_no);
 
   // Deletes printed, failed and cancelled jobs last changed before `before`.
   std::int64_t prune(std::int64_t before);

@@ -15,6 +15,12 @@
 #include "agent/store.hpp"
 #include "config/settings.hpp"
 
+namespace fulfil::drivers {
+enum class DocumentKind;
+enum class DocumentFormat;
+struct PrinterConfig;
+}  // namespace fulfil::drivers
+
 namespace fulfil::agent {
 
 struct DocumentRequest {
@@ -52,6 +58,9 @@ class PrintSpooler {
   std::vector<std::string> alarms() const;
 
  private:
+  Result<std::string> document_bytes(drivers::DocumentKind kind, const DocumentRequest& request,
+                                     int package_no, const drivers::PrinterConfig& printer,
+                                     drivers::DocumentFormat format, const CommandContext& ctx);
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };

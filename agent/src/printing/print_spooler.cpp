@@ -279,6 +279,36 @@ std::string station_printer(const config::Settings& settings, const std::string&
 
 }  // namespace
 
+// The carrier's own label when the cloud sent one for this package (byte for byte), else
+// the document rendered from the store's records.
+Result<std::string> PrintSpooler::document_bytes(drivers::DocumentKind kind,
+                                                 const DocumentRequest& request, int package_no,
+                                                 const drivers::PrinterConfig& printer,
+                                                 drivers::DocumentFormat format,
+                                                 const CommandContext& ctx) {
+  if (kind == drivers::DocumentKind::shipping_label)
+    if (auto label = impl_->store.print_jobs().carrier_label(request.order_id, package_no)) {
+      const std::string takes(drivers::document_format_name(format));
+      if (label->format != takes)
+        return fail(DomainErrc::invalid_argument, "the carrier's label for " + request.order_id +
+                                                      " package " + std::to_string(package_no) +
+                                                      " is " + label->format + "; printer " +
+                                                      printer.id + " takes " + takes);
+      return std::move(label->document);
+    }
+  printing::DocumentFacts facts{impl_->settings.store.id,
+                                impl_->settings.store.name,
+                                package_no,
+                                request.return_ref,
+                                printer.dpi,
+                                ctx.now_ms};
+  auto doc = printing::order_document(impl_->store, kind, request.order_id, facts);
+  if (!doc) return unexpected(doc.error());
+  auto bytes = drivers::render_document(*doc, format);
+  if (!bytes) return fail(DomainErrc::invalid_argument, bytes.error().message);
+  return std::move(*bytes);
+}
+
 Result<std::vector<PrintJob>> PrintSpooler::print_document(const DocumentRequest& request,
                                                            const CommandContext& ctx) {
   const auto kind = drivers::document_kind_from(request.kind);
@@ -309,16 +339,8 @@ Result<std::vector<PrintJob>> PrintSpooler::print_document(const DocumentRequest
   }
   std::vector<PrintJob> jobs;
   for (int package_no = 1; package_no <= packages; ++package_no) {
-    printing::DocumentFacts facts{impl_->settings.store.id,
-                                  impl_->settings.store.name,
-                                  package_no,
-                                  request.return_ref,
-                                  pc.dpi,
-                                  ctx.now_ms};
-    auto doc = printing::order_document(impl_->store, *kind, request.order_id, facts);
-    if (!doc) return unexpected(doc.error());
-    auto bytes = drivers::render_document(*doc, format);
-    if (!bytes) return fail(DomainErrc::invalid_argument, bytes.error().message);
+    auto bytes = document_bytes(*kind, request, package_no, pc, format, ctx);
+    if (!bytes) return unexpected(bytes.error());
     auto job =
         impl_->store.print_jobs().enqueue({request.kind, request.order_id, request.station, printer,
                                            std::string(drivers::document_format_name(format)),
