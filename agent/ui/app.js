@@ -38,6 +38,10 @@ const app = {
   // declined: an order not to (re)open it on, with the reason shown on the pick card.
   desk: { orderId: "", declined: "", reason: "" },
   deskChain: Promise.resolve(), // opens and closes run one at a time, in order
+  // The open order's print jobs (newest first) and what its last step or button printed;
+  // both belong to one order and are dropped when another is opened.
+  printJobs: { orderId: "", jobs: [] },
+  printResult: null, // {orderId, title, jobs, problems}
 };
 
 const $ = (id) => document.getElementById(id);
@@ -455,7 +459,10 @@ async function refreshVisible(orderToo) {
   try {
     if (app.screen === "queue") await loadQueue();
     else await refreshBadge();
-    if (app.screen === "order" && app.order && orderToo) await refreshOrder(app.order.id);
+    if (app.screen === "order" && app.order && orderToo) {
+      await refreshOrder(app.order.id);
+      await loadPrintJobs(app.order.id);
+    }
     if (app.screen === "manifest") await loadManifest();
     if (app.screen === "devices") await loadDevices();
     // fulfild answers again: the "cannot be reached" banner is stale.
@@ -601,7 +608,10 @@ async function openOrder(id) {
     clearOrderView();
   }
   showScreen("order");
-  await run(null, () => refreshOrder(id));
+  await run(null, async () => {
+    await refreshOrder(id);
+    await loadPrintJobs(id);
+  });
 }
 
 function clearOrderView() {
@@ -609,7 +619,10 @@ function clearOrderView() {
     $(id).textContent = "";
   clear($("pick-list"));
   clear($("order-actions"));
-  for (const id of ["pack-card", "packages-card", "handover-card", "pickup-card", "done-card", "order-sla", "desk-indicator"]) $(id).hidden = true;
+  for (const id of ["print-result", "print-buttons", "print-jobs"]) clear($(id));
+  app.printJobs = { orderId: "", jobs: [] };
+  app.printResult = null;
+  for (const id of ["pack-card", "packages-card", "print-card", "print-result", "handover-card", "pickup-card", "done-card", "order-sla", "desk-indicator"]) $(id).hidden = true;
 }
 
 async function refreshOrder(id) {
@@ -646,6 +659,7 @@ function renderOrder() {
   renderPickList(o);
   renderPack(o);
   renderPackages(o);
+  renderPrint(o);
   renderHandover(o);
   renderPickup(o);
   renderDone(o);
@@ -704,9 +718,15 @@ function renderActions(o) {
 }
 
 async function post(o, path, body = {}) {
-  const updated = await api("POST", `/api/v1/orders/${enc(o.id)}/${path}`, body);
+  // Pack and ready-for-pickup also answer what they printed: that is not part of the order
+  // (a later GET has no such field), so it is kept apart and shown on the Print card.
+  const { printing, ...updated } = await api("POST", `/api/v1/orders/${enc(o.id)}/${path}`, body);
   clearAlert();
   setOrder(updated);
+  if (printing) {
+    showPrinted(updated.id, path === "pack" ? "Printed with pack" : "Printed for pickup", printing.jobs || [], printing.problems || []);
+    loadPrintJobs(updated.id).catch(() => {});
+  }
   return updated;
 }
 
@@ -922,10 +942,13 @@ function onHardwareScan(msg) {
   }
 }
 
+// A scanner, a printer or a print job changed state: refresh what this screen shows of them.
 function onDevicesChanged(msg) {
+  if (app.screen === "order" && app.order) loadPrintJobs(app.order.id).catch(() => {});
   if (app.screen !== "devices") return;
-  renderScanners(msg.scanners || []);
+  if (msg.scanners) renderScanners(msg.scanners);
   loadStations().catch(() => {});
+  loadPrinters().catch(() => {});
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1032,12 +1055,146 @@ function renderPackages(o) {
       h("tr", { testid: `package-${p.package_no}` }, h("td", {}, String(p.package_no)), h("td", {}, p.box_type), h("td", {}, grams(p.weight_g)),
         h("td", {}, p.items.map((i) => `${i.quantity} × ${title(i.line_no)}`).join("; "))),
     );
-  $("print-button").hidden = !["packed", "ready_for_pickup", "shipped"].includes(o.state);
 }
 
-// There is no printer driver yet: say so plainly instead of pretending something printed.
-function printLabel() {
-  showNotice("Printing is not configured yet: label and packing-slip printing comes in a later release. Nothing was printed.", "printing_not_configured");
+// ---------------------------------------------------------------------------------------
+// Printing: documents for the open order at this terminal's station
+// ---------------------------------------------------------------------------------------
+
+const DOCUMENTS = {
+  shipping_label: "Shipping label",
+  packing_slip: "Packing slip",
+  pick_list: "Pick list",
+  pickup_shelf_label: "Shelf label",
+  return_label: "Return label",
+  test_label: "Test label",
+};
+const docName = (kind) => DOCUMENTS[kind] || humanize(kind);
+const PACKED_OR_LATER = ["packed", "ready_for_pickup", "shipped", "collected"];
+// queued → sending → submitted (handed to CUPS) → printed; or failed / cancelled.
+const JOB_STATES = { queued: "Queued", sending: "Sending", submitted: "Sent", printed: "Printed", failed: "Failed", cancelled: "Cancelled" };
+
+// The documents that make sense for the order now. Return labels need a return's reference,
+// so they are printed from a return, not from here.
+function printableKinds(o) {
+  const kinds = [];
+  if (["accepted", "picking"].includes(o.state)) kinds.push("pick_list");
+  if (PACKED_OR_LATER.includes(o.state)) {
+    if (o.method === "ship") kinds.push("shipping_label");
+    kinds.push("packing_slip");
+  }
+  if (o.method === "pickup" && o.state === "ready_for_pickup") kinds.push("pickup_shelf_label");
+  return kinds;
+}
+
+function renderPrint(o) {
+  const kinds = printableKinds(o);
+  const bar = clear($("print-buttons"));
+  for (const kind of kinds) {
+    const btn = h("button", { type: "button", class: "btn big", testid: `print-${kind}` }, `Print ${docName(kind).toLowerCase()}`);
+    btn.addEventListener("click", () => run(btn, () => printDocument(o.id, kind)));
+    bar.append(btn);
+  }
+  bar.hidden = kinds.length === 0;
+  renderPrintResult();
+  renderPrintJobs();
+}
+
+// The card is there while something can be printed or has been: an order still waiting to
+// be accepted has neither.
+function syncPrintCard() {
+  const o = app.order;
+  const jobs = app.printJobs.orderId === (o && o.id) ? app.printJobs.jobs : [];
+  $("print-card").hidden = !o || (printableKinds(o).length === 0 && jobs.length === 0 && !$("print-result").childElementCount);
+}
+
+async function printDocument(orderId, kind) {
+  const { jobs } = await api("POST", `/api/v1/orders/${enc(orderId)}/print`, { kind });
+  clearAlert();
+  showPrinted(orderId, `${docName(kind)} sent to the printer`, jobs, []);
+  await loadPrintJobs(orderId);
+}
+
+// What a step or a button printed. A problem (no printer for a document at this station,
+// printing switched off) does not undo the step: it is said next to what did print, and in
+// the banner, so the associate can print the document once the printer is sorted.
+function showPrinted(orderId, title, jobs, problems) {
+  app.printResult = { orderId, title, jobs, problems };
+  renderPrintResult();
+  if (problems.length) showNotice(`The order is ${humanize(app.order ? app.order.state : "done")}, but not everything printed: ${problems.join("; ")}. Print it again from the Print card once the printer is sorted.`, "print_problem");
+  else if (jobs.length) toast(`${title}: ${jobs.map((j) => `${docName(j.kind)} ${j.id}`).join(", ")}`);
+}
+
+function renderPrintResult() {
+  const box = clear($("print-result"));
+  const r = app.printResult;
+  const mine = r && app.order && r.orderId === app.order.id;
+  box.hidden = !mine;
+  if (mine) {
+    box.dataset.problems = String(r.problems.length);
+    box.append(h("strong", {}, r.title));
+    const ul = h("ul", { class: "printed" });
+    for (const j of r.jobs)
+      ul.append(h("li", { testid: `printed-${j.id}`, data: { kind: j.kind, job: j.id } }, `${docName(j.kind)} · ${j.id} · on ${j.printer}${j.copies > 1 ? ` · ${j.copies} copies` : ""}`));
+    for (const [i, p] of r.problems.entries()) ul.append(h("li", { class: "print-problem", testid: `print-problem-${i}` }, `Not printed: ${p}`));
+    if (r.jobs.length === 0 && r.problems.length === 0) ul.append(h("li", { class: "muted" }, "Nothing is set to print at this terminal's station."));
+    box.append(ul);
+  }
+  syncPrintCard();
+}
+
+async function loadPrintJobs(orderId) {
+  const { jobs } = await api("GET", `/api/v1/print-jobs?order_id=${enc(orderId)}&limit=50`);
+  if (!app.order || app.order.id !== orderId) return; // the associate moved on meanwhile
+  app.printJobs = { orderId, jobs };
+  renderPrintJobs();
+}
+
+function renderPrintJobs() {
+  const ul = clear($("print-jobs"));
+  const o = app.order;
+  const jobs = o && app.printJobs.orderId === o.id ? app.printJobs.jobs : [];
+  if (jobs.length === 0) ul.append(h("li", { class: "muted" }, "Nothing printed for this order yet."));
+  for (const j of jobs) {
+    const reprint = h("button", { type: "button", class: "btn", testid: `reprint-${j.id}` }, "Reprint");
+    reprint.addEventListener("click", () => run(reprint, () => reprintJob(j)));
+    const cancel = j.state === "queued" ? h("button", { type: "button", class: "btn ghost", testid: `cancel-job-${j.id}` }, "Cancel") : null;
+    if (cancel) cancel.addEventListener("click", () => run(cancel, () => cancelJob(j)));
+    ul.append(
+      h("li", { class: `print-job job-${j.state}`, testid: `print-job-${j.id}`, data: { state: j.state, kind: j.kind, job: j.id } },
+        h("div", { class: "print-job-what" },
+          h("strong", {}, docName(j.kind)),
+          h("span", { class: "muted" }, ` ${j.id} · ${j.printer} · ${time(j.created_at)}${j.reprint_of ? ` · reprint of ${j.reprint_of}` : ""}`),
+          j.state === "failed" && j.last_error ? h("span", { class: "print-error", testid: `print-error-${j.id}` }, j.last_error) : null),
+        h("span", { class: `badge job-state job-state-${j.state}`, testid: `print-state-${j.id}` }, JOB_STATES[j.state] || humanize(j.state)),
+        h("span", { class: "print-job-buttons" }, cancel, reprint)),
+    );
+  }
+  syncPrintCard();
+}
+
+async function reprintJob(job) {
+  let again;
+  try {
+    again = await api("POST", `/api/v1/print-jobs/${enc(job.id)}/reprint`, {});
+  } catch (e) {
+    // Associates may only reprint recent jobs (a label printed twice can ship twice).
+    if (e.status === 403) {
+      showAlert("error", `${job.id} is too old for this terminal to reprint: a manager must reprint it. (${e.message})`, e.code);
+      return;
+    }
+    throw e;
+  }
+  clearAlert();
+  toast(`Reprinting ${docName(again.kind).toLowerCase()}: ${again.id} on ${again.printer}`);
+  await loadPrintJobs(job.order_id || app.order.id);
+}
+
+async function cancelJob(job) {
+  await api("POST", `/api/v1/print-jobs/${enc(job.id)}/cancel`, {});
+  clearAlert();
+  toast(`${job.id} cancelled`);
+  await loadPrintJobs(job.order_id || app.order.id);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1378,8 +1535,9 @@ function list(ul, items, empty) {
 }
 
 async function loadDevices() {
-  const [d, st] = await Promise.all([api("GET", "/api/v1/devices"), api("GET", "/api/v1/stations")]);
+  const [d, st, pr] = await Promise.all([api("GET", "/api/v1/devices"), api("GET", "/api/v1/stations"), api("GET", "/api/v1/printers")]);
   renderStations(st.stations);
+  renderPrinters(pr);
   // The link reports itself as "cloud"; accept "sync" too, the component's own name.
   const cloud = d.cloud || d.sync || null;
   if (cloud) {
@@ -1395,7 +1553,6 @@ async function loadDevices() {
   }
   list($("devices-alarms"), (cloud && cloud.alarms) || [], "none");
   renderScanners(d.scanners);
-  list($("devices-printers"), d.printers, "none configured");
   $("devices-terminals").textContent = String(d.terminals_connected);
   const s = app.session;
   facts($("devices-session"), [["Name", s.name], ["Role", s.role], ["Station", s.station || "—"], ["Id", s.id], ["Live updates", app.live ? "connected" : "not connected"]]);
@@ -1420,6 +1577,70 @@ function renderScanners(scanners) {
           ["Rejected reads", String(s.rejected_reads ?? 0)],
         ])),
     );
+}
+
+const PRINTER_STATES = { idle: "Idle", printing: "Printing", stopped: "Stopped", offline: "Offline", unknown: "Unknown" };
+// IPP printer-state-reasons as an associate would say them; the -error/-warning/-report
+// suffix only grades the same condition.
+const PRINTER_REASONS = {
+  "media-empty": "Out of labels/paper",
+  "media-needed": "Out of labels/paper",
+  "media-low": "Labels/paper running low",
+  "media-jam": "Paper jam",
+  "cover-open": "Cover open",
+  "door-open": "Door open",
+  paused: "Paused",
+  offline: "Offline",
+  "marker-supply-empty": "Ribbon out",
+  "marker-supply-low": "Ribbon running low",
+  "connecting-to-device": "Connecting",
+};
+
+function printerReason(reason) {
+  const base = String(reason).replace(/-(error|warning|report)$/, "");
+  return PRINTER_REASONS[base] || base.replaceAll("-", " ");
+}
+
+async function loadPrinters() {
+  renderPrinters(await api("GET", "/api/v1/printers"));
+}
+
+function renderPrinters({ printers = [], alarms = [] }) {
+  const ul = clear($("devices-printers"));
+  if (printers.length === 0) ul.append(h("li", { class: "muted" }, "none configured"));
+  const manager = app.session && app.session.role === "manager";
+  for (const p of printers) {
+    const reasons = (p.reasons || []).filter((r) => r && r !== "none").map(printerReason);
+    let test = null;
+    if (manager) {
+      test = h("button", { type: "button", class: "btn", testid: `printer-test-${p.id}` }, "Test label");
+      test.addEventListener("click", () => run(test, () => testPrinter(p.id)));
+    }
+    ul.append(
+      h("li", { class: `device printer-${p.state}`, testid: `printer-${p.id}`, data: { state: p.state } },
+        h("div", { class: "device-head" }, h("strong", {}, p.id),
+          h("span", { class: `badge device-state printer-state-${p.state}`, testid: `printer-state-${p.id}` }, PRINTER_STATES[p.state] || humanize(p.state))),
+        reasons.length ? h("p", { class: "printer-reasons", testid: `printer-reasons-${p.id}` }, reasons.join(" · ")) : null,
+        facts(h("dl", { class: "facts" }), [
+          ["Kind", `${p.kind} · ${String(p.language || "").toUpperCase()}`],
+          ["Detail", p.detail || "—"],
+          ["Queued", String(p.queued ?? 0)],
+          ["Printed", String(p.printed ?? 0)],
+          ["Last error", p.last_error || "none"],
+        ]),
+        test ? h("div", { class: "row" }, test) : null),
+    );
+  }
+  const al = $("devices-printer-alarms");
+  list(al, alarms, "");
+  al.hidden = alarms.length === 0;
+}
+
+async function testPrinter(id) {
+  const job = await api("POST", `/api/v1/printers/${enc(id)}/test`, {});
+  clearAlert();
+  toast(`Test label ${job.id} sent to ${id}`);
+  await loadPrinters();
 }
 
 async function loadStations() {
@@ -1473,7 +1694,6 @@ function wire() {
   $("pickup-collect").addEventListener("click", (e) => collect(e.currentTarget));
   $("pack-add").addEventListener("click", addPackage);
   $("pack-submit").addEventListener("click", (e) => run(e.currentTarget, submitPack));
-  $("print-button").addEventListener("click", printLabel);
   $("handover-submit").addEventListener("click", (e) => run(e.currentTarget, handOver));
   $("manifest-all").addEventListener("change", checkAllManifest);
   $("manifest-submit").addEventListener("click", (e) => run(e.currentTarget, createManifest));

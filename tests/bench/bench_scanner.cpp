@@ -79,65 +79,6 @@ inline void clobber(const void* p) {
 
 // --- the raw commit baseline ---------------------------------------------------------------
 
-void sql_ok(sqlite3* db, int rc, const char* what) {
-  if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
-    throw std::runtime_error(std::string("raw SQLite: ") + what + ": " + sqlite3_errmsg(db));
-}
-
-// One INSERT per transaction in a fresh WAL database with synchronous=FULL, as in
-// bench_foundation, each commit timed.
-class RawCommits {
- public:
-  explicit RawCommits(const std::string& path) {
-    sql_ok(db_, sqlite3_open(path.c_str(), &db_), "open");
-    sqlite3_stmt* mode = nullptr;
-    sql_ok(db_, sqlite3_prepare_v2(db_, "PRAGMA journal_mode=WAL", -1, &mode, nullptr), "WAL");
-    sql_ok(db_, sqlite3_step(mode), "WAL");
-    const std::string journal = reinterpret_cast<const char*>(sqlite3_column_text(mode, 0));
-    sqlite3_finalize(mode);
-    if (journal != "wal") throw std::runtime_error("raw SQLite: journal_mode is " + journal);
-    sql_ok(db_,
-           sqlite3_exec(db_,
-                        "PRAGMA synchronous=FULL;"
-                        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)",
-                        nullptr, nullptr, nullptr),
-           "schema");
-    sql_ok(db_, sqlite3_prepare_v2(db_, "INSERT INTO t (v) VALUES ('x')", -1, &ins_, nullptr),
-           "insert");
-  }
-  ~RawCommits() {
-    sqlite3_finalize(ins_);
-    sqlite3_close(db_);
-  }
-  RawCommits(const RawCommits&) = delete;
-  RawCommits& operator=(const RawCommits&) = delete;
-
-  double commit_ms() {
-    const auto t = Clock::now();
-    sql_ok(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin");
-    sql_ok(db_, sqlite3_step(ins_), "insert");
-    sqlite3_reset(ins_);
-    sql_ok(db_, sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), "commit");
-    return ms_since(t);
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-  sqlite3_stmt* ins_ = nullptr;
-};
-
-// utime + stime of a process, in ms.
-double cpu_ms(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::istringstream fields(text.substr(text.rfind(')') + 2));  // after "pid (comm) "
-  std::string f;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && fields >> f; ++i)
-    if (i >= 14) ticks += std::stod(f);
-  return ticks * 1000 / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
 // --- the end-to-end scan path --------------------------------------------------------------
 
 // The sled's side: a listening TCP socket on 127.0.0.1 that fulfild connects to.
@@ -215,7 +156,7 @@ std::vector<std::string> scan_forms(const std::string& gtin) {
 ScanRun scan_end_to_end(const std::string& dir, int n) {
   fs::create_directories(dir + "/state");
   fs::create_directories(dir + "/raw");
-  RawCommits raw(dir + "/raw/raw.db");
+  fulfil::bench::RawCommits raw(dir + "/raw/raw.db");
   fulfil::bench::seed_store_with_scan_order(dir + "/state", "FO-SCAN");
   Sled sled;
   {
@@ -290,7 +231,7 @@ ScanRun scan_end_to_end(const std::string& dir, int n) {
   }
   std::vector<double> scan_lat, raw_lat;
   double scan_total = 0, raw_total = 0;
-  const double cpu0 = cpu_ms(daemon.pid());
+  const double cpu0 = fulfil::bench::cpu_ms(daemon.pid());
   for (int done = 0; done < n;) {
     const int block = std::min(50, n - done);
     for (int i = 0; i < block; ++i) raw_lat.push_back(raw.commit_ms());
@@ -299,7 +240,7 @@ ScanRun scan_end_to_end(const std::string& dir, int n) {
     scan_total += ms_since(t);
     done += block;
   }
-  run.cpu_ms_per_scan = (cpu_ms(daemon.pid()) - cpu0) / n;
+  run.cpu_ms_per_scan = (fulfil::bench::cpu_ms(daemon.pid()) - cpu0) / n;
   for (double ms : raw_lat) raw_total += ms;
   run.picks = static_cast<int>(scan_lat.size());
   run.scan = summarize(std::move(scan_lat), scan_total);

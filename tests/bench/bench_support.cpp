@@ -2,8 +2,14 @@
 
 #include <sys/vfs.h>
 
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 
 #include "agent/demo.hpp"
@@ -47,6 +53,56 @@ void seed_store_with_scan_order(const std::string& state_dir, const std::string&
   if (!store->orders().receive(big, ctx) || !store->orders().accept(order_id, ctx) ||
       !store->orders().start_picking(order_id, ctx))
     throw std::runtime_error("cannot seed the scan order");
+}
+
+namespace {
+void sql_ok(sqlite3* db, int rc, const char* what) {
+  if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+    throw std::runtime_error(std::string("raw SQLite: ") + what + ": " + sqlite3_errmsg(db));
+}
+}  // namespace
+
+RawCommits::RawCommits(const std::string& path) {
+  sql_ok(db_, sqlite3_open(path.c_str(), &db_), "open");
+  sqlite3_stmt* mode = nullptr;
+  sql_ok(db_, sqlite3_prepare_v2(db_, "PRAGMA journal_mode=WAL", -1, &mode, nullptr), "WAL");
+  sql_ok(db_, sqlite3_step(mode), "WAL");
+  const std::string journal = reinterpret_cast<const char*>(sqlite3_column_text(mode, 0));
+  sqlite3_finalize(mode);
+  if (journal != "wal") throw std::runtime_error("raw SQLite: journal_mode is " + journal);
+  sql_ok(db_,
+         sqlite3_exec(db_,
+                      "PRAGMA synchronous=FULL;"
+                      "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)",
+                      nullptr, nullptr, nullptr),
+         "schema");
+  sql_ok(db_, sqlite3_prepare_v2(db_, "INSERT INTO t (v) VALUES ('x')", -1, &ins_, nullptr),
+         "insert");
+}
+
+RawCommits::~RawCommits() {
+  sqlite3_finalize(ins_);
+  sqlite3_close(db_);
+}
+
+double RawCommits::commit_ms() {
+  const auto t = std::chrono::steady_clock::now();
+  sql_ok(db_, sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), "begin");
+  sql_ok(db_, sqlite3_step(ins_), "insert");
+  sqlite3_reset(ins_);
+  sql_ok(db_, sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), "commit");
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+double cpu_ms(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(text.substr(text.rfind(')') + 2));  // after "pid (comm) "
+  std::string f;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i)
+    if (i >= 14) ticks += std::stod(f);
+  return ticks * 1000 / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 std::string fs_type(const std::string& dir) {

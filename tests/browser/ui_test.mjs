@@ -6,9 +6,12 @@
 // UI served by that binary (the embedded copy; set UI_DIR=agent/ui to test the files in a
 // working tree instead, through FULFIL_UI_DIR) and always stops fulfild again.
 //   A: ship from store — pair with the demo code, accept, pick by wedge-scanner typing
-//      (a wrong item first), complete, pack, "print" (not configured), hand over.
+//      (a wrong item first), complete, pack: the demo's file printers at the terminal's
+//      station pack-1 write the shipping label (ZPL) and packing slip (PDF) into
+//      STATE_DIR/labels, the page lists the jobs, a reprint writes one more file; hand over.
 //   B: pickup in store — accept, pick, pack, ready for pickup, a wrong code, the right one.
-//   C: the smaller screens — stock lookup, a return of A's items, devices.
+//   C: the smaller screens — stock lookup, a return of A's items, devices (the two demo
+//      printers with their state and a manager's test-label button).
 //   D: a courier manifest for another packed ship order.
 //   E: the desk's hardware scanner — a second fulfild with a `network` scanner at station
 //      desk-1 (the test is the scanner sled: a TCP listener that writes CR LF-terminated
@@ -243,7 +246,62 @@ async function pairWithDemoCode(page, t, base) {
   log(`paired: ${who}`);
 }
 
-async function scenarioShip(page, t) {
+// The documents the demo's file printers wrote for a job: `<job id>-<copy>.<zpl|pdf>`.
+function jobFiles(labelsDir, jobId) {
+  if (!fs.existsSync(labelsDir)) return [];
+  return fs.readdirSync(labelsDir).filter((f) => f.startsWith(`${jobId}-`) && !f.startsWith("."));
+}
+const labelFiles = (labelsDir) => (fs.existsSync(labelsDir) ? fs.readdirSync(labelsDir).filter((f) => !f.startsWith(".")) : []);
+
+// Packing at the demo terminal printed a shipping label and a packing slip: the page says
+// so, the spooler writes them, a reprint from the order's job list writes one more file.
+async function checkPackPrinting(page, t, orderId, labelsDir) {
+  const printed = page.locator('[data-testid="print-result"] [data-testid^="printed-"]');
+  try {
+    await printed.nth(1).waitFor();
+  } catch {
+    throw new TestFailure(`the order screen does not show the two documents printed with pack: "${await t.tid("print-result").innerText().catch(() => "no print-result")}"; banner: ${await t.alertText()}`);
+  }
+  const jobs = await printed.evaluateAll((els) => els.map((e) => ({ id: e.dataset.job, kind: e.dataset.kind })));
+  const label = jobs.find((j) => j.kind === "shipping_label");
+  const slip = jobs.find((j) => j.kind === "packing_slip");
+  check(label && slip, `pack printed ${JSON.stringify(jobs)}, expected a shipping label and a packing slip`);
+  check(!(await t.tid("alert").isVisible()), `a banner after a pack that printed everything: ${await t.alertText()}`);
+  // The jobs are listed on the Print card and reach "printed" once the files are written.
+  for (const j of [label, slip]) {
+    try {
+      await page.locator(`[data-testid="print-job-${j.id}"][data-state="printed"]`).waitFor();
+    } catch {
+      const row = await t.tid(`print-job-${j.id}`).innerText().catch(() => "not listed");
+      throw new TestFailure(`print job ${j.id} (${j.kind}) did not show as printed: "${row.replace(/\s+/g, " ")}"; see fulfild.log`);
+    }
+  }
+  const read = (f) => fs.readFileSync(path.join(labelsDir, f));
+  const [zpl] = jobFiles(labelsDir, label.id);
+  const [pdf] = jobFiles(labelsDir, slip.id);
+  check(zpl && zpl.endsWith(".zpl"), `no ZPL file for ${label.id} in ${labelsDir}: ${labelFiles(labelsDir).join(", ")}`);
+  check(pdf && pdf.endsWith(".pdf"), `no PDF file for ${slip.id} in ${labelsDir}: ${labelFiles(labelsDir).join(", ")}`);
+  check(read(zpl).toString("latin1").trimStart().startsWith("^XA"), `${zpl} does not start with ^XA`);
+  check(read(pdf).subarray(0, 5).toString("latin1") === "%PDF-", `${pdf} does not start with %PDF-`);
+  await t.shot("03b-printed");
+  log(`  pack printed ${label.id} → ${zpl}, ${slip.id} → ${pdf}`);
+
+  // Reprint the label from the order's job list: a new job, one more file.
+  const before = labelFiles(labelsDir).length;
+  await t.tid(`reprint-${label.id}`).click();
+  const again = page.locator(`[data-testid^="print-job-"][data-kind="shipping_label"]`);
+  try {
+    await again.nth(1).waitFor();
+  } catch {
+    throw new TestFailure(`no new shipping-label job listed after reprinting ${label.id}; banner: ${await t.alertText()}`);
+  }
+  await waitFor(`one more file in ${labelsDir} after the reprint (${before} before)`, async () => labelFiles(labelsDir).length === before + 1);
+  const reprinted = (await t.api(`/api/v1/print-jobs?order_id=${encodeURIComponent(orderId)}`)).jobs.find((j) => j.reprint_of === label.id);
+  check(reprinted, `the API lists no job reprinting ${label.id}`);
+  log(`  reprint of ${label.id} → ${reprinted.id}, ${labelFiles(labelsDir).length} files`);
+}
+
+async function scenarioShip(page, t, labelsDir) {
   log("A: ship from store");
   // The demo routes its first orders within seconds of starting.
   const row = page.locator('[data-testid^="queue-order-"][data-state="routed"][data-method="ship"]').first();
@@ -260,6 +318,7 @@ async function scenarioShip(page, t) {
   await t.action("accept", "accepted");
   await t.action("start_picking", "picking");
   await t.expectFocus("scan-input");
+  await t.tid("print-pick_list").waitFor(); // the Print card offers the pick list while picking
 
   // First a barcode of a catalog item that is not on this order.
   const order = await t.api(`/api/v1/orders/${id}`);
@@ -289,12 +348,7 @@ async function scenarioShip(page, t) {
   await t.pack("M", 850);
   await t.shot("03-packed");
 
-  await t.tid("print-button").click();
-  const notice = page.locator('[data-testid="alert"][data-kind="notice"]');
-  await notice.waitFor();
-  const noticeText = await t.tid("alert-message").innerText();
-  check(/not configured/i.test(noticeText), `print did not say printing is not configured: "${noticeText}"`);
-  log("  print → not configured notice");
+  await checkPackPrinting(page, t, id, labelsDir);
 
   await t.tid("handover-carrier").selectOption("DHL");
   await t.tid("handover-tracking").fill("UITEST-0001");
@@ -379,10 +433,21 @@ async function scenarioOtherScreens(page, t, shipped) {
 
   await t.tid("nav-devices").click();
   await page.locator('[data-testid="devices-scanners"] li', { hasText: "none configured" }).waitFor();
-  await page.locator('[data-testid="devices-printers"] li', { hasText: "none configured" }).waitFor();
+  // The demo's two file printers, writable folders: idle, with a test button for a manager.
+  const states = [];
+  for (const id of ["demo-labels", "demo-paper"]) {
+    try {
+      await t.tid(`printer-${id}`).waitFor();
+    } catch {
+      throw new TestFailure(`devices screen does not list printer ${id}: "${await t.tid("devices-printers").innerText()}"`);
+    }
+    await t.tid(`printer-test-${id}`).waitFor();
+    states.push(`${id} ${await t.tid(`printer-state-${id}`).innerText()}`);
+  }
   const terminals = await t.tid("devices-terminals").innerText();
   check(Number(terminals) >= 1, `devices screen shows ${terminals} connected terminals, expected this one`);
-  log(`  devices: no scanners/printers, ${terminals} terminal(s) connected`);
+  await t.shot("07a-devices-printers");
+  log(`  devices: no scanners; printers ${states.join(", ")}; ${terminals} terminal(s) connected`);
 }
 
 // A second ship order packed and handed to a courier on one manifest.
@@ -688,7 +753,7 @@ async function main() {
     watch(page);
     const t = makeHelpers(page, base, artifacts);
     await pairWithDemoCode(page, t, base);
-    const shipped = await scenarioShip(page, t);
+    const shipped = await scenarioShip(page, t, path.join(stateDir, "labels"));
     await scenarioPickup(page, t);
     await scenarioOtherScreens(page, t, shipped);
     await scenarioManifest(page, t);
