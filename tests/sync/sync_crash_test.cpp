@@ -30,9 +30,16 @@ struct Cloud {
     process = std::make_unique<ChildProcess>(fulfil::test::built_program("sync/fulfil-cloudsim"),
                                              std::vector<std::string>{"--enrolment-code", "C1"});
     REQUIRE_MESSAGE(process->wait_for_stderr("listening on", scaled(10s)), process->stderr_text());
+    // The rest of the line (the port) may arrive in a later read than "listening on".
+    const std::regex address("127\\.0\\.0\\.1:(\\d+)");
+    const auto deadline = std::chrono::steady_clock::now() + scaled(10s);
     std::smatch m;
-    const std::string text = process->stderr_text();
-    REQUIRE(std::regex_search(text, m, std::regex("127\\.0\\.0\\.1:(\\d+)")));
+    std::string text = process->stderr_text();
+    while (!std::regex_search(text, m, address) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(10ms);
+      text = process->stderr_text();
+    }
+    REQUIRE_MESSAGE(std::regex_search(text, m, address), text);
     port = std::stoi(m[1]);
   }
   void command(const json& c) {
