@@ -1,11 +1,18 @@
 #include "ctl_commands.hpp"
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
+#include "config/remote_config.hpp"
+#include "config/settings.hpp"
 #include "ctl_client.hpp"
 #include "drivers/barcode.hpp"
 #include "drivers/printer.hpp"
@@ -396,14 +403,308 @@ int reprint(const Invocation& inv) {
   });
 }
 
-int config_show(const Invocation& inv) {
-  if (inv.args[0] != "show") {
-    std::cerr << "fulfilctl: unknown config command '" << inv.args[0] << "' (expected: show)\n";
-    return usage;
+// --- configuration ------------------------------------------------------------------------
+
+// The store box's local configuration file: where a brand's public keys go.
+constexpr const char* kConfigFile = "/etc/fulfild/fulfild.json";
+
+Expected<std::string, std::string> read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return unexpected("cannot read " + path + ": " + std::strerror(errno));
+  std::stringstream s;
+  s << in.rdbuf();
+  if (in.bad()) return unexpected("cannot read " + path);
+  return s.str();
+}
+
+Expected<json, std::string> read_json(const std::string& path) {
+  auto text = read_text(path);
+  if (!text) return unexpected(text.error());
+  try {
+    return json::parse(*text);
+  } catch (const json::parse_error& e) {
+    return unexpected(path + " is not JSON (at byte " + std::to_string(e.byte) + ")");
   }
+}
+
+std::string trimmed(const std::string& text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return "";
+  return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+// A key as `fulfilctl config keygen` gave it: the base64 key alone, keygen's output (its
+// "private_key ..." or "public_key ..." line) or keygen --json's object.
+std::string key_from_text(const std::string& text, const std::string& field) {
+  const json j = json::parse(text, nullptr, false);
+  if (j.is_object() && j.contains(field) && j[field].is_string()) return j[field];
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::string name, value;
+    if (words >> name >> value && (name == field || name == field + ":")) return value;
+  }
+  return trimmed(text);
+}
+
+// --key for checking a signature: a public key, or a file holding one.
+Expected<std::string, std::string> public_key_argument(const std::string& value) {
+  std::string key = value;
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(value, ec)) {
+    auto text = read_text(value);
+    if (!text) return unexpected(text.error());
+    key = key_from_text(*text, "public_key");
+  }
+  auto raw = config::base64_decode(key);
+  if (!raw || raw->size() != 32)
+    return unexpected(std::string(
+        "--key is not an Ed25519 public key (base64 of 32 bytes, as `fulfilctl config keygen` "
+        "prints it)"));
+  return key;
+}
+
+// What a remote document needs besides valid settings; empty when it has it.
+std::vector<std::string> document_problems(const json& doc) {
+  if (!doc.is_object()) return {"the document is not a JSON object"};
+  std::vector<std::string> out;
+  if (!doc.contains("version") || !doc["version"].is_number_integer() ||
+      doc["version"].get<std::int64_t>() < 1)
+    out.push_back(
+        "the document needs \"version\", a positive integer (higher than any version the "
+        "stores have had)" +
+        (doc.contains("version") ? " (it has " + doc["version"].dump() + ")" : std::string()));
+  if (!doc.contains("settings") || !doc["settings"].is_object())
+    out.push_back(
+        "the document needs \"settings\", an object with the configuration keys to set (a "
+        "partial configuration, as in the local file)");
+  return out;
+}
+
+// Everything the agent would refuse in remote settings: schema, local-only keys, and
+// whether they load over the compiled defaults (cross-key checks).
+config::ConfigErrors remote_settings_problems(const json& settings, const std::string& source) {
+  auto errors = config::validate(settings, source);
+  auto local_only = config::local_only_keys(settings, source);
+  errors.insert(errors.end(), local_only.begin(), local_only.end());
+  if (!errors.empty()) return errors;
+  auto loaded = config::load(config::LoadRequest{std::nullopt, {}, settings, source});
+  return loaded ? config::ConfigErrors{} : loaded.error();
+}
+
+// The dotted keys a partial configuration sets ("sync.batch_size", "printers").
+void set_keys(const json& node, const std::string& path, std::vector<std::string>& out) {
+  for (const auto& [key, value] : node.items()) {
+    const std::string dotted = path.empty() ? key : path + "." + key;
+    if (value.is_object())
+      set_keys(value, dotted, out);
+    else
+      out.push_back(dotted);
+  }
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+int config_show(const Invocation& inv) {
   json body;
   if (int rc = call(inv, "GET", "/api/v1/config", body); rc) return rc;
-  std::cout << body.dump(2) << '\n';
+  return show_json_or(inv, body, [&] {
+    if (!body.contains("effective")) {  // a fulfild from before remote configuration
+      std::cout << "running     the local file (this fulfild does not report remote "
+                   "configuration)\n\neffective configuration (secrets masked):\n"
+                << body.dump(2) << '\n';
+      return;
+    }
+    const json rollout = body.value("rollout", json::object());
+    const auto version =
+        body.value("remote_version", rollout.value("running_version", std::int64_t{0}));
+    if (version > 0)
+      std::cout << "running     remote configuration version " << version
+                << " over the local file\n";
+    else
+      std::cout << "running     the local file only (no remote configuration)\n";
+    if (rollout.contains("trying_version")) {
+      const auto left_ms = rollout.value("deadline_in_ms", std::int64_t{0});
+      std::cout << "on trial    version " << cell(rollout["trying_version"])
+                << ": kept once healthy, rolled back if not within " << (left_ms + 999) / 1000
+                << " s\n";
+      bool first = true;
+      for (const auto& p : rollout.value("problems", json::array())) {
+        std::cout << (first ? "problems    " : "            ") << cell(p) << '\n';
+        first = false;
+      }
+    }
+    std::cout << "\neffective configuration (defaults < local file < remote < --set; secrets "
+                 "masked):\n"
+              << body["effective"].dump(2) << '\n';
+  });
+}
+
+int config_history(const Invocation& inv) {
+  json body;
+  if (int rc = call(inv, "GET", "/api/v1/config/history" + query(inv, {"limit"}), body); rc)
+    return rc;
+  return show_json_or(inv, body, [&] {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& c : body["configs"]) {
+      const auto version = c.value("version", std::int64_t{0});
+      rows.push_back({version > 0 ? std::to_string(version) : "-", cell(c["state"]),
+                      time_text(c.value("decided_at", std::int64_t{0})),
+                      c.value("key_id", "").empty() ? "-" : cell(c["key_id"]), cell(c["reason"])});
+    }
+    if (rows.empty()) {
+      std::cout << "No remote configuration has been received; the local file alone is "
+                   "running.\n";
+      return;
+    }
+    print_table({"VERSION", "STATE", "DECIDED", "KEY", "REASON"}, rows);
+  });
+}
+
+// A remote document or a signed payload: decoded, the signature checked with --key, the
+// settings checked as the agent would (over the compiled defaults, not a store's file).
+void check_remote(const Invocation& inv, const std::string& path, json& report,
+                  std::vector<std::string>& problems, std::vector<std::string>& notes) {
+  auto doc = read_json(path);
+  if (!doc) return problems.push_back(doc.error());
+  const bool with_key = inv.flags.count("key") > 0;
+  if (doc->is_object() && (doc->contains("config") || doc->contains("signature"))) {
+    if (with_key) {
+      auto key = public_key_argument(inv.flags.at("key"));
+      if (!key) return problems.push_back(key.error());
+      auto verified = config::verify_desired_config(*doc, {*key});
+      if (!verified)
+        return problems.push_back("refused (" + verified.error().code +
+                                  "): " + verified.error().message);
+      report["signature"] = "verified";
+      notes.push_back("the signature verifies with the given key");
+      *doc = json::parse(verified->body);
+    } else {
+      const json& config = (*doc)["config"];
+      auto bytes = config::base64_decode(config.is_string() ? config.get<std::string>() : "");
+      if (!bytes || bytes->empty())
+        return problems.push_back("\"config\" is not base64 of the signed document" +
+                                  (bytes ? std::string() : " (" + bytes.error() + ")"));
+      json inner = json::parse(*bytes, nullptr, false);
+      if (inner.is_discarded())
+        return problems.push_back("the signed document in \"config\" is not JSON");
+      report["signature"] = "not checked";
+      notes.push_back("the signature is not checked (give --key PUBLIC_KEY to check it)");
+      *doc = std::move(inner);
+    }
+  } else {
+    report["signature"] = "unsigned";
+    if (with_key)
+      problems.push_back(path +
+                         " is an unsigned document, not a signed payload ({\"config\", "
+                         "\"signature\"}), so --key has nothing to check");
+  }
+  auto wrong = document_problems(*doc);
+  problems.insert(problems.end(), wrong.begin(), wrong.end());
+  if (!doc->is_object()) return;
+  if ((*doc)["version"].is_number_integer()) report["version"] = (*doc)["version"];
+  if (doc->contains("store_id")) report["store_id"] = (*doc)["store_id"];
+  if (!(*doc)["settings"].is_object()) return;
+  for (const auto& e : remote_settings_problems((*doc)["settings"], "remote " + path))
+    problems.push_back(e.describe());
+  std::vector<std::string> keys;
+  set_keys((*doc)["settings"], "", keys);
+  report["sets"] = keys;
+}
+
+int config_validate(const Invocation& inv) {
+  const std::string& path = inv.args[0];
+  const bool remote = inv.flags.count("remote") > 0;
+  if (inv.flags.count("key") && !remote) {
+    std::cerr << "fulfilctl: --key checks a signed remote configuration; add --remote\n";
+    return usage;
+  }
+  json report = {{"file", path}, {"kind", remote ? "remote" : "local"}};
+  std::vector<std::string> problems, notes;
+  if (remote) {
+    check_remote(inv, path, report, problems, notes);
+  } else if (auto loaded = config::load(config::LoadRequest{path, {}}); !loaded) {
+    for (const auto& e : loaded.error()) problems.push_back(e.describe());
+  }
+  report["valid"] = problems.empty();
+  report["problems"] = problems;
+  const int rc = problems.empty() ? ok : refused;
+  if (inv.json) {
+    std::cout << report.dump(2) << '\n';
+    return rc;
+  }
+  for (const auto& n : notes) std::cout << path << ": " << n << '\n';
+  for (const auto& p : problems) std::cerr << "fulfilctl: " << p << '\n';
+  if (!problems.empty()) {
+    std::cerr << path << ": not valid (" << problems.size()
+              << (problems.size() == 1 ? " problem)\n" : " problems)\n");
+    return rc;
+  }
+  std::cout << path << ": valid";
+  if (remote) {
+    std::cout << " remote configuration, version " << cell(report["version"]);
+    if (report.contains("store_id")) std::cout << " for store " << cell(report["store_id"]);
+    const auto keys = report["sets"].get<std::vector<std::string>>();
+    std::cout << "; it sets " << (keys.empty() ? "nothing" : joined(keys));
+  }
+  std::cout << '\n';
+  return rc;
+}
+
+int config_keygen(const Invocation& inv) {
+  config::SigningKey key;
+  try {
+    key = config::generate_signing_key();
+  } catch (const std::exception& e) {
+    std::cerr << "fulfilctl: " << e.what() << '\n';
+    return refused;
+  }
+  const json out = {{"private_key", key.private_key}, {"public_key", key.public_key}};
+  return show_json_or(inv, out, [&] {
+    std::cout << "private_key  " << key.private_key << "\npublic_key   " << key.public_key
+              << "\n# Keep the private key secret (`fulfilctl config sign --key FILE` reads it "
+                 "from this output); the public key goes in remote_config.public_keys in "
+              << kConfigFile << " on every store box.\n";
+  });
+}
+
+int config_sign(const Invocation& inv) {
+  if (!inv.flags.count("key")) {
+    std::cerr << "fulfilctl: config sign needs --key PRIVATE_KEY_FILE (from `fulfilctl config "
+                 "keygen`)\n";
+    return usage;
+  }
+  auto key_text = read_text(inv.flags.at("key"));
+  if (!key_text) {
+    std::cerr << "fulfilctl: " << key_text.error() << '\n';
+    return refused;
+  }
+  const std::string& path = inv.args[0];
+  auto doc = read_json(path);
+  if (!doc) {
+    std::cerr << "fulfilctl: " << doc.error() << '\n';
+    return refused;
+  }
+  if (auto wrong = document_problems(*doc); !wrong.empty()) {
+    for (const auto& p : wrong) std::cerr << "fulfilctl: " << path << ": " << p << '\n';
+    std::cerr << "fulfilctl: not signed; a remote document is {\"version\": N, \"settings\": "
+                 "{...}} (optionally \"store_id\", \"issued_at\")\n";
+    return refused;
+  }
+  const std::string key_id = inv.flags.count("key-id") ? inv.flags.at("key-id") : "";
+  auto payload = config::sign_desired_config(*doc, key_from_text(*key_text, "private_key"), key_id);
+  if (!payload) {
+    std::cerr << "fulfilctl: " << inv.flags.at("key") << ": " << payload.error() << '\n';
+    return refused;
+  }
+  // Signed anyway (tests and labs push bad ones on purpose), but said.
+  for (const auto& e : remote_settings_problems((*doc)["settings"], "remote " + path))
+    std::cerr << "fulfilctl: warning: the agent will refuse this: " << e.describe() << '\n';
+  std::cout << payload->dump(2) << '\n';
   return ok;
 }
 
@@ -546,7 +847,43 @@ const std::vector<Command>& commands() {
        0,
        0,
        devices},
-      {"config", "config show", "the running configuration", {}, 1, 1, config_show},
+      {"config show",
+       "config show",
+       "the running configuration: remote version, a trial in progress, every key in effect",
+       {},
+       0,
+       0,
+       config_show},
+      {"config history",
+       "config history [--limit N]",
+       "remote configurations received, newest first, with what became of each and why",
+       {"limit"},
+       0,
+       0,
+       config_history},
+      {"config validate",
+       "config validate FILE [--remote [--key PUBLIC_KEY]]",
+       "check a local configuration file, or (--remote) a remote document or signed payload "
+       "as the agent would; --key checks the signature (no agent needed)",
+       {"remote!", "key"},
+       1,
+       1,
+       config_validate},
+      {"config keygen",
+       "config keygen",
+       "a new Ed25519 key pair for signing remote configuration (no agent needed)",
+       {},
+       0,
+       0,
+       config_keygen},
+      {"config sign",
+       "config sign --key PRIVATE_KEY_FILE [--key-id ID] DOCUMENT_FILE",
+       "sign a remote document {\"version\": N, \"settings\": {...}} into a config.desired "
+       "payload (no agent needed)",
+       {"key", "key-id"},
+       1,
+       1,
+       config_sign},
       {"audit",
        "audit [--limit N]",
        "recent changes made through the terminal API, with who made them",
@@ -571,6 +908,22 @@ const Command* find_command(const std::string& name) {
   return nullptr;
 }
 
+// The commands of a group ("config": config show, config history, ...); empty for none.
+std::vector<const Command*> group_commands(const std::string& group) {
+  std::vector<const Command*> out;
+  for (const auto& c : commands())
+    if (std::string(c.name).rfind(group + " ", 0) == 0) out.push_back(&c);
+  return out;
+}
+
+// A flag that takes no value (marked with '!' by the commands that accept it).
+bool is_switch(const std::string& name) {
+  for (const auto& c : commands())
+    for (std::string f : c.flags)
+      if (f == name + "!") return true;
+  return false;
+}
+
 void print_help() {
   std::cout << "fulfilctl: the store manager's command line for fulfild\n\n"
                "usage: fulfilctl [--socket PATH] [--json] COMMAND [ARGS]\n\ncommands:\n";
@@ -580,8 +933,9 @@ void print_help() {
                "/run/fulfild/api.sock)\n"
                "  --json         print the agent's JSON instead of tables\n"
                "  --help         this help; `fulfilctl COMMAND --help` for one command\n\n"
-               "exit codes: 0 done; 1 refused by the agent (the message says why); 2 bad "
-               "command line;\n            3 the agent cannot be reached; 4 the agent failed\n";
+               "exit codes: 0 done; 1 refused by the agent (the message says why), or what was "
+               "checked\n            or signed without an agent is not valid; 2 bad command "
+               "line;\n            3 the agent cannot be reached; 4 the agent failed\n";
 }
 
 }  // namespace
@@ -602,7 +956,7 @@ bool parse(int argc, char** argv, Invocation& out, int& exit_code) {
       if (auto eq = name.find('='); eq != std::string::npos) {
         value = name.substr(eq + 1);
         name.resize(eq);
-      } else if (name == "all") {
+      } else if (is_switch(name)) {
         value = "1";
       } else if (i + 1 < argc) {
         value = argv[++i];
@@ -624,14 +978,37 @@ bool parse(int argc, char** argv, Invocation& out, int& exit_code) {
     exit_code = help ? ok : usage;
     return false;
   }
-  out.command = words[0];
-  out.args.assign(words.begin() + 1, words.end());
-  const Command* c = find_command(out.command);
+  // A command of a group takes two words ("config show").
+  const Command* c = words.size() > 1 ? find_command(words[0] + " " + words[1]) : nullptr;
+  const std::size_t used = c ? 2 : 1;
+  if (!c) c = find_command(words[0]);
   if (!c) {
-    std::cerr << "fulfilctl: unknown command '" << out.command << "'; see fulfilctl --help\n";
+    const auto group = group_commands(words[0]);
+    if (group.empty()) {
+      std::cerr << "fulfilctl: unknown command '" << words[0] << "'; see fulfilctl --help\n";
+      exit_code = usage;
+      return false;
+    }
+    if (help && words.size() == 1) {
+      for (const Command* g : group)
+        std::cout << "usage: fulfilctl [--socket PATH] [--json] " << g->usage << "\n  "
+                  << g->summary << '\n';
+      exit_code = ok;
+      return false;
+    }
+    std::string names;
+    for (const Command* g : group)
+      names += (names.empty() ? "" : ", ") + std::string(g->name).substr(words[0].size() + 1);
+    if (words.size() == 1)
+      std::cerr << "fulfilctl: " << words[0] << " needs a command: " << names << '\n';
+    else
+      std::cerr << "fulfilctl: unknown " << words[0] << " command '" << words[1]
+                << "'; expected one of: " << names << '\n';
     exit_code = usage;
     return false;
   }
+  out.command = c->name;
+  out.args.assign(words.begin() + static_cast<std::ptrdiff_t>(used), words.end());
   if (help) {
     std::cout << "usage: fulfilctl [--socket PATH] [--json] " << c->usage << "\n  " << c->summary
               << '\n';

@@ -9,7 +9,9 @@ namespace fulfil::ctl {
 // Exit codes scripts can rely on (also in `fulfilctl --help`).
 enum Exit : int {
   ok = 0,
-  refused = 1,      // the agent refused the request (4xx): the message says why
+  refused = 1,      // the agent refused the request (4xx): the message says why; or
+                    // what fulfilctl checked or signed itself is not valid (config
+                    // validate, config sign, barcode parse)
   usage = 2,        // bad command line
   unreachable = 3,  // no agent on the socket
   agent_error = 4,  // the agent failed (5xx)
