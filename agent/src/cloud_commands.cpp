@@ -211,13 +211,9 @@ Result<CommandOutcome> CloudCommands::dispatch(const FeedCommand& cmd, const Com
     }
     if (cmd.type == "shipping_label.issued") return shipping_label(p, ctx);
     if (cmd.type == "config.desired") {
-      // Kept for the remote-configuration component, which verifies and stages it.
-      store_.db()
-          .prepare(
-              "INSERT INTO sync_state (key, value) VALUES ('desired_config', ?) "
-              "ON CONFLICT(key) DO UPDATE SET value=excluded.value")
-          .bind(1, p.dump())
-          .run();
+      // Stored as received; the daemon's config rollout verifies, applies and reports it
+      // (its outcome is an event of its own, config.applied/refused/rolled_back).
+      store_.remote_configs().receive(cmd.id, p, ctx.now_ms);
       return CommandOutcome::deferred;
     }
     return fail(DomainErrc::invalid_argument, cmd.type.empty()

@@ -17,6 +17,7 @@
 #include "agent/store.hpp"
 #include "agent/terminal_api.hpp"
 #include "config/log.hpp"
+#include "config_rollout.hpp"
 #include "status_routes.hpp"
 
 namespace fulfil::agent {
@@ -50,7 +51,18 @@ class Daemon {
         sweep_timer_(io_),
         watchdog_timer_(io_),
         api_(io_, {settings_.api.listen_host, settings_.api.listen_port,
-                   settings_.api.max_body_bytes, settings_.api.socket}) {
+                   settings_.api.max_body_bytes, settings_.api.socket}),
+        rollout_(io_, *store_,
+                 RolloutHooks{[this]() -> const config::Settings& { return settings_; },
+                              [this](const nlohmann::json& remote, const std::string& source) {
+                                return load_layered(remote, source);
+                              },
+                              [this](const config::Settings& next) { apply_settings(next); },
+                              [this](std::int64_t since) { return problems_since(since); },
+                              [this] {
+                                local_change();
+                                for (auto& c : components_) c->report_now();
+                              }}) {
     if (options_.components) components_ = options_.components(io_, *store_, settings_);
   }
 
@@ -63,6 +75,7 @@ class Daemon {
         out["scanners"] = {{"scanners", scanners_->status()}, {"alarms", scanners_->alarms()}};
       if (spooler_ && !settings_.printers.empty())
         out["printing"] = {{"printers", spooler_->status()}, {"alarms", spooler_->alarms()}};
+      out["config"] = rollout_.status();
       return out;
     };
     add_status_routes(api_, *store_, settings_, kVersion, component_health);
@@ -93,6 +106,7 @@ class Daemon {
     for (auto& c : components_) c->start();
     scanners_->start();
     spooler_->start();
+    rollout_.start();
     log::info("daemon", "serving",
               {{"version", kVersion},
                {"store", settings_.store.id},
@@ -122,6 +136,7 @@ class Daemon {
   std::unique_ptr<TerminalApi> terminal_api_;
   std::unique_ptr<StoreScanners> scanners_;
   std::unique_ptr<PrintSpooler> spooler_;
+  ConfigRollout rollout_;
 
   void open_scanners() {
     scanners_ = std::make_unique<StoreScanners>(
@@ -171,6 +186,7 @@ class Daemon {
       api_.stop();
       scanners_->stop();
       spooler_->stop();
+      rollout_.stop();
       terminal_api_.reset();
       sweep_timer_.cancel();
       watchdog_timer_.cancel();
@@ -179,38 +195,85 @@ class Daemon {
     });
   }
 
+  // The local file and command line, with a remote configuration layered over them.
+  Expected<config::Settings, config::ConfigErrors> load_layered(const nlohmann::json& remote,
+                                                                const std::string& source) {
+    config::LoadRequest request = options_.config_request;
+    request.remote = remote;
+    request.remote_source = source;
+    auto loaded = config::load(request);
+    if (loaded && options_.adjust) options_.adjust(*loaded);
+    return loaded;
+  }
+
+  // SIGHUP: the local file again, under the remote configuration in effect (the one on
+  // trial, if any).
   void reload() {
-    auto loaded = config::load(options_.config_request);
+    auto layer = store_->remote_configs().trying();
+    if (!layer) layer = store_->remote_configs().active();
+    auto loaded =
+        layer ? load_layered(layer->settings, "remote config v" + std::to_string(layer->version))
+              : load_layered(nullptr, "");
     if (!loaded) {
       for (const auto& e : loaded.error())
         log::error("config", "reload refused; keeping the running configuration",
                    {{"error", e.describe()}});
       return;
     }
-    config::Settings next = std::move(*loaded);
-    if (options_.demo) {
-      next.storage.state_dir = settings_.storage.state_dir;
-      next.document["storage"]["state_dir"] = settings_.storage.state_dir;
-    }
-    for (const char* key : {"storage", "api", "printers", "stations", "printing"})
+    apply_settings(*loaded);
+    log::info("config", "reloaded", {{"log_level", log::level_name(settings_.log.level)}});
+  }
+
+  // Puts `next` into effect without dropping the queue, the API or queued print jobs.
+  // Where the box keeps its state and listens, and how it reaches the cloud, are fixed
+  // for the life of the process.
+  void apply_settings(config::Settings next) {
+    for (const char* key : {"storage", "api"})
       if (next.document[key] != settings_.document[key])
         log::warn("config", "changed settings take effect at the next restart", {{"key", key}});
-    log::set_level(next.log.level);
-    if (next.scanners != settings_.scanners) {
+    for (const char* key :
+         {"cloud_url", "enrolment_code", "ca_file", "pinned_public_key", "proxy", "verify_tls"})
+      if (next.document["sync"][key] != settings_.document["sync"][key])
+        log::warn("config", "changed settings take effect at the next restart",
+                  {{"key", std::string("sync.") + key}});
+    next.storage = settings_.storage;
+    next.api = settings_.api;
+    next.document["storage"] = settings_.document["storage"];
+    next.document["api"] = settings_.document["api"];
+    const bool scanners_changed = next.scanners != settings_.scanners;
+    const bool printers_changed = next.printers != settings_.printers ||
+                                  next.document["printing"] != settings_.document["printing"];
+    if (scanners_changed) scanners_->stop();
+    // Components hold a reference to settings_: it is updated in place.
+    settings_ = std::move(next);
+    log::set_level(settings_.log.level);
+    store_->orders().set_policy(order_policy(settings_));
+    if (scanners_changed) {
       // Scanners reopen with the new settings; the stations' sessions are in the database.
-      scanners_->stop();
-      settings_.scanners = next.scanners;
-      settings_.document["scanners"] = next.document["scanners"];
       open_scanners();
       scanners_->start();
-      if (terminal_api_) terminal_api_->devices_changed();
     }
-    store_->orders().set_policy(order_policy(next));
-    settings_.log = next.log;
-    settings_.orders = next.orders;
-    settings_.inventory = next.inventory;
-    settings_.store.name = next.store.name;
-    log::info("config", "reloaded", {{"log_level", log::level_name(next.log.level)}});
+    if (printers_changed) spooler_->reconfigure();
+    for (auto& c : components_) c->reconfigure(settings_);
+    if (terminal_api_) terminal_api_->devices_changed();
+  }
+
+  // The remote configuration's health check: printers reachable, the local API bound,
+  // and whatever the components report (the cloud link: answered since the change).
+  std::vector<std::string> problems_since(std::int64_t since_ms) {
+    std::vector<std::string> out;
+    if (!api_.listening()) out.push_back("api: the local API is not listening");
+    for (const auto& p : spooler_->status()) {
+      const std::string state = p["state"];
+      if (state == "offline" || state == "unknown")
+        out.push_back("printer " + p["id"].get<std::string>() + ": " + state +
+                      (p["detail"].get<std::string>().empty()
+                           ? ""
+                           : " (" + p["detail"].get<std::string>() + ")"));
+    }
+    for (auto& c : components_)
+      for (auto& problem : c->problems_since(since_ms)) out.push_back(std::move(problem));
+    return out;
   }
 
   void schedule_sweep() {
@@ -268,6 +331,26 @@ int run_daemon(config::Settings settings, const DaemonOptions& options) {
   if (!store) {
     log::error("storage", "cannot start", {{"error", store.error().message}});
     return 1;
+  }
+  if (auto active = (*store)->remote_configs().active()) {
+    // brand IT's configuration in effect, over the local file (a trial the last run left
+    // unfinished is not: the rollout rolls it back).
+    config::LoadRequest request = options.config_request;
+    request.remote = active->settings;
+    request.remote_source = "remote config v" + std::to_string(active->version);
+    auto layered = config::load(request);
+    if (layered) {
+      if (options.adjust) options.adjust(*layered);
+      settings = std::move(*layered);
+      (*store)->orders().set_policy(order_policy(settings));
+      log::info("config", "remote configuration in effect", {{"version", active->version}});
+    } else {
+      for (const auto& e : layered.error())
+        log::error("config",
+                   "the remote configuration in effect does not fit the local file; running "
+                   "on the local file alone",
+                   {{"version", active->version}, {"error", e.describe()}});
+    }
   }
   if (options.demo) {
     if (auto ok = seed_demo_store(**store, now_ms()); !ok) {

@@ -513,6 +513,10 @@ Expected<std::uint16_t, std::string> HttpServer::start() {
   return a.local_endpoint().port();
 }
 
+bool HttpServer::listening() const {
+  return !impl_->stopped && impl_->acceptor.is_open();
+}
+
 void HttpServer::stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;

@@ -136,13 +136,17 @@ int main(int argc, char** argv) {
   if (!settings) return print_config_errors(settings.error());
   bool has_socket = false;
   for (const auto& o : request.overrides) has_socket |= o.rfind("api.socket=", 0) == 0;
-  if (demo && !has_socket) {
-    // The demo runs as the user, who cannot write /run/fulfild: the socket goes with the state.
-    settings->api.socket = settings->storage.state_dir + "/api.sock";
-    settings->document["api"]["socket"] = settings->api.socket;
-  }
-  if (demo && settings->printers.empty()) demo_printers(*settings);
-  fulfil::agent::DaemonOptions options{request, demo, {}};
+  auto adjust = [demo, has_socket](fulfil::config::Settings& s) {
+    if (demo && !has_socket) {
+      // The demo runs as the user, who cannot write /run/fulfild: the socket goes with the
+      // state.
+      s.api.socket = s.storage.state_dir + "/api.sock";
+      s.document["api"]["socket"] = s.api.socket;
+    }
+    if (demo && s.printers.empty()) demo_printers(s);
+  };
+  adjust(*settings);
+  fulfil::agent::DaemonOptions options{request, demo, {}, adjust};
   options.components = [demo](boost::asio::io_context& io, fulfil::agent::Store& store,
                               const fulfil::config::Settings& s) {
     return fulfil::sync::make_cloud_components(io, store, s, demo, FULFIL_VERSION);

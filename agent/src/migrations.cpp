@@ -9,7 +9,7 @@
 namespace fulfil::agent {
 namespace {
 
-constexpr std::array<const char*, 9> kMigrations = {
+constexpr std::array<const char*, 10> kMigrations = {
     // 1: catalog, inventory counters and the append-only stock ledger.
     R"sql(
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -249,6 +249,28 @@ CREATE TABLE carrier_label (
   received_at INTEGER NOT NULL,
   PRIMARY KEY (order_id, package_no)
 );
+)sql",
+    // 10: remote configuration from brand IT: every desired config received, its trial
+    // and its outcome (the one 'active' row is layered over the local file at start).
+    R"sql(
+CREATE TABLE remote_config (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  command_id TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  version INTEGER NOT NULL DEFAULT 0,
+  key_id TEXT NOT NULL DEFAULT '',
+  settings TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL CHECK (state IN ('received', 'trying', 'active', 'superseded',
+                                       'rolled_back', 'refused')),
+  reason TEXT NOT NULL DEFAULT '',
+  received_at INTEGER NOT NULL,
+  decided_at INTEGER
+);
+CREATE INDEX remote_config_by_state ON remote_config(state, id);
+INSERT INTO remote_config (command_id, payload, state, received_at)
+  SELECT 'stored-before-migration-10', value, 'received', 0 FROM sync_state
+  WHERE key = 'desired_config';
+DELETE FROM sync_state WHERE key = 'desired_config';
 )sql",
 };
 

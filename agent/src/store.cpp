@@ -12,7 +12,8 @@ Store::Store(std::unique_ptr<Database> db, OrderPolicy policy)
       returns_(*db_, outbox_),
       terminals_(*db_),
       stations_(*db_),
-      print_jobs_(*db_) {}
+      print_jobs_(*db_),
+      remote_configs_(*db_, outbox_) {}
 
 Expected<std::unique_ptr<Store>, OpenError> Store::open(const DatabaseOptions& options,
                                                         OrderPolicy policy) {

@@ -166,10 +166,12 @@ std::string md_escape(std::string s) {
   return out;
 }
 
-void reference_rows(const json& node, const std::string& path, std::ostringstream& out) {
+void reference_rows(const json& node, const std::string& path, std::ostringstream& out,
+                    bool local_only = false) {
+  local_only = local_only || node.value("x-local-only", false);
   if (node.value("type", "") == "object") {
     for (const auto& [key, child] : node["properties"].items())
-      reference_rows(child, join_path(path, key), out);
+      reference_rows(child, join_path(path, key), out, local_only);
     return;
   }
   std::string type = node.value("type", "");
@@ -180,7 +182,8 @@ void reference_rows(const json& node, const std::string& path, std::ostringstrea
   if (node.contains("minimum")) allowed = node["minimum"].dump() + " to " + node["maximum"].dump();
   out << "| `" << path << "` | " << type << " | `" << md_escape(node["default"].dump()) << "` | "
       << md_escape(node.value("description", ""))
-      << (allowed.empty() ? "" : " Allowed: " + md_escape(allowed) + ".") << " |\n";
+      << (allowed.empty() ? "" : " Allowed: " + md_escape(allowed) + ".")
+      << (local_only ? " Local file only." : "") << " |\n";
   if (!entries) return;
   // A list of objects (e.g. scanners): one row per field of an entry.
   const json& items = node["items"];
@@ -190,7 +193,7 @@ void reference_rows(const json& node, const std::string& path, std::ostringstrea
     const bool required =
         std::find(required_keys.begin(), required_keys.end(), key) != required_keys.end();
     if (required) row["default"] = "(required)";
-    reference_rows(row, path + "[]." + key, out);
+    reference_rows(row, path + "[]." + key, out, local_only);
   }
 }
 

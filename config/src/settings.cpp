@@ -3,6 +3,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/remote_config.hpp"
 #include "config/settings.hpp"
 
 namespace fulfil::config {
@@ -214,6 +215,9 @@ Expected<Settings, ConfigErrors> from_document(const json& doc, const std::strin
   s.printing.print_on_pack = pr["print_on_pack"].get<std::vector<std::string>>();
   s.printing.print_on_ready_for_pickup =
       pr["print_on_ready_for_pickup"].get<std::vector<std::string>>();
+  s.remote_config.public_keys =
+      merged["remote_config"]["public_keys"].get<std::vector<std::string>>();
+  s.remote_config.health_deadline_s = merged["remote_config"]["health_deadline_s"];
   if (s.sync.backoff_max_ms < s.sync.backoff_initial_ms)
     return unexpected(ConfigErrors{
         {"sync.backoff_max_ms", y["backoff_max_ms"].dump(),
@@ -232,6 +236,17 @@ Expected<Settings, ConfigErrors> load(const LoadRequest& request) {
     errors = validate(*file, *request.file);
     doc = std::move(*file);
     source = *request.file;
+  }
+  if (!request.remote.is_null()) {
+    // Layered over the file: a key the remote document sets wins; the rest stays local.
+    auto found = validate(request.remote, request.remote_source);
+    auto local_only = local_only_keys(request.remote, request.remote_source);
+    found.insert(found.end(), local_only.begin(), local_only.end());
+    errors.insert(errors.end(), found.begin(), found.end());
+    if (found.empty()) {
+      merge_into(doc, request.remote);
+      source += " + " + request.remote_source;
+    }
   }
   for (const std::string& text : request.overrides) {
     auto patch = parse_override(text);

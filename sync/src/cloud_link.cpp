@@ -433,4 +433,21 @@ const LinkStatus& CloudLink::status() const {
   return impl_->status;
 }
 
+void CloudLink::retune(const CloudLinkOptions& o) {
+  auto& i = *impl_;
+  i.options.batch_size = o.batch_size;
+  i.options.feed_wait = o.feed_wait;
+  i.options.heartbeat_every = o.heartbeat_every;
+  i.options.request_timeout = o.request_timeout;
+  i.options.backoff_initial = o.backoff_initial;
+  i.options.backoff_max = o.backoff_max;
+  i.batch_limit = o.batch_size;
+  for (auto* b : {&i.feed_backoff, &i.upload_backoff, &i.enrol_backoff})
+    *b = Backoff(o.backoff_initial, o.backoff_max, std::random_device{}());
+}
+
+void CloudLink::heartbeat_now() {
+  if (!impl_->stopped && impl_->status.enrolled) impl_->heartbeat();
+}
+
 }  // namespace fulfil::sync

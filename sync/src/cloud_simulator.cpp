@@ -9,6 +9,7 @@
 #include "agent/http_server.hpp"
 #include "agent/outbox.hpp"
 #include "agent/store.hpp"
+#include "config/remote_config.hpp"
 #include "sync/event_batch.hpp"
 
 namespace fulfil::sync {
@@ -191,6 +192,16 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
       }
       return json_response(201, {{"ids", ids}});
     });
+    // brand IT's console: a configuration document, signed here with the brand key.
+    server.route("POST", "/admin/stores/*/config", [self](const ApiRequest& req) {
+      json body = json::parse(req.body, nullptr, false);
+      if (!body.is_object())
+        return api_error(400, "bad_request",
+                         "expected {\"version\": N, \"settings\": {...}} as a JSON object");
+      auto id = self->push_config(req.params[0], body);
+      if (!id) return api_error(400, "bad_request", id.error());
+      return json_response(201, {{"ids", json::array({*id})}});
+    });
     server.route("GET", "/admin/stores/*/stats", [self](const ApiRequest& req) {
       const auto& st = self->stores[req.params[0]];
       return json_response(200, {{"events", st.events.size()},
@@ -207,6 +218,21 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
       self->down_until_ms = agent::now_ms() + body["seconds"].get<std::int64_t>() * 1000;
       return json_response(200, {{"down_until", self->down_until_ms}});
     });
+  }
+
+  Expected<std::string, std::string> push_config(const std::string& store_id,
+                                                 const json& document) {
+    if (options.config_signing_key.empty())
+      return unexpected(std::string("this simulator has no brand key to sign with"));
+    if (!document.contains("version") || !document["version"].is_number_integer() ||
+        !document.contains("settings") || !document["settings"].is_object())
+      return unexpected(
+          std::string("a configuration needs \"version\" (an integer) and \"settings\" (an "
+                      "object)"));
+    auto payload =
+        config::sign_desired_config(document, options.config_signing_key, options.config_key_id);
+    if (!payload) return unexpected(payload.error());
+    return enqueue(store_id, "config.desired", *payload);
   }
 
   ApiResponse enrol(const ApiRequest& req) {
@@ -369,6 +395,11 @@ void CloudSimulator::stop() {
 std::string CloudSimulator::enqueue(const std::string& store_id, const std::string& type,
                                     json payload) {
   return impl_->enqueue(store_id, type, std::move(payload));
+}
+
+Expected<std::string, std::string> CloudSimulator::push_config(const std::string& store_id,
+                                                               const json& document) {
+  return impl_->push_config(store_id, document);
 }
 
 void CloudSimulator::set_faults(const FaultPlan& faults) {

@@ -73,6 +73,28 @@ std::int64_t disk_free_bytes(const std::string& dir) {
   return static_cast<std::int64_t>(fs.f_bavail) * static_cast<std::int64_t>(fs.f_frsize);
 }
 
+CloudLinkOptions link_options(const config::Settings& s, const std::string& agent_version) {
+  CloudLinkOptions o;
+  o.base_url = s.sync.cloud_url;
+  o.store_id = s.store.id;
+  o.enrolment_code = s.sync.enrolment_code;
+  o.credential_path = s.storage.state_dir + "/device-credential.json";
+  o.agent_version = agent_version;
+  o.batch_size = static_cast<std::size_t>(s.sync.batch_size);
+  o.feed_wait = std::chrono::seconds(s.sync.feed_wait_s);
+  o.heartbeat_every = std::chrono::seconds(s.sync.heartbeat_s);
+  o.request_timeout = std::chrono::seconds(s.sync.request_timeout_s);
+  o.backoff_initial = std::chrono::milliseconds(s.sync.backoff_initial_ms);
+  o.backoff_max = std::chrono::milliseconds(s.sync.backoff_max_ms);
+  o.http.ca_file = s.sync.ca_file;
+  o.http.pinned_public_key = s.sync.pinned_public_key;
+  o.http.proxy = s.sync.proxy;
+  o.http.verify_tls = s.sync.verify_tls;
+  o.http.max_response_bytes = static_cast<std::size_t>(s.sync.max_response_bytes);
+  o.http.user_agent = "fulfild/" + agent_version;
+  return o;
+}
+
 class CloudLinkComponent : public agent::DaemonComponent {
  public:
   CloudLinkComponent(asio::io_context& io, agent::Store& store, const config::Settings& s,
@@ -91,6 +113,20 @@ class CloudLinkComponent : public agent::DaemonComponent {
   void local_change() override { link_.outbox_changed(); }
 
   void attach_devices(std::function<json()> devices) override { devices_ = std::move(devices); }
+
+  void reconfigure(const config::Settings& s) override {
+    link_.retune(link_options(s, ""));
+    link_.heartbeat_now();
+  }
+
+  void report_now() override { link_.heartbeat_now(); }
+
+  std::vector<std::string> problems_since(std::int64_t since_ms) override {
+    const auto& st = link_.status();
+    if (st.last_sync_at >= since_ms) return {};
+    return {"sync: no successful exchange with the cloud since the change" +
+            (st.last_error.empty() ? std::string() : " (last error: " + st.last_error + ")")};
+  }
 
   json health() override {
     const auto& st = link_.status();
@@ -129,7 +165,7 @@ class CloudLinkComponent : public agent::DaemonComponent {
   }
 
   json heartbeat_extra() {
-    return {{"config_version", 0},
+    return {{"config_version", store_.remote_configs().active_version()},
             {"disk_free_bytes", disk_free_bytes(settings_.storage.state_dir)},
             {"devices", devices_ ? devices_() : json::array()},
             {"alarms", current_alarms()}};
@@ -192,24 +228,7 @@ std::vector<std::unique_ptr<agent::DaemonComponent>> make_cloud_components(
     asio::io_context& io, agent::Store& store, const config::Settings& s, bool demo,
     const std::string& agent_version) {
   std::vector<std::unique_ptr<agent::DaemonComponent>> out;
-  CloudLinkOptions o;
-  o.base_url = s.sync.cloud_url;
-  o.store_id = s.store.id;
-  o.enrolment_code = s.sync.enrolment_code;
-  o.credential_path = s.storage.state_dir + "/device-credential.json";
-  o.agent_version = agent_version;
-  o.batch_size = static_cast<std::size_t>(s.sync.batch_size);
-  o.feed_wait = std::chrono::seconds(s.sync.feed_wait_s);
-  o.heartbeat_every = std::chrono::seconds(s.sync.heartbeat_s);
-  o.request_timeout = std::chrono::seconds(s.sync.request_timeout_s);
-  o.backoff_initial = std::chrono::milliseconds(s.sync.backoff_initial_ms);
-  o.backoff_max = std::chrono::milliseconds(s.sync.backoff_max_ms);
-  o.http.ca_file = s.sync.ca_file;
-  o.http.pinned_public_key = s.sync.pinned_public_key;
-  o.http.proxy = s.sync.proxy;
-  o.http.verify_tls = s.sync.verify_tls;
-  o.http.max_response_bytes = static_cast<std::size_t>(s.sync.max_response_bytes);
-  o.http.user_agent = "fulfild/" + agent_version;
+  CloudLinkOptions o = link_options(s, agent_version);
 
   if (demo && o.base_url.empty()) {
     SimulatorOptions sim_options;

@@ -33,6 +33,9 @@ Options:
   --latency-ms MS            delay every answer
   --down-for S               refuse every connection for the first S seconds
   --seed N                   random seed for the faults (default 1)
+  --config-signing-key FILE  brand IT's Ed25519 private key (base64 seed, as `fulfilctl
+                             config keygen` prints it) to sign configurations posted to
+                             /admin/stores/ID/config
   --help
 
 Admin endpoints (no authentication; loopback only):
@@ -100,7 +103,13 @@ int main(int argc, char** argv) {
       down_for = static_cast<int>(number(a, v));
     else if (a == "--seed")
       o.seed = static_cast<std::uint32_t>(number(a, v));
-    else {
+    else if (a == "--config-signing-key") {
+      std::ifstream in(v);
+      if (!(in >> o.config_signing_key)) {
+        std::cerr << "fulfil-cloudsim: cannot read a key from " << v << "\n";
+        return 2;
+      }
+    } else {
       std::cerr << "fulfil-cloudsim: unknown option " << a << "\n";
       return 2;
     }

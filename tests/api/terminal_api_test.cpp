@@ -470,7 +470,10 @@ TEST_CASE("managers' views: outbox, configuration with secrets masked, audit; de
   auto config = m.get("/api/v1/config");
   REQUIRE(config.status == 200);
   CHECK(config.body.find("SECRET-123") == std::string::npos);
-  CHECK(config.json()["sync"]["enrolment_code"] == "(set)");
+  CHECK(config.json()["effective"]["sync"]["enrolment_code"] == "(set)");
+  CHECK(config.json()["remote_version"] == 0);
+  CHECK(m.get("/api/v1/config/history").json()["configs"].empty());
+  CHECK(t.get("/api/v1/config/history").status == 403);
   CHECK(t.get("/api/v1/audit").status == 403);
   CHECK(m.get("/api/v1/audit?limit=5").json()["entries"].size() <= 5);
   // The demo's pairing screen asks for a code (only in demo mode, see the next check).

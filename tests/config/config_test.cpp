@@ -3,8 +3,10 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <set>
 
 #include "config/log.hpp"
+#include "config/remote_config.hpp"
 #include "config/settings.hpp"
 #include "test_support.hpp"
 
@@ -137,4 +139,85 @@ TEST_CASE("log lines quote and escape values so one event stays one line") {
   CHECK(fulfil::log::parse_level("error", l));
   CHECK(l == Level::error);
   CHECK_FALSE(fulfil::log::parse_level("loud", l));
+}
+
+TEST_CASE("layers: defaults < file < remote configuration < command line") {
+  fulfil::test::TempDir dir;
+  const std::string path = write(
+      dir, R"({"orders": {"box_types": ["file"], "carriers": ["DHL"]}, "log": {"level": "warn"}})");
+  LoadRequest request{path, {"log.level=error"}};
+  request.remote = {{"orders", {{"box_types", {"remote"}}}}, {"log", {{"level", "debug"}}}};
+  request.remote_source = "remote config v3";
+  auto s = load(request);
+  REQUIRE(s.has_value());
+  CHECK(s->orders.box_types == std::vector<std::string>{"remote"});  // remote over the file
+  CHECK(s->orders.carriers == std::vector<std::string>{"DHL"});  // the file where remote is silent
+  CHECK(s->log.level == fulfil::log::Level::error);              // the command line last
+
+  request.remote = {{"orders", {{"expiry_sweep_s", 0}}}, {"storage", {{"state_dir", "/x"}}}};
+  auto bad = load(request);
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(mentions(bad.error(), "orders.expiry_sweep_s", "remote config v3"));
+  CHECK(mentions(bad.error(), "storage", "only in the local file"));
+}
+
+TEST_CASE("which keys a remote configuration may not set, and why") {
+  const auto found = local_only_keys({{"sync", {{"cloud_url", "https://x"}, {"batch_size", 10}}},
+                                      {"remote_config", {{"public_keys", nlohmann::json::array()}}},
+                                      {"store", {{"id", "other"}, {"name", "fine"}}},
+                                      {"api", {{"listen", "0.0.0.0:80"}}},
+                                      {"printers", nlohmann::json::array()}},
+                                     "remote");
+  std::set<std::string> keys;
+  for (const auto& e : found) keys.insert(e.key);
+  CHECK(keys == std::set<std::string>{"sync.cloud_url", "remote_config", "store.id", "api"});
+  CHECK(local_only_reason("sync.verify_tls").find("cloud") != std::string::npos);
+  CHECK(local_only_reason("api.listen") != "");
+  CHECK(local_only_reason("orders.box_types") == "");
+}
+
+TEST_CASE("signed remote configurations: only the exact bytes a trusted key signed are read") {
+  const SigningKey brand = generate_signing_key();
+  const SigningKey other = generate_signing_key();
+  CHECK(*public_key_of(brand.private_key) == brand.public_key);
+  const nlohmann::json doc = {
+      {"version", 4}, {"store_id", "store-9"}, {"settings", {{"orders", {{"box_types", {"S"}}}}}}};
+  auto payload = sign_desired_config(doc, brand.private_key, "k1");
+  REQUIRE(payload.has_value());
+
+  auto ok = verify_desired_config(*payload, {other.public_key, brand.public_key});  // rotation
+  REQUIRE(ok.has_value());
+  CHECK(ok->version == 4);
+  CHECK(ok->store_id == "store-9");
+  CHECK(ok->key_id == "k1");
+  CHECK(ok->settings == doc["settings"]);
+
+  auto code_of = [](const nlohmann::json& p, const std::vector<std::string>& keys) {
+    auto r = verify_desired_config(p, keys);
+    REQUIRE_FALSE(r.has_value());
+    return r.error().code;
+  };
+  CHECK(code_of(*payload, {other.public_key}) == "bad_signature");
+  CHECK(code_of(*payload, {}) == "no_trusted_keys");
+  auto tampered = *payload;
+  std::string body = *base64_decode(tampered["config"]);
+  body[body.find('4')] = '5';  // version 4 -> 5
+  tampered["config"] = base64_encode(body);
+  CHECK(code_of(tampered, {brand.public_key}) == "bad_signature");
+  auto bad_signature = *payload;
+  bad_signature["signature"] = base64_encode(std::string(64, 'x'));
+  CHECK(code_of(bad_signature, {brand.public_key}) == "bad_signature");
+  CHECK(code_of({{"config", "%%%"}, {"signature", "AAAA"}}, {brand.public_key}) == "malformed");
+  CHECK(code_of(nlohmann::json::array(), {brand.public_key}) == "malformed");
+  CHECK(code_of({{"config", (*payload)["config"]}, {"signature", "AAAA"}}, {brand.public_key}) ==
+        "malformed");  // not 64 bytes
+  // Signed, but not a configuration document: refused, with what is missing.
+  auto no_version =
+      sign_desired_config({{"settings", nlohmann::json::object()}}, brand.private_key, "");
+  REQUIRE(no_version.has_value());
+  auto r = verify_desired_config(*no_version, {brand.public_key});
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == "malformed");
+  CHECK(r.error().message.find("version") != std::string::npos);
+  CHECK_FALSE(sign_desired_config(doc, "not a key", "").has_value());
 }

@@ -31,105 +31,30 @@
 
 #include "../support/cups_server.hpp"
 #include "child_process.hpp"
+#include "daemon_harness.hpp"
 #include "test_support.hpp"
 
 using namespace std::chrono_literals;
 using fulfil::test::ChildProcess;
+using fulfil::test::contains;
+using fulfil::test::Daemon;
+using fulfil::test::fulfilctl_json;
+using fulfil::test::health;
 using fulfil::test::NotifySocket;
+using fulfil::test::ready_timeout;
+using fulfil::test::run_fulfilctl;
+using fulfil::test::scaled;
+using fulfil::test::unused_port;
+using fulfil::test::write_file;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// --- fulfild and fulfilctl (a minimal copy of daemon_test.cpp's helpers) ------------------
-
-std::chrono::milliseconds scaled(std::chrono::milliseconds t) {
-  return t * fulfil::test::slowdown();
-}
-
-std::chrono::milliseconds ready_timeout() {
-  return fulfil::test::emulated() ? 60s : 20s;
-}
-
-bool contains(const std::string& text, const std::string& needle) {
-  return text.find(needle) != std::string::npos;
-}
-
 std::size_t occurrences(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
   for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
   return n;
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc | std::ios::binary);
-  out << text;
-  out.close();
-  REQUIRE_MESSAGE(out.good(), "cannot write " << path);
-}
-
-json health(int port) {
-  auto r = fulfil::test::http_get(port, "/health");
-  REQUIRE_MESSAGE(r.has_value(), "GET /health on port " << port << " got no HTTP response");
-  REQUIRE_MESSAGE(r->status == 200, r->headers << "\n" << r->body);
-  auto body = json::parse(r->body, nullptr, false);
-  REQUIRE_MESSAGE(body.is_object(), "not a JSON object: " << r->body);
-  return body;
-}
-
-// fulfild --demo with a configuration file on a state directory (kept by the caller so a
-// restart finds it), waited for until READY=1. The printers of the file replace the demo's.
-struct Daemon {
-  std::string state;
-  NotifySocket notify;
-  std::unique_ptr<ChildProcess> child;
-  int port = 0;
-
-  Daemon(const std::string& config, const std::string& state_dir) : state(state_dir) {
-    child = std::make_unique<ChildProcess>(
-        fulfil::test::built_program("agent/fulfild"),
-        std::vector<std::string>{"--demo", "--listen", "127.0.0.1:0", "--state-dir", state,
-                                 "--config", config},
-        std::map<std::string, std::string>{{"NOTIFY_SOCKET", notify.path()}});
-    auto msg = notify.wait_for("READY=1", ready_timeout());
-    REQUIRE_MESSAGE(msg.has_value(), "no READY=1 within " << ready_timeout().count() << " ms\n"
-                                                          << child->stderr_text());
-    auto notified = fulfil::test::notified_port(*msg);
-    REQUIRE_MESSAGE(notified.has_value(), *msg);
-    port = *notified;
-  }
-  std::string socket() const { return state + "/api.sock"; }
-
-  void stop(int signo) {
-    child->signal(signo);
-    auto rc = child->wait(scaled(10s));
-    REQUIRE_MESSAGE(rc.has_value(), "fulfild still running after signal " << signo << "\n"
-                                                                          << child->stderr_text());
-    if (signo == SIGTERM) CHECK_MESSAGE(*rc == 0, child->stderr_text());
-  }
-};
-
-struct Finished {
-  int rc = -1;
-  std::string out;
-  std::string err;
-};
-
-Finished run_fulfilctl(const Daemon& d, std::vector<std::string> args) {
-  args.insert(args.begin(), {"--socket", d.socket()});
-  ChildProcess p(fulfil::test::built_program("agent/fulfilctl"), args);
-  auto rc = p.wait(scaled(10s));
-  REQUIRE_MESSAGE(rc.has_value(), "fulfilctl did not exit\n" << p.stderr_text());
-  return {*rc, p.stdout_text(), p.stderr_text()};
-}
-
-json fulfilctl_json(const Daemon& d, std::vector<std::string> args) {
-  args.push_back("--json");
-  const auto r = run_fulfilctl(d, args);
-  REQUIRE_MESSAGE(r.rc == 0, "fulfilctl exited " << r.rc << ": " << r.err);
-  auto body = json::parse(r.out, nullptr, false);
-  REQUIRE_MESSAGE(!body.is_discarded(), "not JSON: " << r.out);
-  return body;
 }
 
 // `fulfilctl print test PRINTER`: the queued job's name ("PJ-1").
@@ -315,19 +240,6 @@ class Listener {
   std::vector<std::string> done_;
   std::thread thread_;
 };
-
-// A loopback port nothing listens on (now): connections to it are refused.
-std::uint16_t unused_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 // Waits until `done()` or the timeout.
 template <class F>

@@ -29,6 +29,15 @@ class DaemonComponent {
   // The store box's devices (scanners, printers) and their state, for components that
   // report them (the cloud link's heartbeat).
   virtual void attach_devices(std::function<nlohmann::json()> /*devices*/) {}
+  // The configuration changed (SIGHUP or a remote configuration): take on what can
+  // change while running. The settings object is the daemon's, already updated.
+  virtual void reconfigure(const config::Settings& /*settings*/) {}
+  // What has been wrong since `since_ms` (when a remote configuration was applied), for
+  // its health check; empty: nothing.
+  virtual std::vector<std::string> problems_since(std::int64_t /*since_ms*/) { return {}; }
+  // What the agent reports about itself changed (the configuration version): tell the
+  // cloud now rather than at the next heartbeat.
+  virtual void report_now() {}
 };
 
 using ComponentFactory = std::function<std::vector<std::unique_ptr<DaemonComponent>>(
@@ -38,6 +47,9 @@ struct DaemonOptions {
   config::LoadRequest config_request;  // re-read on SIGHUP
   bool demo = false;
   ComponentFactory components;
+  // Run on every configuration the daemon loads (at start, on SIGHUP, for a remote
+  // config): the demo's own printers and socket.
+  std::function<void(config::Settings&)> adjust;
 };
 
 // Runs until SIGTERM/SIGINT; returns the process exit code.

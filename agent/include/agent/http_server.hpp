@@ -90,6 +90,8 @@ class HttpServer {
   // TCP port (useful with port 0).
   Expected<std::uint16_t, std::string> start();
   void stop();
+  // Accepting connections (for health checks).
+  bool listening() const;
 
   struct Impl;  // public so the connection sessions in the .cpp can hold it
 

@@ -43,6 +43,9 @@ class PrintSpooler {
   void start();  // resumes what a restart found half-way, then sends what is queued
   void stop();
   void kick();  // jobs were committed: send them
+  // printers[] or printing changed in the settings: new lanes take over from the old ones
+  // without losing or doubling a job (the queue is in the database; lanes only carry it).
+  void reconfigure();
 
   // Renders the document(s) and queues them (one job per package for shipping labels),
   // inside the caller's transaction. Errors say what was missing (no printer for this

@@ -7,6 +7,7 @@
 #include "agent/orders.hpp"
 #include "agent/outbox.hpp"
 #include "agent/print_jobs.hpp"
+#include "agent/remote_configs.hpp"
 #include "agent/returns.hpp"
 #include "agent/stations.hpp"
 #include "agent/storage.hpp"
@@ -27,6 +28,7 @@ class Store {
   Terminals& terminals() { return terminals_; }
   StationSessions& stations() { return stations_; }
   PrintJobs& print_jobs() { return print_jobs_; }
+  RemoteConfigs& remote_configs() { return remote_configs_; }
 
  private:
   Store(std::unique_ptr<Database> db, OrderPolicy policy);
@@ -38,6 +40,7 @@ class Store {
   Terminals terminals_;
   StationSessions stations_;
   PrintJobs print_jobs_;
+  RemoteConfigs remote_configs_;
 };
 
 DatabaseOptions database_options(const config::Settings& settings);

@@ -167,14 +167,6 @@ void add_admin(Routes& r) {
                {"last_seq", st.last_seq},
                {"dead_letters", dead}});
         });
-  r.add("GET", "/api/v1/config", Role::manager,
-        [&r](const ApiRequest&, const Caller&, const CommandContext&) {
-          json doc = r.settings.document;
-          // A one-time secret, but still not for screens.
-          if (!doc["sync"]["enrolment_code"].get<std::string>().empty())
-            doc["sync"]["enrolment_code"] = "(set)";
-          return json_response(doc);
-        });
   r.add("GET", "/api/v1/audit", Role::manager,
         [&r](const ApiRequest& req, const Caller&, const CommandContext&) {
           auto s = r.store.db().prepare(

@@ -59,6 +59,7 @@ struct PrintSpooler::Impl : std::enable_shared_from_this<PrintSpooler::Impl> {
   asio::thread_pool workers;  // libcups blocks: its calls run here
   std::map<std::string, std::unique_ptr<Lane>> lanes;
   bool running = false;
+  int in_flight = 0;  // printer calls whose answer has not come back yet
 
   std::int64_t now() const { return now_ms(); }
   void notify() {
@@ -77,9 +78,13 @@ struct PrintSpooler::Impl : std::enable_shared_from_this<PrintSpooler::Impl> {
         job->name(), title_of(*job),
         job->format == "pdf" ? drivers::PrinterLanguage::pdf : drivers::PrinterLanguage::zpl,
         std::move(job->document), job->copies};
+    ++in_flight;
     lane.printer->submit(std::move(request),
                          [self = weak_from_this(), &lane, id = job->id](drivers::SubmitResult r) {
-                           if (auto s = self.lock()) s->submitted(lane, id, r);
+                           if (auto s = self.lock()) {
+                             --s->in_flight;
+                             s->submitted(lane, id, r);
+                           }
                          });
   }
 
@@ -145,10 +150,14 @@ struct PrintSpooler::Impl : std::enable_shared_from_this<PrintSpooler::Impl> {
                        timer](const boost::system::error_code& ec) {
       auto s = self.lock();
       if (ec || !s || !s->running) return;
+      ++s->in_flight;
       lane.printer->job_state(
           static_cast<int>(external_id),
           [self = s->weak_from_this(), &lane, id, external_id](drivers::ExternalJob job) {
-            if (auto s = self.lock()) s->tracked(lane, id, external_id, job);
+            if (auto s = self.lock()) {
+              --s->in_flight;
+              s->tracked(lane, id, external_id, job);
+            }
           });
     });
   }
@@ -189,11 +198,14 @@ struct PrintSpooler::Impl : std::enable_shared_from_this<PrintSpooler::Impl> {
       // "sending" when fulfild stopped: CUPS may have the job already (it carries our job's
       // name); otherwise it goes out again.
       lane->second->sending = true;
+      ++in_flight;
       lane->second->printer->find_job(job.name(), [self = weak_from_this(), &l = *lane->second,
                                                    id = job.id](std::optional<int> external_id) {
         auto s = self.lock();
         if (!s) return;
+        --s->in_flight;
         l.sending = false;
+        if (!s->running) return;  // handed over: the next lanes resume it
         if (external_id) {
           s->store.print_jobs().mark_submitted(id, *external_id, s->now());
           s->track(l, id, *external_id);
@@ -208,9 +220,11 @@ struct PrintSpooler::Impl : std::enable_shared_from_this<PrintSpooler::Impl> {
   // --- printer state ---------------------------------------------------------------------
 
   void refresh_status(Lane& lane) {
+    ++in_flight;
     lane.printer->query_status([self = weak_from_this(), &lane](drivers::PrinterStatus st) {
       auto s = self.lock();
       if (!s) return;
+      --s->in_flight;
       const bool was = is_alarming(lane.status);
       const bool changed_state = st.state != lane.status.state || st.reasons != lane.status.reasons;
       lane.status = std::move(st);
@@ -220,6 +234,39 @@ struct PrintSpooler::Impl : std::enable_shared_from_this<PrintSpooler::Impl> {
                    {"state", drivers::printer_state_name(lane.status.state)},
                    {"detail", lane.status.detail}});
       if (changed_state) s->notify();
+    });
+  }
+
+  void start() {
+    running = true;
+    resume();
+    for (auto& [id, lane] : lanes) {
+      watch_status(*lane);
+      pump(*lane);
+    }
+  }
+
+  void stop() {
+    running = false;
+    for (auto& [id, lane] : lanes) {
+      lane->retry.cancel();
+      lane->status_timer.cancel();
+    }
+  }
+
+  // The next lanes start once the old ones have no answer outstanding: a job the old lane
+  // was sending is resumed by the next (found in CUPS or sent again), never sent by both.
+  static void hand_over(std::shared_ptr<Impl> old, const std::shared_ptr<Impl>& next) {
+    if (old->in_flight == 0) {
+      old.reset();  // its worker threads are idle: joining them does not wait
+      next->start();
+      next->notify();
+      return;
+    }
+    auto timer = std::make_shared<asio::steady_timer>(next->io, std::chrono::milliseconds(20));
+    timer->async_wait([timer, old = std::move(old),
+                       next = std::weak_ptr<Impl>(next)](const boost::system::error_code& ec) {
+      if (auto n = next.lock(); n && !ec) hand_over(old, n);
     });
   }
 
@@ -244,20 +291,18 @@ PrintSpooler::~PrintSpooler() {
 }
 
 void PrintSpooler::start() {
-  impl_->running = true;
-  impl_->resume();
-  for (auto& [id, lane] : impl_->lanes) {
-    impl_->watch_status(*lane);
-    impl_->pump(*lane);
-  }
+  impl_->start();
 }
 
 void PrintSpooler::stop() {
-  impl_->running = false;
-  for (auto& [id, lane] : impl_->lanes) {
-    lane->retry.cancel();
-    lane->status_timer.cancel();
-  }
+  impl_->stop();
+}
+
+void PrintSpooler::reconfigure() {
+  auto old = impl_;
+  old->stop();
+  impl_ = std::make_shared<Impl>(old->io, old->store, old->settings, old->changed);
+  Impl::hand_over(std::move(old), impl_);
 }
 
 void PrintSpooler::kick() {

@@ -82,6 +82,10 @@ struct Settings {
   // printers[] and stations[] likewise (stations name only printers that exist).
   nlohmann::json printers = nlohmann::json::array();
   nlohmann::json stations = nlohmann::json::array();
+  struct RemoteConfig {
+    std::vector<std::string> public_keys;
+    int health_deadline_s = 60;
+  } remote_config;
   struct Printing {
     int retry_initial_ms = 2000;
     int retry_max_ms = 60000;
@@ -98,6 +102,10 @@ struct Settings {
 struct LoadRequest {
   std::optional<std::string> file;     // --config PATH
   std::vector<std::string> overrides;  // "key=value" from the command line, applied last
+  // The remote configuration brand IT pushed (its "settings"), layered over the file and
+  // under the command line; null: none.
+  nlohmann::json remote = nullptr;
+  std::string remote_source{};  // e.g. "remote config v12", for error messages
 };
 
 const nlohmann::json& schema();

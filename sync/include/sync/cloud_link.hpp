@@ -55,6 +55,12 @@ class CloudLink {
   // Local commits happened: send their events soon.
   void outbox_changed();
   const LinkStatus& status() const;
+  // Takes new timings and limits (batch size, feed wait, heartbeat, timeouts, backoff)
+  // from a configuration change; where and how it connects stays as started.
+  void retune(const CloudLinkOptions& options);
+  // A heartbeat now, not at the next tick: after a configuration change the cloud learns
+  // the version and the agent learns whether the cloud still answers.
+  void heartbeat_now();
 
   struct Impl;
 

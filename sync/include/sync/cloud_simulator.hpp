@@ -39,6 +39,10 @@ struct SimulatorOptions {
   std::uint32_t seed = 1;
   std::size_t max_body_bytes = 8 * 1024 * 1024;       // compressed request bodies
   std::size_t max_inflated_bytes = 64 * 1024 * 1024;  // after gunzip
+  // brand IT's Ed25519 key (base64 of the 32-byte seed) for signing remote
+  // configurations (push_config, POST /admin/stores/{id}/config); empty: none.
+  std::string config_signing_key;
+  std::string config_key_id = "brand-key-1";
 };
 
 struct ReceivedEvent {
@@ -58,6 +62,10 @@ class CloudSimulator {
 
   // Adds a command to a store's feed; returns its id.
   std::string enqueue(const std::string& store_id, const std::string& type, nlohmann::json payload);
+  // Signs `document` ({"version": N, "settings": {...}, ...}) with the configured brand key
+  // and adds it to the store's feed as config.desired; returns the command id.
+  Expected<std::string, std::string> push_config(const std::string& store_id,
+                                                 const nlohmann::json& document);
   void set_faults(const FaultPlan& faults);
   // Refuses every request (connection reset) for the next `seconds`.
   void go_down_for(int seconds);

@@ -1,0 +1,99 @@
+#include "daemon_harness.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+
+#include "test_support.hpp"
+
+namespace fulfil::test {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+std::chrono::milliseconds scaled(std::chrono::milliseconds t) {
+  return t * slowdown();
+}
+
+std::chrono::milliseconds ready_timeout() {
+  return emulated() ? 60s : 20s;
+}
+
+bool contains(const std::string& text, const std::string& needle) {
+  return text.find(needle) != std::string::npos;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc | std::ios::binary);
+  out << text;
+  out.close();
+  REQUIRE_MESSAGE(out.good(), "cannot write " << path);
+}
+
+json health(int port) {
+  auto r = http_get(port, "/health");
+  REQUIRE_MESSAGE(r.has_value(), "GET /health on port " << port << " got no HTTP response");
+  REQUIRE_MESSAGE(r->status == 200, r->headers << "\n" << r->body);
+  auto body = json::parse(r->body, nullptr, false);
+  REQUIRE_MESSAGE(body.is_object(), "not a JSON object: " << r->body);
+  return body;
+}
+
+Daemon::Daemon(const std::string& config, const std::string& state_dir) : state(state_dir) {
+  child = std::make_unique<ChildProcess>(
+      built_program("agent/fulfild"),
+      std::vector<std::string>{"--demo", "--listen", "127.0.0.1:0", "--state-dir", state,
+                               "--config", config},
+      std::map<std::string, std::string>{{"NOTIFY_SOCKET", notify.path()}});
+  auto msg = notify.wait_for("READY=1", ready_timeout());
+  REQUIRE_MESSAGE(msg.has_value(), "no READY=1 within " << ready_timeout().count() << " ms\n"
+                                                        << child->stderr_text());
+  auto notified = notified_port(*msg);
+  REQUIRE_MESSAGE(notified.has_value(), *msg);
+  port = *notified;
+}
+
+void Daemon::stop(int signo) {
+  child->signal(signo);
+  auto rc = child->wait(scaled(10s));
+  REQUIRE_MESSAGE(rc.has_value(), "fulfild still running after signal " << signo << "\n"
+                                                                        << child->stderr_text());
+  if (signo == SIGTERM) CHECK_MESSAGE(*rc == 0, child->stderr_text());
+}
+
+Finished run_fulfilctl(const Daemon& d, std::vector<std::string> args) {
+  args.insert(args.begin(), {"--socket", d.socket()});
+  ChildProcess p(built_program("agent/fulfilctl"), args);
+  auto rc = p.wait(scaled(10s));
+  REQUIRE_MESSAGE(rc.has_value(), "fulfilctl did not exit\n" << p.stderr_text());
+  return {*rc, p.stdout_text(), p.stderr_text()};
+}
+
+json fulfilctl_json(const Daemon& d, std::vector<std::string> args) {
+  args.push_back("--json");
+  const auto r = run_fulfilctl(d, args);
+  REQUIRE_MESSAGE(r.rc == 0, "fulfilctl exited " << r.rc << ": " << r.err);
+  auto body = json::parse(r.out, nullptr, false);
+  REQUIRE_MESSAGE(!body.is_discarded(), "not JSON: " << r.out);
+  return body;
+}
+
+// A loopback port nothing listens on (now): connections to it are refused.
+std::uint16_t unused_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+}  // namespace fulfil::test

@@ -1,0 +1,61 @@
+#pragma once
+// The real fulfild and fulfilctl for integration tests: a daemon started on a state
+// directory and waited for until READY=1, fulfilctl run against its socket, /health read
+// over HTTP, and polling with a deadline. Every wait is bounded and scaled under qemu-user.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "child_process.hpp"
+
+namespace fulfil::test {
+
+std::chrono::milliseconds scaled(std::chrono::milliseconds t);
+std::chrono::milliseconds ready_timeout();
+bool contains(const std::string& text, const std::string& needle);
+void write_file(const std::string& path, const std::string& text);
+nlohmann::json health(int port);
+// A loopback port nothing listens on (now): connections to it are refused.
+std::uint16_t unused_port();
+
+// fulfild --demo with a configuration file on a state directory (kept by the caller so a
+// restart finds it). The printers of the file replace the demo's; a sync.cloud_url in the
+// file replaces the demo's own cloud.
+struct Daemon {
+  std::string state;
+  NotifySocket notify;
+  std::unique_ptr<ChildProcess> child;
+  int port = 0;
+
+  Daemon(const std::string& config, const std::string& state_dir);
+  std::string socket() const { return state + "/api.sock"; }
+  void stop(int signo);
+};
+
+struct Finished {
+  int rc = -1;
+  std::string out;
+  std::string err;
+};
+Finished run_fulfilctl(const Daemon& d, std::vector<std::string> args);
+// The command with --json, which must succeed and print JSON.
+nlohmann::json fulfilctl_json(const Daemon& d, std::vector<std::string> args);
+
+// Calls `probe()` until `done(value)` or the timeout; the last value.
+template <class Probe, class Done>
+auto poll_until(std::chrono::milliseconds timeout, Probe&& probe, Done&& done) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto value = probe();
+  while (!done(value) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    value = probe();
+  }
+  return value;
+}
+
+}  // namespace fulfil::test
