@@ -2,11 +2,13 @@
 // configuration, and hands over to run_daemon().
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "agent/daemon.hpp"
+#include "config/remote_config.hpp"
 #include "config/settings.hpp"
 #include "sync/components.hpp"
 
@@ -136,7 +138,22 @@ int main(int argc, char** argv) {
   if (!settings) return print_config_errors(settings.error());
   bool has_socket = false;
   for (const auto& o : request.overrides) has_socket |= o.rfind("api.socket=", 0) == 0;
-  auto adjust = [demo, has_socket](fulfil::config::Settings& s) {
+  // The demo's cloud signs configurations with a brand key of its own, which this store
+  // trusts, so brand IT's remote configuration can be tried end to end.
+  std::string demo_brand_key;
+  if (demo && settings->sync.cloud_url.empty() && settings->remote_config.public_keys.empty()) {
+    const auto key = fulfil::config::generate_signing_key();
+    const std::string path = settings->storage.state_dir + "/demo-brand.key";
+    std::ofstream(path) << key.private_key << "\n";
+    std::filesystem::permissions(
+        path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    demo_brand_key = key.public_key;
+  }
+  auto adjust = [demo, has_socket, demo_brand_key](fulfil::config::Settings& s) {
+    if (!demo_brand_key.empty() && s.remote_config.public_keys.empty()) {
+      s.remote_config.public_keys = {demo_brand_key};
+      s.document["remote_config"]["public_keys"] = s.remote_config.public_keys;
+    }
     if (demo && !has_socket) {
       // The demo runs as the user, who cannot write /run/fulfild: the socket goes with the
       // state.

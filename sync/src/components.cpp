@@ -2,6 +2,7 @@
 
 #include <sys/statvfs.h>
 #include <filesystem>
+#include <fstream>
 
 #include <boost/asio/steady_timer.hpp>
 #include <random>
@@ -233,6 +234,7 @@ std::vector<std::unique_ptr<agent::DaemonComponent>> make_cloud_components(
   if (demo && o.base_url.empty()) {
     SimulatorOptions sim_options;
     sim_options.enrolment_codes = {"DEMO-ENROL"};
+    std::ifstream(s.storage.state_dir + "/demo-brand.key") >> sim_options.config_signing_key;
     auto owned =
         std::make_unique<OwnedSimulator>(std::make_unique<CloudSimulator>(io, sim_options));
     auto port = owned->sim().start();
@@ -241,7 +243,9 @@ std::vector<std::unique_ptr<agent::DaemonComponent>> make_cloud_components(
       return out;
     }
     log::info("demo", "reference cloud simulator running",
-              {{"url", "http://127.0.0.1:" + std::to_string(*port)}});
+              {{"url", "http://127.0.0.1:" + std::to_string(*port)},
+               {"push_config", "POST http://127.0.0.1:" + std::to_string(*port) + "/admin/stores/" +
+                                   s.store.id + "/config {\"version\": N, \"settings\": {...}}"}});
     o.base_url = "http://127.0.0.1:" + std::to_string(*port);
     o.enrolment_code = "DEMO-ENROL";
     o.feed_wait = std::chrono::seconds(20);
