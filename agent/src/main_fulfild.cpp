@@ -144,10 +144,14 @@ int main(int argc, char** argv) {
   if (demo && settings->sync.cloud_url.empty() && settings->remote_config.public_keys.empty()) {
     const auto key = fulfil::config::generate_signing_key();
     const std::string path = settings->storage.state_dir + "/demo-brand.key";
-    std::ofstream(path) << key.private_key << "\n";
+    std::error_code ec;
+    std::filesystem::create_directories(settings->storage.state_dir, ec);
+    std::ofstream out(path, std::ios::trunc);
+    out << key.private_key << "\n";
+    out.close();
     std::filesystem::permissions(
-        path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-    demo_brand_key = key.public_key;
+        path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
+    if (out.good() && !ec) demo_brand_key = key.public_key;  // else: no remote config in the demo
   }
   auto adjust = [demo, has_socket, demo_brand_key](fulfil::config::Settings& s) {
     if (!demo_brand_key.empty() && s.remote_config.public_keys.empty()) {
