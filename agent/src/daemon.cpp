@@ -26,6 +26,25 @@ namespace {
 
 constexpr const char* kVersion = FULFIL_VERSION;
 
+// The local file and command line with a remote configuration (null: none) over them,
+// adjusted as the daemon's options say: at start, on SIGHUP, for a remote trial.
+Expected<config::Settings, config::ConfigErrors> load_layered(const DaemonOptions& options,
+                                                              const nlohmann::json& remote,
+                                                              const std::string& source) {
+  config::LoadRequest request = options.config_request;
+  request.remote = remote;
+  request.remote_source = source;
+  auto loaded = config::load(request);
+  if (loaded && options.adjust) options.adjust(*loaded);
+  return loaded;
+}
+
+Expected<config::Settings, config::ConfigErrors> load_layered(
+    const DaemonOptions& options, const std::optional<RemoteConfigRecord>& layer) {
+  if (!layer) return load_layered(options, nullptr, "");
+  return load_layered(options, layer->settings, "remote config v" + std::to_string(layer->version));
+}
+
 // Two daemons on one state directory would corrupt each other's view of the outbox.
 Expected<int, std::string> lock_state_dir(const std::string& dir) {
   std::error_code ec;
@@ -55,7 +74,7 @@ class Daemon {
         rollout_(io_, *store_,
                  RolloutHooks{[this]() -> const config::Settings& { return settings_; },
                               [this](const nlohmann::json& remote, const std::string& source) {
-                                return load_layered(remote, source);
+                                return load_layered(options_, remote, source);
                               },
                               [this](const config::Settings& next) { apply_settings(next); },
                               [this](std::int64_t since) { return problems_since(since); },
@@ -195,25 +214,12 @@ class Daemon {
     });
   }
 
-  // The local file and command line, with a remote configuration layered over them.
-  Expected<config::Settings, config::ConfigErrors> load_layered(const nlohmann::json& remote,
-                                                                const std::string& source) {
-    config::LoadRequest request = options_.config_request;
-    request.remote = remote;
-    request.remote_source = source;
-    auto loaded = config::load(request);
-    if (loaded && options_.adjust) options_.adjust(*loaded);
-    return loaded;
-  }
-
   // SIGHUP: the local file again, under the remote configuration in effect (the one on
   // trial, if any).
   void reload() {
     auto layer = store_->remote_configs().trying();
     if (!layer) layer = store_->remote_configs().active();
-    auto loaded =
-        layer ? load_layered(layer->settings, "remote config v" + std::to_string(layer->version))
-              : load_layered(nullptr, "");
+    auto loaded = load_layered(options_, layer);
     if (!loaded) {
       for (const auto& e : loaded.error())
         log::error("config", "reload refused; keeping the running configuration",
@@ -335,12 +341,8 @@ int run_daemon(config::Settings settings, const DaemonOptions& options) {
   if (auto active = (*store)->remote_configs().active()) {
     // brand IT's configuration in effect, over the local file (a trial the last run left
     // unfinished is not: the rollout rolls it back).
-    config::LoadRequest request = options.config_request;
-    request.remote = active->settings;
-    request.remote_source = "remote config v" + std::to_string(active->version);
-    auto layered = config::load(request);
+    auto layered = load_layered(options, active);
     if (layered) {
-      if (options.adjust) options.adjust(*layered);
       settings = std::move(*layered);
       (*store)->orders().set_policy(order_policy(settings));
       log::info("config", "remote configuration in effect", {{"version", active->version}});
