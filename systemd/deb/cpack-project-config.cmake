@@ -2,15 +2,14 @@
 # dpkg-shlibdeps, which computes Depends, at the target architecture's libraries.
 #
 #  * DEB_HOST_ARCH: dpkg-shlibdeps then searches /lib/<triplet> and /usr/lib/<triplet> of
-#    that architecture and reads the symbols files for it. With multiarch (the target's
-#    -dev packages installed on the build host, .ci/install-deps) that is all it needs.
+#    that architecture and reads the symbols files for it. A native build needs no more.
 #  * A cross build against a sysroot (CMAKE_SYSROOT, /opt/fulfil-sysroots/<triplet> made by
-#    .ci/install-deps when multiarch cannot be installed): the host's dpkg does not know the
-#    sysroot's packages. install-deps records them in <sysroot>/var/lib/dpkg the way dpkg
-#    would; this copies that database with every file path under the sysroot and gives it
-#    to dpkg-shlibdeps (DPKG_ADMINDIR, read by the dpkg-query it runs), with the sysroot's
-#    library directories to search (-l). The result is the Depends a multiarch build gets
-#    (checked: the arm64 libcurl4's own Depends come out exactly as Debian has them).
+#    .ci/install-deps --cross): the host's dpkg does not know the sysroot's packages.
+#    install-deps records them in <sysroot>/var/lib/dpkg the way dpkg would; this copies
+#    that database with every file path under the sysroot and gives it to dpkg-shlibdeps
+#    (DPKG_ADMINDIR, read by the dpkg-query it runs), with the sysroot's library
+#    directories to search (-l). The result is the Depends a build on that architecture
+#    gets (checked: the arm64 libcurl4's own Depends come out exactly as Debian has them).
 if(NOT CPACK_GENERATOR STREQUAL "DEB")
   return()
 endif()

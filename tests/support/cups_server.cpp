@@ -178,12 +178,14 @@ void CupsServer::write_config() const {
                                         "    Order deny,allow\n"
                                         "  </Limit>\n"
                                         "</Policy>\n");
+  // Printcap names a file of the test's own: a bare "Printcap" (no file) was accepted until
+  // cups 2.4.2-3+deb12u11, which refuses it ("Missing value for Printcap").
   write_text(root_ + "/cups-files.conf",
              "ServerRoot " + root_ + "\nServerBin " + root_ + "/bin\nRequestRoot " + root_ +
                  "/spool\nTempDir " + root_ + "/spool/tmp\nCacheDir " + root_ +
                  "/cache\nStateDir " + root_ + "/state\nErrorLog " + root_ +
                  "/log/error_log\nAccessLog " + root_ + "/log/access_log\nPageLog " + root_ +
-                 "/log/page_log\nFileDevice Yes\nPrintcap\n"
+                 "/log/page_log\nFileDevice Yes\nPrintcap " + root_ + "/printcap\n"
                  "SystemGroup root\n");
 }
 
