@@ -207,6 +207,7 @@ Result<CommandOutcome> CloudCommands::dispatch(const FeedCommand& cmd, const Com
       }
       auto r = store_.inventory().apply_snapshot(snap, ctx);
       if (!r) return unexpected(r.error());
+      store_.db().prepare("DELETE FROM sync_state WHERE key='snapshot_requested'").run();
       return CommandOutcome::applied;
     }
     if (cmd.type == "shipping_label.issued") return shipping_label(p, ctx);
@@ -301,6 +302,29 @@ std::int64_t CloudCommands::applied_count() {
   auto s = store_.db().prepare("SELECT count(*) FROM inbox");
   s.step();
   return s.int64(0);
+}
+
+}  // namespace fulfil::agent
+
+namespace fulfil::agent {
+
+Result<void> CloudCommands::request_snapshot(const std::string& reason, std::int64_t now_ms) {
+  return commit_or_rollback(store_.db(), [&]() -> Result<void> {
+    store_.db()
+        .prepare(
+            "INSERT INTO sync_state (key, value) VALUES ('snapshot_requested', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value")
+        .bind(1, nlohmann::json{{"reason", reason}, {"since", now_ms}}.dump())
+        .run();
+    return {};
+  });
+}
+
+nlohmann::json CloudCommands::snapshot_requested() {
+  auto s = store_.db().prepare("SELECT value FROM sync_state WHERE key='snapshot_requested'");
+  if (!s.step()) return nullptr;
+  auto j = nlohmann::json::parse(s.text(0), nullptr, false);
+  return j.is_object() ? j : nullptr;
 }
 
 }  // namespace fulfil::agent

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "agent/terminal_api.hpp"
 #include "config/log.hpp"
 #include "config_rollout.hpp"
+#include "disk_guard.hpp"
 #include "status_routes.hpp"
 
 namespace fulfil::agent {
@@ -60,6 +62,34 @@ Expected<int, std::string> lock_state_dir(const std::string& dir) {
   return fd;
 }
 
+// Raises the soft open-file limit to the hard one (systemd's default soft limit is 1,024
+// whatever the hard limit; the unit sets LimitNOFILE=) and says what it is.
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  log::info("daemon", "open files limit", {{"limit", static_cast<std::int64_t>(limit.rlim_cur)}});
+}
+
+// api.max_connections, lowered to leave room under the open-file limit for everything
+// else (the database, the Unix socket, printers, scanners, the cloud link).
+std::size_t connection_limit(std::size_t configured) {
+  constexpr std::size_t kOtherFiles = 64;
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return configured;
+  const auto room = limit.rlim_cur > 2 * kOtherFiles ? limit.rlim_cur - kOtherFiles : kOtherFiles;
+  if (configured <= room) return configured;
+  log::warn("daemon", "api.max_connections lowered to fit the open files limit",
+            {{"configured", configured},
+             {"used", room},
+             {"open_files_limit", static_cast<std::int64_t>(limit.rlim_cur)}});
+  return room;
+}
+
 class Daemon {
  public:
   Daemon(config::Settings settings, DaemonOptions options, std::unique_ptr<Store> store)
@@ -69,8 +99,12 @@ class Daemon {
         signals_(io_, SIGINT, SIGTERM, SIGHUP),
         sweep_timer_(io_),
         watchdog_timer_(io_),
-        api_(io_, {settings_.api.listen_host, settings_.api.listen_port,
-                   settings_.api.max_body_bytes, settings_.api.socket}),
+        api_(io_,
+             {settings_.api.listen_host, settings_.api.listen_port, settings_.api.max_body_bytes,
+              settings_.api.socket, connection_limit(settings_.api.max_connections)}),
+        disk_(io_, store_->db(), settings_.storage.state_dir,
+              std::int64_t{settings_.storage.reserve_mb} * 1024 * 1024,
+              [this](bool full) { disk_changed(full); }),
         rollout_(io_, *store_,
                  RolloutHooks{[this]() -> const config::Settings& { return settings_; },
                               [this](const nlohmann::json& remote, const std::string& source) {
@@ -81,11 +115,17 @@ class Daemon {
                               [this] {
                                 local_change();
                                 for (auto& c : components_) c->report_now();
-                              }}) {
-    if (options_.components) components_ = options_.components(io_, *store_, settings_);
-  }
+                              }}) {}
 
   int run() {
+    if (options_.components) {
+      auto made = options_.components(io_, *store_, settings_);
+      if (!made) {
+        log::error("daemon", "cannot start", {{"error", made.error()}});
+        return 1;
+      }
+      components_ = std::move(*made);
+    }
     auto component_health = [this] {
       nlohmann::json out = nlohmann::json::object();
       for (auto& c : components_)
@@ -95,6 +135,11 @@ class Daemon {
       if (spooler_ && !settings_.printers.empty())
         out["printing"] = {{"printers", spooler_->status()}, {"alarms", spooler_->alarms()}};
       out["config"] = rollout_.status();
+      out["storage"] = disk_.health();
+      const auto connections = api_.connection_stats();
+      out["api"] = {{"open_connections", connections.open},
+                    {"refused_over_limit", connections.refused_over_limit},
+                    {"accept_failures", connections.accept_failures}};
       return out;
     };
     add_status_routes(api_, *store_, settings_, kVersion, component_health);
@@ -120,6 +165,7 @@ class Daemon {
       return 1;
     }
     wait_for_signal();
+    disk_.start();
     schedule_sweep();
     start_watchdog();
     for (auto& c : components_) c->start();
@@ -138,7 +184,7 @@ class Daemon {
                  {"fulfilctl", "fulfilctl --socket " + settings_.api.socket + " status"}});
     sd_notifyf(0, "READY=1\nSTATUS=serving store %s on port %u", settings_.store.id.c_str(),
                static_cast<unsigned>(*port));
-    io_.run();
+    run_loop();
     return 0;
   }
 
@@ -151,6 +197,7 @@ class Daemon {
   asio::steady_timer sweep_timer_;
   asio::steady_timer watchdog_timer_;
   HttpServer api_;
+  DiskGuard disk_;
   std::vector<std::unique_ptr<DaemonComponent>> components_;
   std::unique_ptr<TerminalApi> terminal_api_;
   std::unique_ptr<StoreScanners> scanners_;
@@ -187,6 +234,27 @@ class Daemon {
     for (auto& c : components_) c->local_change();
   }
 
+  // Every handler is meant to turn a storage failure into an alarm and a retry. One that
+  // does not must not take the store down with it: the failure is logged, the database's
+  // disk-full mark (if that was it) brings in the disk guard, and the loop carries on.
+  // Anything else is a bug, and ends in the terminate handler's log line.
+  void run_loop() {
+    for (;;) {
+      try {
+        io_.run();
+        return;
+      } catch (const StorageFailure& e) {
+        log::error("daemon", "a storage failure escaped an event handler; carrying on",
+                   {{"error", e.what()}, {"disk_full", e.disk_full()}});
+      }
+    }
+  }
+
+  void disk_changed(bool full) {
+    if (!full) local_change();  // what waited for room (print jobs, events) goes on
+    if (terminal_api_) terminal_api_->devices_changed();
+  }
+
   CommandContext system_ctx(const char* who) const {
     return {{Actor::Kind::system, who}, now_ms()};
   }
@@ -202,6 +270,7 @@ class Daemon {
       // runs, so stopping here never interrupts a commit.
       log::info("daemon", "stopping", {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"}});
       sd_notify(0, "STOPPING=1");
+      disk_.stop();
       api_.stop();
       scanners_->stop();
       spooler_->stop();
@@ -328,12 +397,13 @@ class Daemon {
 
 int run_daemon(config::Settings settings, const DaemonOptions& options) {
   log::set_level(settings.log.level);
+  raise_open_file_limit();
   auto lock = lock_state_dir(settings.storage.state_dir);
   if (!lock) {
     log::error("daemon", "cannot start", {{"error", lock.error()}});
     return 1;
   }
-  auto store = Store::open(database_options(settings), order_policy(settings));
+  auto store = Store::open(database_options(settings), order_policy(settings), settings.store.id);
   if (!store) {
     log::error("storage", "cannot start", {{"error", store.error().message}});
     return 1;

@@ -6,9 +6,11 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <cerrno>
 #include <deque>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -27,7 +29,10 @@ using unix_stream = beast::basic_stream<unix_socket>;
 ApiResponse api_error(unsigned status, const std::string& code, const std::string& message) {
   ApiResponse r;
   r.status = status;
-  r.body = nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump();
+  // A message may quote what the client sent: bytes that are not UTF-8 are replaced
+  // rather than allowed to make the error itself fail.
+  r.body = nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;
 }
 
@@ -106,16 +111,41 @@ struct WebSocketRoute {
   HttpServer::WebSocketAccept accept;
 };
 
+// A warning that may come thousands of times a second under attack: said at once, then
+// at most every 10 s with how many were not said.
+struct ThrottledWarning {
+  std::chrono::steady_clock::time_point last{};
+  std::int64_t unsaid = 0;
+  bool due() {
+    const auto now = std::chrono::steady_clock::now();
+    if (last != std::chrono::steady_clock::time_point{} && now - last < std::chrono::seconds(10)) {
+      ++unsaid;
+      return false;
+    }
+    last = now;
+    return true;
+  }
+  std::int64_t take_unsaid() { return std::exchange(unsaid, 0); }
+};
+
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Impl(asio::io_context& io, ApiOptions o)
-      : io(io), options(std::move(o)), acceptor(io), unix_acceptor(io) {}
+      : io(io),
+        options(std::move(o)),
+        acceptor(io),
+        unix_acceptor(io),
+        accept_pause(io),
+        unix_accept_pause(io) {}
   asio::io_context& io;
   ApiOptions options;
   tcp::acceptor acceptor;
   unix_socket::acceptor unix_acceptor;
+  asio::steady_timer accept_pause, unix_accept_pause;
   std::vector<Route> routes;
   std::vector<WebSocketRoute> websocket_routes;
   bool stopped = false;
+  ConnectionStats stats;
+  ThrottledWarning over_limit_warning, descriptors_warning;
 
   const WebSocketRoute* websocket_route(ApiRequest& req) const {
     const auto segs = split_path(req.path);
@@ -139,6 +169,24 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   void accept();
   void accept_unix();
+  void admit(tcp::socket socket);
+  bool paused_for_descriptors(const beast::error_code& ec, asio::steady_timer& pause,
+                              void (Impl::*resume)());
+};
+
+// Held by a TCP connection's session, and by its WebSocket after an upgrade: the server
+// counts open connections by these.
+class ConnectionSlot {
+ public:
+  explicit ConnectionSlot(std::shared_ptr<HttpServer::Impl> server) : server_(std::move(server)) {
+    ++server_->stats.open;
+  }
+  ~ConnectionSlot() { --server_->stats.open; }
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+
+ private:
+  std::shared_ptr<HttpServer::Impl> server_;
 };
 
 namespace {
@@ -174,7 +222,8 @@ template <class Stream>
 class WebSocketSession : public WebSocketChannel,
                          public std::enable_shared_from_this<WebSocketSession<Stream>> {
  public:
-  explicit WebSocketSession(Stream stream) : ws_(std::move(stream)) {}
+  WebSocketSession(Stream stream, std::shared_ptr<ConnectionSlot> slot)
+      : ws_(std::move(stream)), slot_(std::move(slot)) {}
 
   template <class Request>
   void accept(const Request& request) {
@@ -231,6 +280,7 @@ class WebSocketSession : public WebSocketChannel,
  private:
   static constexpr std::size_t kMaxQueued = 1024;
   websocket::stream<Stream> ws_;
+  std::shared_ptr<ConnectionSlot> slot_;  // null on the Unix socket
   beast::flat_buffer in_;
   std::deque<std::string> queue_;
   bool accepted_ = false;
@@ -281,24 +331,29 @@ template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
   Session(typename Stream::socket_type socket, std::shared_ptr<HttpServer::Impl> server,
-          bool via_unix_socket)
-      : stream_(std::move(socket)), server_(std::move(server)), via_unix_(via_unix_socket) {}
+          std::shared_ptr<ConnectionSlot> slot)
+      : stream_(std::move(socket)),
+        server_(std::move(server)),
+        slot_(std::move(slot)),
+        via_unix_(!slot_) {}
 
   void start() { read(); }
 
  private:
   Stream stream_;
-  beast::flat_buffer buffer_{8192};
+  // Room for a whole header block and more: the parser's header limit is what refuses one.
+  beast::flat_buffer buffer_{2 * kMaxRequestHeaderBytes};
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
   std::shared_ptr<HttpServer::Impl> server_;
+  std::shared_ptr<ConnectionSlot> slot_;  // null on the Unix socket
   bool via_unix_ = false;
   std::string truncated_;
 
   void read() {
     parser_.emplace();
     parser_->body_limit(server_->options.max_body_bytes);
-    parser_->header_limit(16 * 1024);
+    parser_->header_limit(kMaxRequestHeaderBytes);
     stream_.expires_after(std::chrono::seconds(30));
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
@@ -334,6 +389,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                                "request body exceeds " +
                                    std::to_string(server_->options.max_body_bytes) + " bytes"),
                      false);
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+      const auto limit = std::to_string(kMaxRequestHeaderBytes);
+      log::warn("http", "request refused: its headers are too large", {{"limit_bytes", limit}});
+      return respond(api_error(431, "headers_too_large",
+                               "the request line and headers exceed " + limit +
+                                   " bytes together; send fewer or shorter headers"),
+                     false);
+    }
     if (ec) {
       log::warn("http", "malformed request refused", {{"error", ec.message()}});
       return respond(api_error(400, "bad_request", "malformed HTTP request: " + ec.message()),
@@ -361,7 +424,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     const WebSocketRoute* route = server_->websocket_route(request);
     if (!route)
       return respond(api_error(404, "not_found", "no such WebSocket: " + request.path), false);
-    auto channel = std::make_shared<WebSocketSession<Stream>>(std::move(stream_));
+    auto channel = std::make_shared<WebSocketSession<Stream>>(std::move(stream_), slot_);
     std::optional<ApiResponse> refusal;
     try {
       refusal = route->accept(request, channel);
@@ -418,7 +481,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 void HttpServer::Impl::accept() {
   acceptor.async_accept(io, [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
     if (self->stopped) return;
-    if (!ec) std::make_shared<Session<beast::tcp_stream>>(std::move(socket), self, false)->start();
+    if (self->paused_for_descriptors(ec, self->accept_pause, &Impl::accept)) return;
+    if (!ec) self->admit(std::move(socket));
     self->accept();
   });
 }
@@ -427,9 +491,53 @@ void HttpServer::Impl::accept_unix() {
   unix_acceptor.async_accept(
       io, [self = shared_from_this()](beast::error_code ec, unix_socket::socket socket) {
         if (self->stopped) return;
-        if (!ec) std::make_shared<Session<unix_stream>>(std::move(socket), self, true)->start();
+        if (self->paused_for_descriptors(ec, self->unix_accept_pause, &Impl::accept_unix)) return;
+        if (!ec) std::make_shared<Session<unix_stream>>(std::move(socket), self, nullptr)->start();
         self->accept_unix();
       });
+}
+
+// Over the limit, the connection is closed at once (a reset: nothing is read or written),
+// so an idle flood holds at most max_connections descriptors.
+void HttpServer::Impl::admit(tcp::socket socket) {
+  if (stats.open >= options.max_connections) {
+    ++stats.refused_over_limit;
+    beast::error_code ignored;
+    socket.set_option(asio::socket_base::linger(true, 0), ignored);
+    socket.close(ignored);
+    if (over_limit_warning.due())
+      log::warn("http", "connection refused: the connection limit is reached",
+                {{"limit", options.max_connections},
+                 {"refused_since_last_warning", over_limit_warning.take_unsaid() + 1},
+                 {"setting", "api.max_connections"}});
+    return;
+  }
+  auto slot = std::make_shared<ConnectionSlot>(shared_from_this());
+  std::make_shared<Session<beast::tcp_stream>>(std::move(socket), shared_from_this(),
+                                               std::move(slot))
+      ->start();
+}
+
+// Out of file descriptors (or kernel memory), accept fails and leaves the connection in
+// the backlog: accepting again at once fails again at once, which spun at 100 % CPU and
+// served nothing. Accepting pauses instead, while open connections finish and free theirs.
+bool HttpServer::Impl::paused_for_descriptors(const beast::error_code& ec,
+                                              asio::steady_timer& pause, void (Impl::*resume)()) {
+  const bool exhausted = ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+                         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+  if (!exhausted) return false;
+  ++stats.accept_failures;
+  if (descriptors_warning.due())
+    log::error("http", "cannot accept connections: out of file descriptors; pausing accepts",
+               {{"error", ec.message()},
+                {"open_connections", stats.open},
+                {"failures_since_last_warning", descriptors_warning.take_unsaid() + 1},
+                {"hint", "raise LimitNOFILE= or lower api.max_connections"}});
+  pause.expires_after(std::chrono::milliseconds(250));
+  pause.async_wait([self = shared_from_this(), resume](const beast::error_code& wait_ec) {
+    if (!wait_ec && !self->stopped) ((*self).*resume)();
+  });
+  return true;
 }
 
 HttpServer::HttpServer(asio::io_context& io, ApiOptions options)
@@ -517,10 +625,16 @@ bool HttpServer::listening() const {
   return !impl_->stopped && impl_->acceptor.is_open();
 }
 
+HttpServer::ConnectionStats HttpServer::connection_stats() const {
+  return impl_->stats;
+}
+
 void HttpServer::stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
   beast::error_code ignored;
+  impl_->accept_pause.cancel();
+  impl_->unix_accept_pause.cancel();
   impl_->acceptor.close(ignored);
   if (impl_->unix_acceptor.is_open()) {
     impl_->unix_acceptor.close(ignored);

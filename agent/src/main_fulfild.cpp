@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "agent/daemon.hpp"
+#include "config/log.hpp"
 #include "config/remote_config.hpp"
 #include "config/settings.hpp"
 #include "sync/components.hpp"
@@ -77,6 +78,7 @@ void demo_printers(fulfil::config::Settings& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  fulfil::log::install_terminate_handler("fulfild");
   fulfil::config::LoadRequest request;
   bool demo = false;
   std::vector<std::string> args(argv + 1, argv + argc);

@@ -1,8 +1,13 @@
 // Forward-only schema migrations. Each step is applied in its own transaction together
 // with the new user_version, so a crash mid-migration leaves the previous version intact.
 // Never edit a released step: add a new one.
+#include <algorithm>
 #include <array>
+#include <iterator>
+#include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "agent/storage.hpp"
 
@@ -278,6 +283,47 @@ DELETE FROM sync_state WHERE key = 'desired_config';
 
 int current_schema_version() {
   return static_cast<int>(kMigrations.size());
+}
+
+namespace {
+
+// The tables, indexes, views and triggers a database holds, as "type name".
+std::set<std::string> schema_objects(Database& db) {
+  std::set<std::string> out;
+  auto s =
+      db.prepare("SELECT type || ' ' || name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'");
+  while (s.step()) out.insert(s.text(0));
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size() && i < 8; ++i) out += (i ? ", " : "") + names[i];
+  return names.size() > 8 ? out + ", ..." : out;
+}
+
+}  // namespace
+
+// Builds `version` from nothing in memory and compares the two: a user_version that was
+// set by hand, or a file of another program, is caught here rather than half-way through
+// a migration ("table pairing_code already exists").
+std::optional<std::string> schema_mismatch(Database& db, int version) {
+  auto reference = open_without_migrating(":memory:");
+  if (!reference) throw StorageFailure(0, reference.error().message);
+  migrate_to(**reference, version);
+  const auto want = schema_objects(**reference);
+  const auto have = schema_objects(db);
+  std::vector<std::string> missing, unexpected;
+  std::set_difference(want.begin(), want.end(), have.begin(), have.end(),
+                      std::back_inserter(missing));
+  std::set_difference(have.begin(), have.end(), want.begin(), want.end(),
+                      std::back_inserter(unexpected));
+  if (missing.empty() && unexpected.empty()) return std::nullopt;
+  std::string out;
+  if (!missing.empty()) out += "missing: " + joined(missing);
+  if (!unexpected.empty())
+    out += (out.empty() ? "" : "; ") + std::string("unexpected: ") + joined(unexpected);
+  return out;
 }
 
 void migrate_to(Database& db, int version) {

@@ -2,7 +2,10 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstdio>
+
+#include "stock_ledger.hpp"
 
 namespace fulfil::agent {
 
@@ -140,6 +143,93 @@ OutboxStats Outbox::stats() {
 std::int64_t Outbox::last_seq() {
   auto s = db_.prepare("SELECT coalesce(max(seq),0) FROM outbox");
   return s.step() ? s.int64(0) : 0;
+}
+
+}  // namespace fulfil::agent
+
+namespace fulfil::agent {
+namespace {
+
+std::int64_t single_int(Database& db, const char* sql) {
+  auto s = db.prepare(sql);
+  return s.step() ? s.int64(0) : 0;
+}
+
+SequenceRepair repair_from(const nlohmann::json& j) {
+  return {j.value("local_highest", std::int64_t{0}), j.value("cloud_highest", std::int64_t{0}),
+          j.value("renumbered", std::int64_t{0}), j.value("next_seq", std::int64_t{0}),
+          j.value("detected_at", std::int64_t{0})};
+}
+
+}  // namespace
+
+Result<std::optional<SequenceRepair>> Outbox::continue_above(std::int64_t cloud_highest,
+                                                             bool conflict, std::int64_t now_ms) {
+  return commit_or_rollback(db_, [&]() -> Result<std::optional<SequenceRepair>> {
+    // The highest sequence ever issued here: AUTOINCREMENT keeps it in sqlite_sequence
+    // even when the rows are gone.
+    const std::int64_t local_highest = std::max(
+        single_int(db_, "SELECT coalesce(max(seq),0) FROM outbox"),
+        single_int(db_, "SELECT coalesce(max(seq),0) FROM sqlite_sequence WHERE name='outbox'"));
+    if (!conflict && cloud_highest <= local_highest) return std::optional<SequenceRepair>();
+    // Above the cloud's and above every event that is not waiting to be sent (sent ones are
+    // the cloud's anyway; dead letters keep their numbers).
+    const std::int64_t base =
+        std::max(cloud_highest, single_int(db_,
+                                           "SELECT coalesce(max(seq),0) FROM outbox WHERE "
+                                           "state != 'pending'"));
+    std::vector<std::int64_t> pending;
+    {
+      auto s = db_.prepare("SELECT seq FROM outbox WHERE state='pending' ORDER BY seq");
+      while (s.step()) pending.push_back(s.int64(0));
+    }
+    // Negated first, so no new number meets an old one on the way (seq is unique, and a
+    // ledger row's event_seq must move exactly once).
+    db_.prepare(
+           "UPDATE ledger SET event_seq = -event_seq WHERE event_seq IN "
+           "(SELECT seq FROM outbox WHERE state='pending')")
+        .run();
+    db_.prepare("UPDATE outbox SET seq = -seq WHERE state='pending'").run();
+    std::int64_t next = base;
+    for (const std::int64_t old : pending) {
+      ++next;
+      db_.prepare("UPDATE outbox SET seq=? WHERE seq=?").bind(1, next).bind(2, -old).run();
+      db_.prepare("UPDATE ledger SET event_seq=? WHERE event_seq=?")
+          .bind(1, next)
+          .bind(2, -old)
+          .run();
+    }
+    // New events continue above all of it.
+    db_.prepare("UPDATE sqlite_sequence SET seq=max(seq, ?) WHERE name='outbox'")
+        .bind(1, next)
+        .run();
+    db_.prepare(
+           "INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox', ? WHERE NOT EXISTS "
+           "(SELECT 1 FROM sqlite_sequence WHERE name='outbox')")
+        .bind(1, next)
+        .run();
+    const SequenceRepair repair{local_highest, cloud_highest,
+                                static_cast<std::int64_t>(pending.size()), next + 1, now_ms};
+    db_.prepare(
+           "INSERT INTO sync_state (key, value) VALUES ('sequence_repair', ?) "
+           "ON CONFLICT(key) DO UPDATE SET value=excluded.value")
+        .bind(1, nlohmann::json{{"local_highest", repair.local_highest},
+                                {"cloud_highest", repair.cloud_highest},
+                                {"renumbered", repair.renumbered},
+                                {"next_seq", repair.next_seq},
+                                {"detected_at", repair.detected_at}}
+                     .dump())
+        .run();
+    return std::optional<SequenceRepair>(repair);
+  });
+}
+
+std::optional<SequenceRepair> Outbox::last_repair() {
+  auto s = db_.prepare("SELECT value FROM sync_state WHERE key='sequence_repair'");
+  if (!s.step()) return std::nullopt;
+  const auto j = nlohmann::json::parse(s.text(0), nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  return repair_from(j);
 }
 
 }  // namespace fulfil::agent

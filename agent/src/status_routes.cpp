@@ -24,10 +24,27 @@ void add_status_routes(HttpServer& api, Store& store, const config::Settings& se
           {"last_seq", outbox.last_seq}}},
         {"inventory", {{"skus", store.inventory().sku_count()}}}};
     if (extra) body.update(extra());
+    body["status"] = overall_status(body);
     ApiResponse r;
-    r.body = body.dump();
+    r.status = body["status"] == "failing" ? 503 : 200;
+    r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return r;
   });
+}
+
+// `failing` when a part says it cannot do its job (a full disk: changes are refused),
+// `degraded` when any part has an alarm (a printer out of labels, events piling up, the
+// cloud unreachable for long), else `ok`. A monitor or load balancer reads the code: 503
+// for failing.
+std::string overall_status(const nlohmann::json& health) {
+  bool alarms = false;
+  for (const auto& [name, part] : health.items()) {
+    if (!part.is_object()) continue;
+    if (part.value("failing", false)) return "failing";
+    if (part.contains("alarms") && part["alarms"].is_array() && !part["alarms"].empty())
+      alarms = true;
+  }
+  return alarms ? "degraded" : "ok";
 }
 
 }  // namespace fulfil::agent

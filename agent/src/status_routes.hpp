@@ -12,4 +12,6 @@ namespace fulfil::agent {
 // `extra` adds the sections of other components (the cloud link's state).
 void add_status_routes(HttpServer& api, Store& store, const config::Settings& settings,
                        const char* version, std::function<nlohmann::json()> extra);
+// GET /health's "status": ok | degraded | failing, from the parts' "alarms" and "failing".
+std::string overall_status(const nlohmann::json& health);
 }  // namespace fulfil::agent

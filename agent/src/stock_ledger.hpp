@@ -59,8 +59,7 @@ auto commit_or_rollback(Database& db, F&& body) -> decltype(body()) {
     if (result) tx.commit();
     return result;
   } catch (const StorageFailure& e) {
-    return fail(DomainErrc::storage,
-                std::string("the database failed, nothing was changed: ") + e.what());
+    return fail(DomainErrc::storage, storage_failure_message(e));
   }
 }
 

@@ -1,6 +1,7 @@
 #include "agent/storage.hpp"
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 namespace fulfil::agent {
 namespace {
@@ -23,7 +24,39 @@ std::string single_text(sqlite3* db, const char* sql) {
   return out;
 }
 
+std::string corrupt_advice(const std::string& path) {
+  return "Restore " + path + " from a backup, or move it aside to let the cloud re-seed the store.";
+}
+
 }  // namespace
+
+bool StorageFailure::disk_full() const {
+  return (code_ & 0xff) == SQLITE_FULL;
+}
+
+std::string StorageFailure::summary() const {
+  return code_ == 0 ? what() : sqlite3_errstr(code_);
+}
+
+std::string disk_full_message() {
+  return "the disk holding the store's database is full: nothing was changed. Free space on "
+         "the store box; fulfild carries on by itself once there is room";
+}
+
+std::string storage_failure_message(const StorageFailure& failure) {
+  if (failure.disk_full()) return disk_full_message();
+  return "the store's database failed (" + failure.summary() +
+         "): nothing was changed. Try again; if it keeps failing, the log has the details";
+}
+
+void Database::fail(int rc, std::string_view what) {
+  StorageFailure failure(rc, std::string(what) + ": " + sqlite3_errmsg(db_));
+  if (failure.disk_full() && !disk_full_) {
+    disk_full_ = true;
+    if (on_disk_full_) on_disk_full_();
+  }
+  throw failure;
+}
 
 Statement::~Statement() {
   sqlite3_reset(stmt_);
@@ -31,7 +64,7 @@ Statement::~Statement() {
 }
 
 Statement& Statement::bind(int index, std::int64_t value) {
-  if (int rc = sqlite3_bind_int64(stmt_, index, value); rc != SQLITE_OK) fail(db_, rc, "bind");
+  if (int rc = sqlite3_bind_int64(stmt_, index, value); rc != SQLITE_OK) db_.fail(rc, "bind");
   return *this;
 }
 
@@ -39,19 +72,19 @@ Statement& Statement::bind(int index, std::string_view value) {
   if (int rc = sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
                                  SQLITE_TRANSIENT);
       rc != SQLITE_OK)
-    fail(db_, rc, "bind");
+    db_.fail(rc, "bind");
   return *this;
 }
 
 Statement& Statement::bind_blob(int index, std::string_view bytes) {
   if (int rc = sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
       rc != SQLITE_OK)
-    fail(db_, rc, "bind");
+    db_.fail(rc, "bind");
   return *this;
 }
 
 Statement& Statement::bind_null(int index) {
-  if (int rc = sqlite3_bind_null(stmt_, index); rc != SQLITE_OK) fail(db_, rc, "bind");
+  if (int rc = sqlite3_bind_null(stmt_, index); rc != SQLITE_OK) db_.fail(rc, "bind");
   return *this;
 }
 
@@ -63,7 +96,7 @@ bool Statement::step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  fail(db_, rc, sqlite3_sql(stmt_));
+  db_.fail(rc, sqlite3_sql(stmt_));
 }
 
 void Statement::run() {
@@ -110,6 +143,14 @@ Expected<std::unique_ptr<Database>, OpenError> Database::open(const DatabaseOpti
   if (!opened) return opened;
   auto db = std::move(*opened);
   try {
+    // SQLite opens a file it may not write read-only without a word, and every write
+    // would then fail with a raw message: refuse now, while someone is looking.
+    if (sqlite3_db_readonly(db->db_, "main") == 1)
+      return unexpected(OpenError{
+          "database " + options.path + " is read-only for this process (uid " +
+          std::to_string(::getuid()) +
+          "): fulfild must be able to write it and its directory. Check the owner and mode "
+          "of the file and the directory (and that the file system is mounted read-write)."});
     sqlite3_busy_timeout(db->db_, options.busy_timeout_ms);
     // A file that is not a database fails here, on the first read of its header.
     const std::string mode = single_text(db->db_, "PRAGMA journal_mode=WAL");
@@ -128,9 +169,8 @@ Expected<std::unique_ptr<Database>, OpenError> Database::open(const DatabaseOpti
       const std::string result = single_text(db->db_, pragma);
       if (result != "ok")
         return unexpected(OpenError{"database " + options.path + " is corrupt (" + pragma + ": " +
-                                    result.substr(0, 500) +
-                                    "); refusing to start. Restore it from a backup or move it "
-                                    "aside to let the cloud re-seed the store."});
+                                    result.substr(0, 500) + "); refusing to start. " +
+                                    corrupt_advice(options.path)});
     }
     const int version = db->schema_version();
     if (version > current_schema_version())
@@ -138,14 +178,23 @@ Expected<std::unique_ptr<Database>, OpenError> Database::open(const DatabaseOpti
                                   std::to_string(version) + ", newer than this fulfild (" +
                                   std::to_string(current_schema_version()) +
                                   "); refusing to downgrade"});
+    if (version < 0)
+      return unexpected(
+          OpenError{"database " + options.path + " has schema version " + std::to_string(version) +
+                    ", which no fulfild ever wrote: it is damaged or not fulfild's. " +
+                    corrupt_advice(options.path)});
+    if (auto mismatch = schema_mismatch(*db, version))
+      return unexpected(
+          OpenError{"database " + options.path + " says schema version " + std::to_string(version) +
+                    " but does not hold that version's tables (" + *mismatch +
+                    "): it is damaged or not fulfild's. " + corrupt_advice(options.path)});
     migrate_to(*db, current_schema_version());
   } catch (const StorageFailure& e) {
     // Damage to the schema page surfaces on the first statement, before the integrity
     // check: it is the same corruption and is reported the same way.
     if ((e.code() & 0xff) == SQLITE_CORRUPT)
       return unexpected(OpenError{"database " + options.path + " is corrupt (" + e.what() +
-                                  "); refusing to start. Restore it from a backup or move it "
-                                  "aside to let the cloud re-seed the store."});
+                                  "); refusing to start. " + corrupt_advice(options.path)});
     return unexpected(OpenError{"database " + options.path + ": " + e.what()});
   }
   return db;
@@ -162,20 +211,17 @@ Statement Database::prepare(std::string_view sql) {
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                                 SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-    if (rc != SQLITE_OK) fail(db_, rc, sql);
+    if (rc != SQLITE_OK) fail(rc, sql);
     it = cache_.emplace(std::string(sql), stmt).first;
   }
-  return Statement(db_, it->second);
+  return Statement(*this, it->second);
 }
 
 void Database::exec(const std::string& sql) {
   char* err = nullptr;
   int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
-  if (rc != SQLITE_OK) {
-    std::string msg = err ? err : sqlite3_errstr(rc);
-    sqlite3_free(err);
-    throw StorageFailure(rc, msg);
-  }
+  sqlite3_free(err);
+  if (rc != SQLITE_OK) fail(rc, sql.size() > 60 ? sql.substr(0, 60) + "..." : sql);
 }
 
 std::int64_t Database::last_insert_rowid() const {

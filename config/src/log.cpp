@@ -1,9 +1,14 @@
 #include "config/log.hpp"
 
+#include <cxxabi.h>
 #include <unistd.h>
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
+#include <memory>
+#include <typeinfo>
 
 namespace fulfil::log {
 namespace {
@@ -135,6 +140,47 @@ void write(Level level, std::string_view component, std::string_view message,
   // One write(2) per line keeps lines whole when several processes share stderr.
   ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
   (void)ignored;
+}
+
+}  // namespace fulfil::log
+
+namespace fulfil::log {
+namespace {
+
+std::string g_terminate_component = "process";
+
+std::string demangled(const char* name) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> out(abi::__cxa_demangle(name, nullptr, nullptr, &status),
+                                             std::free);
+  return status == 0 && out ? out.get() : name;
+}
+
+[[noreturn]] void log_and_abort() {
+  std::string type = "none", what = "std::terminate was called with no exception in flight";
+  if (const auto current = std::current_exception()) {
+    try {
+      std::rethrow_exception(current);
+    } catch (const std::exception& e) {
+      type = demangled(typeid(e).name());
+      what = e.what();
+    } catch (...) {
+      const auto* t = abi::__cxa_current_exception_type();
+      type = t ? demangled(t->name()) : "unknown";
+      what = "(not a std::exception)";
+    }
+  }
+  write(Level::error, g_terminate_component,
+        "terminating: an exception escaped (a bug); the service manager restarts the process",
+        {{"exception", type}, {"what", what}});
+  std::abort();
+}
+
+}  // namespace
+
+void install_terminate_handler(std::string_view component) {
+  g_terminate_component = std::string(component);
+  std::set_terminate(log_and_abort);
 }
 
 }  // namespace fulfil::log

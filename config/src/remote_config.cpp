@@ -1,5 +1,7 @@
 #include "config/remote_config.hpp"
 
+#include "config/json_input.hpp"
+
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -133,8 +135,8 @@ Expected<DesiredConfig, ConfigRefusal> verify_desired_config(
                                      std::to_string(public_keys.size()) + " trusted brand key(s)" +
                                      (key_id.empty() ? "" : " (it names key '" + key_id + "')")));
   // Only signed bytes are read from here on.
-  json doc = json::parse(*body, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object())
+  json doc = parse_json(*body).value_or(json());
+  if (!doc.is_object())
     return unexpected(refusal("malformed", "the signed document is not a JSON object"));
   if (!doc.contains("version") || !doc["version"].is_number_integer() ||
       doc["version"].get<std::int64_t>() < 1)

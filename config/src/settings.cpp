@@ -6,6 +6,8 @@
 #include "config/remote_config.hpp"
 #include "config/settings.hpp"
 
+#include "config/json_input.hpp"
+
 namespace fulfil::config {
 namespace {
 
@@ -37,11 +39,10 @@ Expected<json, ConfigErrors> read_file(const std::string& path) {
   if (!in) return unexpected(ConfigErrors{{"(file)", "", "a readable JSON file", path}});
   std::stringstream buffer;
   buffer << in.rdbuf();
-  try {
-    return json::parse(buffer.str());
-  } catch (const json::parse_error& e) {
-    return unexpected(ConfigErrors{{"(file)", "", std::string("valid JSON: ") + e.what(), path}});
-  }
+  auto parsed = parse_json(buffer.str());
+  if (!parsed)
+    return unexpected(ConfigErrors{{"(file)", "", "valid JSON: " + parsed.error(), path}});
+  return std::move(*parsed);
 }
 
 // "orders.expiry_sweep_s=30" -> {"orders":{"expiry_sweep_s":30}}. A value that is not
@@ -52,8 +53,7 @@ Expected<json, ConfigErrors> parse_override(const std::string& text) {
     return unexpected(ConfigErrors{{text, "", "KEY=VALUE (e.g. log.level=debug)", "--set"}});
   const std::string key = text.substr(0, eq);
   const std::string raw = text.substr(eq + 1);
-  json value = json::parse(raw, nullptr, false);
-  if (value.is_discarded()) value = raw;
+  json value = parse_json(raw).value_or(json(raw));
   json patch = json::object();
   try {
     patch[pointer_for(key)] = value;
@@ -157,6 +157,7 @@ Expected<Settings, ConfigErrors> from_document(const json& doc, const std::strin
   s.storage.state_dir = merged["storage"]["state_dir"];
   s.storage.integrity_check = merged["storage"]["integrity_check"];
   s.storage.busy_timeout_ms = merged["storage"]["busy_timeout_ms"];
+  s.storage.reserve_mb = merged["storage"]["reserve_mb"];
   log::parse_level(merged["log"]["level"].get<std::string>(), s.log.level);
   auto listen = split_listen(merged["api"]["listen"]);
   if (!listen) {
@@ -167,6 +168,7 @@ Expected<Settings, ConfigErrors> from_document(const json& doc, const std::strin
   s.api.listen_host = listen->first;
   s.api.listen_port = listen->second;
   s.api.max_body_bytes = merged["api"]["max_body_bytes"];
+  s.api.max_connections = merged["api"]["max_connections"];
   s.api.socket = merged["api"]["socket"];
   s.api.pairing_code_ttl_s = merged["api"]["pairing_code_ttl_s"];
   s.api.pairing_attempts_per_minute = merged["api"]["pairing_attempts_per_minute"];

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "agent/cloud_commands.hpp"
+#include "config/json_input.hpp"
 #include "config/log.hpp"
 #include "sync/backoff.hpp"
 #include "sync/event_batch.hpp"
@@ -56,7 +57,57 @@ std::int64_t now_s() {
   return agent::now_ms() / 1000;
 }
 
+// The stored credential: null when there is none, a non-object when it is unreadable.
+json read_credential(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return nullptr;
+  std::stringstream text;
+  text << in.rdbuf();
+  auto j = parse_json(text.str());
+  return j ? *j : json("unreadable");
+}
+
+bool save_credential(const std::string& path, const json& j) {
+  const std::string tmp = path + ".tmp";
+  const std::string text = j.dump();
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  return ok && std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+// The highest event sequence the cloud says it holds, in an answer that carries one.
+std::optional<std::int64_t> highest_seq_in(const json& j) {
+  if (!j.is_object() || !j.contains("highest_seq") || !j["highest_seq"].is_number_integer())
+    return std::nullopt;
+  const auto h = j["highest_seq"].get<std::int64_t>();
+  return h >= 0 ? std::optional(h) : std::nullopt;
+}
+
 }  // namespace
+
+Expected<void, std::string> check_device_credential(const std::string& path,
+                                                    const std::string& database_id) {
+  json j = read_credential(path);
+  if (!j.is_object() || !j.contains("device_token")) return {};  // none, or enrol again
+  const std::string theirs = j.value("database_id", "");
+  if (theirs == database_id) return {};
+  if (theirs.empty()) {
+    j["database_id"] = database_id;
+    if (!save_credential(path, j)) return unexpected("cannot update the device credential " + path);
+    log::info("sync", "device credential bound to this database", {{"database_id", database_id}});
+    return {};
+  }
+  return unexpected(
+      "the device credential " + path + " was enrolled with database " + theirs +
+      ", but this database is " + database_id +
+      " (started afresh or swapped): the store's database was lost or replaced, and serving "
+      "would number events the cloud already holds. Restore the database from a backup, or "
+      "move the credential aside to enrol again (sync.enrolment_code): fulfild then continues "
+      "above the events the cloud holds and re-bases stock on a cloud snapshot.");
+}
 
 struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
   Impl(asio::io_context& io, agent::Store& store, CloudLinkOptions o, std::function<json()> extra)
@@ -121,32 +172,47 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
   void succeeded() {
     status.last_sync_at = agent::now_ms();
     status.credential_revoked = false;
+    status.last_error.clear();  // the link works again: an old error is no longer news
+  }
+
+  // --- where the cloud's events stand ----------------------------------------------
+
+  // The cloud holds this store's events up to `highest` (or holds a number of an unsent
+  // event under another id: `conflict`). See Outbox::continue_above.
+  void cloud_holds(std::int64_t highest, bool conflict) {
+    auto repair = store.outbox().continue_above(highest, conflict, agent::now_ms());
+    if (!repair) {
+      log::error("sync", "cannot renumber events above the cloud's",
+                 {{"cloud_highest_seq", highest}, {"error", repair.error().message}});
+      return;
+    }
+    if (!*repair) return;
+    const auto& r = **repair;
+    log::error("sync",
+               "the cloud holds events this store no longer has: work committed here was "
+               "lost (a restored or damaged database). Unsent events are numbered above the "
+               "cloud's and stock is re-based on a cloud snapshot",
+               {{"local_highest_seq", r.local_highest},
+                {"cloud_highest_seq", r.cloud_highest},
+                {"renumbered", r.renumbered},
+                {"next_seq", r.next_seq}});
+    if (auto asked = commands.request_snapshot("events_lost", agent::now_ms()); !asked)
+      log::error("sync", "cannot record the snapshot request", {{"error", asked.error().message}});
+    if (status.enrolled) heartbeat();  // the heartbeat carries the request
   }
 
   // --- enrolment -------------------------------------------------------------------
 
   bool load_credential() {
-    std::ifstream in(options.credential_path);
-    if (!in) return false;
-    json j = json::parse(in, nullptr, false);
-    if (j.is_discarded() || !j.contains("device_token") || !j["device_token"].is_string()) {
+    const json j = read_credential(options.credential_path);
+    if (j.is_null()) return false;
+    if (!j.is_object() || !j.contains("device_token") || !j["device_token"].is_string()) {
       log::error("sync", "device credential file is unreadable; enrolling again",
                  {{"path", options.credential_path}});
       return false;
     }
     token = j["device_token"];
     return true;
-  }
-
-  bool save_credential(const json& j) {
-    const std::string tmp = options.credential_path + ".tmp";
-    const std::string text = j.dump();
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return false;
-    const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                    ::fsync(fd) == 0;
-    ::close(fd);
-    return ok && std::rename(tmp.c_str(), options.credential_path.c_str()) == 0;
   }
 
   void enrol() {
@@ -171,7 +237,7 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
 
   void on_enrolled(HttpResponse resp) {
     if (stopped) return;
-    json j = resp.ok() ? json::parse(resp.body, nullptr, false) : json();
+    json j = resp.ok() ? parse_json(resp.body).value_or(json()) : json();
     if (!resp.ok() || !j.is_object() || !j.contains("device_token") ||
         !j["device_token"].is_string()) {
       note_failure("enrolment", resp);
@@ -184,12 +250,16 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
       });
       return;
     }
-    if (!save_credential(j)) {
+    json credential = j;
+    credential["database_id"] = options.database_id;
+    if (!save_credential(options.credential_path, credential)) {
       log::error("sync", "cannot store the device credential", {{"path", options.credential_path}});
       return;
     }
     token = j["device_token"];
     log::info("sync", "enrolled", {{"device_id", j.value("device_id", "")}});
+    // A store that enrols again (its database lost) learns here where its events stand.
+    if (auto h = highest_seq_in(j)) cloud_holds(*h, false);
     run();
   }
 
@@ -197,6 +267,15 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
 
   void poll_feed() {
     if (stopped) return;
+    if (store.db().disk_full()) {
+      // Commands would only fail to apply (and eat the disk guard's reserve): they wait.
+      status.last_error = "feed paused: the local disk is full";
+      feed_timer.expires_after(std::chrono::seconds(2));
+      feed_timer.async_wait([self = shared_from_this()](auto ec) {
+        if (!ec) self->poll_feed();
+      });
+      return;
+    }
     const std::string cursor = commands.cursor();
     auto r = request("GET", store_url("/feed?limit=" + std::to_string(feed_limit) +
                                       "&wait=" + std::to_string(options.feed_wait.count()) +
@@ -206,13 +285,13 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
               [self = shared_from_this()](HttpResponse resp) { self->on_feed(std::move(resp)); });
   }
 
-  void retry_feed(const char* why, const HttpResponse& resp) {
+  void retry_feed(const char* why, const HttpResponse& resp,
+                  const char* message = "feed request failed") {
     note_failure(why, resp);
     ++status.feed_failures;
     const auto delay =
         feed_backoff.next_delay(parse_retry_after(resp.header("retry-after"), now_s()));
-    log::warn("sync", "feed request failed",
-              {{"error", status.last_error}, {"retry_in_ms", delay.count()}});
+    log::warn("sync", message, {{"error", status.last_error}, {"retry_in_ms", delay.count()}});
     feed_timer.expires_after(delay);
     feed_timer.async_wait([self = shared_from_this()](auto ec) {
       if (!ec) self->poll_feed();
@@ -231,7 +310,7 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
     }
     if (!resp.ok()) return retry_feed("feed", resp);
     feed_limit = options.feed_page_size;
-    json page = json::parse(resp.body, nullptr, false);
+    json page = parse_json(resp.body).value_or(json());
     if (!page.is_object() || !page.contains("commands") || !page["commands"].is_array() ||
         !page.contains("next_cursor") || !page["next_cursor"].is_string()) {
       HttpResponse bad = resp;
@@ -245,9 +324,13 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
       auto cmd = agent::feed_command_from(item, next_cursor);
       auto result = commands.apply(cmd, agent::now_ms());
       if (!result) {
+        // The cloud answered; this store could not record the command (the command itself
+        // would have been rejected and recorded). It is fetched and applied again later.
         HttpResponse failed;
         failed.transport_error = "cannot apply command " + cmd.id + ": " + result.error().message;
-        return retry_feed("feed", failed);
+        return retry_feed("feed", failed,
+                          "cannot apply a feed command: the local database failed; it is "
+                          "fetched again");
       }
       any = true;
       if (result->outcome == agent::CommandOutcome::applied) ++status.commands_applied;
@@ -258,7 +341,9 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
         log::debug("sync", "command",
                    {{"command", cmd.id}, {"outcome", agent::outcome_name(result->outcome)}});
     }
-    if (!any && next_cursor != commands.cursor()) (void)commands.advance_cursor(next_cursor);
+    if (!any && next_cursor != commands.cursor())
+      if (auto moved = commands.advance_cursor(next_cursor); !moved)
+        log::warn("sync", "cannot record the feed cursor", {{"error", moved.error().message}});
     status.feed_failures = 0;
     feed_backoff.reset();
     succeeded();
@@ -302,7 +387,12 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
   void retry_upload(const std::vector<agent::OutboxEvent>& events, const HttpResponse& resp) {
     note_failure("events", resp);
     ++status.upload_failures;
-    store.outbox().record_failure(events.front().seq, events.back().seq, status.last_error);
+    try {
+      // Bookkeeping (attempts, last error per event): a full disk must not stop the retry.
+      store.outbox().record_failure(events.front().seq, events.back().seq, status.last_error);
+    } catch (const agent::StorageFailure& e) {
+      log::debug("sync", "cannot record the failed attempt", {{"error", e.what()}});
+    }
     const auto delay =
         upload_backoff.next_delay(parse_retry_after(resp.header("retry-after"), now_s()));
     log::warn(
@@ -317,6 +407,27 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
 
   void on_uploaded(const std::vector<agent::OutboxEvent>& events, HttpResponse resp) {
     if (stopped) return;
+    try {
+      delivered(events, resp);
+    } catch (const agent::StorageFailure& e) {
+      // The cloud has the events; this store could not mark them. They go again (the cloud
+      // acknowledges ids it has), once the database takes writes.
+      HttpResponse local;
+      local.transport_error = "cannot record the cloud's answer: " + storage_failure_message(e);
+      retry_upload(events, local);
+    }
+  }
+
+  void delivered(const std::vector<agent::OutboxEvent>& events, const HttpResponse& resp) {
+    if (resp.status == 409) {
+      const json body = parse_json(resp.body).value_or(json());
+      const auto highest = highest_seq_in(body);
+      if (body.is_object() && body.contains("error") && body["error"].is_object() &&
+          body["error"].value("code", "") == "sequence_conflict" && highest) {
+        cloud_holds(*highest, true);
+        return upload();
+      }
+    }
     if (resp.status >= 400 && resp.status < 500 && !retryable(resp) && resp.status != 401) {
       // The cloud refuses the batch as such: find the event at fault by halving.
       if (events.size() > 1) {
@@ -329,7 +440,7 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
       return upload();
     }
     if (!resp.ok()) return retry_upload(events, resp);
-    json ack = json::parse(resp.body, nullptr, false);
+    json ack = parse_json(resp.body).value_or(json());
     if (!ack.is_object() || !ack.contains("acknowledged") || !ack["acknowledged"].is_array()) {
       HttpResponse bad = resp;
       bad.transport_error = "malformed acknowledgement";
@@ -353,6 +464,7 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
     upload_backoff.reset();
     batch_limit = options.batch_size;
     succeeded();
+    if (auto highest = highest_seq_in(ack)) cloud_holds(*highest, false);
     if (ids.empty() && !(ack.contains("rejected") && !ack["rejected"].empty())) {
       // Nothing acknowledged: treat as a failure rather than spin on the same batch.
       HttpResponse none = resp;
@@ -374,17 +486,25 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
                    {"dead", stats.dead},
                    {"oldest_pending_age_s",
                     stats.oldest_pending_at ? (now - stats.oldest_pending_at) / 1000 : 0}}},
-                 {"last_sync_at", status.last_sync_at}};
+                 {"last_sync_at", status.last_sync_at},
+                 {"last_seq", stats.last_seq}};
+    if (auto asked = commands.snapshot_requested(); !asked.is_null())
+      body["snapshot_requested"] = asked;
     if (heartbeat_extra) body.update(heartbeat_extra());
     auto r = request("POST", store_url("/heartbeat"));
     r.headers.push_back({"Content-Type", "application/json"});
     r.body = body.dump();
     http.send(std::move(r), [self = shared_from_this()](HttpResponse resp) {
       if (self->stopped) return;
-      if (resp.ok())
-        self->succeeded();
-      else
-        self->note_failure("heartbeat", resp);
+      if (!resp.ok()) return self->note_failure("heartbeat", resp);
+      self->succeeded();
+      if (auto h = highest_seq_in(parse_json(resp.body).value_or(json()))) {
+        try {
+          self->cloud_holds(*h, false);
+        } catch (const agent::StorageFailure& e) {
+          log::error("sync", "cannot check the cloud's events", {{"error", e.what()}});
+        }
+      }
     });
     heartbeat_timer.expires_after(options.heartbeat_every);
     heartbeat_timer.async_wait([self = shared_from_this()](auto ec) {

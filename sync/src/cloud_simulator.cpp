@@ -9,6 +9,7 @@
 #include "agent/http_server.hpp"
 #include "agent/outbox.hpp"
 #include "agent/store.hpp"
+#include "config/json_input.hpp"
 #include "config/remote_config.hpp"
 #include "sync/event_batch.hpp"
 
@@ -35,9 +36,36 @@ struct Waiter {
   std::shared_ptr<asio::steady_timer> timer;
 };
 
+// The cloud's view of a store's stock: the last snapshot it sent, plus the movements of
+// every event it received since (those above the snapshot's watermark), as the protocol's
+// reconciliation defines it. Answers a store's request for a snapshot.
+struct StockView {
+  struct Level {
+    std::int64_t on_hand = 0, unsellable = 0;
+  };
+  std::map<std::string, Level> levels;
+
+  void apply(const json& payload) {
+    if (!payload.is_object() || !payload.contains("movements") || !payload["movements"].is_array())
+      return;
+    for (const auto& m : payload["movements"]) {
+      if (!m.is_object() || !m.contains("sku") || !m["sku"].is_string() || !m.contains("delta") ||
+          !m["delta"].is_number_integer())
+        continue;
+      auto& level = levels[m["sku"].get<std::string>()];
+      (m.value("bucket", "on_hand") == "unsellable" ? level.unsellable : level.on_hand) +=
+          m["delta"].get<std::int64_t>();
+    }
+  }
+};
+
 struct StoreState {
   std::vector<FeedEntry> feed;
   std::map<std::string, std::size_t> event_index;  // id -> position in events
+  std::map<std::int64_t, std::string> seq_index;   // seq -> event id
+  std::int64_t highest_seq = 0;                    // the highest sequence held
+  StockView stock;
+  json answered_snapshot_request;  // the store's last request that was answered
   std::vector<ReceivedEvent> events;
   std::int64_t duplicates = 0;
   std::int64_t heartbeats = 0;
@@ -160,8 +188,16 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
             return self->answer(std::move(respond), *refused);
           auto& st = self->stores[store_id];
           ++st.heartbeats;
-          st.last_heartbeat = json::parse(req.body, nullptr, false);
-          self->answer(std::move(respond), json_response(200, {{"server_time", agent::now_ms()}}));
+          st.last_heartbeat = parse_json(req.body).value_or(json());
+          // A store that lost events asks for a snapshot to re-base on: answered once per
+          // request.
+          if (st.last_heartbeat.is_object() && st.last_heartbeat.contains("snapshot_requested") &&
+              st.last_heartbeat["snapshot_requested"] != st.answered_snapshot_request) {
+            st.answered_snapshot_request = st.last_heartbeat["snapshot_requested"];
+            self->enqueue(store_id, "inventory.snapshot", self->snapshot_of(st));
+          }
+          self->answer(std::move(respond), json_response(200, {{"server_time", agent::now_ms()},
+                                                               {"highest_seq", st.highest_seq}}));
         });
     install_admin_routes();
   }
@@ -236,7 +272,7 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
   }
 
   ApiResponse enrol(const ApiRequest& req) {
-    json body = json::parse(req.body, nullptr, false);
+    json body = parse_json(req.body).value_or(json());
     if (!body.is_object() || !body.contains("enrolment_code") ||
         !body["enrolment_code"].is_string() || !body.contains("store_id") ||
         !body["store_id"].is_string())
@@ -247,10 +283,10 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
     const std::string store_id = body["store_id"];
     const std::string token = agent::new_uuid() + agent::new_uuid();
     tokens[token] = store_id;
-    stores[store_id];
     return json_response(201, {{"device_id", "dev-" + agent::new_uuid()},
                                {"device_token", token},
-                               {"store_id", store_id}});
+                               {"store_id", store_id},
+                               {"highest_seq", stores[store_id].highest_seq}});
   }
 
   json page(const StoreState& st, std::size_t cursor, std::size_t limit) {
@@ -320,7 +356,7 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
       if (!plain) return api_error(400, "bad_encoding", plain.error().message);
       body = std::move(*plain);
     }
-    json batch = json::parse(body, nullptr, false);
+    json batch = parse_json(body).value_or(json());
     if (!batch.is_object() || !batch.contains("events") || !batch["events"].is_array())
       return api_error(400, "bad_request", "expected a JSON event batch");
     if (batch.value("store_id", "") != store_id)
@@ -332,6 +368,25 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
         if (e.is_object() && e.value("type", "") == options.faults.poison_event_type)
           return api_error(422, "unprocessable", "the batch holds an event this cloud cannot read");
     auto& st = stores[store_id];
+    // A sequence number this cloud holds under another id: the store lost events it had
+    // sent (a restored database) and numbered new ones again. Nothing of the batch is
+    // taken; the store renumbers above highest_seq and sends again.
+    for (const auto& e : batch["events"]) {
+      if (!e.is_object() || !e.contains("seq") || !e["seq"].is_number_integer() ||
+          !e.contains("id") || !e["id"].is_string())
+        continue;
+      auto held = st.seq_index.find(e["seq"].get<std::int64_t>());
+      if (held != st.seq_index.end() && held->second != e["id"].get<std::string>()) {
+        auto refusal = api_error(409, "sequence_conflict",
+                                 "sequence " + std::to_string(held->first) +
+                                     " is held under another event id; number new events above " +
+                                     std::to_string(st.highest_seq));
+        auto body = json::parse(refusal.body);
+        body["highest_seq"] = st.highest_seq;
+        refusal.body = body.dump();
+        return refusal;
+      }
+    }
     json acked = json::array(), rejected = json::array();
     for (const auto& e : batch["events"]) {
       if (!e.is_object() || !e.contains("id") || !e["id"].is_string() || !e.contains("seq") ||
@@ -350,9 +405,13 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
       if (st.event_index.count(id)) {
         ++st.duplicates;
       } else {
+        const auto seq = e["seq"].get<std::int64_t>();
         st.event_index[id] = st.events.size();
-        st.events.push_back({id, e["seq"].get<std::int64_t>(), e["type"], e.value("subject", ""),
-                             e.value("payload", json::object())});
+        st.seq_index[seq] = id;
+        st.highest_seq = std::max(st.highest_seq, seq);
+        st.events.push_back(
+            {id, seq, e["type"], e.value("subject", ""), e.value("payload", json::object())});
+        st.stock.apply(st.events.back().payload);
       }
       acked.push_back(id);
     }
@@ -361,12 +420,40 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
       std::shuffle(shuffled.begin(), shuffled.end(), rng);
       acked = shuffled;
     }
-    return json_response(200, {{"acknowledged", acked}, {"rejected", rejected}});
+    return json_response(
+        200, {{"acknowledged", acked}, {"rejected", rejected}, {"highest_seq", st.highest_seq}});
+  }
+
+  // A snapshot of the cloud's view: every event it holds is in it.
+  json snapshot_of(const StoreState& st) const {
+    json items = json::array();
+    for (const auto& [sku, level] : st.stock.levels)
+      items.push_back(
+          {{"sku", sku},
+           {"on_hand", std::max<std::int64_t>(level.on_hand, 0)},
+           {"unsellable", std::clamp<std::int64_t>(level.unsellable, 0,
+                                                   std::max<std::int64_t>(level.on_hand, 0))}});
+    return {{"watermark_seq", st.highest_seq}, {"items", items}};
+  }
+
+  // A snapshot someone else (a test, brand IT) sends sets the cloud's view: its figures,
+  // then the movements of events above its watermark that the cloud already holds.
+  void take_snapshot(StoreState& st, const json& payload) {
+    if (!payload.is_object() || !payload.contains("items") || !payload["items"].is_array()) return;
+    const auto watermark = payload.value("watermark_seq", std::int64_t{0});
+    st.stock.levels.clear();
+    for (const auto& item : payload["items"])
+      if (item.is_object() && item.contains("sku") && item["sku"].is_string())
+        st.stock.levels[item["sku"]] = {item.value("on_hand", std::int64_t{0}),
+                                        item.value("unsellable", std::int64_t{0})};
+    for (const auto& e : st.events)
+      if (e.seq > watermark) st.stock.apply(e.payload);
   }
 
   std::string enqueue(const std::string& store_id, const std::string& type, json payload) {
     const std::string id =
         "cmd-" + std::to_string(++next_command) + "-" + agent::new_uuid().substr(0, 8);
+    if (type == "inventory.snapshot") take_snapshot(stores[store_id], payload);
     stores[store_id].feed.push_back({id, type, agent::now_ms(), std::move(payload)});
     wake(store_id);
     return id;

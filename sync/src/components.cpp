@@ -55,6 +55,19 @@ std::vector<std::string> outbox_alarms(agent::Store& store, const config::Settin
   if (stats.dead > 0)
     alarms.push_back("dead_letters: " + std::to_string(stats.dead) +
                      " events refused by the cloud");
+  // Loud for a day, and for as long as stock still waits for the re-basing snapshot.
+  if (auto repair = store.outbox().last_repair()) {
+    const bool rebasing = !agent::CloudCommands(store).snapshot_requested().is_null();
+    if (rebasing || agent::now_ms() - repair->detected_at < 24 * 3600 * 1000)
+      alarms.push_back(
+          "events_lost: the cloud holds this store's events up to " +
+          std::to_string(repair->cloud_highest) + " but this database had reached " +
+          std::to_string(repair->local_highest) +
+          ": work committed here was lost (a restored or damaged database). New events continue "
+          "at " +
+          std::to_string(repair->next_seq) +
+          (rebasing ? "; stock waits for the cloud's snapshot" : "; stock was re-based"));
+  }
   struct statvfs fs {};
   if (::statvfs(s.storage.state_dir.c_str(), &fs) == 0) {
     const auto free_mb = static_cast<std::int64_t>(fs.f_bavail) *
@@ -225,11 +238,12 @@ class OwnedSimulator : public agent::DaemonComponent {
 
 }  // namespace
 
-std::vector<std::unique_ptr<agent::DaemonComponent>> make_cloud_components(
+Expected<std::vector<std::unique_ptr<agent::DaemonComponent>>, std::string> make_cloud_components(
     asio::io_context& io, agent::Store& store, const config::Settings& s, bool demo,
     const std::string& agent_version) {
   std::vector<std::unique_ptr<agent::DaemonComponent>> out;
   CloudLinkOptions o = link_options(s, agent_version);
+  o.database_id = store.identity().database_id;
 
   if (demo && o.base_url.empty()) {
     SimulatorOptions sim_options;
@@ -270,6 +284,8 @@ std::vector<std::unique_ptr<agent::DaemonComponent>> make_cloud_components(
               "configured");
     return out;
   }
+  if (auto ok = check_device_credential(o.credential_path, o.database_id); !ok)
+    return unexpected(ok.error());
   out.push_back(std::make_unique<CloudLinkComponent>(io, store, s, std::move(o)));
   return out;
 }

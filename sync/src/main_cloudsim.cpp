@@ -8,6 +8,7 @@
 #include <random>
 
 #include "agent/demo.hpp"
+#include "config/log.hpp"
 #include "sync/cloud_simulator.hpp"
 #include "sync/components.hpp"
 
@@ -57,6 +58,7 @@ double number(const std::string& flag, const std::string& v) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  fulfil::log::install_terminate_handler("cloudsim");
   fulfil::sync::SimulatorOptions o;
   std::string scenario, store = "store-0001";
   double orders_per_minute = 0;

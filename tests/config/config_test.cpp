@@ -2,9 +2,16 @@
 // what was expected.
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
 #include <fstream>
 #include <set>
+#include <stdexcept>
 
+#include "config/json_input.hpp"
 #include "config/log.hpp"
 #include "config/remote_config.hpp"
 #include "config/settings.hpp"
@@ -220,4 +227,85 @@ TEST_CASE("signed remote configurations: only the exact bytes a trusted key sign
   CHECK(r.error().code == "malformed");
   CHECK(r.error().message.find("version") != std::string::npos);
   CHECK_FALSE(sign_desired_config(doc, "not a key", "").has_value());
+}
+
+// --- JSON from outside the process (config/json_input.hpp) ---------------------------------
+
+TEST_CASE("parse_json: deep nesting, bad bytes and huge numbers are errors, never crashes") {
+  using fulfil::parse_json;
+  // 100,000 levels in 200 KB: parsed fine and then overflowed the stack when copied.
+  const std::string deep =
+      "{\"packages\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  auto r = parse_json(deep);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error() == "JSON nested deeper than 64 levels");
+  // The limit itself: 64 containers open at once pass, 65 do not.
+  CHECK(parse_json(std::string(64, '[') + std::string(64, ']')).has_value());
+  CHECK_FALSE(parse_json(std::string(65, '[') + std::string(65, ']')).has_value());
+  CHECK_FALSE(parse_json(std::string(32, '[') + "{\"a\":" + std::string(32, '[') + "1" +
+                         std::string(32, ']') + "}" + std::string(32, ']'))
+                  .has_value());
+  // Invalid UTF-8 inside a string: an error whose message is itself valid, printable text.
+  auto bad = parse_json("{\"code\":\"\xff\"}");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().find("\\xff") != std::string::npos);
+  for (const unsigned char c : bad.error()) CHECK((c >= 0x20 && c < 0x7f));
+  // A number out of range is the caller's error, not an exception.
+  auto huge = parse_json("{\"quantity\":1e999}");
+  REQUIRE_FALSE(huge.has_value());
+  CHECK(huge.error().find("number overflow") != std::string::npos);
+  CHECK_FALSE(parse_json("").has_value());
+  CHECK_FALSE(parse_json("{\"a\":1} trailing").has_value());
+  // Ordinary documents are untouched.
+  auto ok = parse_json(R"({"a":[1,2,{"b":"Zoë"}],"c":null})");
+  REQUIRE(ok.has_value());
+  CHECK((*ok)["a"][2]["b"] == "Zoë");
+}
+
+TEST_CASE("configuration files and --set values nested too deep are refused, not crashed on") {
+  fulfil::test::TempDir dir;
+  const std::string deep = "{\"store\":" + std::string(50000, '[') + std::string(50000, ']') + "}";
+  auto r = load({write(dir, deep), {}});
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().front().describe().find("nested deeper than 64 levels") != std::string::npos);
+  // A --set value that is not JSON is taken as text, whatever it holds.
+  auto s = load({std::nullopt, {"store.name=" + std::string(1000, '[')}});
+  REQUIRE_FALSE(s.has_value());  // 1000 characters: longer than store.name allows
+  CHECK(s.error().front().key == "store.name");
+}
+
+TEST_CASE("an uncaught exception ends in one structured log line, then abort") {
+  int out[2];
+  REQUIRE(::pipe(out) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::dup2(out[1], 2);
+    std::signal(SIGABRT, SIG_DFL);  // doctest's handler would report a crash of its own
+    fulfil::log::install_terminate_handler("fulfild");
+    // As when an exception leaves a noexcept function or a thread: terminate with it in
+    // flight (doctest would catch a plain throw).
+    try {
+      throw std::runtime_error("boom \"quoted\"\nsecond line");
+    } catch (...) {
+      std::terminate();
+    }
+  }
+  ::close(out[1]);
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;)
+    text.append(buf, static_cast<std::size_t>(n));
+  ::close(out[0]);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGABRT);
+  CAPTURE(text);
+  CHECK(text.find("terminate called") == std::string::npos);
+  CHECK(text.find("level=error component=fulfild msg=\"terminating: an exception escaped") !=
+        std::string::npos);
+  CHECK(text.find("exception=std::runtime_error") != std::string::npos);
+  CHECK(text.find("what=\"boom \\\"quoted\\\"\\nsecond line\"") != std::string::npos);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 1);
 }

@@ -292,6 +292,25 @@ TEST_CASE("hostile fields print as text and never as commands") {
   }
 }
 
+TEST_CASE("bidirectional controls are dropped from printed fields (no reversed names)") {
+  // U+202E (RLO) would print "Alice <reversed address>" while the data says otherwise;
+  // every directional formatting character goes, the text around it stays.
+  const std::vector<std::string> controls = {"\u202E", "\u202D", "\u202A", "\u202B",
+                                             "\u202C", "\u200E", "\u200F", "\u2066",
+                                             "\u2067", "\u2068", "\u2069", "\u061C"};
+  for (const auto& c : controls) {
+    CAPTURE(docs::sanitize_utf8(c).size());
+    CHECK(docs::display_text("Ali" + c + "ce " + c + "12 Main St") == "Alice 12 Main St");
+    OrderDocument d = sample(DocumentKind::shipping_label);
+    d.ship_to.name = "Ali" + c + "ce";
+    const std::string z = zpl(d);
+    CHECK(z.find("^FDAlice^FS") != std::string::npos);
+    CHECK(z.find(zpl_field_data(c)) == std::string::npos);
+  }
+  // Joiners and other format characters that shaping needs are kept.
+  CHECK(docs::display_text("\u0915\u094D\u200D\u0937") == "\u0915\u094D\u200D\u0937");
+}
+
 TEST_CASE("the Devanagari, Bahasa and accented names round-trip through the field escape") {
   OrderDocument d = sample(DocumentKind::shipping_label);
   d.ship_to.name = "राजेश कुमार";

@@ -44,6 +44,12 @@ class CloudCommands {
   Result<void> advance_cursor(const std::string& cursor);
   std::int64_t applied_count();
 
+  // Asks the cloud (through the heartbeat) for an inventory.snapshot to re-base stock on;
+  // kept across restarts until a snapshot is applied.
+  Result<void> request_snapshot(const std::string& reason, std::int64_t now_ms);
+  // {"reason", "since"} while a request is outstanding, else null.
+  nlohmann::json snapshot_requested();
+
  private:
   Result<CommandOutcome> dispatch(const FeedCommand& command, const CommandContext& ctx);
   Result<CommandOutcome> shipping_label(const nlohmann::json& payload, const CommandContext& ctx);

@@ -40,8 +40,11 @@ class DaemonComponent {
   virtual void report_now() {}
 };
 
-using ComponentFactory = std::function<std::vector<std::unique_ptr<DaemonComponent>>(
-    boost::asio::io_context& io, Store& store, const config::Settings& settings)>;
+// The components, or why the daemon must not start (exit 1): a device credential that
+// belongs to another database, say.
+using ComponentFactory =
+    std::function<Expected<std::vector<std::unique_ptr<DaemonComponent>>, std::string>(
+        boost::asio::io_context& io, Store& store, const config::Settings& settings)>;
 
 struct DaemonOptions {
   config::LoadRequest config_request;  // re-read on SIGHUP

@@ -49,7 +49,14 @@ struct ApiOptions {
   std::uint16_t port = 8080;
   std::size_t max_body_bytes = 1 << 20;
   std::string unix_socket;  // also listen on this path when not empty (mode 0660)
+  // TCP connections (WebSockets included) served at once. One more is accepted and closed
+  // at once, so a flood of idle connections cannot use up the process's file descriptors
+  // (the Unix socket, the database, printers and the cloud link need theirs).
+  std::size_t max_connections = 512;
 };
+
+// The request line and all headers together may not be larger (431 beyond it).
+inline constexpr std::size_t kMaxRequestHeaderBytes = 8 * 1024;
 
 // One open WebSocket. Outgoing text is queued in order; a peer that stops reading and
 // falls far behind is disconnected rather than allowed to grow the queue without bound.
@@ -92,6 +99,14 @@ class HttpServer {
   void stop();
   // Accepting connections (for health checks).
   bool listening() const;
+  // TCP connections open now, and those refused for being over max_connections or for
+  // lack of file descriptors since start (for /metrics and /health).
+  struct ConnectionStats {
+    std::size_t open = 0;
+    std::int64_t refused_over_limit = 0;
+    std::int64_t accept_failures = 0;  // EMFILE, ENFILE, ENOBUFS, ENOMEM
+  };
+  ConnectionStats connection_stats() const;
 
   struct Impl;  // public so the connection sessions in the .cpp can hold it
 

@@ -2,11 +2,13 @@
 // Events for the cloud, written in the same transaction as the change they report, so an
 // event exists if and only if its change was committed. The sync link drains them.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "agent/domain.hpp"
 #include "agent/storage.hpp"
 
 namespace fulfil::agent {
@@ -29,6 +31,15 @@ struct OutboxStats {
   std::int64_t last_seq = 0;
 };
 
+// What continue_above() did when the cloud was ahead of this store.
+struct SequenceRepair {
+  std::int64_t local_highest = 0;  // the highest sequence this database had issued
+  std::int64_t cloud_highest = 0;  // the highest the cloud holds
+  std::int64_t renumbered = 0;     // unsent events moved above the cloud's
+  std::int64_t next_seq = 0;       // the sequence the next new event gets
+  std::int64_t detected_at = 0;
+};
+
 class Outbox {
  public:
   explicit Outbox(Database& db) : db_(db) {}
@@ -44,6 +55,18 @@ class Outbox {
   std::vector<OutboxEvent> since(std::int64_t after_seq, std::size_t limit);
   OutboxStats stats();  // counts the backlog: for health and metrics, not per request
   std::int64_t last_seq();
+
+  // The cloud says it holds this store's events up to `cloud_highest` (or, `conflict`,
+  // that it holds a sequence number of an unsent event under another id). Either means
+  // events committed here were lost (a database restored from a backup, a WAL cut by a
+  // power loss on a lying disk) while the cloud kept them: numbering on would reuse
+  // sequence numbers the cloud already holds. So the unsent events, in their order, are
+  // numbered anew above everything the cloud or this store has used (their ledger rows
+  // follow them), and new events continue from there. One transaction; nothing when the
+  // cloud is not ahead. The repair is recorded (last_repair) for the alarm.
+  Result<std::optional<SequenceRepair>> continue_above(std::int64_t cloud_highest, bool conflict,
+                                                       std::int64_t now_ms);
+  std::optional<SequenceRepair> last_repair();
 
  private:
   Database& db_;

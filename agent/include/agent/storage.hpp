@@ -6,6 +6,7 @@
 // at the transaction boundary and returns it as an error value, with the transaction
 // rolled back.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,10 +25,20 @@ class StorageFailure : public std::runtime_error {
  public:
   StorageFailure(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
   int code() const { return code_; }
+  // SQLITE_FULL: the disk (or the database's size limit) is full.
+  bool disk_full() const;
+  // SQLite's words for the code ("database or disk is full", "disk I/O error"), without
+  // the statement: for people (API errors); what() is for the log.
+  std::string summary() const;
 
  private:
   int code_;
 };
+
+// What a person is told when a change could not be stored: for a full disk, what to do;
+// otherwise SQLite's words without the statement (that goes to the log).
+std::string storage_failure_message(const StorageFailure& failure);
+std::string disk_full_message();
 
 // Why the database could not be opened (start-up refuses to run on any of these).
 struct OpenError {
@@ -45,7 +56,7 @@ Expected<std::unique_ptr<Database>, OpenError> open_without_migrating(const std:
 
 class Statement {
  public:
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(Database& db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
   ~Statement();
@@ -71,7 +82,7 @@ class Statement {
   bool is_null(int column) const;
 
  private:
-  sqlite3* db_;
+  Database& db_;
   sqlite3_stmt* stmt_;
 };
 
@@ -93,6 +104,17 @@ class Database {
   int schema_version();
   sqlite3* handle() { return db_; }
 
+  // A write failed for lack of disk space, and nobody has seen room come back since. Set
+  // by the failure itself (whoever caught it); the daemon's disk guard clears it.
+  bool disk_full() const { return disk_full_; }
+  void clear_disk_full() { disk_full_ = false; }
+  // Called (on the loop thread, while the failure is being thrown) when a write first
+  // finds the disk full.
+  void on_disk_full(std::function<void()> callback) { on_disk_full_ = std::move(callback); }
+
+  // Throws StorageFailure for `rc`, noting a full disk first.
+  [[noreturn]] void fail(int rc, std::string_view what);
+
  private:
   friend Expected<std::unique_ptr<Database>, OpenError> open_without_migrating(
       const std::string& path);
@@ -100,6 +122,8 @@ class Database {
   sqlite3* db_;
   std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
   int savepoints_ = 0;
+  bool disk_full_ = false;
+  std::function<void()> on_disk_full_;
   friend class Transaction;
 };
 
@@ -127,6 +151,9 @@ class Transaction {
 // version and check that opening it brings it to the current one intact.
 int current_schema_version();
 void migrate_to(Database& db, int version);
+// What differs between the database's tables and those migrations 1..version make (for
+// a message), or nothing when they match.
+std::optional<std::string> schema_mismatch(Database& db, int version);
 Expected<std::unique_ptr<Database>, OpenError> open_without_migrating(const std::string& path);
 
 }  // namespace fulfil::agent

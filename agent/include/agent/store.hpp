@@ -16,10 +16,23 @@
 
 namespace fulfil::agent {
 
+// Whose database this is. `database_id` is made once, when the database is first opened,
+// and never changes: a device credential records it, so a database that was lost and
+// started afresh (or swapped) is told apart from the one the cloud knows. `store_id` is
+// the store it was first opened for.
+struct StoreIdentity {
+  std::string database_id;
+  std::string store_id;
+};
+
 class Store {
  public:
+  // With a `store_id`, a database that belongs to another store is refused, and a new one
+  // is bound to this store (tests and tools that pass none are bound to nothing).
   static Expected<std::unique_ptr<Store>, OpenError> open(const DatabaseOptions& db,
-                                                          OrderPolicy policy);
+                                                          OrderPolicy policy,
+                                                          const std::string& store_id = "");
+  const StoreIdentity& identity() const { return identity_; }
   Database& db() { return *db_; }
   Outbox& outbox() { return outbox_; }
   Inventory& inventory() { return inventory_; }
@@ -31,8 +44,9 @@ class Store {
   RemoteConfigs& remote_configs() { return remote_configs_; }
 
  private:
-  Store(std::unique_ptr<Database> db, OrderPolicy policy);
+  Store(std::unique_ptr<Database> db, OrderPolicy policy, StoreIdentity identity);
   std::unique_ptr<Database> db_;
+  StoreIdentity identity_;
   Outbox outbox_;
   Inventory inventory_;
   FulfilmentOrders orders_;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "config/json_input.hpp"
+
 namespace fulfil::agent::api {
 
 using nlohmann::json;
@@ -54,13 +56,12 @@ Expected<std::int64_t, ApiResponse> query_limit(const ApiRequest& request, std::
 
 Body::Body(const ApiRequest& request, std::initializer_list<const char*> allowed) {
   if (request.body.empty()) return;  // no body: every field absent
-  try {
-    doc_ = json::parse(request.body);
-  } catch (const json::parse_error& e) {
-    doc_ = json::object();
-    fail(400, "malformed_json", std::string("the request body is not valid JSON: ") + e.what());
+  auto parsed = parse_json(request.body);
+  if (!parsed) {
+    fail(400, "malformed_json", "the request body is not valid JSON: " + parsed.error());
     return;
   }
+  doc_ = std::move(*parsed);
   if (!doc_.is_object()) {
     doc_ = json::object();
     fail(400, "malformed_json", "the request body must be a JSON object");

@@ -38,30 +38,41 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
 
   // --- who is calling --------------------------------------------------------------------
 
-  static std::string bearer_token(const ApiRequest& req) {
+  // Where a request may carry its token. Only the WebSocket upgrade takes one in the query
+  // (browsers cannot set headers on a WebSocket); anywhere else a token in a URL would end
+  // up in proxies' and browsers' logs and histories, so it is not read there.
+  enum class TokenIn { header, header_or_query };
+
+  static std::string bearer_token(const ApiRequest& req, TokenIn where) {
     const std::string auth = req.header("authorization");
     if (auth.rfind("Bearer ", 0) == 0) return auth.substr(7);
-    return req.query_value("token");  // browsers cannot set headers on a WebSocket
+    return where == TokenIn::header_or_query ? req.query_value("token") : std::string();
   }
 
-  std::optional<Caller> identify(const ApiRequest& req) {
+  std::optional<Caller> identify(const ApiRequest& req, TokenIn where) {
     if (req.via_unix_socket) {
       const std::string uid = req.peer_uid ? std::to_string(*req.peer_uid) : "unknown";
       return Caller{"uid:" + uid, "fulfilctl", Role::manager, "", true};
     }
-    auto t = store.terminals().authenticate(bearer_token(req), now_ms());
+    auto t = store.terminals().authenticate(bearer_token(req, where), now_ms());
     if (!t) return std::nullopt;
     return Caller{t->id, t->name, t->role, t->station, false};
   }
 
   std::optional<ApiResponse> refuse(const ApiRequest& req, const std::optional<Caller>& caller,
-                                    Role min_role) {
-    if (!caller)
+                                    Role min_role, TokenIn where) {
+    if (!caller) {
+      if (where == TokenIn::header && !req.query_value("token").empty() &&
+          req.header("authorization").empty())
+        return api_error(401, "unauthorized",
+                         "a token in the URL is accepted only for the WebSocket; send it in "
+                         "the Authorization header (Bearer)");
       return api_error(401, "unauthorized",
-                       req.header("authorization").empty() && req.query_value("token").empty()
+                       bearer_token(req, where).empty()
                            ? "this terminal is not paired: pair it with a code from "
                              "'fulfilctl pair'"
                            : "the terminal's token is unknown or was revoked: pair it again");
+    }
     if (min_role == Role::manager && caller->role != Role::manager)
       return api_error(403, "forbidden", "this needs a manager's terminal");
     return std::nullopt;
@@ -82,9 +93,9 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
 
   ApiResponse handle(const ApiRequest& req, const std::string& method, Role min_role,
                      const api::RouteHandler& handler) {
-    const auto caller = identify(req);
+    const auto caller = identify(req, TokenIn::header);
     ApiResponse out;
-    if (auto refusal = refuse(req, caller, min_role)) {
+    if (auto refusal = refuse(req, caller, min_role, TokenIn::header)) {
       out = *refusal;
     } else if (method == "GET") {
       out = handler(req, *caller, {caller->actor(), now_ms()});
@@ -107,6 +118,9 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
   template <class Command>
   ApiResponse audited(const CommandContext& ctx, Role role, const std::string& action,
                       Command command) {
+    // A full disk refuses changes before they start: the space the disk guard released
+    // is for finishing what is in flight, not for new work.
+    if (store.db().disk_full()) return api_error(503, "storage", disk_full_message());
     ApiResponse out;
     try {
       Transaction tx(store.db());
@@ -115,8 +129,8 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
                               ctx.now_ms);
       tx.commit();
     } catch (const StorageFailure& e) {
-      return api_error(503, "storage",
-                       std::string("the database failed, nothing was changed: ") + e.what());
+      log::error("api", "a change could not be stored", {{"action", action}, {"error", e.what()}});
+      return api_error(503, "storage", storage_failure_message(e));
     }
     if (out.status < 400) changed();
     return out;
@@ -180,8 +194,14 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
         message["status"] = out.status;
         message["result"] = json::parse(out.body, nullptr, false);
       } else {
-        // Picking ended (completed, cancelled): the desk has no session any more.
-        store.stations().close(scan.station);
+        // Picking ended (completed, cancelled): the desk has no session any more. Tidying
+        // up can wait for a database that takes writes again.
+        try {
+          store.stations().close(scan.station);
+        } catch (const StorageFailure& e) {
+          log::warn("api", "cannot close a finished station session",
+                    {{"station", scan.station}, {"error", e.what()}});
+        }
       }
     }
     if (message["order_id"].is_null()) counters.scans["no_session"]++;
@@ -245,8 +265,9 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
             -> std::optional<ApiResponse> {
           auto s = self.lock();
           if (!s) return api_error(503, "stopping", "fulfild is stopping");
-          const auto caller = s->identify(req);
-          if (auto refusal = s->refuse(req, caller, Role::associate)) return refusal;
+          const auto caller = s->identify(req, TokenIn::header_or_query);
+          if (auto refusal = s->refuse(req, caller, Role::associate, TokenIn::header_or_query))
+            return refusal;
           s->prune();
           if (s->connections.empty()) s->pushed_seq = s->store.outbox().last_seq();
           // A terminal paired to a desk hears that desk's scanners; one paired without a

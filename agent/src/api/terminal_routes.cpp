@@ -83,7 +83,7 @@ void add_pairing(Routes& r) {
       out["token"] = paired->token;
       return json_response(out, 201);
     } catch (const StorageFailure& e) {
-      return api_error(503, "storage", e.what());
+      return api_error(503, "storage", storage_failure_message(e));
     }
   });
   r.add("POST", "/api/v1/pairing-codes", Role::manager,

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "config/json_input.hpp"
 #include "config/remote_config.hpp"
 #include "config/settings.hpp"
 #include "ctl_client.hpp"
@@ -420,11 +421,9 @@ Expected<std::string, std::string> read_text(const std::string& path) {
 Expected<json, std::string> read_json(const std::string& path) {
   auto text = read_text(path);
   if (!text) return unexpected(text.error());
-  try {
-    return json::parse(*text);
-  } catch (const json::parse_error& e) {
-    return unexpected(path + " is not JSON (at byte " + std::to_string(e.byte) + ")");
-  }
+  auto parsed = parse_json(*text);
+  if (!parsed) return unexpected(path + " is not JSON: " + parsed.error());
+  return std::move(*parsed);
 }
 
 std::string trimmed(const std::string& text) {
@@ -582,16 +581,16 @@ void check_remote(const Invocation& inv, const std::string& path, json& report,
                                   "): " + verified.error().message);
       report["signature"] = "verified";
       notes.push_back("the signature verifies with the given key");
-      *doc = json::parse(verified->body);
+      *doc = parse_json(verified->body).value_or(json());
     } else {
       const json& config = (*doc)["config"];
       auto bytes = config::base64_decode(config.is_string() ? config.get<std::string>() : "");
       if (!bytes || bytes->empty())
         return problems.push_back("\"config\" is not base64 of the signed document" +
                                   (bytes ? std::string() : " (" + bytes.error() + ")"));
-      json inner = json::parse(*bytes, nullptr, false);
-      if (inner.is_discarded())
-        return problems.push_back("the signed document in \"config\" is not JSON");
+      auto parsed = parse_json(*bytes);
+      if (!parsed) return problems.push_back("the signed document in \"config\" is not JSON");
+      json inner = std::move(*parsed);
       report["signature"] = "not checked";
       notes.push_back("the signature is not checked (give --key PUBLIC_KEY to check it)");
       *doc = std::move(inner);

@@ -2,6 +2,8 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <deque>
+#include <functional>
 #include <map>
 
 #include "config/log.hpp"
@@ -19,10 +21,13 @@ namespace {
 // out in the order they were asked for.
 struct Lane {
   Lane(asio::io_context& io, std::unique_ptr<drivers::Printer> p)
-      : printer(std::move(p)), retry(io), status_timer(io) {}
+      : printer(std::move(p)), retry(io), status_timer(io), record_retry(io) {}
   std::unique_ptr<drivers::Printer> printer;
   asio::steady_timer retry;
   asio::steady_timer status_timer;
+  asio::steady_timer record_retry;
+  // What happened to jobs that the database has not taken yet (a full disk), in order.
+  std::deque<std::function<void()>> unrecorded;
   bool sending = false;
   bool waiting = false;  // for `retry` after a failed attempt
   int backoff_ms = 0;
@@ -68,12 +73,57 @@ struct PrintSpooler::Impl : std::enable_shared_from_this<PrintSpooler::Impl> {
 
   // --- sending ---------------------------------------------------------------------------
 
+  // --- recording what happened -----------------------------------------------------------
+
+  // A job's progress is written as it happens. A write the database refuses (a full disk)
+  // is kept, in order, and tried again until it goes in; the lane sends nothing new
+  // meanwhile, so what the printer did and what the queue says never drift apart, and no
+  // storage failure escapes to the event loop.
+  void record(Lane& lane, std::function<void()> write) {
+    lane.unrecorded.push_back(std::move(write));
+    if (lane.unrecorded.size() == 1) flush(lane);
+  }
+
+  void flush(Lane& lane) {
+    while (!lane.unrecorded.empty()) {
+      try {
+        lane.unrecorded.front()();
+      } catch (const StorageFailure& e) {
+        storage_failed(lane, e);
+        lane.record_retry.expires_after(std::chrono::seconds(1));
+        lane.record_retry.async_wait([self = weak_from_this(), &lane](const auto& ec) {
+          auto s = self.lock();
+          if (ec || !s) return;
+          s->flush(lane);
+          s->pump(lane);
+        });
+        return;
+      }
+      lane.unrecorded.pop_front();
+    }
+  }
+
+  void storage_failed(Lane& lane, const StorageFailure& e) {
+    const std::string why = "cannot record print progress: " + storage_failure_message(e);
+    if (lane.last_error != why)
+      log::error("print", "the print queue cannot be written; the lane waits",
+                 {{"printer", lane.printer->config().id}, {"error", e.what()}});
+    lane.last_error = why;
+  }
+
+  // --- sending ---------------------------------------------------------------------------
+
   void pump(Lane& lane) {
-    if (!running || lane.sending || lane.waiting) return;
+    if (!running || lane.sending || lane.waiting || !lane.unrecorded.empty()) return;
     auto job = store.print_jobs().next_queued(lane.printer->config().id);
     if (!job) return;
+    try {
+      store.print_jobs().mark_sending(job->id, now());  // committed before a byte is sent
+    } catch (const StorageFailure& e) {
+      storage_failed(lane, e);  // not sent: it stays queued
+      return wait_and_retry(lane);
+    }
     lane.sending = true;
-    store.print_jobs().mark_sending(job->id, now());  // committed before a byte is sent
     drivers::PrintRequest request{
         job->name(), title_of(*job),
         job->format == "pdf" ? drivers::PrinterLanguage::pdf : drivers::PrinterLanguage::zpl,
@@ -100,20 +150,26 @@ struct PrintSpooler::Impl : std::enable_shared_from_this<PrintSpooler::Impl> {
       lane.backoff_ms = 0;
       lane.last_error.clear();
       if (r.external_id) {
-        store.print_jobs().mark_submitted(id, *r.external_id, now());
+        record(lane, [this, id, external = *r.external_id, at = now()] {
+          store.print_jobs().mark_submitted(id, external, at);
+        });
         track(lane, id, *r.external_id);
       } else {
         printed(lane, id);
       }
     } else if (r.retryable) {
-      store.print_jobs().mark_retry(id, r.error, now());
+      record(lane, [this, id, error = r.error, at = now()] {
+        store.print_jobs().mark_retry(id, error, at);
+      });
       lane.last_error = r.error;
       log::warn("print", "printer unreachable; the job waits",
                 {{"printer", printer}, {"job", id}, {"error", r.error}});
       wait_and_retry(lane);
       refresh_status(lane);
     } else {
-      store.print_jobs().mark_failed(id, r.error, now());
+      record(lane, [this, id, error = r.error, at = now()] {
+        store.print_jobs().mark_failed(id, error, at);
+      });
       lane.last_error = r.error;
       log::error("print", "job refused", {{"printer", printer}, {"job", id}, {"error", r.error}});
     }
@@ -122,7 +178,7 @@ struct PrintSpooler::Impl : std::enable_shared_from_this<PrintSpooler::Impl> {
   }
 
   void printed(Lane& lane, std::int64_t id) {
-    store.print_jobs().mark_printed(id, now());
+    record(lane, [this, id, at = now()] { store.print_jobs().mark_printed(id, at); });
     ++lane.printed;
     log::info("print", "printed", {{"printer", lane.printer->config().id}, {"job", id}});
   }
@@ -173,7 +229,7 @@ struct PrintSpooler::Impl : std::enable_shared_from_this<PrintSpooler::Impl> {
       const std::string why = "CUPS job " + std::to_string(external_id) + " " +
                               std::string(drivers::external_job_state_name(job.state)) +
                               (job.reasons.empty() ? "" : ": " + job.reasons);
-      store.print_jobs().mark_failed(id, why, now());
+      record(lane, [this, id, why, at = now()] { store.print_jobs().mark_failed(id, why, at); });
       lane.last_error = why;
       notify();
     } else {
@@ -187,8 +243,13 @@ struct PrintSpooler::Impl : std::enable_shared_from_this<PrintSpooler::Impl> {
     for (const auto& job : store.print_jobs().in_flight()) {
       auto lane = lanes.find(job.printer);
       if (lane == lanes.end()) {
-        store.print_jobs().mark_failed(
-            job.id, "printer " + job.printer + " is no longer configured", now());
+        try {
+          store.print_jobs().mark_failed(
+              job.id, "printer " + job.printer + " is no longer configured", now());
+        } catch (const StorageFailure& e) {
+          log::error("print", "cannot record a job of a printer no longer configured",
+                     {{"job", job.id}, {"error", e.what()}});  // the next start tries again
+        }
         continue;
       }
       if (job.state == PrintJobState::submitted && job.external_id) {
@@ -207,10 +268,14 @@ struct PrintSpooler::Impl : std::enable_shared_from_this<PrintSpooler::Impl> {
         l.sending = false;
         if (!s->running) return;  // handed over: the next lanes resume it
         if (external_id) {
-          s->store.print_jobs().mark_submitted(id, *external_id, s->now());
+          s->record(l, [s = s.get(), id, external = *external_id, at = s->now()] {
+            s->store.print_jobs().mark_submitted(id, external, at);
+          });
           s->track(l, id, *external_id);
         } else {
-          s->store.print_jobs().mark_retry(id, "resumed after a restart", s->now());
+          s->record(l, [s = s.get(), id, at = s->now()] {
+            s->store.print_jobs().mark_retry(id, "resumed after a restart", at);
+          });
         }
         s->pump(l);
       });
@@ -251,6 +316,7 @@ struct PrintSpooler::Impl : std::enable_shared_from_this<PrintSpooler::Impl> {
     for (auto& [id, lane] : lanes) {
       lane->retry.cancel();
       lane->status_timer.cancel();
+      lane->record_retry.cancel();
     }
   }
 

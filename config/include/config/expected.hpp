@@ -48,6 +48,10 @@ class [[nodiscard]] Expected {
     assert(!has_value());
     return std::get<1>(v_);
   }
+  template <class U>
+  T value_or(U&& fallback) && {
+    return has_value() ? std::get<0>(std::move(v_)) : static_cast<T>(std::forward<U>(fallback));
+  }
 
  private:
   std::variant<T, E> v_;

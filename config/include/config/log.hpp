@@ -33,6 +33,11 @@ std::string format(Level level, std::string_view component, std::string_view mes
 void write(Level level, std::string_view component, std::string_view message,
            std::initializer_list<Field> fields = {});
 
+// Makes std::terminate (an exception nobody caught: a bug) log one structured error line
+// naming the exception's type and message, component `component`, before the abort, instead
+// of the C++ runtime's unstructured "terminate called after...".
+void install_terminate_handler(std::string_view component);
+
 inline void debug(std::string_view c, std::string_view m, std::initializer_list<Field> f = {}) {
   if (level() <= Level::debug) write(Level::debug, c, m, f);
 }

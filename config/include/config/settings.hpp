@@ -33,6 +33,7 @@ struct Settings {
     std::string state_dir;
     std::string integrity_check;  // quick | full | off
     int busy_timeout_ms = 0;
+    int reserve_mb = 0;
   } storage;
   struct Log {
     log::Level level = log::Level::info;
@@ -41,6 +42,7 @@ struct Settings {
     std::string listen_host;
     std::uint16_t listen_port = 0;
     std::size_t max_body_bytes = 0;
+    std::size_t max_connections = 0;
     std::string socket;
     int pairing_code_ttl_s = 0;
     int pairing_attempts_per_minute = 0;

@@ -19,7 +19,8 @@ namespace fulfil::drivers::docs {
 std::string sanitize_utf8(std::string_view text);
 // What a variable field prints as: valid UTF-8 with control characters (C0, DEL, C1) as
 // spaces, runs of spaces collapsed and ends trimmed, so a "\r\n" in an address line cannot
-// move text around on the page.
+// move text around on the page, and bidirectional controls (U+202E and its kin) dropped,
+// so a name cannot print reversed.
 std::string display_text(std::string_view text);
 std::size_t code_point_count(std::string_view utf8);
 // At most max_chars code points; a cut text ends in "..." (ASCII, which every font has).

@@ -44,6 +44,18 @@ bool is_control(std::string_view seq) {
   return seq.size() == 2 && c == 0xC2 && static_cast<unsigned char>(seq[1]) <= 0x9F;
 }
 
+// Unicode's explicit directional formatting characters: ALM (U+061C), LRM and RLM
+// (U+200E-F), the embeddings and overrides LRE..RLO (U+202A-E) and the isolates LRI..PDI
+// (U+2066-9). On a label they only serve to spoof: U+202E turns the rest of a name or an
+// address around on paper while the data says otherwise. Shaping needs none of them.
+bool is_bidi_control(std::string_view seq) {
+  auto is = [&](std::string_view other) { return seq == other; };
+  if (is("\xD8\x9C") || is("\xE2\x80\x8E") || is("\xE2\x80\x8F")) return true;
+  if (seq.size() != 3 || seq[0] != '\xE2') return false;
+  const auto b1 = static_cast<unsigned char>(seq[1]), b2 = static_cast<unsigned char>(seq[2]);
+  return (b1 == 0x80 && b2 >= 0xAA && b2 <= 0xAE) || (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9);
+}
+
 }  // namespace
 
 std::string sanitize_utf8(std::string_view text) {
@@ -71,6 +83,7 @@ std::string display_text(std::string_view text) {
     const std::size_t n = valid_sequence_length(valid, i);
     const std::string_view seq = std::string_view(valid).substr(i, n);
     i += n;
+    if (is_bidi_control(seq)) continue;
     if (seq == " " || is_control(seq)) {
       pending_space = !out.empty();
       continue;

@@ -22,6 +22,7 @@ struct CloudLinkOptions {
   std::string store_id;
   std::string enrolment_code;   // used once, when no credential is stored
   std::string credential_path;  // the device credential (0600) in the state directory
+  std::string database_id;      // the store database's identity, recorded in the credential
   std::string agent_version;
   std::size_t batch_size = 500;
   std::size_t feed_page_size = 100;
@@ -43,6 +44,14 @@ struct LinkStatus {
   int feed_failures = 0;    // consecutive
   std::string last_error;
 };
+
+// A stored device credential belongs to the database it was enrolled with. One that names
+// another database means this database is not the one the cloud knows (lost and started
+// afresh, or swapped): serving would number events the cloud already holds under other ids,
+// so start-up is refused with what to do. A credential from before databases had ids is
+// given this one. No credential: nothing to check (the link enrols).
+Expected<void, std::string> check_device_credential(const std::string& path,
+                                                    const std::string& database_id);
 
 class CloudLink {
  public:

@@ -14,8 +14,9 @@
 
 namespace fulfil::sync {
 
-// No cloud_url and not a demo: empty (the store runs standalone, events queue up).
-std::vector<std::unique_ptr<agent::DaemonComponent>> make_cloud_components(
+// No cloud_url and not a demo: empty (the store runs standalone, events queue up). Refused
+// when the stored device credential belongs to another database (check_device_credential).
+Expected<std::vector<std::unique_ptr<agent::DaemonComponent>>, std::string> make_cloud_components(
     boost::asio::io_context& io, agent::Store& store, const config::Settings& settings, bool demo,
     const std::string& agent_version);
 
