@@ -296,7 +296,10 @@ std::set<std::string> schema_objects(Database& db) {
   return out;
 }
 
-std::string joined(const std::vector<std::string>& names) {
+// Tables first (what a person recognises), then indexes and the rest.
+std::string joined(std::vector<std::string> names) {
+  std::stable_partition(names.begin(), names.end(),
+                        [](const std::string& n) { return n.rfind("table ", 0) == 0; });
   std::string out;
   for (std::size_t i = 0; i < names.size() && i < 8; ++i) out += (i ? ", " : "") + names[i];
   return names.size() > 8 ? out + ", ..." : out;

@@ -425,7 +425,12 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
       if (body.is_object() && body.contains("error") && body["error"].is_object() &&
           body["error"].value("code", "") == "sequence_conflict" && highest) {
         cloud_holds(*highest, true);
-        return upload();
+        const auto first = store.outbox().pending(1);
+        if (!first.empty() && first.front().seq != events.front().seq) return upload();
+        // Renumbering changed nothing: a cloud that says so again is not believed at once.
+        HttpResponse stuck = resp;
+        stuck.transport_error = "the cloud reports a sequence conflict above its own highest";
+        return retry_upload(events, stuck);
       }
     }
     if (resp.status >= 400 && resp.status < 500 && !retryable(resp) && resp.status != 401) {

@@ -44,9 +44,11 @@ struct StockView {
     std::int64_t on_hand = 0, unsellable = 0;
   };
   std::map<std::string, Level> levels;
+  std::int64_t watermark = 0;  // of the snapshot the levels started from
 
-  void apply(const json& payload) {
-    if (!payload.is_object() || !payload.contains("movements") || !payload["movements"].is_array())
+  // An event's movements, unless the snapshot already holds them.
+  void apply(std::int64_t seq, const json& payload) {
+    if (seq <= watermark || !payload.is_object() || !payload.contains("movements") || !payload["movements"].is_array())
       return;
     for (const auto& m : payload["movements"]) {
       if (!m.is_object() || !m.contains("sku") || !m["sku"].is_string() || !m.contains("delta") ||
@@ -411,7 +413,7 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
         st.highest_seq = std::max(st.highest_seq, seq);
         st.events.push_back(
             {id, seq, e["type"], e.value("subject", ""), e.value("payload", json::object())});
-        st.stock.apply(st.events.back().payload);
+        st.stock.apply(seq, st.events.back().payload);
       }
       acked.push_back(id);
     }
@@ -440,14 +442,13 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
   // then the movements of events above its watermark that the cloud already holds.
   void take_snapshot(StoreState& st, const json& payload) {
     if (!payload.is_object() || !payload.contains("items") || !payload["items"].is_array()) return;
-    const auto watermark = payload.value("watermark_seq", std::int64_t{0});
+    st.stock.watermark = payload.value("watermark_seq", std::int64_t{0});
     st.stock.levels.clear();
     for (const auto& item : payload["items"])
       if (item.is_object() && item.contains("sku") && item["sku"].is_string())
         st.stock.levels[item["sku"]] = {item.value("on_hand", std::int64_t{0}),
                                         item.value("unsellable", std::int64_t{0})};
-    for (const auto& e : st.events)
-      if (e.seq > watermark) st.stock.apply(e.payload);
+    for (const auto& e : st.events) st.stock.apply(e.seq, e.payload);
   }
 
   std::string enqueue(const std::string& store_id, const std::string& type, json payload) {

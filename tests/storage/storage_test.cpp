@@ -184,3 +184,137 @@ TEST_CASE("a write lock held by another process fails the command cleanly after 
   CHECK(t->inventory().adjust({"SKU-0001", AdjustmentKind::receipt, 1, ""}, ctx()).has_value());
   CHECK(t->inventory().level("SKU-0001")->on_hand == 6);
 }
+
+// --- schema versions nobody wrote, store identity, sequence repair (issue 10) ---------------
+
+namespace {
+
+// The file's bytes, to prove a refusal left it as it was.
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+}  // namespace
+
+TEST_CASE("schema versions no fulfild wrote are refused with a clear message, the file untouched") {
+  fulfil::test::TempDir dir;
+  const std::string path = dir.path() + "/fulfild.db";
+  {
+    auto db = Database::open({path, "quick", 1000});
+    REQUIRE(db.has_value());
+  }
+  auto set_version = [&](int v) {
+    auto raw = open_without_migrating(path);
+    REQUIRE(raw.has_value());
+    (*raw)->exec("PRAGMA user_version=" + std::to_string(v));
+  };
+  // -1 aborted with "basic_string: construction from null"; 5 on a current schema failed
+  // half-way through migration 6 ("table pairing_code already exists").
+  for (const int version : {-1, -7, 5, 1, 0}) {
+    CAPTURE(version);
+    set_version(version);
+    const std::string before = file_bytes(path);
+    auto opened = Database::open({path, "quick", 1000});
+    REQUIRE_FALSE(opened.has_value());
+    const std::string& m = opened.error().message;
+    CHECK(m.find(path) != std::string::npos);
+    CHECK(m.find("schema version " + std::to_string(version)) != std::string::npos);
+    CHECK(m.find("damaged or not fulfild's") != std::string::npos);
+    if (version >= 0) CHECK(m.find("unexpected: table ") != std::string::npos);
+    CHECK(file_bytes(path) == before);
+  }
+  set_version(current_schema_version());
+  CHECK(Database::open({path, "quick", 1000}).has_value());
+  // A version whose tables are missing: some other program's file with a number in it.
+  const std::string other = dir.path() + "/other.db";
+  {
+    auto raw = open_without_migrating(other);
+    REQUIRE(raw.has_value());
+    (*raw)->exec("CREATE TABLE notes (x); PRAGMA user_version=3");
+  }
+  auto opened = Database::open({other, "quick", 1000});
+  REQUIRE_FALSE(opened.has_value());
+  CHECK(opened.error().message.find("missing: ") != std::string::npos);
+  CHECK(opened.error().message.find("unexpected: table notes") != std::string::npos);
+}
+
+TEST_CASE("a database belongs to the store it was first opened for") {
+  fulfil::test::TempDir dir;
+  const DatabaseOptions options{dir.path() + "/fulfild.db", "quick", 1000};
+  std::string database_id;
+  {
+    auto store = Store::open(options, {}, "store-a");
+    REQUIRE(store.has_value());
+    database_id = (*store)->identity().database_id;
+    CHECK(database_id.rfind("db-", 0) == 0);
+    CHECK((*store)->identity().store_id == "store-a");
+  }
+  {
+    auto again = Store::open(options, {}, "store-a");
+    REQUIRE(again.has_value());
+    CHECK((*again)->identity().database_id == database_id);  // made once, never again
+  }
+  const std::string before = file_bytes(options.path);
+  auto other = Store::open(options, {}, "store-b");
+  REQUIRE_FALSE(other.has_value());
+  CHECK(other.error().message.find("belongs to store 'store-a'") != std::string::npos);
+  CHECK(other.error().message.find("this fulfild is store 'store-b'") != std::string::npos);
+  CHECK(file_bytes(options.path) == before);
+  // Another database is another identity.
+  auto fresh = Store::open({dir.path() + "/other.db", "quick", 1000}, {}, "store-a");
+  REQUIRE(fresh.has_value());
+  CHECK((*fresh)->identity().database_id != database_id);
+}
+
+TEST_CASE("continue_above: unsent events move above the cloud's in order, their ledger rows too") {
+  auto s = fulfil::test::open_test_store();
+  fulfil::test::seed_catalog(*s, 2, 10);
+  auto& outbox = s->outbox();
+  // Everything so far reached the cloud; two more events wait.
+  auto sent = s->db().prepare("UPDATE outbox SET state='sent'");
+  sent.run();
+  const auto seeded = outbox.last_seq();
+  REQUIRE(s->inventory().adjust({"SKU-0001", AdjustmentKind::correction, -2, "x"}, ctx()));
+  REQUIRE(s->inventory().adjust({"SKU-0002", AdjustmentKind::correction, -1, "y"}, ctx()));
+  const auto before = outbox.pending(10);
+  REQUIRE(before.size() == 2);
+  // The cloud at or below what this store has: nothing to do.
+  auto none = outbox.continue_above(seeded + 2, false, 5);
+  REQUIRE(none.has_value());
+  CHECK_FALSE(none->has_value());
+  CHECK(fulfil::test::invariant_violations(s->db()).empty());
+  // The cloud holds 40 events: the two move to 41 and 42, in order, with their movements.
+  auto repaired = outbox.continue_above(40, false, 7);
+  REQUIRE(repaired.has_value());
+  REQUIRE(repaired->has_value());
+  CHECK((*repaired)->local_highest == seeded + 2);
+  CHECK((*repaired)->renumbered == 2);
+  CHECK((*repaired)->next_seq == 43);
+  const auto after = outbox.pending(10);
+  REQUIRE(after.size() == 2);
+  CHECK(after[0].event_id == before[0].event_id);
+  CHECK(after[0].seq == 41);
+  CHECK(after[1].event_id == before[1].event_id);
+  CHECK(after[1].seq == 42);
+  auto ledger = s->db().prepare("SELECT count(*) FROM ledger WHERE event_seq IN (41, 42)");
+  ledger.step();
+  CHECK(ledger.int64(0) == 2);
+  auto stale = s->db().prepare("SELECT count(*) FROM ledger WHERE event_seq > ? AND event_seq < 41");
+  stale.bind(1, seeded);
+  stale.step();
+  CHECK(stale.int64(0) == 0);
+  CHECK(outbox.last_repair()->detected_at == 7);
+  // A conflict repairs even when the cloud is not ahead of this store's highest: the cloud
+  // holds 45 of the numbers this store used (restored, then numbered on past 45).
+  REQUIRE(s->inventory().adjust({"SKU-0001", AdjustmentKind::correction, -1, "z"}, ctx()));
+  CHECK(outbox.last_seq() == 43);
+  auto conflict = outbox.continue_above(41, true, 9);
+  REQUIRE(conflict.has_value());
+  REQUIRE(conflict->has_value());
+  CHECK(outbox.pending(10)[0].seq == 42);
+  CHECK(outbox.pending(10)[2].seq == 44);
+  REQUIRE(s->inventory().adjust({"SKU-0002", AdjustmentKind::correction, -1, "w"}, ctx()));
+  CHECK(outbox.last_seq() == 45);
+  CHECK(fulfil::test::invariant_violations(s->db()).empty());
+}

@@ -2,10 +2,17 @@
 // and talking real HTTP over loopback: enrolment, exactly-once commands and events
 // through outages and injected faults, poison commands, snapshots, dead letters.
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <set>
+
+#include "agent/cloud_commands.hpp"
+#include "config/settings.hpp"
 
 #include "sync/cloud_link.hpp"
 #include "sync/cloud_simulator.hpp"
@@ -48,6 +55,7 @@ struct Harness {
     o.store_id = kStore;
     o.enrolment_code = "CODE-1";
     o.credential_path = store.dir->path() + "/device-credential.json";
+    o.database_id = store.store->identity().database_id;
     o.agent_version = "test";
     o.batch_size = 50;
     o.feed_wait = std::chrono::seconds(1);
@@ -334,4 +342,166 @@ TEST_CASE("carrier labels from the cloud are kept byte for byte; bad ones are re
   CHECK(reasons.find("payload.data_base64: expected base64") != std::string::npos);
   CHECK(reasons.find("the document is not a PDF") != std::string::npos);
   CHECK(reasons.find("no fulfilment order FO-NONE") != std::string::npos);
+}
+
+// --- lost events: a database restored from an older copy (issue 10) ----------------------
+
+namespace {
+
+// A consistent copy of the store's database now (SQLite's online backup), as a nightly
+// backup or a disk image taken before a power cut would be.
+void backup_database(agent::Database& db, const std::string& to) {
+  sqlite3* out = nullptr;
+  REQUIRE(sqlite3_open(to.c_str(), &out) == SQLITE_OK);
+  sqlite3_backup* b = sqlite3_backup_init(out, "main", db.handle(), "main");
+  REQUIRE(b != nullptr);
+  CHECK(sqlite3_backup_step(b, -1) == SQLITE_DONE);
+  sqlite3_backup_finish(b);
+  sqlite3_close(out);
+}
+
+void restore_database(test::TestStore& s, const std::string& from) {
+  s.store.reset();
+  std::filesystem::copy_file(from, s.db_path(), std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::remove(s.db_path() + "-wal");
+  std::filesystem::remove(s.db_path() + "-shm");
+  s.reopen();
+}
+
+void adjust(agent::Store& store, const std::string& sku, std::int64_t delta) {
+  REQUIRE(store.inventory().adjust({sku, agent::AdjustmentKind::correction, delta, "test"},
+                                   test::ctx(agent::now_ms())));
+}
+
+std::int64_t on_hand(agent::Store& store, const std::string& sku) {
+  return store.inventory().level(sku)->on_hand;
+}
+
+}  // namespace
+
+TEST_CASE("a restored database never reuses a sequence number: alarm, renumbering, re-based stock") {
+  Harness h;
+  // The cloud's view of stock starts from a snapshot it sent, which includes the seeding.
+  json items = json::array();
+  for (int i = 1; i <= 5; ++i) items.push_back({{"sku", "SKU-000" + std::to_string(i)}, {"on_hand", 100}});
+  h.sim.enqueue(kStore, "inventory.snapshot",
+                {{"watermark_seq", h.store->outbox().last_seq()}, {"items", items}});
+  h.link->start();
+  adjust(*h.store, "SKU-0001", -3);
+  h.link->outbox_changed();
+  const bool settled = h.run_until([&] { return h.drained() && on_hand(*h.store, "SKU-0001") == 97; });
+  REQUIRE_MESSAGE(settled, "pending " << h.pending() << ", at the cloud " << h.sim.events(kStore).size()
+                                      << " of " << h.outbox_total() << ", SKU-0001 " << on_hand(*h.store, "SKU-0001"));
+  const std::string backup = h.store.dir->path() + "/backup.db";
+  backup_database(h.store->db(), backup);
+  const std::int64_t backed_up_seq = h.store->outbox().last_seq();
+  // Work the store did after the backup, all acknowledged by the cloud...
+  for (int i = 0; i < 4; ++i) adjust(*h.store, "SKU-0002", -1);
+  adjust(*h.store, "SKU-0003", +5);
+  h.link->outbox_changed();
+  REQUIRE(h.run_until([&] { return h.drained(); }));
+  const std::int64_t cloud_highest = h.store->outbox().last_seq();
+  REQUIRE(cloud_highest > backed_up_seq);
+  // ... is lost: the database comes back from the backup. Before it reaches the cloud, the
+  // store works on, numbering from where the backup ended.
+  h.link.reset();
+  restore_database(h.store, backup);
+  adjust(*h.store, "SKU-0004", -2);
+  adjust(*h.store, "SKU-0004", -1);
+  CHECK(h.store->outbox().last_seq() <= cloud_highest);  // numbers the cloud holds
+  std::set<std::string> new_ids;
+  for (const auto& e : h.store->outbox().pending(10)) new_ids.insert(e.event_id);
+  REQUIRE(new_ids.size() == 2);
+  h.link = std::make_unique<sync::CloudLink>(h.io, *h.store, h.options());
+  h.link->start();
+  // The cloud refuses the reused numbers; the store renumbers above them, raises the alarm,
+  // asks for a snapshot and re-bases its stock on it.
+  REQUIRE(h.run_until([&] {
+    return h.pending() == 0 && agent::CloudCommands(*h.store).snapshot_requested().is_null() &&
+           h.store->outbox().last_repair().has_value();
+  }));
+  REQUIRE(h.run_until([&] { return h.pending() == 0; }));
+  const auto repair = h.store->outbox().last_repair();
+  CHECK(repair->cloud_highest == cloud_highest);
+  CHECK(repair->local_highest == backed_up_seq + 2);
+  CHECK(repair->renumbered == 2);
+  // Every sequence number at the cloud is held by one event only, and the store's new
+  // events came after everything the cloud had.
+  std::map<std::int64_t, std::string> by_seq;
+  for (const auto& e : h.sim.events(kStore)) {
+    CHECK_MESSAGE(by_seq.emplace(e.seq, e.id).second, "sequence " << e.seq << " reused");
+    if (new_ids.count(e.id)) CHECK(e.seq > cloud_highest);
+  }
+  // Stock is what it would have been without the loss: the lost movements came back
+  // from the cloud's snapshot, the new ones were kept on top.
+  CHECK(on_hand(*h.store, "SKU-0001") == 97);
+  CHECK(on_hand(*h.store, "SKU-0002") == 96);
+  CHECK(on_hand(*h.store, "SKU-0003") == 105);
+  CHECK(on_hand(*h.store, "SKU-0004") == 97);
+  auto settings = config::load({});
+  REQUIRE(settings.has_value());
+  settings->storage.state_dir = h.store.dir->path();
+  bool alarmed = false;
+  for (const auto& a : sync::outbox_alarms(*h.store, *settings)) alarmed |= a.rfind("events_lost:", 0) == 0;
+  CHECK(alarmed);
+  // New events go on above.
+  adjust(*h.store, "SKU-0005", -1);
+  CHECK(h.store->outbox().last_seq() > cloud_highest + 2);
+}
+
+TEST_CASE("the cloud ahead at the heartbeat: unsent events move above it before they are sent") {
+  Harness h;
+  h.link->start();
+  adjust(*h.store, "SKU-0001", -1);
+  h.link->outbox_changed();
+  REQUIRE(h.run_until([&] { return h.drained(); }));
+  const std::string backup = h.store.dir->path() + "/backup.db";
+  backup_database(h.store->db(), backup);
+  for (int i = 0; i < 3; ++i) adjust(*h.store, "SKU-0002", -1);
+  h.link->outbox_changed();
+  REQUIRE(h.run_until([&] { return h.drained(); }));
+  const std::int64_t cloud_highest = h.store->outbox().last_seq();
+  h.link.reset();
+  restore_database(h.store, backup);
+  // The restored store learns where the cloud stands from the heartbeat's answer.
+  h.link = std::make_unique<sync::CloudLink>(h.io, *h.store, h.options());
+  h.link->start();
+  REQUIRE(h.run_until([&] { return h.store->outbox().last_repair().has_value(); }));
+  CHECK(h.store->outbox().last_repair()->renumbered == 0);
+  adjust(*h.store, "SKU-0003", -1);
+  CHECK(h.store->outbox().last_seq() > cloud_highest);
+  h.link->outbox_changed();
+  REQUIRE(h.run_until([&] { return h.pending() == 0; }));
+  std::set<std::int64_t> seqs;
+  for (const auto& e : h.sim.events(kStore)) CHECK(seqs.insert(e.seq).second);
+}
+
+TEST_CASE("a device credential belongs to its database: another one is refused, a legacy one adopted") {
+  test::TempDir dir;
+  const std::string path = dir.path() + "/device-credential.json";
+  CHECK(sync::check_device_credential(path, "db-1").has_value());  // none: enrol
+  std::ofstream(path) << R"({"device_token":"t","device_id":"d"})";
+  CHECK(sync::check_device_credential(path, "db-1").has_value());  // legacy: bound now
+  CHECK(json::parse(std::ifstream(path))["database_id"] == "db-1");
+  CHECK(sync::check_device_credential(path, "db-1").has_value());
+  auto other = sync::check_device_credential(path, "db-2");
+  REQUIRE_FALSE(other.has_value());
+  CHECK(other.error().find("was enrolled with database db-1") != std::string::npos);
+  CHECK(other.error().find("move the credential aside") != std::string::npos);
+  // Enrolment writes the database's id into the credential.
+  Harness h;
+  h.link->start();
+  REQUIRE(h.run_until([&] { return h.link->status().enrolled; }));
+  const auto stored = json::parse(std::ifstream(h.options().credential_path));
+  CHECK(stored["database_id"] == h.store->identity().database_id);
+  CHECK(stored["database_id"].get<std::string>().rfind("db-", 0) == 0);
+}
+
+TEST_CASE("last_error is cleared once the link works again") {
+  Harness h;
+  h.sim.go_down_for(1);
+  h.link->start();
+  REQUIRE(h.run_until([&] { return !h.link->status().last_error.empty(); }));
+  REQUIRE(h.run_until([&] { return h.link->status().enrolled && h.link->status().last_sync_at > 0; }));
+  REQUIRE(h.run_until([&] { return h.link->status().last_error.empty(); }));
 }
