@@ -403,11 +403,19 @@ int run_daemon(config::Settings settings, const DaemonOptions& options) {
     log::error("daemon", "cannot start", {{"error", lock.error()}});
     return 1;
   }
+  const bool started_full = DiskGuard::make_room_to_start(settings.storage.state_dir);
   auto store = Store::open(database_options(settings), order_policy(settings), settings.store.id);
   if (!store) {
-    log::error("storage", "cannot start", {{"error", store.error().message}});
+    const auto free = free_disk_bytes(settings.storage.state_dir);
+    log::error("storage", "cannot start",
+               {{"error", store.error().message},
+                {"hint", free >= 0 && free < 1024 * 1024
+                             ? "the disk holding " + settings.storage.state_dir +
+                                   " is full: free space and fulfild starts by itself"
+                             : std::string()}});
     return 1;
   }
+  if (started_full) (*store)->db().mark_disk_full();
   if (auto active = (*store)->remote_configs().active()) {
     // brand IT's configuration in effect, over the local file (a trial the last run left
     // unfinished is not: the rollout rolls it back).

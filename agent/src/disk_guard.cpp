@@ -14,14 +14,36 @@ namespace {
 constexpr auto kLookEvery = std::chrono::seconds(2);
 constexpr std::int64_t kMiB = 1024 * 1024;
 
+// What opening the database and its write-ahead log needs at least.
+constexpr std::int64_t kRoomToStart = kMiB;
+
+std::string reserve_path_in(const std::string& state_dir) {
+  return state_dir + "/fulfild.reserve";
+}
+
 }  // namespace
+
+std::int64_t free_disk_bytes(const std::string& dir) {
+  struct statvfs fs {};
+  if (::statvfs(dir.c_str(), &fs) != 0) return -1;
+  return static_cast<std::int64_t>(fs.f_bavail) * static_cast<std::int64_t>(fs.f_frsize);
+}
+
+bool DiskGuard::make_room_to_start(const std::string& state_dir) {
+  const auto free = free_disk_bytes(state_dir);
+  if (free < 0 || free >= kRoomToStart) return false;
+  if (::unlink(reserve_path_in(state_dir).c_str()) != 0) return false;
+  log::error("storage", "the disk is full: the reserve is released so fulfild can start",
+             {{"state_dir", state_dir}, {"free_mb_before", free / kMiB}});
+  return true;
+}
 
 DiskGuard::DiskGuard(boost::asio::io_context& io, Database& db, std::string state_dir,
                      std::int64_t reserve_bytes, std::function<void(bool)> changed)
     : io_(io),
       db_(db),
       state_dir_(std::move(state_dir)),
-      reserve_path_(state_dir_ + "/fulfild.reserve"),
+      reserve_path_(reserve_path_in(state_dir_)),
       reserve_bytes_(reserve_bytes),
       changed_(std::move(changed)),
       timer_(io) {}
@@ -34,12 +56,14 @@ void DiskGuard::start() {
       if (!stopped_) filled();
     });
   });
+  // Full already (a write failed during start-up, or the reserve was released to start):
+  // the guard waits for room before it takes the reserve back.
+  if (db_.disk_full()) return filled();
   if (reserve_bytes_ > 0 && !make_reserve())
     log::warn("storage", "cannot keep disk space in reserve; carrying on without it",
               {{"path", reserve_path_},
                {"reserve_mb", reserve_bytes_ / kMiB},
                {"free_mb", free_bytes() / kMiB}});
-  if (db_.disk_full()) filled();  // a write already failed during start-up
 }
 
 void DiskGuard::stop() {
@@ -91,9 +115,7 @@ bool DiskGuard::make_reserve() {
 }
 
 std::int64_t DiskGuard::free_bytes() const {
-  struct statvfs fs {};
-  if (::statvfs(state_dir_.c_str(), &fs) != 0) return -1;
-  return static_cast<std::int64_t>(fs.f_bavail) * static_cast<std::int64_t>(fs.f_frsize);
+  return free_disk_bytes(state_dir_);
 }
 
 nlohmann::json DiskGuard::health() const {

@@ -26,6 +26,12 @@ namespace fulfil::agent {
 
 class DiskGuard {
  public:
+  // Before the database is opened: on a disk with (next to) nothing free, SQLite cannot
+  // even make its write-ahead log and index, and fulfild would exit and be restarted into
+  // the same full disk. The reserve a previous run left is released so the database opens;
+  // true when that happened (the guard then starts full).
+  static bool make_room_to_start(const std::string& state_dir);
+
   DiskGuard(boost::asio::io_context& io, Database& db, std::string state_dir,
             std::int64_t reserve_bytes, std::function<void(bool full)> changed);
   void start();
@@ -51,5 +57,8 @@ class DiskGuard {
   bool make_reserve();
   std::int64_t free_bytes() const;
 };
+
+// Free bytes for an unprivileged user on the file system holding `dir` (-1: unknown).
+std::int64_t free_disk_bytes(const std::string& dir);
 
 }  // namespace fulfil::agent

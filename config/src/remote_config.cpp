@@ -176,6 +176,12 @@ std::string local_only_reason(const std::string& dotted_key) {
 Expected<json, std::string> sign_desired_config(const json& document,
                                                 const std::string& private_key_b64,
                                                 const std::string& key_id) {
+  return sign_desired_config_bytes(document.dump(), private_key_b64, key_id);
+}
+
+Expected<json, std::string> sign_desired_config_bytes(const std::string& body,
+                                                      const std::string& private_key_b64,
+                                                      const std::string& key_id) {
   auto seed = base64_decode(private_key_b64);
   if (!seed || seed->size() != kKeyBytes)
     return unexpected(std::string("the private key is not base64 of a 32-byte Ed25519 seed"));
@@ -183,7 +189,6 @@ Expected<json, std::string> sign_desired_config(const json& document,
   MdCtx ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   if (!key || !ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1)
     return unexpected(std::string("OpenSSL cannot use the private key"));
-  const std::string body = document.dump();
   std::string signature(kSignatureBytes, '\0');
   std::size_t length = signature.size();
   if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length,

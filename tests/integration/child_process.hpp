@@ -19,6 +19,9 @@ std::string built_program(const std::string& relative);
 bool emulated();
 // How much slower than native everything is (qemu-user: several times).
 int slowdown();
+// What runs a program built in this tree (FULFIL_EMULATOR's words; none natively), for
+// command lines that start it through another program (nsenter, prlimit).
+std::vector<std::string> emulator_prefix();
 
 // An AF_UNIX datagram socket standing in for systemd's notification socket.
 class NotifySocket {
@@ -76,8 +79,12 @@ struct HttpResult {
   std::string body;
 };
 std::optional<HttpResult> http_get(int port, const std::string& path);
+// `headers`: more header lines ("Authorization: Bearer ...").
 std::optional<HttpResult> http_request(int port, const std::string& method, const std::string& path,
-                                       const std::string& body);
+                                       const std::string& body,
+                                       const std::vector<std::string>& headers = {});
+// Sends `request` as it is (it should ask for Connection: close) and reads the answer.
+std::optional<HttpResult> http_raw(int port, const std::string& request);
 
 // The port from the daemon's "serving ... api=127.0.0.1:PORT" log line.
 std::optional<int> served_port(const std::string& stderr_text);

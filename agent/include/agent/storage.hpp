@@ -108,6 +108,7 @@ class Database {
   // by the failure itself (whoever caught it); the daemon's disk guard clears it.
   bool disk_full() const { return disk_full_; }
   void clear_disk_full() { disk_full_ = false; }
+  void mark_disk_full() { disk_full_ = true; }  // known before any write failed
   // Called (on the loop thread, while the failure is being thrown) when a write first
   // finds the disk full.
   void on_disk_full(std::function<void()> callback) { on_disk_full_ = std::move(callback); }

@@ -53,6 +53,11 @@ std::string local_only_reason(const std::string& dotted_key);
 Expected<nlohmann::json, std::string> sign_desired_config(const nlohmann::json& document,
                                                           const std::string& private_key,
                                                           const std::string& key_id);
+// The same over bytes as they are (the agent reads exactly what was signed, so a cloud may
+// serialise its documents any way it likes; the fuzzer signs whatever it makes).
+Expected<nlohmann::json, std::string> sign_desired_config_bytes(const std::string& body,
+                                                                const std::string& private_key,
+                                                                const std::string& key_id);
 
 struct SigningKey {
   std::string private_key;  // base64 of the 32-byte seed
