@@ -18,7 +18,7 @@ std::string describe(const config::ConfigErrors& errors) {
 }  // namespace
 
 ConfigRollout::ConfigRollout(asio::io_context& io, Store& store, RolloutHooks hooks)
-    : io_(io), store_(store), hooks_(std::move(hooks)), timer_(io) {}
+    : store_(store), hooks_(std::move(hooks)), timer_(io) {}
 
 void ConfigRollout::start() {
   running_ = true;

@@ -59,7 +59,6 @@ class ConfigRollout {
   void refuse(const RemoteConfigRecord& r, std::int64_t version, const std::string& code,
               const std::string& why);
 
-  boost::asio::io_context& io_;
   Store& store_;
   RolloutHooks hooks_;
   boost::asio::steady_timer timer_;

@@ -104,7 +104,8 @@ Result<void> validate_packages(const FulfilmentOrder& o, const std::vector<Packa
       packed[i.line_no] += i.quantity;
     }
   }
-  for (const auto& [line_no, qty] : packed) {
+  for (const auto& entry : packed) {
+    const auto line_no = entry.first;  // (clang 14 cannot capture a structured binding)
     auto it = std::find_if(o.lines.begin(), o.lines.end(),
                            [&](const OrderLine& l) { return l.line_no == line_no; });
     if (it == o.lines.end())

@@ -318,6 +318,7 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
       return retry_feed("feed", bad);
     }
     crash_point("feed_received");
+    if (store.db().disk_full()) return poll_feed();  // the page is fetched again later
     const std::string next_cursor = page["next_cursor"];
     bool any = false;
     for (const auto& item : page["commands"]) {

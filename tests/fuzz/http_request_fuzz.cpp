@@ -129,7 +129,7 @@ Server& server() {
 }
 
 // Sends `request` over a new connection and reads until the server closes it.
-std::string exchange(std::uint16_t port, const std::string& request) {
+std::string send_request(std::uint16_t port, const std::string& request) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   require(fd >= 0);
   sockaddr_in a{};
@@ -167,7 +167,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         "\r\n\r\n" + rest;
     json_promised = target.rfind("/api/", 0) == 0;
   }
-  const std::string answer = exchange(s.port, request);
+  const std::string answer = send_request(s.port, request);
   if (answer.empty()) return 0;  // hung up on garbage (or a WebSocket upgrade): fine
   require(answer.rfind("HTTP/1.1 ", 0) == 0);
   const int status = std::atoi(answer.c_str() + 9);

@@ -379,19 +379,23 @@ std::int64_t on_hand(agent::Store& store, const std::string& sku) {
 
 }  // namespace
 
-TEST_CASE("a restored database never reuses a sequence number: alarm, renumbering, re-based stock") {
+TEST_CASE(
+    "a restored database never reuses a sequence number: alarm, renumbering, re-based stock") {
   Harness h;
   // The cloud's view of stock starts from a snapshot it sent, which includes the seeding.
   json items = json::array();
-  for (int i = 1; i <= 5; ++i) items.push_back({{"sku", "SKU-000" + std::to_string(i)}, {"on_hand", 100}});
+  for (int i = 1; i <= 5; ++i)
+    items.push_back({{"sku", "SKU-000" + std::to_string(i)}, {"on_hand", 100}});
   h.sim.enqueue(kStore, "inventory.snapshot",
                 {{"watermark_seq", h.store->outbox().last_seq()}, {"items", items}});
   h.link->start();
   adjust(*h.store, "SKU-0001", -3);
   h.link->outbox_changed();
-  const bool settled = h.run_until([&] { return h.drained() && on_hand(*h.store, "SKU-0001") == 97; });
-  REQUIRE_MESSAGE(settled, "pending " << h.pending() << ", at the cloud " << h.sim.events(kStore).size()
-                                      << " of " << h.outbox_total() << ", SKU-0001 " << on_hand(*h.store, "SKU-0001"));
+  const bool settled =
+      h.run_until([&] { return h.drained() && on_hand(*h.store, "SKU-0001") == 97; });
+  REQUIRE_MESSAGE(settled, "pending " << h.pending() << ", at the cloud "
+                                      << h.sim.events(kStore).size() << " of " << h.outbox_total()
+                                      << ", SKU-0001 " << on_hand(*h.store, "SKU-0001"));
   const std::string backup = h.store.dir->path() + "/backup.db";
   backup_database(h.store->db(), backup);
   const std::int64_t backed_up_seq = h.store->outbox().last_seq();
@@ -442,7 +446,8 @@ TEST_CASE("a restored database never reuses a sequence number: alarm, renumberin
   REQUIRE(settings.has_value());
   settings->storage.state_dir = h.store.dir->path();
   bool alarmed = false;
-  for (const auto& a : sync::outbox_alarms(*h.store, *settings)) alarmed |= a.rfind("events_lost:", 0) == 0;
+  for (const auto& a : sync::outbox_alarms(*h.store, *settings))
+    alarmed |= a.rfind("events_lost:", 0) == 0;
   CHECK(alarmed);
   // New events go on above.
   adjust(*h.store, "SKU-0005", -1);
@@ -476,7 +481,8 @@ TEST_CASE("the cloud ahead at the heartbeat: unsent events move above it before 
   for (const auto& e : h.sim.events(kStore)) CHECK(seqs.insert(e.seq).second);
 }
 
-TEST_CASE("a device credential belongs to its database: another one is refused, a legacy one adopted") {
+TEST_CASE(
+    "a device credential belongs to its database: another one is refused, a legacy one adopted") {
   test::TempDir dir;
   const std::string path = dir.path() + "/device-credential.json";
   CHECK(sync::check_device_credential(path, "db-1").has_value());  // none: enrol
@@ -502,6 +508,22 @@ TEST_CASE("last_error is cleared once the link works again") {
   h.sim.go_down_for(1);
   h.link->start();
   REQUIRE(h.run_until([&] { return !h.link->status().last_error.empty(); }));
-  REQUIRE(h.run_until([&] { return h.link->status().enrolled && h.link->status().last_sync_at > 0; }));
+  REQUIRE(
+      h.run_until([&] { return h.link->status().enrolled && h.link->status().last_sync_at > 0; }));
   REQUIRE(h.run_until([&] { return h.link->status().last_error.empty(); }));
+}
+
+TEST_CASE("a full disk pauses the feed (said as such), and it resumes when there is room") {
+  Harness h;
+  h.link->start();
+  REQUIRE(h.run_until([&] { return h.link->status().enrolled; }));
+  h.store->db().mark_disk_full();  // as the disk guard leaves it after a failed write
+  h.route("FO-FULL", {{"SKU-0001", 1}});
+  REQUIRE(h.run_until(
+      [&] { return h.link->status().last_error == "feed paused: the local disk is full"; }));
+  h.io.run_for(std::chrono::milliseconds(300));
+  CHECK_FALSE(h.store->orders().find("FO-FULL").has_value());  // waiting, not failing
+  h.store->db().clear_disk_full();
+  REQUIRE(h.run_until([&] { return h.store->orders().find("FO-FULL").has_value(); }));
+  CHECK(h.run_until([&] { return h.link->status().last_error.empty(); }));
 }
