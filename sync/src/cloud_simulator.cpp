@@ -48,7 +48,8 @@ struct StockView {
 
   // An event's movements, unless the snapshot already holds them.
   void apply(std::int64_t seq, const json& payload) {
-    if (seq <= watermark || !payload.is_object() || !payload.contains("movements") || !payload["movements"].is_array())
+    if (seq <= watermark || !payload.is_object() || !payload.contains("movements") ||
+        !payload["movements"].is_array())
       return;
     for (const auto& m : payload["movements"]) {
       if (!m.is_object() || !m.contains("sku") || !m["sku"].is_string() || !m.contains("delta") ||

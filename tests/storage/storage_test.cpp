@@ -300,7 +300,8 @@ TEST_CASE("continue_above: unsent events move above the cloud's in order, their 
   auto ledger = s->db().prepare("SELECT count(*) FROM ledger WHERE event_seq IN (41, 42)");
   ledger.step();
   CHECK(ledger.int64(0) == 2);
-  auto stale = s->db().prepare("SELECT count(*) FROM ledger WHERE event_seq > ? AND event_seq < 41");
+  auto stale =
+      s->db().prepare("SELECT count(*) FROM ledger WHERE event_seq > ? AND event_seq < 41");
   stale.bind(1, seeded);
   stale.step();
   CHECK(stale.int64(0) == 0);

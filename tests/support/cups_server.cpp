@@ -185,7 +185,8 @@ void CupsServer::write_config() const {
                  "/spool\nTempDir " + root_ + "/spool/tmp\nCacheDir " + root_ +
                  "/cache\nStateDir " + root_ + "/state\nErrorLog " + root_ +
                  "/log/error_log\nAccessLog " + root_ + "/log/access_log\nPageLog " + root_ +
-                 "/log/page_log\nFileDevice Yes\nPrintcap " + root_ + "/printcap\n"
+                 "/log/page_log\nFileDevice Yes\nPrintcap " + root_ +
+                 "/printcap\n"
                  "SystemGroup root\n");
 }
 
