@@ -1,81 +1,26 @@
 // libFuzzer target for the cloud's feed (issue 10): a feed page (or a single command) of
 // any bytes is parsed as the cloud link parses it, each command decoded and applied to a
-// real store (SQLite in a temporary directory, a small catalog and open orders), and the
-// store's books must still balance: on_hand and unsellable equal the ledger, reservations
-// match the orders. A command is applied, rejected or a duplicate; nothing crashes.
-#include <unistd.h>
-
+// real store (SQLite in a temporary directory, a small catalog and an open order), and the
+// store's books must still balance: on_hand and unsellable equal the ledger. A command is
+// applied, rejected (with a reason) or a duplicate; nothing crashes.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <filesystem>
-#include <memory>
 #include <string>
 
 #include "agent/cloud_commands.hpp"
 #include "agent/store.hpp"
 #include "config/json_input.hpp"
+#include "fuzz_store.hpp"
 
 namespace {
 
 using nlohmann::json;
 
-void require(bool ok) {
-  if (!ok) std::abort();
-}
+using fulfil::fuzz::require;
 
-// The store the commands go to, made once: a catalog of five SKUs with stock and a routed
-// order (commands refer to them), in a temporary directory removed at exit.
 fulfil::agent::Store& store() {
-  static std::unique_ptr<fulfil::agent::Store> s = [] {
-    std::string dir = (std::filesystem::temp_directory_path() / "fulfil-feed-fuzz-XXXXXX").string();
-    require(::mkdtemp(dir.data()) != nullptr);
-    static const std::string keep = dir;
-    std::atexit([] { std::filesystem::remove_all(keep); });
-    auto opened = fulfil::agent::Store::open({dir + "/fulfild.db", "off", 1000}, {});
-    require(opened.has_value());
-    auto& st = **opened;
-    fulfil::agent::CloudCommands commands(st);
-    json items = json::array(), levels = json::array();
-    for (int i = 1; i <= 5; ++i) {
-      const std::string sku = "SKU-" + std::to_string(i);
-      items.push_back({{"sku", sku},
-                       {"title", "Item " + std::to_string(i)},
-                       {"bin", "A1"},
-                       {"barcodes", {"400000000000" + std::to_string(i)}}});
-      levels.push_back({{"sku", sku}, {"on_hand", 50}});
-    }
-    const json seed = {
-        {"commands",
-         {{{"id", "seed-1"}, {"type", "catalog.upsert"}, {"payload", {{"items", items}}}},
-          {{"id", "seed-2"},
-           {"type", "inventory.snapshot"},
-           {"payload", {{"watermark_seq", 0}, {"items", levels}}}},
-          {{"id", "seed-3"},
-           {"type", "order.routed"},
-           {"payload",
-            {{"id", "FO-1"},
-             {"order_ref", "1001"},
-             {"delivery_method", "ship"},
-             {"currency", "EUR"},
-             {"customer", {{"name", "A"}, {"email", "a@example.com"}, {"phone", "1"}}},
-             {"address",
-              {{"name", "A"},
-               {"line1", "1 Road"},
-               {"line2", ""},
-               {"city", "Berlin"},
-               {"region", ""},
-               {"postcode", "10115"},
-               {"country", "DE"}}},
-             {"lines",
-              {{{"line_no", 1},
-                {"sku", "SKU-1"},
-                {"quantity", 2},
-                {"unit_price_minor", 999}}}}}}}}}};
-    for (const auto& item : seed["commands"])
-      require(commands.apply(fulfil::agent::feed_command_from(item, "0"), 1).has_value());
-    return std::move(*opened);
-  }();
+  static auto s = fulfil::fuzz::seeded_store("fulfil-feed-fuzz");
   return *s;
 }
 

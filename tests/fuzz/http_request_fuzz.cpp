@@ -21,23 +21,20 @@
 #include <thread>
 #include <vector>
 
-#include "agent/cloud_commands.hpp"
 #include "agent/http_server.hpp"
 #include "agent/store.hpp"
 #include "agent/terminal_api.hpp"
 #include "config/json_input.hpp"
 #include "config/settings.hpp"
+#include "fuzz_store.hpp"
 
 namespace {
 
 using nlohmann::json;
 
-void require(bool ok) {
-  if (!ok) std::abort();
-}
+using fulfil::fuzz::require;
 
 struct Server {
-  std::string dir;
   std::unique_ptr<fulfil::agent::Store> store;
   fulfil::config::Settings settings;
   boost::asio::io_context io;
@@ -48,16 +45,10 @@ struct Server {
   std::vector<std::pair<std::string, std::string>> routes;  // method, target
 
   Server() {
-    dir = (std::filesystem::temp_directory_path() / "fulfil-http-fuzz-XXXXXX").string();
-    require(::mkdtemp(dir.data()) != nullptr);
-    auto opened = fulfil::agent::Store::open({dir + "/fulfild.db", "off", 1000}, {});
-    require(opened.has_value());
-    store = std::move(*opened);
-    seed();
+    store = fulfil::fuzz::seeded_store("fulfil-http-fuzz");
     auto loaded = fulfil::config::load({});
     require(loaded.has_value());
     settings = *loaded;
-    settings.storage.state_dir = dir;
     http = std::make_unique<fulfil::agent::HttpServer>(
         io, fulfil::agent::ApiOptions{"127.0.0.1", 0, 256 * 1024, "", 64});
     api = std::make_unique<fulfil::agent::TerminalApi>(
@@ -82,44 +73,6 @@ struct Server {
     require(bound.has_value());
     port = *bound;
     std::thread([this] { io.run(); }).detach();  // lives as long as the process
-  }
-
-  // The catalog and an order the routes can act on, through the feed as the cloud sends it.
-  void seed() {
-    fulfil::agent::CloudCommands commands(*store);
-    json items = json::array(), levels = json::array();
-    for (int i = 1; i <= 3; ++i) {
-      const std::string sku = "SKU-" + std::to_string(i);
-      items.push_back({{"sku", sku},
-                       {"title", "Item"},
-                       {"bin", "A1"},
-                       {"barcodes", {"400000000000" + std::to_string(i)}}});
-      levels.push_back({{"sku", sku}, {"on_hand", 1000}});
-    }
-    const json order = {
-        {"id", "FO-1"},
-        {"order_ref", "1001"},
-        {"delivery_method", "ship"},
-        {"currency", "EUR"},
-        {"customer", {{"name", "A"}, {"email", "a@example.com"}, {"phone", "1"}}},
-        {"address",
-         {{"name", "A"},
-          {"line1", "1 Road"},
-          {"line2", ""},
-          {"city", "Berlin"},
-          {"region", ""},
-          {"postcode", "10115"},
-          {"country", "DE"}}},
-        {"lines",
-         {{{"line_no", 1}, {"sku", "SKU-1"}, {"quantity", 2}, {"unit_price_minor", 999}}}}};
-    const json seed =
-        json::array({{{"id", "s1"}, {"type", "catalog.upsert"}, {"payload", {{"items", items}}}},
-                     {{"id", "s2"},
-                      {"type", "inventory.snapshot"},
-                      {"payload", {{"watermark_seq", 0}, {"items", levels}}}},
-                     {{"id", "s3"}, {"type", "order.routed"}, {"payload", order}}});
-    for (const auto& c : seed)
-      require(commands.apply(fulfil::agent::feed_command_from(c, "0"), 1).has_value());
   }
 };
 
