@@ -327,7 +327,20 @@ TEST_CASE("a connection flood: the excess is closed at once, fulfilctl still wor
   d.stop(SIGTERM);
 }
 
+// The sanitizers' runtime needs file descriptors of its own (UBSan's vptr check reads
+// memory through a pipe): with none left it reports a false error, so this case is left to
+// the builds without them.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 TEST_CASE("out of file descriptors: accepting pauses instead of spinning, then resumes") {
+  if (kSanitized) {
+    MESSAGE("skipped under ASan/UBSan: their runtime needs free file descriptors (see above)");
+    return;
+  }
   fulfil::test::TempDir state, conf;
   Daemon d(config_file(conf, {{"api", {{"max_connections", 5000}}}}), state.path());
   // systemd's default soft limit, lower still: the cap alone no longer protects it.
