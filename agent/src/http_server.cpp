@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -24,7 +25,11 @@ namespace asio = boost::asio;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using unix_socket = asio::local::stream_protocol;
-using unix_stream = beast::basic_stream<unix_socket>;
+// Both listeners hand their connections to one Session over a generic stream socket:
+// Beast's HTTP and WebSocket code is instantiated once, not once per socket kind (which
+// made this the slowest file of the build).
+using any_socket = asio::generic::stream_protocol::socket;
+using any_stream = beast::basic_stream<asio::generic::stream_protocol>;
 
 ApiResponse api_error(unsigned status, const std::string& code, const std::string& message) {
   ApiResponse r;
@@ -204,11 +209,7 @@ http::response<http::string_body> to_response(const ApiResponse& out) {
   return response;
 }
 
-std::optional<unsigned> peer_uid(tcp::socket&) {
-  return std::nullopt;
-}
-
-std::optional<unsigned> peer_uid(unix_socket::socket& socket) {
+std::optional<unsigned> peer_uid(any_socket& socket) {
   ucred cred{};
   socklen_t len = sizeof cred;
   if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
@@ -218,11 +219,10 @@ std::optional<unsigned> peer_uid(unix_socket::socket& socket) {
 
 // An accepted WebSocket: a read loop for the peer's messages and a write queue (Beast
 // allows one write in flight).
-template <class Stream>
 class WebSocketSession : public WebSocketChannel,
-                         public std::enable_shared_from_this<WebSocketSession<Stream>> {
+                         public std::enable_shared_from_this<WebSocketSession> {
  public:
-  WebSocketSession(Stream stream, std::shared_ptr<ConnectionSlot> slot)
+  WebSocketSession(any_stream stream, std::shared_ptr<ConnectionSlot> slot)
       : ws_(std::move(stream)), slot_(std::move(slot)) {}
 
   template <class Request>
@@ -279,7 +279,7 @@ class WebSocketSession : public WebSocketChannel,
 
  private:
   static constexpr std::size_t kMaxQueued = 1024;
-  websocket::stream<Stream> ws_;
+  websocket::stream<any_stream> ws_;
   std::shared_ptr<ConnectionSlot> slot_;  // null on the Unix socket
   beast::flat_buffer in_;
   std::deque<std::string> queue_;
@@ -327,10 +327,9 @@ class WebSocketSession : public WebSocketChannel,
 };
 
 // One connection: read a request (bounded size and time), answer, repeat while keep-alive.
-template <class Stream>
-class Session : public std::enable_shared_from_this<Session<Stream>> {
+class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(typename Stream::socket_type socket, std::shared_ptr<HttpServer::Impl> server,
+  Session(any_socket socket, std::shared_ptr<HttpServer::Impl> server,
           std::shared_ptr<ConnectionSlot> slot)
       : stream_(std::move(socket)),
         server_(std::move(server)),
@@ -340,7 +339,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void start() { read(); }
 
  private:
-  Stream stream_;
+  any_stream stream_;
   // Room for a whole header block and more: the parser's header limit is what refuses one.
   beast::flat_buffer buffer_{2 * kMaxRequestHeaderBytes};
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -376,7 +375,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     request.body = std::move(req.body());
     request.via_unix_socket = via_unix_;
-    request.peer_uid = peer_uid(stream_.socket());
+    if (via_unix_) request.peer_uid = peer_uid(stream_.socket());
     return request;
   }
 
@@ -424,7 +423,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     const WebSocketRoute* route = server_->websocket_route(request);
     if (!route)
       return respond(api_error(404, "not_found", "no such WebSocket: " + request.path), false);
-    auto channel = std::make_shared<WebSocketSession<Stream>>(std::move(stream_), slot_);
+    auto channel = std::make_shared<WebSocketSession>(std::move(stream_), slot_);
     std::optional<ApiResponse> refusal;
     try {
       refusal = route->accept(request, channel);
@@ -492,7 +491,7 @@ void HttpServer::Impl::accept_unix() {
       io, [self = shared_from_this()](beast::error_code ec, unix_socket::socket socket) {
         if (self->stopped) return;
         if (self->paused_for_descriptors(ec, self->unix_accept_pause, &Impl::accept_unix)) return;
-        if (!ec) std::make_shared<Session<unix_stream>>(std::move(socket), self, nullptr)->start();
+        if (!ec) std::make_shared<Session>(any_socket(std::move(socket)), self, nullptr)->start();
         self->accept_unix();
       });
 }
@@ -513,8 +512,7 @@ void HttpServer::Impl::admit(tcp::socket socket) {
     return;
   }
   auto slot = std::make_shared<ConnectionSlot>(shared_from_this());
-  std::make_shared<Session<beast::tcp_stream>>(std::move(socket), shared_from_this(),
-                                               std::move(slot))
+  std::make_shared<Session>(any_socket(std::move(socket)), shared_from_this(), std::move(slot))
       ->start();
 }
 

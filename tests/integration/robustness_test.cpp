@@ -244,16 +244,20 @@ TEST_CASE("hostile JSON bodies are 400s that change nothing: deep nesting, bad U
   REQUIRE(before.has_value());
   // ~200 KB, 100,000 levels deep, in each route's array field: this crashed the daemon.
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
-  const std::vector<std::tuple<std::string, std::string, std::string>> attacks = {
+  struct Attack {
+    std::string path, field, token;
+  };
+  const std::vector<Attack> attacks = {
       {"/api/v1/orders/" + order + "/pack", "packages", associate},
       {"/api/v1/returns", "lines", associate},
       {"/api/v1/manifests", "parcels", associate},
       {"/api/v1/inventory/counts", "entries", manager},
   };
-  for (const auto& [path, field, token] : attacks) {
-    CAPTURE(path);
-    auto r = fulfil::test::http_request(d.port, "POST", path, "{\"" + field + "\":" + deep + "}",
-                                        bearer(token));
+  for (const auto& attack : attacks) {
+    CAPTURE(attack.path);
+    auto r =
+        fulfil::test::http_request(d.port, "POST", attack.path,
+                                   "{\"" + attack.field + "\":" + deep + "}", bearer(attack.token));
     REQUIRE_MESSAGE(r.has_value(), "no answer: the daemon died?\n" << d.child->stderr_text());
     CHECK(r->status == 400);
     const auto error = body_of(*r)["error"];
@@ -330,7 +334,7 @@ TEST_CASE("a connection flood: the excess is closed at once, fulfilctl still wor
 // The sanitizers' runtime needs file descriptors of its own (UBSan's vptr check reads
 // memory through a pipe): with none left it reports a false error, so this case is left to
 // the builds without them.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(FULFIL_SANITIZED)
 constexpr bool kSanitized = true;
 #else
 constexpr bool kSanitized = false;

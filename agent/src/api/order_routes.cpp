@@ -121,7 +121,7 @@ ApiResponse with_printing(ApiResponse order, const json& printed) {
   return order;
 }
 
-void add_queue(Routes& r) {
+void add_order_queue(Routes& r) {
   r.add("GET", "/api/v1/orders", Role::associate,
         [&r](const ApiRequest& req, const Caller&, const CommandContext& ctx) {
           std::optional<OrderState> state;
@@ -411,7 +411,7 @@ void add_handover(Routes& r) {
 }  // namespace
 
 void add_order_routes(Routes& r) {
-  add_queue(r);
+  add_order_queue(r);
   add_decisions(r);
   add_picking(r);
   add_packing(r);

@@ -79,7 +79,7 @@ void add_order_printing(Routes& r) {
         });
 }
 
-void add_queue(Routes& r) {
+void add_print_queue(Routes& r) {
   r.add("GET", "/api/v1/print-jobs", Role::associate,
         [&r](const ApiRequest& req, const Caller&, const CommandContext&) {
           PrintJobFilter f;
@@ -153,7 +153,7 @@ void add_printers(Routes& r) {
 
 void add_print_routes(Routes& r) {
   add_order_printing(r);
-  add_queue(r);
+  add_print_queue(r);
   add_printers(r);
 }
 

@@ -83,6 +83,9 @@ std::vector<DocumentLine> lines_by_bin(const std::vector<DocumentLine>& lines);
 std::string format_printed_at(std::int64_t unix_ms);
 std::string city_line(const PostalAddress& a);
 std::string package_text(const OrderDocument& doc);
+// "Order <ref>", or the order id where the reference is empty once printable.
+std::string order_caption(const OrderDocument& doc);
+std::int64_t item_count(const OrderDocument& doc);
 // The store's own code for a parcel: "<order id>-<package no>" (Code 128 on the label).
 std::string package_code(const OrderDocument& doc);
 std::string weight_text(std::int64_t grams);

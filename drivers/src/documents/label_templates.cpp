@@ -2,7 +2,6 @@
 // for the PDF of the three labels. Every element is emitted whatever the data holds (an
 // empty field prints nothing), so a template's commands depend only on the document's kind
 // and number of lines, never on the text in its fields.
-#include <numeric>
 
 #include "documents_internal.hpp"
 
@@ -12,15 +11,6 @@ namespace {
 constexpr double kLeft = 40;
 constexpr double kWidth = kLabelWidth - 2 * kLeft;
 constexpr double kFooterY = 1150;
-
-std::string order_caption(const OrderDocument& doc) {
-  return "Order " + (display_text(doc.order_ref).empty() ? doc.order_id : doc.order_ref);
-}
-
-std::int64_t item_count(const OrderDocument& doc) {
-  return std::accumulate(doc.lines.begin(), doc.lines.end(), std::int64_t{0},
-                         [](std::int64_t n, const DocumentLine& l) { return n + l.quantity; });
-}
 
 void address_block(PageBuilder& b, double y, const PostalAddress& a) {
   b.text(kLeft, y, kWidth, 44, a.name, true);

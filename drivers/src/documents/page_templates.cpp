@@ -1,6 +1,5 @@
 // A4 templates (in points) for packing slips and pick lists on page printers. A normal
 // order fits one page; longer ones continue on pages with a short header, "Page k of n".
-#include <numeric>
 
 #include "documents_internal.hpp"
 
@@ -9,8 +8,8 @@ namespace {
 
 constexpr double kA4Width = 595.28;
 constexpr double kA4Height = 841.89;
-constexpr double kLeft = 40;
-constexpr double kWidth = kA4Width - 2 * kLeft;
+constexpr double kPageLeft = 40;
+constexpr double kPageWidth = kA4Width - 2 * kPageLeft;
 constexpr double kRowsBottom = 795;
 constexpr double kContinuedRowsTop = 134;
 
@@ -18,15 +17,6 @@ constexpr double kContinuedRowsTop = 134;
 void text(PageBuilder& b, double x, double y, double w, double pt, std::string_view s,
           bool bold = false) {
   b.text(x, y, w, pt / 0.75, s, bold);
-}
-
-std::int64_t item_count(const OrderDocument& doc) {
-  return std::accumulate(doc.lines.begin(), doc.lines.end(), std::int64_t{0},
-                         [](std::int64_t n, const DocumentLine& l) { return n + l.quantity; });
-}
-
-std::string order_caption(const OrderDocument& doc) {
-  return "Order " + (display_text(doc.order_ref).empty() ? doc.order_id : doc.order_ref);
 }
 
 struct Table {
@@ -37,15 +27,15 @@ struct Table {
 };
 
 void continued_header(PageBuilder& b, const OrderDocument& doc, std::string_view title) {
-  text(b, kLeft, 40, kWidth, 14, std::string(title) + " (continued)", true);
-  text(b, kLeft, 64, kWidth, 11, order_caption(doc) + "  " + doc.order_id);
-  b.rule(kLeft, 100, kWidth, 1);
+  text(b, kPageLeft, 40, kPageWidth, 14, std::string(title) + " (continued)", true);
+  text(b, kPageLeft, 64, kPageWidth, 11, order_caption(doc) + "  " + doc.order_id);
+  b.rule(kPageLeft, 100, kPageWidth, 1);
 }
 
 void footer(PageBuilder& b, const OrderDocument& doc, std::size_t k, std::size_t n) {
-  b.rule(kLeft, 805, kWidth, 0.5);
-  text(b, kLeft, 810, 200, 9, "Page " + std::to_string(k) + " of " + std::to_string(n));
-  text(b, 300, 810, kWidth - 260, 9, format_printed_at(doc.printed_at_ms));
+  b.rule(kPageLeft, 805, kPageWidth, 0.5);
+  text(b, kPageLeft, 810, 200, 9, "Page " + std::to_string(k) + " of " + std::to_string(n));
+  text(b, 300, 810, kPageWidth - 260, 9, format_printed_at(doc.printed_at_ms));
 }
 
 // Lays the lines out in a table over as many pages as they need.
@@ -75,11 +65,11 @@ std::vector<Page> table_pages(const OrderDocument& doc, const std::vector<Docume
 }
 
 void packing_first_header(PageBuilder& b, const OrderDocument& doc) {
-  text(b, kLeft, 40, 270, 11, doc.store_name);
-  text(b, kLeft, 58, 270, 22, "Packing slip", true);
-  text(b, kLeft, 96, 270, 13, order_caption(doc), true);
-  text(b, kLeft, 116, 270, 10, "Order id " + doc.order_id);
-  text(b, kLeft, 132, 270, 9, format_printed_at(doc.printed_at_ms));
+  text(b, kPageLeft, 40, 270, 11, doc.store_name);
+  text(b, kPageLeft, 58, 270, 22, "Packing slip", true);
+  text(b, kPageLeft, 96, 270, 13, order_caption(doc), true);
+  text(b, kPageLeft, 116, 270, 10, "Order id " + doc.order_id);
+  text(b, kPageLeft, 132, 270, 9, format_printed_at(doc.printed_at_ms));
   const PostalAddress& a = doc.ship_to;
   const bool has_name = !display_text(a.name).empty();
   text(b, 330, 58, 225, 10, "Ship to", true);
@@ -88,47 +78,47 @@ void packing_first_header(PageBuilder& b, const OrderDocument& doc) {
   text(b, 330, 106, 225, 10, a.line2);
   text(b, 330, 121, 225, 10, city_line(a));
   text(b, 330, 136, 225, 10, a.country);
-  text(b, kLeft, 158, kWidth, 10,
+  text(b, kPageLeft, 158, kPageWidth, 10,
        package_text(doc) + " | Box " + doc.box_type + " | " + weight_text(doc.weight_g));
-  b.rule(kLeft, 178, kWidth, 1);
+  b.rule(kPageLeft, 178, kPageWidth, 1);
 }
 
 void packing_table_header(PageBuilder& b, double y) {
-  text(b, kLeft, y, 45, 10, "Qty", true);
+  text(b, kPageLeft, y, 45, 10, "Qty", true);
   text(b, 90, y, 130, 10, "SKU", true);
-  text(b, 225, y, kA4Width - kLeft - 225, 10, "Item", true);
-  b.rule(kLeft, y + 17, kWidth, 0.5);
+  text(b, 225, y, kA4Width - kPageLeft - 225, 10, "Item", true);
+  b.rule(kPageLeft, y + 17, kPageWidth, 0.5);
 }
 
 void packing_table_row(PageBuilder& b, double y, const DocumentLine& l) {
-  text(b, kLeft, y, 45, 10, std::to_string(l.quantity));
+  text(b, kPageLeft, y, 45, 10, std::to_string(l.quantity));
   text(b, 90, y, 130, 10, l.sku);
-  text(b, 225, y, kA4Width - kLeft - 225, 10, l.title);
+  text(b, 225, y, kA4Width - kPageLeft - 225, 10, l.title);
 }
 
 void pick_first_header(PageBuilder& b, const OrderDocument& doc) {
-  text(b, kLeft, 40, 400, 22, "Pick list", true);
-  text(b, kLeft, 76, 400, 13, "Order " + doc.order_id, true);
-  text(b, kLeft, 96, 400, 11, doc.customer_name);
-  text(b, kLeft, 114, 400, 10, order_caption(doc) + "   " + doc.store_name);
-  text(b, kLeft, 130, 400, 10,
+  text(b, kPageLeft, 40, 400, 22, "Pick list", true);
+  text(b, kPageLeft, 76, 400, 13, "Order " + doc.order_id, true);
+  text(b, kPageLeft, 96, 400, 11, doc.customer_name);
+  text(b, kPageLeft, 114, 400, 10, order_caption(doc) + "   " + doc.store_name);
+  text(b, kPageLeft, 130, 400, 10,
        std::to_string(doc.lines.size()) + " lines, " + std::to_string(item_count(doc)) + " items");
-  text(b, kLeft, 146, 400, 9, format_printed_at(doc.printed_at_ms));
-  b.qr(kA4Width - kLeft - 100, 36, 100, qr_data(doc));
-  b.rule(kLeft, 168, kWidth, 1);
+  text(b, kPageLeft, 146, 400, 9, format_printed_at(doc.printed_at_ms));
+  b.qr(kA4Width - kPageLeft - 100, 36, 100, qr_data(doc));
+  b.rule(kPageLeft, 168, kPageWidth, 1);
 }
 
 void pick_table_header(PageBuilder& b, double y) {
-  text(b, kLeft, y, 90, 10, "Bin", true);
+  text(b, kPageLeft, y, 90, 10, "Bin", true);
   text(b, 135, y, 40, 10, "Qty", true);
   text(b, 180, y, 120, 10, "SKU", true);
   text(b, 305, y, 205, 10, "Item", true);
   text(b, 515, y, 40, 10, "Picked", true);
-  b.rule(kLeft, y + 17, kWidth, 0.5);
+  b.rule(kPageLeft, y + 17, kPageWidth, 0.5);
 }
 
 void pick_table_row(PageBuilder& b, double y, const DocumentLine& l) {
-  text(b, kLeft, y, 90, 11, l.bin, true);
+  text(b, kPageLeft, y, 90, 11, l.bin, true);
   text(b, 135, y, 40, 11, std::to_string(l.quantity), true);
   text(b, 180, y, 120, 10, l.sku);
   text(b, 305, y, 205, 10, l.title);

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cctype>
 #include <ctime>
+#include <numeric>
 
 #include "documents_internal.hpp"
 
@@ -103,6 +104,15 @@ std::string weight_text(std::int64_t grams) {
 std::string qr_data(const OrderDocument& doc) {
   // Without a link the QR holds the order id, which the agent's scanner also opens.
   return doc.order_qr.empty() ? doc.order_id : doc.order_qr;
+}
+
+std::string order_caption(const OrderDocument& doc) {
+  return "Order " + (display_text(doc.order_ref).empty() ? doc.order_id : doc.order_ref);
+}
+
+std::int64_t item_count(const OrderDocument& doc) {
+  return std::accumulate(doc.lines.begin(), doc.lines.end(), std::int64_t{0},
+                         [](std::int64_t n, const DocumentLine& l) { return n + l.quantity; });
 }
 
 }  // namespace fulfil::drivers::docs
