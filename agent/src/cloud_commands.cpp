@@ -2,7 +2,7 @@
 
 #include <openssl/evp.h>
 
-#include "stock_ledger.hpp"
+#include "transaction.hpp"
 
 namespace fulfil::agent {
 namespace {

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "drivers/gtin.hpp"
-#include "stock_ledger.hpp"
+#include "transaction.hpp"
 
 namespace fulfil::agent {
 namespace {

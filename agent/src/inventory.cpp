@@ -7,6 +7,8 @@
 #include "drivers/barcode.hpp"
 #include "drivers/gtin.hpp"
 #include "stock_ledger.hpp"
+#include "text_checks.hpp"
+#include "transaction.hpp"
 
 namespace fulfil::agent {
 namespace {

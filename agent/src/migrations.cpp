@@ -297,7 +297,7 @@ std::set<std::string> schema_objects(Database& db) {
 }
 
 // Tables first (what a person recognises), then indexes and the rest.
-std::string joined(std::vector<std::string> names) {
+std::string schema_objects_text(std::vector<std::string> names) {
   std::stable_partition(names.begin(), names.end(),
                         [](const std::string& n) { return n.rfind("table ", 0) == 0; });
   std::string out;
@@ -323,9 +323,10 @@ std::optional<std::string> schema_mismatch(Database& db, int version) {
                       std::back_inserter(unexpected));
   if (missing.empty() && unexpected.empty()) return std::nullopt;
   std::string out;
-  if (!missing.empty()) out += "missing: " + joined(missing);
+  if (!missing.empty()) out += "missing: " + schema_objects_text(missing);
   if (!unexpected.empty())
-    out += (out.empty() ? "" : "; ") + std::string("unexpected: ") + joined(unexpected);
+    out +=
+        (out.empty() ? "" : "; ") + std::string("unexpected: ") + schema_objects_text(unexpected);
   return out;
 }
 

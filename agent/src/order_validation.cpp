@@ -3,7 +3,7 @@
 #include <map>
 #include <set>
 
-#include "stock_ledger.hpp"
+#include "text_checks.hpp"
 
 namespace fulfil::agent {
 namespace {

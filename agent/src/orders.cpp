@@ -8,6 +8,8 @@
 #include "order_rows.hpp"
 #include "order_validation.hpp"
 #include "stock_ledger.hpp"
+#include "text_checks.hpp"
+#include "transaction.hpp"
 
 namespace fulfil::agent {
 namespace {

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "stock_ledger.hpp"
+#include "transaction.hpp"
 
 namespace fulfil::agent {
 

@@ -6,9 +6,10 @@
 namespace fulfil::agent {
 namespace {
 
-constexpr std::array kStates{"queued", "sending", "submitted", "printed", "failed", "cancelled"};
+constexpr std::array kPrintJobStates{"queued",  "sending", "submitted",
+                                     "printed", "failed",  "cancelled"};
 
-constexpr const char* kColumns =
+constexpr const char* kPrintJobColumns =
     "SELECT id, kind, coalesce(order_id, ''), station, printer, format, copies, state, "
     "attempts, last_error, external_id, reprint_of, requested_by, created_at, updated_at, "
     "coalesce(printed_at, 0), ";
@@ -36,18 +37,19 @@ PrintJob read_job(const Statement& s, bool with_document) {
 }
 
 std::string select(bool with_document, const std::string& rest) {
-  return std::string(kColumns) + (with_document ? "document" : "NULL") + " FROM print_job " + rest;
+  return std::string(kPrintJobColumns) + (with_document ? "document" : "NULL") +
+         " FROM print_job " + rest;
 }
 
 }  // namespace
 
 std::string_view print_job_state_name(PrintJobState s) {
-  return kStates[static_cast<std::size_t>(s)];
+  return kPrintJobStates[static_cast<std::size_t>(s)];
 }
 
 std::optional<PrintJobState> print_job_state_from(std::string_view name) {
-  for (std::size_t i = 0; i < kStates.size(); ++i)
-    if (name == kStates[i]) return static_cast<PrintJobState>(i);
+  for (std::size_t i = 0; i < kPrintJobStates.size(); ++i)
+    if (name == kPrintJobStates[i]) return static_cast<PrintJobState>(i);
   return std::nullopt;
 }
 

@@ -5,7 +5,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kColumns =
+constexpr const char* kRemoteConfigColumns =
     "SELECT id, command_id, payload, version, key_id, settings, state, reason, received_at, "
     "coalesce(decided_at, 0) FROM remote_config ";
 
@@ -51,7 +51,7 @@ void RemoteConfigs::receive(const std::string& command_id, const json& payload, 
 }
 
 std::optional<RemoteConfigRecord> RemoteConfigs::one(const std::string& where) {
-  auto s = db_.prepare(std::string(kColumns) + where);
+  auto s = db_.prepare(std::string(kRemoteConfigColumns) + where);
   if (!s.step()) return std::nullopt;
   return read(s);
 }
@@ -83,7 +83,7 @@ std::int64_t RemoteConfigs::highest_tried_version() {
 }
 
 std::vector<RemoteConfigRecord> RemoteConfigs::history(std::size_t limit) {
-  auto s = db_.prepare(std::string(kColumns) + "ORDER BY id DESC LIMIT ?");
+  auto s = db_.prepare(std::string(kRemoteConfigColumns) + "ORDER BY id DESC LIMIT ?");
   s.bind(1, static_cast<std::int64_t>(limit));
   std::vector<RemoteConfigRecord> out;
   while (s.step()) out.push_back(read(s));

@@ -5,6 +5,8 @@
 #include "agent/order_lifecycle.hpp"
 #include "order_rows.hpp"
 #include "stock_ledger.hpp"
+#include "text_checks.hpp"
+#include "transaction.hpp"
 
 namespace fulfil::agent {
 

@@ -2,51 +2,6 @@
 
 namespace fulfil::agent {
 
-std::string Actor::str() const {
-  static constexpr const char* names[] = {"user", "terminal", "device", "cloud", "system"};
-  return std::string(names[static_cast<int>(kind)]) + ":" + id;
-}
-
-std::string_view errc_name(DomainErrc code) {
-  switch (code) {
-    case DomainErrc::not_found:
-      return "not_found";
-    case DomainErrc::invalid_argument:
-      return "invalid_argument";
-    case DomainErrc::illegal_transition:
-      return "illegal_transition";
-    case DomainErrc::unknown_sku:
-      return "unknown_sku";
-    case DomainErrc::insufficient_stock:
-      return "insufficient_stock";
-    case DomainErrc::duplicate:
-      return "duplicate";
-    case DomainErrc::wrong_pickup_code:
-      return "wrong_pickup_code";
-    case DomainErrc::pickup_locked:
-      return "pickup_locked";
-    case DomainErrc::storage:
-      return "storage";
-  }
-  return "unknown";
-}
-
-Result<void> check_text(std::string_view field, std::string_view value, std::size_t max_len,
-                        bool required) {
-  if (required && value.empty())
-    return fail(DomainErrc::invalid_argument, std::string(field) + " is required");
-  if (value.size() > max_len)
-    return fail(DomainErrc::invalid_argument,
-                std::string(field) + " is " + std::to_string(value.size()) +
-                    " bytes long; at most " + std::to_string(max_len) + " allowed");
-  for (unsigned char c : value)
-    if (c < 0x20 || c == 0x7f)
-      return fail(
-          DomainErrc::invalid_argument,
-          std::string(field) + " contains a control character (code " + std::to_string(c) + ")");
-  return {};
-}
-
 std::optional<StockLevel> StockLedger::level(const std::string& sku) {
   auto s = db_.prepare(
       "SELECT sku, title, bin, on_hand, reserved, unsellable, safety_stock FROM sku WHERE sku=?");

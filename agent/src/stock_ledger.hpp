@@ -49,23 +49,4 @@ class StockLedger {
 
 nlohmann::json movements_json(const std::vector<Movement>& movements);
 
-// Transaction boundary for every domain command: commits when the body succeeds, rolls
-// back when it returns an error or the database fails.
-template <class F>
-auto commit_or_rollback(Database& db, F&& body) -> decltype(body()) {
-  try {
-    Transaction tx(db);
-    auto result = body();
-    if (result) tx.commit();
-    return result;
-  } catch (const StorageFailure& e) {
-    return fail(DomainErrc::storage, storage_failure_message(e));
-  }
-}
-
-// Text that came from a person or the cloud: non-empty (if required), bounded, and free of
-// control characters that could corrupt logs, documents or terminals.
-Result<void> check_text(std::string_view field, std::string_view value, std::size_t max_len,
-                        bool required);
-
 }  // namespace fulfil::agent

@@ -6,7 +6,8 @@
 #include <cstdio>
 #include <stdexcept>
 
-#include "stock_ledger.hpp"
+#include "text_checks.hpp"
+#include "transaction.hpp"
 
 namespace fulfil::agent {
 namespace {
@@ -51,7 +52,7 @@ std::string normalize_code(std::string_view code) {
   return digits;
 }
 
-const char* kColumns =
+const char* kTerminalColumns =
     "SELECT id, name, role, station, paired_at, paired_by, last_seen_at, revoked_at FROM "
     "terminal ";
 
@@ -142,7 +143,7 @@ std::optional<Terminal> Terminals::authenticate(const std::string& token, std::i
   if (token.size() != 64) return std::nullopt;
   std::optional<Terminal> found;
   {
-    auto s = db_.prepare(std::string(kColumns) + "WHERE token_hash = ? AND revoked_at = 0");
+    auto s = db_.prepare(std::string(kTerminalColumns) + "WHERE token_hash = ? AND revoked_at = 0");
     s.bind(1, sha256_hex(token));
     if (s.step()) found = read_terminal(s);
   }
@@ -157,16 +158,16 @@ std::optional<Terminal> Terminals::authenticate(const std::string& token, std::i
 }
 
 std::optional<Terminal> Terminals::find(const std::string& id) {
-  auto s = db_.prepare(std::string(kColumns) + "WHERE id = ?");
+  auto s = db_.prepare(std::string(kTerminalColumns) + "WHERE id = ?");
   s.bind(1, id);
   if (!s.step()) return std::nullopt;
   return read_terminal(s);
 }
 
 std::vector<Terminal> Terminals::list(bool include_revoked) {
-  auto s = db_.prepare(std::string(kColumns) + (include_revoked
-                                                    ? "ORDER BY paired_at"
-                                                    : "WHERE revoked_at = 0 ORDER BY paired_at"));
+  auto s = db_.prepare(
+      std::string(kTerminalColumns) +
+      (include_revoked ? "ORDER BY paired_at" : "WHERE revoked_at = 0 ORDER BY paired_at"));
   std::vector<Terminal> out;
   while (s.step()) out.push_back(read_terminal(s));
   return out;
