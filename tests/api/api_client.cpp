@@ -1,6 +1,7 @@
 #include "api_client.hpp"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -12,6 +13,8 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+// TCP and Unix connections alike: Beast's HTTP code is compiled once.
+using any_socket = asio::generic::stream_protocol::socket;
 
 nlohmann::json Reply::json() const {
   return nlohmann::json::parse(body);
@@ -27,8 +30,13 @@ std::string Reply::error_code() const {
 
 namespace {
 
-template <class Socket>
-Reply exchange(Socket& socket, const std::string& method, const std::string& target,
+any_socket connect_tcp(asio::io_context& io, unsigned short port) {
+  tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), port});
+  return any_socket(std::move(socket));
+}
+
+Reply exchange(any_socket socket, const std::string& method, const std::string& target,
                const std::string& body, const std::string& token) {
   http::request<http::string_body> req(http::string_to_verb(method), target, 11);
   req.set(http::field::host, "127.0.0.1");
@@ -50,9 +58,7 @@ Reply exchange(Socket& socket, const std::string& method, const std::string& tar
 Reply ApiClient::send(const std::string& method, const std::string& target,
                       const std::string& body) const {
   asio::io_context io;
-  tcp::socket socket(io);
-  socket.connect({asio::ip::make_address("127.0.0.1"), port_});
-  return exchange(socket, method, target, body, token_);
+  return exchange(connect_tcp(io, port_), method, target, body, token_);
 }
 
 Reply unix_request(const std::string& path, const std::string& method, const std::string& target,
@@ -60,7 +66,7 @@ Reply unix_request(const std::string& path, const std::string& method, const std
   asio::io_context io;
   asio::local::stream_protocol::socket socket(io);
   socket.connect(asio::local::stream_protocol::endpoint(path));
-  return exchange(socket, method, target, body, "");
+  return exchange(any_socket(std::move(socket)), method, target, body, "");
 }
 
 EventSocket::EventSocket(unsigned short port, const std::string& token) : ws_(io_) {
@@ -110,8 +116,7 @@ bool EventSocket::wait_for(const std::string& type, const std::string& subject,
 
 unsigned websocket_refusal(unsigned short port, const std::string& target) {
   asio::io_context io;
-  tcp::socket socket(io);
-  socket.connect({asio::ip::make_address("127.0.0.1"), port});
+  any_socket socket = connect_tcp(io, port);
   http::request<http::string_body> req(http::verb::get, target, 11);
   req.set(http::field::host, "127.0.0.1");
   req.set(http::field::connection, "Upgrade");
