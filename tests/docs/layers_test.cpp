@@ -53,7 +53,9 @@ std::vector<Include> quoted_includes(const fs::path& root, const std::string& fo
 TEST_CASE("no folder includes a header of a layer above it or another folder's sources") {
   const fs::path root = FULFIL_SOURCE_DIR;
   std::size_t checked = 0;
-  for (const auto& [folder, allowed] : kMayInclude) {
+  for (const auto& rule : kMayInclude) {
+    const std::string& folder = rule.first;  // not a structured binding: the checks capture it
+    const std::set<std::string>& allowed = rule.second;
     for (const auto& inc : quoted_includes(root, folder)) {
       ++checked;
       CAPTURE(inc.file);
