@@ -8,6 +8,8 @@ namespace {
 
 constexpr std::array kPrintJobStates{"queued",  "sending", "submitted",
                                      "printed", "failed",  "cancelled"};
+static_assert(kPrintJobStates.size() == static_cast<std::size_t>(PrintJobState::cancelled) + 1,
+              "a name for every PrintJobState");
 
 constexpr const char* kPrintJobColumns =
     "SELECT id, kind, coalesce(order_id, ''), station, printer, format, copies, state, "
