@@ -167,11 +167,12 @@ std::string md_escape(std::string s) {
 }
 
 void reference_rows(const json& node, const std::string& path, std::ostringstream& out,
-                    bool local_only = false) {
+                    bool local_only = false, bool restart = false) {
   local_only = local_only || node.value("x-local-only", false);
+  restart = restart || node.value("x-restart", false);
   if (node.value("type", "") == "object") {
     for (const auto& [key, child] : node["properties"].items())
-      reference_rows(child, join_path(path, key), out, local_only);
+      reference_rows(child, join_path(path, key), out, local_only, restart);
     return;
   }
   std::string type = node.value("type", "");
@@ -183,7 +184,8 @@ void reference_rows(const json& node, const std::string& path, std::ostringstrea
   out << "| `" << path << "` | " << type << " | `" << md_escape(node["default"].dump()) << "` | "
       << md_escape(node.value("description", ""))
       << (allowed.empty() ? "" : " Allowed: " + md_escape(allowed) + ".")
-      << (local_only ? " Local file only." : "") << " |\n";
+      << (local_only ? " Local file only." : "") << (restart ? " Takes effect at restart." : "")
+      << " |\n";
   if (!entries) return;
   // A list of objects (e.g. scanners): one row per field of an entry.
   const json& items = node["items"];
@@ -193,11 +195,32 @@ void reference_rows(const json& node, const std::string& path, std::ostringstrea
     const bool required =
         std::find(required_keys.begin(), required_keys.end(), key) != required_keys.end();
     if (required) row["default"] = "(required)";
-    reference_rows(row, path + "[]." + key, out, local_only);
+    reference_rows(row, path + "[]." + key, out, local_only, restart);
+  }
+}
+
+void collect_restart_keys(const json& node, const json& running, const json& next,
+                          const std::string& path, std::vector<std::string>& out) {
+  if (node.value("x-restart", false)) {
+    if (running != next) out.push_back(path);
+    return;
+  }
+  if (node.value("type", "") != "object" || !node.contains("properties")) return;
+  static const json absent;
+  for (const auto& [key, child] : node["properties"].items()) {
+    const json& a = running.is_object() && running.contains(key) ? running[key] : absent;
+    const json& b = next.is_object() && next.contains(key) ? next[key] : absent;
+    collect_restart_keys(child, a, b, join_path(path, key), out);
   }
 }
 
 }  // namespace
+
+std::vector<std::string> changed_restart_keys(const json& running, const json& next) {
+  std::vector<std::string> out;
+  collect_restart_keys(schema(), running, next, "", out);
+  return out;
+}
 
 std::string ConfigError::describe() const {
   std::string out = "config key '" + key + "'";

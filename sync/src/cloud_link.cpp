@@ -9,9 +9,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "agent/cloud_commands.hpp"
 #include "config/json_input.hpp"
 #include "config/log.hpp"
+#include "domain/cloud_commands.hpp"
 #include "sync/backoff.hpp"
 #include "sync/event_batch.hpp"
 

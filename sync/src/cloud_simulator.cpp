@@ -6,18 +6,18 @@
 #include <random>
 #include <set>
 
-#include "agent/http_server.hpp"
-#include "agent/outbox.hpp"
-#include "agent/store.hpp"
 #include "config/json_input.hpp"
 #include "config/remote_config.hpp"
+#include "domain/outbox.hpp"
+#include "domain/store.hpp"
+#include "http/http_server.hpp"
 #include "sync/event_batch.hpp"
 
 namespace fulfil::sync {
 namespace asio = boost::asio;
-using agent::api_error;
 using agent::ApiRequest;
 using agent::ApiResponse;
+using agent::http_error;
 using nlohmann::json;
 
 namespace {
@@ -141,8 +141,8 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
       return true;
     }
     if (chance(options.faults.error_rate)) {
-      r = chance(0.5) ? api_error(503, "unavailable", "injected outage")
-                      : api_error(500, "internal", "injected failure");
+      r = chance(0.5) ? http_error(503, "unavailable", "injected outage")
+                      : http_error(500, "internal", "injected failure");
       r.headers.push_back({"Retry-After", std::to_string(options.faults.retry_after_s)});
       deliver(std::move(respond), std::move(r), false);
       return true;
@@ -158,14 +158,14 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
 
   std::optional<ApiResponse> check_store(const ApiRequest& req, std::string& store_id) {
     if (req.header("fulfil-protocol") != "1")
-      return api_error(req.header("fulfil-protocol").empty() ? 400 : 426, "protocol_version",
-                       "this cloud speaks Fulfil-Protocol 1");
+      return http_error(req.header("fulfil-protocol").empty() ? 400 : 426, "protocol_version",
+                        "this cloud speaks Fulfil-Protocol 1");
     store_id = req.params.at(0);
     const std::string auth = req.header("authorization");
     const std::string prefix = "Bearer ";
     auto it = auth.rfind(prefix, 0) == 0 ? tokens.find(auth.substr(prefix.size())) : tokens.end();
     if (it == tokens.end() || it->second != store_id)
-      return api_error(401, "unauthorized", "unknown or revoked device credential");
+      return http_error(401, "unauthorized", "unknown or revoked device credential");
     return std::nullopt;
   }
 
@@ -222,11 +222,11 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
       json body = json::parse(req.body, nullptr, false);
       if (body.is_object()) body = json::array({body});
       if (!body.is_array())
-        return api_error(400, "bad_request", "expected {type, payload} or a list of them");
+        return http_error(400, "bad_request", "expected {type, payload} or a list of them");
       json ids = json::array();
       for (const auto& c : body) {
         if (!c.is_object() || !c.contains("type") || !c["type"].is_string())
-          return api_error(400, "bad_request", "each command needs a string type");
+          return http_error(400, "bad_request", "each command needs a string type");
         ids.push_back(self->enqueue(req.params[0], c["type"], c.value("payload", json::object())));
       }
       return json_response(201, {{"ids", ids}});
@@ -235,10 +235,10 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
     server.route("POST", "/admin/stores/*/config", [self](const ApiRequest& req) {
       json body = json::parse(req.body, nullptr, false);
       if (!body.is_object())
-        return api_error(400, "bad_request",
-                         "expected {\"version\": N, \"settings\": {...}} as a JSON object");
+        return http_error(400, "bad_request",
+                          "expected {\"version\": N, \"settings\": {...}} as a JSON object");
       auto id = self->push_config(req.params[0], body);
-      if (!id) return api_error(400, "bad_request", id.error());
+      if (!id) return http_error(400, "bad_request", id.error());
       return json_response(201, {{"ids", json::array({*id})}});
     });
     server.route("GET", "/admin/stores/*/stats", [self](const ApiRequest& req) {
@@ -253,7 +253,7 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
     server.route("POST", "/admin/down", [self](const ApiRequest& req) {
       json body = json::parse(req.body, nullptr, false);
       if (!body.is_object() || !body.contains("seconds") || !body["seconds"].is_number_integer())
-        return api_error(400, "bad_request", "expected {\"seconds\": N}");
+        return http_error(400, "bad_request", "expected {\"seconds\": N}");
       self->down_until_ms = agent::now_ms() + body["seconds"].get<std::int64_t>() * 1000;
       return json_response(200, {{"down_until", self->down_until_ms}});
     });
@@ -279,9 +279,10 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
     if (!body.is_object() || !body.contains("enrolment_code") ||
         !body["enrolment_code"].is_string() || !body.contains("store_id") ||
         !body["store_id"].is_string())
-      return api_error(400, "bad_request", "expected enrolment_code and store_id");
+      return http_error(400, "bad_request", "expected enrolment_code and store_id");
     const std::string code = body["enrolment_code"];
-    if (!codes.count(code)) return api_error(403, "enrolment_code_invalid", "unknown or used code");
+    if (!codes.count(code))
+      return http_error(403, "enrolment_code_invalid", "unknown or used code");
     codes.erase(code);
     const std::string store_id = body["store_id"];
     const std::string token = agent::new_uuid() + agent::new_uuid();
@@ -320,10 +321,11 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
       limit = std::clamp<std::size_t>(std::stoul(req.query_value("limit", "100")), 1, 500);
       wait = std::clamp(std::stoi(req.query_value("wait", "0")), 0, 60);
     } catch (const std::exception&) {
-      return answer(std::move(respond), api_error(400, "bad_request", "bad cursor, limit or wait"));
+      return answer(std::move(respond),
+                    http_error(400, "bad_request", "bad cursor, limit or wait"));
     }
     if (cursor > st.feed.size())
-      return answer(std::move(respond), api_error(400, "bad_cursor", "cursor is beyond the feed"));
+      return answer(std::move(respond), http_error(400, "bad_cursor", "cursor is beyond the feed"));
     if (cursor < st.feed.size() || wait == 0)
       return answer(std::move(respond), json_response(200, page(st, cursor, limit)));
     auto timer = std::make_shared<asio::steady_timer>(io);
@@ -356,20 +358,21 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
     std::string body = req.body;
     if (req.header("content-encoding") == "gzip") {
       auto plain = gunzip(body, options.max_inflated_bytes);
-      if (!plain) return api_error(400, "bad_encoding", plain.error().message);
+      if (!plain) return http_error(400, "bad_encoding", plain.error().message);
       body = std::move(*plain);
     }
     json batch = parse_json(body).value_or(json());
     if (!batch.is_object() || !batch.contains("events") || !batch["events"].is_array())
-      return api_error(400, "bad_request", "expected a JSON event batch");
+      return http_error(400, "bad_request", "expected a JSON event batch");
     if (batch.value("store_id", "") != store_id)
-      return api_error(400, "bad_request", "batch store_id does not match the path");
+      return http_error(400, "bad_request", "batch store_id does not match the path");
     if (batch["events"].size() > 1000)
-      return api_error(413, "batch_too_large", "at most 1000 events per batch");
+      return http_error(413, "batch_too_large", "at most 1000 events per batch");
     if (!options.faults.poison_event_type.empty())
       for (const auto& e : batch["events"])
         if (e.is_object() && e.value("type", "") == options.faults.poison_event_type)
-          return api_error(422, "unprocessable", "the batch holds an event this cloud cannot read");
+          return http_error(422, "unprocessable",
+                            "the batch holds an event this cloud cannot read");
     auto& st = stores[store_id];
     // A sequence number this cloud holds under another id: the store lost events it had
     // sent (a restored database) and numbered new ones again. Nothing of the batch is
@@ -380,10 +383,10 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
         continue;
       auto held = st.seq_index.find(e["seq"].get<std::int64_t>());
       if (held != st.seq_index.end() && held->second != e["id"].get<std::string>()) {
-        auto refusal = api_error(409, "sequence_conflict",
-                                 "sequence " + std::to_string(held->first) +
-                                     " is held under another event id; number new events above " +
-                                     std::to_string(st.highest_seq));
+        auto refusal = http_error(409, "sequence_conflict",
+                                  "sequence " + std::to_string(held->first) +
+                                      " is held under another event id; number new events above " +
+                                      std::to_string(st.highest_seq));
         auto body = json::parse(refusal.body);
         body["highest_seq"] = st.highest_seq;
         refusal.body = body.dump();

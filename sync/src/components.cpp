@@ -8,9 +8,9 @@
 #include <random>
 #include <set>
 
-#include "agent/cloud_commands.hpp"
-#include "agent/demo.hpp"
 #include "config/log.hpp"
+#include "daemon/demo.hpp"
+#include "domain/cloud_commands.hpp"
 #include "sync/cloud_link.hpp"
 #include "sync/cloud_simulator.hpp"
 

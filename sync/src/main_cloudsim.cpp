@@ -7,8 +7,8 @@
 #include <iostream>
 #include <random>
 
-#include "agent/demo.hpp"
 #include "config/log.hpp"
+#include "daemon/demo.hpp"
 #include "sync/cloud_simulator.hpp"
 #include "sync/components.hpp"
 

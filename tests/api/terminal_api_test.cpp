@@ -9,9 +9,9 @@
 #include <future>
 #include <thread>
 
-#include "agent/http_server.hpp"
-#include "agent/terminal_api.hpp"
+#include "api/terminal_api.hpp"
 #include "api_client.hpp"
+#include "http/http_server.hpp"
 #include "test_support.hpp"
 
 namespace fulfil::test {
@@ -366,6 +366,32 @@ TEST_CASE("malformed, oversized and misrouted requests are refused with a clear 
   CHECK(t.get("/").content_type.find("text/html") == 0);
   CHECK(websocket_refusal(s.port, "/api/v1/events") == 401);
   CHECK(websocket_refusal(s.port, "/api/v1/events?token=bad") == 401);
+}
+
+TEST_CASE("a read the database cannot answer is 503 storage, on every route, GET included") {
+  ApiServer s;
+  s.add_order("FO-3", DeliveryMethod::ship, {{"SKU-0001", 1}});
+  ApiClient t(s.port, s.pair("associate"));
+  REQUIRE(t.get("/api/v1/orders").status == 200);
+  // Tables the reads need go missing (as a damaged file might have them): every answer
+  // says storage, none is a 500.
+  s.on_loop([&] {
+    s.store->db().exec("ALTER TABLE order_line RENAME TO order_line_away");
+    s.store->db().exec("ALTER TABLE outbox RENAME TO outbox_away");
+    return 0;
+  });
+  for (const char* path : {"/api/v1/orders", "/api/v1/orders/FO-3"}) {
+    CAPTURE(path);
+    const auto r = t.get(path);
+    CHECK(r.status == 503);
+    CHECK(r.error_code() == "storage");
+  }
+  s.on_loop([&] {
+    s.store->db().exec("ALTER TABLE order_line_away RENAME TO order_line");
+    s.store->db().exec("ALTER TABLE outbox_away RENAME TO outbox");
+    return 0;
+  });
+  CHECK(t.get("/api/v1/orders").status == 200);
 }
 
 TEST_CASE("a manager's cycle count posts the differences") {

@@ -24,9 +24,9 @@
 #include <thread>
 #include <vector>
 
-#include "agent/store.hpp"
 #include "bench_support.hpp"
 #include "child_process.hpp"
+#include "domain/store.hpp"
 
 using namespace fulfil::agent;
 using Clock = std::chrono::steady_clock;

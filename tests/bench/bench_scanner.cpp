@@ -34,12 +34,12 @@
 #include <string>
 #include <vector>
 
-#include "agent/demo.hpp"
-#include "agent/store.hpp"
 #include "api_client.hpp"
 #include "bench_support.hpp"
 #include "child_process.hpp"
-#include "drivers/barcode.hpp"
+#include "codes/barcode.hpp"
+#include "daemon/demo.hpp"
+#include "domain/store.hpp"
 
 using namespace fulfil;
 using nlohmann::json;

@@ -12,8 +12,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "agent/demo.hpp"
-#include "agent/store.hpp"
+#include "daemon/demo.hpp"
+#include "domain/store.hpp"
 
 namespace fulfil::bench {
 

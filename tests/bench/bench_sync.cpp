@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "agent/store.hpp"
+#include "domain/store.hpp"
 #include "sync/cloud_link.hpp"
 #include "sync/cloud_simulator.hpp"
 #include "sync/event_batch.hpp"

@@ -19,11 +19,11 @@
 #include <sstream>
 #include <thread>
 
-#include "agent/demo.hpp"
-#include "agent/store.hpp"
 #include "api_client.hpp"
 #include "bench_support.hpp"
 #include "child_process.hpp"
+#include "daemon/demo.hpp"
+#include "domain/store.hpp"
 
 using namespace fulfil;
 using nlohmann::json;

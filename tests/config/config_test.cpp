@@ -182,6 +182,26 @@ TEST_CASE("which keys a remote configuration may not set, and why") {
   CHECK(local_only_reason("orders.box_types") == "");
 }
 
+TEST_CASE("the keys that take effect at restart come from the schema, and are local-only") {
+  const nlohmann::json running = fulfil::config::defaults();
+  nlohmann::json next = running;
+  CHECK(fulfil::config::changed_restart_keys(running, next).empty());
+  next["store"]["id"] = "store-0002";
+  next["store"]["name"] = "Renamed";  // takes effect at once
+  next["api"]["listen_port"] = 9090;
+  next["sync"]["cloud_url"] = "https://cloud.example";
+  next["sync"]["batch_size"] = 7;  // takes effect at once
+  const auto held = fulfil::config::changed_restart_keys(running, next);
+  CHECK(std::set<std::string>(held.begin(), held.end()) ==
+        std::set<std::string>{"store.id", "api", "sync.cloud_url"});
+  // A key that needs a restart cannot be set remotely: brand IT's configuration is applied
+  // while running.
+  for (const auto& key : held) {
+    CAPTURE(key);
+    CHECK_FALSE(fulfil::config::local_only_reason(key).empty());
+  }
+}
+
 TEST_CASE("signed remote configurations: only the exact bytes a trusted key signed are read") {
   const SigningKey brand = generate_signing_key();
   const SigningKey other = generate_signing_key();

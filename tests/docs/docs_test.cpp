@@ -5,13 +5,15 @@
 
 #include <boost/asio/io_context.hpp>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
 
-#include "agent/http_server.hpp"
-#include "agent/terminal_api.hpp"
+#include "api/api_errors.hpp"
+#include "api/terminal_api.hpp"
 #include "config/settings.hpp"
+#include "http/http_server.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -76,4 +78,52 @@ TEST_CASE("the terminal API's OpenAPI document describes exactly the routes it s
   for (const auto& op : served) CHECK_MESSAGE(documented.count(op), "undocumented: " << op);
   for (const auto& op : documented)
     CHECK_MESSAGE(served.count(op), "documented, not served: " << op);
+}
+
+namespace {
+// ErrorCode's enum in the terminal API's document: each "- name  # status: ..." line.
+std::map<std::string, unsigned> documented_error_codes(const std::string& yaml) {
+  std::map<std::string, unsigned> out;
+  std::istringstream in(yaml);
+  std::string line;
+  bool inside = false;
+  const std::regex item(R"(^        - (\w+)\s+# (\d{3}):)");
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (line == "    ErrorCode:") {
+      inside = true;
+    } else if (inside && line.rfind("    ", 0) == 0 && line[4] != ' ') {
+      break;  // the next schema
+    } else if (inside && std::regex_search(line, m, item)) {
+      out[m[1]] = static_cast<unsigned>(std::stoul(m[2]));
+    }
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("the terminal API's error codes are the ones its document lists, with their statuses") {
+  const auto documented =
+      documented_error_codes(read(FULFIL_SOURCE_DIR "/agent/terminal-api.openapi.yaml"));
+  std::map<std::string, unsigned> served;
+  for (const auto& info : fulfil::agent::api::api_error_codes())
+    served[std::string(info.name)] = info.status;
+  CHECK(served.size() > 20);
+  CHECK(documented == served);
+  for (const auto& [name, status] : served) {
+    const auto it = documented.find(name);
+    CHECK_MESSAGE(it != documented.end(), name << " is not in ErrorCode");
+    if (it != documented.end()) CHECK_MESSAGE(it->second == status, name);
+  }
+  // The HTTP layer answers some of them itself, by name: those must be in the list too.
+  const std::string server = read(FULFIL_SOURCE_DIR "/agent/src/http/http_server.cpp");
+  const std::regex call(R"re(http_error\((\d{3}), "(\w+)")re");
+  int found = 0;
+  for (std::sregex_iterator i(server.begin(), server.end(), call), end; i != end; ++i, ++found) {
+    const std::string name = (*i)[2];
+    CAPTURE(name);
+    REQUIRE(served.count(name) == 1);
+    CHECK(served[name] == std::stoul((*i)[1]));
+  }
+  CHECK(found >= 5);
 }

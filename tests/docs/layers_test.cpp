@@ -16,14 +16,42 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Each folder and the public header roots ("<root>/...") it may include. The mains
-// (main_*.cpp) sit on top of everything and are checked for the second rule only.
-const std::map<std::string, std::set<std::string>> kMayInclude = {
-    {"config", {"config"}},
-    {"drivers", {"drivers", "config"}},
-    {"agent", {"agent", "drivers", "config"}},
-    {"sync", {"sync", "agent", "config"}},
+// Each layer: the folders it is made of, and the layers it may include directly (its
+// public headers are "<layer>/..."). What a layer may include is the closure of this.
+// The mains (main_*.cpp) sit on top of everything and are checked for the second rule only.
+struct Layer {
+  std::vector<std::string> folders;
+  std::set<std::string> below;
 };
+const std::map<std::string, Layer> kLayers = {
+    {"config", {{"config"}, {}}},
+    {"codes", {{"drivers/src/codes", "drivers/include/codes"}, {"config"}}},
+    {"drivers",
+     {{"drivers/src/documents", "drivers/src/printers", "drivers/src/scanners",
+       "drivers/include/drivers"},
+      {"codes"}}},
+    {"storage", {{"agent/src/storage", "agent/include/storage"}, {"config"}}},
+    {"domain", {{"agent/src/domain", "agent/include/domain"}, {"storage", "codes"}}},
+    {"http", {{"agent/src/http", "agent/include/http"}, {"config"}}},
+    {"devices", {{"agent/src/devices", "agent/include/devices"}, {"domain", "drivers"}}},
+    {"api", {{"agent/src/api", "agent/include/api"}, {"devices", "http"}}},
+    {"daemon", {{"agent/src/daemon", "agent/include/daemon"}, {"api"}}},
+    {"ctl", {{"agent/src/ctl"}, {"drivers"}}},
+    // The cloud link and its simulator: components the daemon runs (daemon/daemon.hpp).
+    {"sync", {{"sync"}, {"daemon"}}},
+};
+
+std::set<std::string> may_include(const std::string& layer) {
+  std::set<std::string> out{layer};
+  std::vector<std::string> todo{layer};
+  while (!todo.empty()) {
+    const std::string next = todo.back();
+    todo.pop_back();
+    for (const auto& below : kLayers.at(next).below)
+      if (out.insert(below).second) todo.push_back(below);
+  }
+  return out;
+}
 
 struct Include {
   std::string file;
@@ -50,30 +78,55 @@ std::vector<Include> quoted_includes(const fs::path& root, const std::string& fo
 
 }  // namespace
 
+TEST_CASE("every folder of the tree belongs to a layer") {
+  const fs::path root = FULFIL_SOURCE_DIR;
+  std::set<std::string> known;
+  for (const auto& layer : kLayers)
+    for (const auto& folder : layer.second.folders) known.insert(folder);
+  for (const std::string top : {"agent/src", "agent/include", "drivers/src", "drivers/include"})
+    for (const auto& entry : fs::directory_iterator(root / top)) {
+      if (!entry.is_directory()) continue;
+      const std::string folder = fs::relative(entry.path(), root).string();
+      CHECK_MESSAGE(known.count(folder) == 1, folder << " is in no layer of kLayers");
+    }
+}
+
 TEST_CASE("no folder includes a header of a layer above it or another folder's sources") {
   const fs::path root = FULFIL_SOURCE_DIR;
   std::size_t checked = 0;
-  for (const auto& rule : kMayInclude) {
-    const std::string& folder = rule.first;  // not a structured binding: the checks capture it
-    const std::set<std::string>& allowed = rule.second;
-    for (const auto& inc : quoted_includes(root, folder)) {
-      ++checked;
-      CAPTURE(inc.file);
-      CAPTURE(inc.line);
-      CAPTURE(inc.target);
-      // "../x" or "other/src/x" would reach into sources that are no folder's offer.
-      CHECK_MESSAGE(inc.target.find("..") == std::string::npos,
-                    "a relative include leaves its folder");
-      CHECK_MESSAGE(inc.target.find("/src/") == std::string::npos,
-                    "an include reaches into another folder's sources");
-      const auto slash = inc.target.find('/');
-      if (slash == std::string::npos) continue;  // a header of the file's own folder
-      const std::string layer = inc.target.substr(0, slash);
-      if (!kMayInclude.count(layer)) continue;  // a folder of the same library ("api/...")
-      const bool main = fs::path(inc.file).filename().string().rfind("main_", 0) == 0;
-      CHECK_MESSAGE((main || allowed.count(layer) == 1),
-                    folder << "/ may not include " << layer << "/: it is a layer above");
-    }
+  for (const auto& layer : kLayers) {
+    const std::string& name = layer.first;  // not a structured binding: the checks capture it
+    const std::set<std::string> allowed = may_include(name);
+    for (const auto& folder : layer.second.folders)
+      for (const auto& inc : quoted_includes(root, folder)) {
+        ++checked;
+        CAPTURE(inc.file);
+        CAPTURE(inc.line);
+        CAPTURE(inc.target);
+        // "../x" or "other/src/x" would reach into sources that are no folder's offer.
+        CHECK_MESSAGE(inc.target.find("..") == std::string::npos,
+                      "a relative include leaves its folder");
+        CHECK_MESSAGE(inc.target.find("/src/") == std::string::npos,
+                      "an include reaches into another folder's sources");
+        const auto slash = inc.target.find('/');
+        if (slash == std::string::npos) continue;  // a header of the file's own folder
+        const std::string target = inc.target.substr(0, slash);
+        CHECK_MESSAGE(kLayers.count(target) == 1, inc.target << " is in no layer");
+        const bool main = fs::path(inc.file).filename().string().rfind("main_", 0) == 0;
+        CHECK_MESSAGE((main || allowed.count(target) == 1),
+                      name << " may not include " << target << "/: it is not below it");
+      }
   }
   CHECK(checked > 100);  // the walk found the tree
+}
+
+TEST_CASE("the table itself: no layer is below itself, the domain is below the api") {
+  for (const auto& layer : kLayers)
+    for (const auto& below : layer.second.below) {
+      CAPTURE(below);
+      CHECK(may_include(below).count(layer.first) == 0);
+    }
+  CHECK(may_include("api").count("domain") == 1);
+  CHECK(may_include("domain").count("http") == 0);
+  CHECK(may_include("domain").count("drivers") == 0);
 }

@@ -1,7 +1,7 @@
 // GTIN check digits and normalisation, and the gzip event-batch codec.
 #include <doctest/doctest.h>
 
-#include "drivers/gtin.hpp"
+#include "codes/gtin.hpp"
 #include "sync/backoff.hpp"
 #include "sync/event_batch.hpp"
 

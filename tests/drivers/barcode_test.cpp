@@ -2,7 +2,7 @@
 // check-digit rule, each error naming its AI; UPC-E expansion; scans resolving to SKUs.
 #include <doctest/doctest.h>
 
-#include "drivers/barcode.hpp"
+#include "codes/barcode.hpp"
 #include "test_support.hpp"
 
 namespace fulfil::test {

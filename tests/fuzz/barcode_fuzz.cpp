@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "drivers/barcode.hpp"
+#include "codes/barcode.hpp"
 
 namespace {
 

@@ -8,9 +8,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "agent/cloud_commands.hpp"
-#include "agent/store.hpp"
 #include "config/json_input.hpp"
+#include "domain/cloud_commands.hpp"
+#include "domain/store.hpp"
 #include "fuzz_store.hpp"
 
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/cloud_commands.hpp"
+#include "domain/cloud_commands.hpp"
 
 namespace fulfil::fuzz {
 

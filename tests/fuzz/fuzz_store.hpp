@@ -4,7 +4,7 @@
 // all of it arriving through the feed as the cloud would send it.
 #include <memory>
 
-#include "agent/store.hpp"
+#include "domain/store.hpp"
 
 namespace fulfil::fuzz {
 

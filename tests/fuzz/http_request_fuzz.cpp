@@ -21,12 +21,12 @@
 #include <thread>
 #include <vector>
 
-#include "agent/http_server.hpp"
-#include "agent/store.hpp"
-#include "agent/terminal_api.hpp"
+#include "api/terminal_api.hpp"
 #include "config/json_input.hpp"
 #include "config/settings.hpp"
+#include "domain/store.hpp"
 #include "fuzz_store.hpp"
+#include "http/http_server.hpp"
 
 namespace {
 

@@ -15,7 +15,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "agent/store.hpp"
+#include "domain/store.hpp"
 
 using namespace fulfil::agent;
 

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "drivers/gtin.hpp"
+#include "codes/gtin.hpp"
 
 namespace fulfil::test {
 

@@ -10,7 +10,7 @@
 
 #include <doctest/doctest.h>
 
-#include "agent/store.hpp"
+#include "domain/store.hpp"
 
 namespace fulfil::test {
 

@@ -11,8 +11,8 @@
 #include <map>
 #include <set>
 
-#include "agent/cloud_commands.hpp"
 #include "config/settings.hpp"
+#include "domain/cloud_commands.hpp"
 
 #include "sync/cloud_link.hpp"
 #include "sync/cloud_simulator.hpp"

@@ -11,8 +11,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "agent/http_server.hpp"
 #include "child_process.hpp"
+#include "http/http_server.hpp"
 #include "sync/http_client.hpp"
 #include "test_support.hpp"
 

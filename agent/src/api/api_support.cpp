@@ -20,28 +20,7 @@ ApiResponse json_response(const json& body, unsigned status) {
 }
 
 ApiResponse domain_error(const DomainError& error) {
-  unsigned status = 422;
-  switch (error.code) {
-    case DomainErrc::not_found:
-      status = 404;
-      break;
-    case DomainErrc::illegal_transition:
-    case DomainErrc::insufficient_stock:
-    case DomainErrc::duplicate:
-      status = 409;
-      break;
-    case DomainErrc::pickup_locked:
-      status = 423;
-      break;
-    case DomainErrc::storage:
-      status = 503;
-      break;
-    case DomainErrc::invalid_argument:
-    case DomainErrc::unknown_sku:
-    case DomainErrc::wrong_pickup_code:
-      break;
-  }
-  return api_error(status, std::string(errc_name(error.code)), error.message);
+  return api_error(api_errc_of(error.code), error.message);
 }
 
 Expected<std::int64_t, ApiResponse> query_limit(const ApiRequest& request, std::int64_t fallback) {
@@ -49,7 +28,7 @@ Expected<std::int64_t, ApiResponse> query_limit(const ApiRequest& request, std::
   try {
     if (auto l = request.query_value("limit"); !l.empty()) limit = std::stoll(l);
   } catch (const std::exception&) {
-    return unexpected(api_error(400, "invalid_query", "limit must be a number"));
+    return unexpected(api_error(ApiErrc::invalid_query, "limit must be a number"));
   }
   return std::clamp<std::int64_t>(limit, 1, 1000);
 }
@@ -58,13 +37,13 @@ Body::Body(const ApiRequest& request, std::initializer_list<const char*> allowed
   if (request.body.empty()) return;  // no body: every field absent
   auto parsed = parse_json(request.body);
   if (!parsed) {
-    fail(400, "malformed_json", "the request body is not valid JSON: " + parsed.error());
+    fail(ApiErrc::malformed_json, "the request body is not valid JSON: " + parsed.error());
     return;
   }
   doc_ = std::move(*parsed);
   if (!doc_.is_object()) {
     doc_ = json::object();
-    fail(400, "malformed_json", "the request body must be a JSON object");
+    fail(ApiErrc::malformed_json, "the request body must be a JSON object");
     return;
   }
   check_fields(allowed);
@@ -73,7 +52,7 @@ Body::Body(const ApiRequest& request, std::initializer_list<const char*> allowed
 Body::Body(const json& object, std::initializer_list<const char*> allowed, std::string where)
     : where_(std::move(where)) {
   if (!object.is_object()) {
-    fail(422, "invalid_field", where_ + " must be an object");
+    fail(ApiErrc::invalid_field, where_ + " must be an object");
     return;
   }
   doc_ = object;
@@ -87,20 +66,21 @@ void Body::check_fields(std::initializer_list<const char*> allowed) {
     if (!known) {
       std::string names;
       for (const char* a : allowed) names += std::string(names.empty() ? "" : ", ") + a;
-      fail(400, "unknown_field", "unknown field '" + where_ + key + "' (expected: " + names + ")");
+      fail(ApiErrc::unknown_field,
+           "unknown field '" + where_ + key + "' (expected: " + names + ")");
       return;
     }
   }
 }
 
-void Body::fail(unsigned status, const std::string& code, const std::string& message) {
-  if (!error_) error_ = api_error(status, code, message);
+void Body::fail(ApiErrc code, const std::string& message) {
+  if (!error_) error_ = api_error(code, message);
 }
 
 const json* Body::field(const char* key, bool required) {
   auto it = doc_.find(key);
   if (it != doc_.end() && !it->is_null()) return &*it;
-  if (required) fail(422, "missing_field", name(key) + " is required");
+  if (required) fail(ApiErrc::missing_field, name(key) + " is required");
   return nullptr;
 }
 
@@ -108,13 +88,14 @@ std::string Body::text(const char* key, bool required, std::size_t max_len) {
   const json* v = field(key, required);
   if (!v) return {};
   if (!v->is_string()) {
-    fail(422, "invalid_field", name(key) + " must be a string");
+    fail(ApiErrc::invalid_field, name(key) + " must be a string");
     return {};
   }
   auto value = v->get<std::string>();
   if (value.size() > max_len)
-    fail(422, "invalid_field", name(key) + " is longer than " + std::to_string(max_len) + " bytes");
-  if (required && value.empty()) fail(422, "missing_field", name(key) + " must not be empty");
+    fail(ApiErrc::invalid_field,
+         name(key) + " is longer than " + std::to_string(max_len) + " bytes");
+  if (required && value.empty()) fail(ApiErrc::missing_field, name(key) + " must not be empty");
   return value;
 }
 
@@ -123,14 +104,13 @@ std::int64_t Body::integer(const char* key, bool required, std::int64_t min, std
   const json* v = field(key, required);
   if (!v) return fallback;
   if (!v->is_number_integer()) {
-    fail(422, "invalid_field", name(key) + " must be an integer");
+    fail(ApiErrc::invalid_field, name(key) + " must be an integer");
     return fallback;
   }
   const auto n = v->get<std::int64_t>();
   if (n < min || n > max) {
-    fail(422, "invalid_field",
-         name(key) + " must be from " + std::to_string(min) + " to " + std::to_string(max) +
-             ", not " + std::to_string(n));
+    fail(ApiErrc::invalid_field, name(key) + " must be from " + std::to_string(min) + " to " +
+                                     std::to_string(max) + ", not " + std::to_string(n));
     return fallback;
   }
   return n;
@@ -140,16 +120,16 @@ std::vector<json> Body::array(const char* key, bool required, std::size_t max_it
   const json* v = field(key, required);
   if (!v) return {};
   if (!v->is_array()) {
-    fail(422, "invalid_field", name(key) + " must be an array");
+    fail(ApiErrc::invalid_field, name(key) + " must be an array");
     return {};
   }
   if (v->size() > max_items) {
-    fail(422, "invalid_field",
+    fail(ApiErrc::invalid_field,
          name(key) + " has more than " + std::to_string(max_items) + " items");
     return {};
   }
   if (required && v->empty()) {
-    fail(422, "missing_field", name(key) + " must not be empty");
+    fail(ApiErrc::missing_field, name(key) + " must not be empty");
     return {};
   }
   return v->get<std::vector<json>>();

@@ -11,11 +11,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agent/domain.hpp"
-#include "agent/http_server.hpp"
-#include "agent/store.hpp"
-#include "agent/terminals.hpp"
+#include "api/api_errors.hpp"
 #include "config/settings.hpp"
+#include "domain/domain.hpp"
+#include "domain/store.hpp"
+#include "domain/terminals.hpp"
+#include "http/http_server.hpp"
 
 namespace fulfil::agent {
 class PrintSpooler;
@@ -110,7 +111,7 @@ class Body {
   // The field's value, or nullptr when absent or null (then a required one is an error).
   const nlohmann::json* field(const char* key, bool required);
   std::string name(const char* key) const { return "field '" + where_ + key + "'"; }
-  void fail(unsigned status, const std::string& code, const std::string& message);
+  void fail(ApiErrc code, const std::string& message);
   nlohmann::json doc_ = nlohmann::json::object();
   std::string where_;
   std::optional<ApiResponse> error_;

@@ -127,13 +127,13 @@ void add_order_queue(Routes& r) {
           std::optional<OrderState> state;
           if (auto s = req.query_value("state"); !s.empty()) {
             state = state_from(s);
-            if (!state) return api_error(400, "invalid_query", "unknown order state '" + s + "'");
+            if (!state) return api_error(ApiErrc::invalid_query, "unknown order state '" + s + "'");
           }
           std::optional<DeliveryMethod> method;
           if (auto m = req.query_value("method"); !m.empty()) {
             method = method_from(m);
             if (!method)
-              return api_error(400, "invalid_query", "unknown delivery method '" + m + "'");
+              return api_error(ApiErrc::invalid_query, "unknown delivery method '" + m + "'");
           }
           const auto limit = query_limit(req, 200);
           if (!limit) return limit.error();
@@ -147,7 +147,7 @@ void add_order_queue(Routes& r) {
   r.add("GET", "/api/v1/orders/*", Role::associate,
         [&r](const ApiRequest& req, const Caller& c, const CommandContext&) {
           auto o = r.store.orders().find(req.params[0]);
-          if (!o) return api_error(404, "not_found", "no fulfilment order " + req.params[0]);
+          if (!o) return api_error(ApiErrc::not_found, "no fulfilment order " + req.params[0]);
           return json_response(order_json(*o, r.store.inventory(), r.store.orders().policy(), c));
         });
 }
@@ -185,11 +185,11 @@ ApiResponse scan_into_order(Routes& r, const std::string& id, const std::string&
                             const Caller& c, const CommandContext& ctx) {
   auto count = [&](const char* result) { r.counters.scans[result]++; };
   auto order = r.store.orders().find(id);
-  if (!order) return api_error(404, "not_found", "no fulfilment order " + id);
+  if (!order) return api_error(ApiErrc::not_found, "no fulfilment order " + id);
   auto sku = r.store.inventory().sku_for_barcode(barcode);
   if (!sku) {
     count("unknown_barcode");
-    return api_error(422, "unknown_barcode",
+    return api_error(ApiErrc::unknown_barcode,
                      "barcode '" + barcode + "' is not in this store's catalog");
   }
   const auto& lines = order->lines;
@@ -201,12 +201,12 @@ ApiResponse scan_into_order(Routes& r, const std::string& id, const std::string&
   const bool picking = allows(order->state, order->method, OrderAction::pick_item);
   if (picking && !on_order) {
     count("wrong_item");
-    return api_error(422, "wrong_item",
+    return api_error(ApiErrc::wrong_item,
                      "wrong item: SKU " + *sku + " is not on order " + order->order_ref);
   }
   if (picking && !open) {
     count("over_scan");
-    return api_error(409, "over_scan",
+    return api_error(ApiErrc::over_scan,
                      "SKU " + *sku + " is already fully picked for order " + order->order_ref);
   }
   auto picked = r.store.orders().pick_item(id, *sku, 1, ctx);
@@ -298,7 +298,7 @@ void add_packing(Routes& r) {
             if (std::find(r.settings.orders.box_types.begin(), r.settings.orders.box_types.end(),
                           p.box_type) == r.settings.orders.box_types.end())
               return api_error(
-                  422, "invalid_field",
+                  ApiErrc::invalid_field,
                   "box type '" + p.box_type + "' is not one of this store's box types");
           auto packed = r.store.orders().pack(req.params[0], packages, ctx);
           if (!packed) return domain_error(packed.error());
@@ -321,7 +321,7 @@ ApiResponse manifest(Routes& r, const ApiRequest& req, const Caller& c, const Co
   const auto parcels = b.array("parcels", true, 500);
   if (!b) return b.error();
   if (!known_carrier(r, carrier))
-    return api_error(422, "invalid_field",
+    return api_error(ApiErrc::invalid_field,
                      "carrier '" + carrier + "' is not configured for this store");
   Transaction tx(r.store.db());
   json listed = json::array();
@@ -369,7 +369,7 @@ void add_handover(Routes& r) {
           const auto tracking = b.text("tracking", false, 64);
           if (!b) return b.error();
           if (!known_carrier(r, carrier))
-            return api_error(422, "invalid_field",
+            return api_error(ApiErrc::invalid_field,
                              "carrier '" + carrier + "' is not configured for this store");
           return after(r, r.store.orders().ship(req.params[0], carrier, tracking, ctx),
                        req.params[0], c);
@@ -396,7 +396,7 @@ void add_handover(Routes& r) {
           auto result = r.store.orders().collect(req.params[0], code, ctx);
           if (!result && result.error().code == DomainErrc::wrong_pickup_code) {
             auto o = r.store.orders().find(req.params[0]);
-            auto e = api_error(422, "wrong_pickup_code", result.error().message);
+            auto e = api_error(ApiErrc::wrong_pickup_code, result.error().message);
             auto body = nlohmann::json::parse(e.body);
             body["error"]["attempts_left"] = std::max(
                 0, r.store.orders().policy().pickup_code_max_attempts - o->pickup_attempts);

@@ -1,8 +1,8 @@
 // Printing from the terminal: documents for an order, the print queue, reprints by id,
 // printers and their state, a test label. Jobs are committed with the request that asked
 // for them and sent by the spooler after the commit.
-#include "agent/print_spooler.hpp"
 #include "api_support.hpp"
+#include "devices/print_spooler.hpp"
 
 namespace fulfil::agent::api {
 namespace {
@@ -36,14 +36,14 @@ json jobs_json(const std::vector<PrintJob>& jobs) {
 }
 
 std::optional<ApiResponse> no_printing(Routes& r) {
-  if (!r.printing) return api_error(503, "printing_unavailable", "printing is not running");
+  if (!r.printing) return api_error(ApiErrc::printing_unavailable, "printing is not running");
   return std::nullopt;
 }
 
 std::optional<PrintJob> job_of(Routes& r, const std::string& name, ApiResponse& error) {
   const auto id = print_job_id_from(name);
   auto job = id ? r.store.print_jobs().find(*id) : std::nullopt;
-  if (!job) error = api_error(404, "not_found", "no print job " + name);
+  if (!job) error = api_error(ApiErrc::not_found, "no print job " + name);
   return job;
 }
 
@@ -85,7 +85,7 @@ void add_print_queue(Routes& r) {
           PrintJobFilter f;
           if (auto s = req.query_value("state"); !s.empty()) {
             f.state = print_job_state_from(s);
-            if (!f.state) return api_error(400, "invalid_query", "unknown job state '" + s + "'");
+            if (!f.state) return api_error(ApiErrc::invalid_query, "unknown job state '" + s + "'");
           }
           f.order_id = req.query_value("order_id");
           f.printer = req.query_value("printer");
@@ -110,7 +110,7 @@ void add_print_queue(Routes& r) {
           if (!job) return error;
           const auto window_ms = r.settings.printing.associate_reprint_window_s * 1000;
           if (c.role != Role::manager && ctx.now_ms - job->created_at > window_ms)
-            return api_error(403, "forbidden",
+            return api_error(ApiErrc::forbidden,
                              job->name() + " is older than " +
                                  std::to_string(r.settings.printing.associate_reprint_window_s) +
                                  " s: a manager reprints it");

@@ -3,8 +3,8 @@
 #include <regex>
 #include <set>
 
-#include "agent/order_lifecycle.hpp"
 #include "api_support.hpp"
+#include "domain/order_lifecycle.hpp"
 
 namespace fulfil::agent::api {
 namespace {
@@ -55,11 +55,11 @@ json stations_json(Routes& r) {
 
 std::optional<ApiResponse> refuse_station(const std::string& station, const Caller& c) {
   if (!valid_station(station))
-    return api_error(400, "invalid_station",
+    return api_error(ApiErrc::invalid_station,
                      "station '" + station +
                          "' is not a station name (letters, digits, '_', '.', '-'; at most 64)");
   if (c.role == Role::associate && !c.station.empty() && c.station != station)
-    return api_error(403, "forbidden",
+    return api_error(ApiErrc::forbidden,
                      "this terminal belongs to station " + c.station + ", not " + station);
   return std::nullopt;
 }
@@ -79,9 +79,9 @@ void add_station_routes(Routes& r) {
           const auto order_id = b.text("order_id", true, 64);
           if (!b) return b.error();
           auto order = r.store.orders().find(order_id);
-          if (!order) return api_error(404, "not_found", "no fulfilment order " + order_id);
+          if (!order) return api_error(ApiErrc::not_found, "no fulfilment order " + order_id);
           if (!allows(order->state, order->method, OrderAction::pick_item))
-            return api_error(409, "illegal_transition",
+            return api_error(ApiErrc::illegal_transition,
                              "order " + order->order_ref + " is " +
                                  std::string(state_name(order->state)) +
                                  ": scanners can only pick into an order being picked");

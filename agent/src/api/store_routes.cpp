@@ -26,7 +26,7 @@ void add_inventory(Routes& r) {
         [&r](const ApiRequest& req, const Caller&, const CommandContext&) {
           const auto q = req.query_value("q");
           if (q.empty() || q.size() > 100)
-            return api_error(400, "invalid_query", "q (1 to 100 characters) is required");
+            return api_error(ApiErrc::invalid_query, "q (1 to 100 characters) is required");
           json items = json::array();
           for (const auto& l : r.store.inventory().search(q, 50))
             items.push_back(level_json(l, r.store.inventory()));
@@ -35,7 +35,7 @@ void add_inventory(Routes& r) {
   r.add("GET", "/api/v1/inventory/*", Role::associate,
         [&r](const ApiRequest& req, const Caller&, const CommandContext&) {
           auto l = r.store.inventory().level(req.params[0]);
-          if (!l) return api_error(404, "not_found", "no SKU " + req.params[0]);
+          if (!l) return api_error(ApiErrc::not_found, "no SKU " + req.params[0]);
           return json_response(level_json(*l, r.store.inventory()));
         });
   r.add("POST", "/api/v1/inventory/adjustments", Role::manager,
@@ -49,7 +49,7 @@ void add_inventory(Routes& r) {
           if (!b) return b.error();
           auto k = adjustment_kind_from(kind);
           if (!k)
-            return api_error(422, "invalid_field",
+            return api_error(ApiErrc::invalid_field,
                              "kind '" + kind + "' is not receipt, correction, damage or disposal");
           a.kind = *k;
           if (auto done = r.store.inventory().adjust(a, ctx); !done)
@@ -102,18 +102,18 @@ void add_returns(Routes& r) {
             line.reason = lb.text("reason", false, 200);
             if (!b.take(lb)) break;
             if (line.sku.empty() == barcode.empty())
-              return api_error(422, "invalid_field", "each return line needs a sku or a barcode");
+              return api_error(ApiErrc::invalid_field, "each return line needs a sku or a barcode");
             if (!barcode.empty()) {
               auto sku = r.store.inventory().sku_for_barcode(barcode);
               if (!sku)
-                return api_error(422, "unknown_barcode",
+                return api_error(ApiErrc::unknown_barcode,
                                  "barcode '" + barcode + "' is not in this store's catalog");
               line.sku = *sku;
             }
             auto d = disposition_from(disposition);
             if (!d)
               return api_error(
-                  422, "invalid_field",
+                  ApiErrc::invalid_field,
                   "disposition '" + disposition + "' is not restock, unsellable or to_vendor");
             line.disposition = *d;
             rr.lines.push_back(line);

@@ -1,14 +1,16 @@
-#include "agent/terminal_api.hpp"
+#include "api/terminal_api.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
 
-#include "agent/order_lifecycle.hpp"
 #include "api_support.hpp"
 #include "config/log.hpp"
+#include "domain/order_lifecycle.hpp"
 
 namespace fulfil::agent {
 namespace asio = boost::asio;
+using api::api_error;
+using api::ApiErrc;
 using api::Caller;
 using nlohmann::json;
 
@@ -64,17 +66,17 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
     if (!caller) {
       if (where == TokenIn::header && !req.query_value("token").empty() &&
           req.header("authorization").empty())
-        return api_error(401, "unauthorized",
+        return api_error(ApiErrc::unauthorized,
                          "a token in the URL is accepted only for the WebSocket; send it in "
                          "the Authorization header (Bearer)");
-      return api_error(401, "unauthorized",
+      return api_error(ApiErrc::unauthorized,
                        bearer_token(req, where).empty()
                            ? "this terminal is not paired: pair it with a code from "
                              "'fulfilctl pair'"
                            : "the terminal's token is unknown or was revoked: pair it again");
     }
     if (min_role == Role::manager && caller->role != Role::manager)
-      return api_error(403, "forbidden", "this needs a manager's terminal");
+      return api_error(ApiErrc::forbidden, "this needs a manager's terminal");
     return std::nullopt;
   }
 
@@ -86,21 +88,29 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
         method, pattern,
         [self = weak_from_this(), method, min_role, h = std::move(handler)](const ApiRequest& req) {
           auto s = self.lock();
-          if (!s) return api_error(503, "stopping", "fulfild is stopping");
+          if (!s) return api_error(ApiErrc::stopping, "fulfild is stopping");
           return s->handle(req, method, min_role, h);
         });
   }
 
   ApiResponse handle(const ApiRequest& req, const std::string& method, Role min_role,
                      const api::RouteHandler& handler) {
-    const auto caller = identify(req, TokenIn::header);
     ApiResponse out;
-    if (auto refusal = refuse(req, caller, min_role, TokenIn::header)) {
-      out = *refusal;
-    } else if (method == "GET") {
-      out = handler(req, *caller, {caller->actor(), now_ms()});
-    } else {
-      out = mutate(req, *caller, handler);
+    try {
+      const auto caller = identify(req, TokenIn::header);
+      if (auto refusal = refuse(req, caller, min_role, TokenIn::header)) {
+        out = *refusal;
+      } else if (method == "GET") {
+        out = handler(req, *caller, {caller->actor(), now_ms()});
+      } else {
+        out = mutate(req, *caller, handler);
+      }
+    } catch (const StorageFailure& e) {
+      // A read (or the token check) the database could not answer: the same answer as a
+      // change it could not store, so a client has one thing to handle.
+      log::error("api", "a request could not be served",
+                 {{"request", req.method + " " + req.path}, {"error", e.what()}});
+      out = api_error(ApiErrc::storage, storage_failure_message(e));
     }
     counters.requests[std::to_string(out.status / 100) + "xx"]++;
     return out;
@@ -120,27 +130,20 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
                       Command command) {
     // A full disk refuses changes before they start: the space the disk guard released
     // is for finishing what is in flight, not for new work.
-    if (store.db().disk_full()) return api_error(503, "storage", disk_full_message());
+    if (store.db().disk_full()) return api_error(ApiErrc::storage, disk_full_message());
     ApiResponse out;
     try {
       Transaction tx(store.db());
       out = command();
-      store.terminals().audit(ctx.actor.str(), role, action, out.status, error_code_of(out),
+      store.terminals().audit(ctx.actor.str(), role, action, out.status, out.error_code,
                               ctx.now_ms);
       tx.commit();
     } catch (const StorageFailure& e) {
       log::error("api", "a change could not be stored", {{"action", action}, {"error", e.what()}});
-      return api_error(503, "storage", storage_failure_message(e));
+      return api_error(ApiErrc::storage, storage_failure_message(e));
     }
     if (out.status < 400) changed();
     return out;
-  }
-
-  static std::string error_code_of(const ApiResponse& out) {
-    if (out.status < 400) return "";
-    const json body = json::parse(out.body, nullptr, false);
-    if (!body.is_object() || !body.contains("error")) return "";
-    return body["error"].value("code", "");
   }
 
   void changed() {
@@ -264,7 +267,7 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
         [self = weak_from_this()](const ApiRequest& req, std::shared_ptr<WebSocketChannel> ch)
             -> std::optional<ApiResponse> {
           auto s = self.lock();
-          if (!s) return api_error(503, "stopping", "fulfild is stopping");
+          if (!s) return api_error(ApiErrc::stopping, "fulfild is stopping");
           const auto caller = s->identify(req, TokenIn::header_or_query);
           if (auto refusal = s->refuse(req, caller, Role::associate, TokenIn::header_or_query))
             return refusal;

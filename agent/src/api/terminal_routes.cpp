@@ -29,7 +29,8 @@ ApiResponse issue_code(Routes& r, const ApiRequest& req, const CommandContext& c
   if (!b) return b.error();
   auto parsed = role_from(role);
   if (!parsed)
-    return api_error(422, "invalid_field", "role must be associate or manager, not '" + role + "'");
+    return api_error(ApiErrc::invalid_field,
+                     "role must be associate or manager, not '" + role + "'");
   p.role = *parsed;
   auto code = r.store.terminals().issue_code(p, ctx);
   if (!code) return domain_error(code.error());
@@ -59,7 +60,7 @@ void add_pairing(Routes& r) {
     const CommandContext ctx{{Actor::Kind::system, "pairing"}, now_ms()};
     if (!gate->open(ctx.now_ms)) {
       r.counters.pairing_refused++;
-      auto e = api_error(429, "too_many_attempts",
+      auto e = api_error(ApiErrc::too_many_attempts,
                          "too many wrong pairing codes; wait a minute and try again");
       e.headers.push_back({"Retry-After", "60"});
       return e;
@@ -83,7 +84,7 @@ void add_pairing(Routes& r) {
       out["token"] = paired->token;
       return json_response(out, 201);
     } catch (const StorageFailure& e) {
-      return api_error(503, "storage", storage_failure_message(e));
+      return api_error(ApiErrc::storage, storage_failure_message(e));
     }
   });
   r.add("POST", "/api/v1/pairing-codes", Role::manager,

@@ -11,11 +11,11 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "codes/barcode.hpp"
 #include "config/json_input.hpp"
 #include "config/remote_config.hpp"
 #include "config/settings.hpp"
 #include "ctl_client.hpp"
-#include "drivers/barcode.hpp"
 #include "drivers/printer.hpp"
 
 namespace fulfil::ctl {

@@ -120,6 +120,12 @@ Expected<Settings, ConfigErrors> load(const LoadRequest& request);
 Expected<Settings, ConfigErrors> from_document(const nlohmann::json& doc,
                                                const std::string& source);
 
+// The keys (dotted: "sync.cloud_url") whose values differ between the running and the
+// next configuration and that take effect only when fulfild restarts: the schema's
+// "x-restart" (where the box keeps its state and listens, and how it reaches the cloud).
+std::vector<std::string> changed_restart_keys(const nlohmann::json& running,
+                                              const nlohmann::json& next);
+
 // Markdown table of every key (the README's configuration reference).
 std::string reference_markdown();
 

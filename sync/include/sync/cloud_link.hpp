@@ -12,7 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
-#include "agent/store.hpp"
+#include "domain/store.hpp"
 #include "sync/http_client.hpp"
 
 namespace fulfil::sync {

@@ -8,9 +8,9 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
-#include "agent/daemon.hpp"
-#include "agent/orders.hpp"
 #include "config/settings.hpp"
+#include "daemon/daemon.hpp"
+#include "domain/orders.hpp"
 
 namespace fulfil::sync {
 

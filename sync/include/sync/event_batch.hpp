@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agent/outbox.hpp"
 #include "config/expected.hpp"
+#include "domain/outbox.hpp"
 
 namespace fulfil::sync {
 

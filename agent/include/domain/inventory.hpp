@@ -1,0 +1,118 @@
+#pragma once
+// The store's inventory replica. Counters live on the SKU row; every change to on_hand or
+// unsellable is also a row in the append-only ledger, and the two always agree.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/domain.hpp"
+#include "domain/outbox.hpp"
+#include "storage/database.hpp"
+
+namespace fulfil::agent {
+
+struct SkuRecord {
+  std::string sku;
+  std::string title;
+  std::string bin;                    // shelf location, e.g. "A03-2"
+  std::vector<std::string> barcodes;  // GTIN-8/12/13/14, any form
+  std::int64_t safety_stock = 0;
+};
+
+struct StockLevel {
+  std::string sku;
+  std::string title;
+  std::string bin;
+  std::int64_t on_hand = 0;
+  std::int64_t reserved = 0;
+  std::int64_t unsellable = 0;
+  std::int64_t safety_stock = 0;
+  std::int64_t raw_available() const { return on_hand - reserved - unsellable - safety_stock; }
+  // What may still be promised; counts that find less stock than is reserved make the raw
+  // figure negative, which is shown as nothing available rather than a negative number.
+  std::int64_t available() const { return raw_available() < 0 ? 0 : raw_available(); }
+};
+
+enum class AdjustmentKind {
+  receipt,     // goods received: on_hand += quantity
+  correction,  // signed correction of on_hand (found, lost, theft)
+  damage,      // sellable units found damaged: unsellable += quantity
+  disposal,    // unsellable units thrown away or sent back: on_hand and unsellable -= quantity
+};
+std::optional<AdjustmentKind> adjustment_kind_from(std::string_view name);
+std::string_view adjustment_kind_name(AdjustmentKind kind);
+
+struct StockAdjustment {
+  std::string sku;
+  AdjustmentKind kind = AdjustmentKind::receipt;
+  std::int64_t quantity = 0;
+  std::string reason;
+};
+
+struct CountEntry {
+  std::string sku;
+  std::int64_t on_hand = 0;                // every unit of the SKU physically in the store
+  std::optional<std::int64_t> unsellable;  // of which unsellable, when counted separately
+};
+
+struct CycleCount {
+  std::vector<CountEntry> entries;
+  std::string note;
+};
+
+struct CountDifference {
+  std::string sku;
+  std::int64_t on_hand_delta = 0;
+  std::int64_t unsellable_delta = 0;
+};
+
+// The cloud's view of stock, including every store event up to watermark_seq.
+struct SnapshotItem {
+  std::string sku;
+  std::int64_t on_hand = 0;
+  std::int64_t unsellable = 0;
+};
+
+struct InventorySnapshot {
+  std::int64_t watermark_seq = 0;
+  std::vector<SnapshotItem> items;
+};
+
+struct LedgerTotals {
+  std::int64_t on_hand = 0;
+  std::int64_t unsellable = 0;
+  std::int64_t rows = 0;
+};
+
+class Inventory {
+ public:
+  Inventory(Database& db, Outbox& outbox) : db_(db), outbox_(outbox) {}
+
+  // Catalog data from the cloud (title, bin, barcodes, safety stock); stock is untouched.
+  // No outbox event: the cloud is the source of the catalog.
+  Result<void> upsert(const SkuRecord& record, const CommandContext& ctx);
+  Result<void> adjust(const StockAdjustment& adjustment, const CommandContext& ctx);
+  Result<std::vector<CountDifference>> post_count(const CycleCount& count,
+                                                  const CommandContext& ctx);
+
+  // Re-bases stock on a cloud snapshot: each SKU becomes the snapshot's figure plus the
+  // movements of local events after the watermark (which the cloud has not applied).
+  Result<std::vector<CountDifference>> apply_snapshot(const InventorySnapshot& snapshot,
+                                                      const CommandContext& ctx);
+
+  std::optional<StockLevel> level(const std::string& sku);
+  // Resolves a scanned or typed barcode (any GTIN length) to its SKU.
+  std::optional<std::string> sku_for_barcode(std::string_view scanned);
+  std::vector<std::string> barcodes_of(const std::string& sku);
+  // By exact SKU, barcode, or words in the title (case-insensitive), best first.
+  std::vector<StockLevel> search(std::string_view text, std::size_t limit);
+  LedgerTotals ledger_totals(const std::string& sku);
+  std::int64_t sku_count();
+
+ private:
+  Database& db_;
+  Outbox& outbox_;
+};
+
+}  // namespace fulfil::agent

@@ -1,0 +1,168 @@
+#pragma once
+// Fulfilment orders: one per order the cloud routes to this store. Each public command is
+// one transition: it validates, then commits in one transaction the state change, its
+// stock movements and reservation changes, a history row and exactly one outbox event.
+// A refused command returns an error and changes nothing (the one deliberate exception: a
+// wrong pickup code is counted).
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/domain.hpp"
+#include "domain/order_lifecycle.hpp"
+#include "domain/outbox.hpp"
+#include "storage/database.hpp"
+
+namespace fulfil::agent {
+
+struct OrderLine {
+  int line_no = 0;
+  std::string sku;
+  std::int64_t quantity = 0;
+  std::int64_t unit_price_minor = 0;  // in the order currency's minor unit (cents)
+  std::int64_t picked = 0;
+  std::int64_t rejected = 0;  // short-picked: the cloud reroutes these units
+  std::string reject_reason;
+  std::int64_t open() const { return quantity - picked - rejected; }
+};
+
+struct Customer {
+  std::string name;
+  std::string email;
+  std::string phone;
+};
+
+struct Address {
+  std::string name;  // recipient, when not the customer
+  std::string line1;
+  std::string line2;
+  std::string city;
+  std::string region;
+  std::string postcode;
+  std::string country;  // ISO 3166-1 alpha-2
+};
+
+struct PackageItem {
+  int line_no = 0;
+  std::int64_t quantity = 0;
+};
+
+struct Package {
+  int package_no = 0;
+  std::string box_type;
+  std::int64_t weight_g = 0;
+  std::vector<PackageItem> items;
+};
+
+struct FulfilmentOrder {
+  std::string id;         // the cloud's fulfilment-order id
+  std::string order_ref;  // the customer's order number
+  OrderState state = OrderState::routed;
+  DeliveryMethod method = DeliveryMethod::ship;
+  Customer customer;
+  Address address;  // required for ship-from-store
+  std::string currency;
+  std::int64_t routed_at = 0;
+  std::int64_t accept_by = 0;  // 0 on input: the configured default SLA applies
+  std::int64_t ship_by = 0;    // 0: none
+  std::vector<OrderLine> lines;
+  std::vector<Package> packages;
+  std::string reject_reason;
+  std::string carrier;
+  std::string tracking;
+  std::string pickup_code;  // set by the cloud or generated when ready for pickup
+  int pickup_attempts = 0;
+  bool on_hold = false;  // set by the cloud (payment review, address check): no progress
+  std::int64_t updated_at = 0;
+};
+
+struct OrderPolicy {
+  std::int64_t default_accept_sla_ms = 15 * 60 * 1000;
+  std::vector<std::string> reject_reasons = {"out_of_stock", "other"};
+  std::vector<std::string> short_pick_reasons = {"not_found", "damaged", "out_of_stock", "other"};
+  int pickup_code_max_attempts = 5;
+  bool allow_negative_available = false;
+};
+
+struct PickResult {
+  int line_no = 0;
+  std::int64_t line_picked = 0;
+  std::int64_t line_open = 0;
+  bool all_lines_resolved = false;  // complete_picking may follow
+};
+
+enum class CancelOutcome { cancelled, refused };
+struct CancelResult {
+  CancelOutcome outcome = CancelOutcome::refused;
+  std::string reason;  // why it was refused, e.g. "already_shipped"
+};
+
+struct OrderSummary {
+  std::string id;
+  std::string order_ref;
+  OrderState state = OrderState::routed;
+  DeliveryMethod method = DeliveryMethod::ship;
+  std::int64_t routed_at = 0;
+  std::int64_t accept_by = 0;
+  std::int64_t ship_by = 0;
+  std::int64_t units = 0;
+};
+
+class FulfilmentOrders {
+ public:
+  FulfilmentOrders(Database& db, Outbox& outbox, OrderPolicy policy)
+      : db_(db), outbox_(outbox), policy_(std::move(policy)) {}
+  void set_policy(OrderPolicy policy) { policy_ = std::move(policy); }
+  const OrderPolicy& policy() const { return policy_; }
+
+  Result<void> receive(const FulfilmentOrder& routed, const CommandContext& ctx);
+  Result<void> accept(const std::string& id, const CommandContext& ctx);
+  Result<void> reject(const std::string& id, const std::string& reason, const CommandContext& ctx);
+  // Expires every routed order whose accept-by deadline has passed; returns their ids.
+  Result<std::vector<std::string>> expire_overdue(const CommandContext& ctx);
+  Result<void> start_picking(const std::string& id, const CommandContext& ctx);
+  Result<PickResult> pick_item(const std::string& id, const std::string& sku, std::int64_t qty,
+                               const CommandContext& ctx);
+  Result<void> short_pick(const std::string& id, int line_no, std::int64_t qty,
+                          const std::string& reason, const CommandContext& ctx);
+  Result<void> complete_picking(const std::string& id, const CommandContext& ctx);
+  Result<void> pack(const std::string& id, const std::vector<Package>& packages,
+                    const CommandContext& ctx);
+  Result<void> ship(const std::string& id, const std::string& carrier, const std::string& tracking,
+                    const CommandContext& ctx);
+  Result<std::string> ready_for_pickup(const std::string& id, const CommandContext& ctx);
+  Result<void> collect(const std::string& id, const std::string& code, const CommandContext& ctx);
+  Result<void> unlock_pickup(const std::string& id, const CommandContext& ctx);
+  // The cloud changed the order: a new delivery address (until shipped) and/or a hold.
+  Result<void> update_from_cloud(const std::string& id, const std::optional<Address>& address,
+                                 std::optional<bool> hold, const CommandContext& ctx);
+  Result<CancelResult> request_cancel(const std::string& id, const std::string& reason,
+                                      const CommandContext& ctx);
+
+  std::optional<FulfilmentOrder> find(const std::string& id);
+  std::vector<OrderSummary> list(std::optional<OrderState> state, std::size_t limit);
+  std::map<std::string, std::int64_t> count_by_state();
+
+ private:
+  // Runs `body` on the order in one transaction if the lifecycle table has a row for
+  // `action` from its state (and no hold blocks it); `refused` answers otherwise (by
+  // default: illegal_transition, naming what is allowed).
+  template <class R, class F, class G>
+  Result<R> transition(const std::string& id, OrderAction action, F&& body, G&& refused);
+  template <class R, class F>
+  Result<R> transition(const std::string& id, OrderAction action, F&& body);
+  // Which of the row's outcomes the action had: its `to`, or the `or_to` its rule chose.
+  enum class Outcome { to, or_to };
+  // Moves the order as the current row says, with its history row and outbox event.
+  void record(FulfilmentOrder& order, Outcome outcome, const std::string& type,
+              nlohmann::json payload, const CommandContext& ctx);
+
+  Database& db_;
+  Outbox& outbox_;
+  OrderPolicy policy_;
+  const OrderTransition* step_ = nullptr;  // the row of the transition() under way
+};
+
+}  // namespace fulfil::agent

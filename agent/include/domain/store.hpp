@@ -1,0 +1,64 @@
+#pragma once
+// One store's state: the database and the domain services over it. Opened once by the
+// daemon (and by tests and benchmarks the same way).
+#include <memory>
+
+#include "config/settings.hpp"
+#include "domain/inventory.hpp"
+#include "domain/orders.hpp"
+#include "domain/outbox.hpp"
+#include "domain/print_jobs.hpp"
+#include "domain/remote_configs.hpp"
+#include "domain/returns.hpp"
+#include "domain/stations.hpp"
+#include "domain/terminals.hpp"
+#include "storage/database.hpp"
+
+namespace fulfil::agent {
+
+// Whose database this is. `database_id` is made once, when the database is first opened,
+// and never changes: a device credential records it, so a database that was lost and
+// started afresh (or swapped) is told apart from the one the cloud knows. `store_id` is
+// the store it was first opened for.
+struct StoreIdentity {
+  std::string database_id;
+  std::string store_id;
+};
+
+class Store {
+ public:
+  // With a `store_id`, a database that belongs to another store is refused, and a new one
+  // is bound to this store (tests and tools that pass none are bound to nothing).
+  static Expected<std::unique_ptr<Store>, OpenError> open(const DatabaseOptions& db,
+                                                          OrderPolicy policy,
+                                                          const std::string& store_id = "");
+  const StoreIdentity& identity() const { return identity_; }
+  Database& db() { return *db_; }
+  Outbox& outbox() { return outbox_; }
+  Inventory& inventory() { return inventory_; }
+  FulfilmentOrders& orders() { return orders_; }
+  Returns& returns() { return returns_; }
+  Terminals& terminals() { return terminals_; }
+  StationSessions& stations() { return stations_; }
+  PrintJobs& print_jobs() { return print_jobs_; }
+  RemoteConfigs& remote_configs() { return remote_configs_; }
+
+ private:
+  Store(std::unique_ptr<Database> db, OrderPolicy policy, StoreIdentity identity);
+  std::unique_ptr<Database> db_;
+  StoreIdentity identity_;
+  Outbox outbox_;
+  Inventory inventory_;
+  FulfilmentOrders orders_;
+  Returns returns_;
+  Terminals terminals_;
+  StationSessions stations_;
+  PrintJobs print_jobs_;
+  RemoteConfigs remote_configs_;
+};
+
+DatabaseOptions database_options(const config::Settings& settings);
+OrderPolicy order_policy(const config::Settings& settings);
+std::int64_t now_ms();
+
+}  // namespace fulfil::agent

@@ -1,0 +1,67 @@
+#pragma once
+// The store's paired terminals (browsers on counter PCs and tablets). A manager issues a
+// one-time pairing code on the store box; a terminal exchanges it for a bearer token. Codes
+// and tokens are stored only as SHA-256 hashes: a copy of the database lets nobody in.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/domain.hpp"
+#include "storage/database.hpp"
+
+namespace fulfil::agent {
+
+enum class Role { associate, manager };
+std::string_view role_name(Role role);
+std::optional<Role> role_from(std::string_view name);
+
+struct Terminal {
+  std::string id;    // "T-" + 8 hex digits
+  std::string name;  // "Counter 2", "Pack desk tablet"
+  Role role = Role::associate;
+  std::string station;  // the pack desk whose scanners and printers it uses; may be empty
+  std::int64_t paired_at = 0;
+  std::string paired_by;
+  std::int64_t last_seen_at = 0;
+  std::int64_t revoked_at = 0;  // 0 while the token is valid
+};
+
+struct PairingRequest {
+  Role role = Role::associate;
+  std::string name;
+  std::string station;
+  std::int64_t ttl_ms = 10 * 60 * 1000;
+};
+
+struct IssuedCode {
+  std::string code;  // "123-456-789": typed on a tablet, so digits only
+  std::int64_t expires_at = 0;
+};
+
+struct Pairing {
+  Terminal terminal;
+  std::string token;  // shown once, to the terminal that paired
+};
+
+class Terminals {
+ public:
+  explicit Terminals(Database& db) : db_(db) {}
+  Result<IssuedCode> issue_code(const PairingRequest& request, const CommandContext& ctx);
+  // A wrong, used or expired code is not_found (which of these is not told to a guesser).
+  Result<Pairing> pair(const std::string& code, const CommandContext& ctx);
+  // The terminal a token belongs to, unless unknown or revoked. Records when it was last
+  // seen, at most once a minute (so a busy scanner does not write on every request).
+  std::optional<Terminal> authenticate(const std::string& token, std::int64_t now);
+  std::optional<Terminal> find(const std::string& id);
+  std::vector<Terminal> list(bool include_revoked);
+  Result<void> revoke(const std::string& id, const CommandContext& ctx);
+  // One row per mutation through the local API; written inside the caller's transaction.
+  void audit(const std::string& actor, Role role, const std::string& action, unsigned status,
+             const std::string& detail, std::int64_t at);
+
+ private:
+  Database& db_;
+};
+
+}  // namespace fulfil::agent

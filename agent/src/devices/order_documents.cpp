@@ -1,0 +1,95 @@
+#include "order_documents.hpp"
+
+#include <algorithm>
+
+#include "codes/gtin.hpp"
+
+namespace fulfil::agent::printing {
+namespace {
+
+drivers::DocumentLine document_line(Store& store, const OrderLine& line) {
+  drivers::DocumentLine out{line.sku, "", "", "", line.quantity, line.picked};
+  if (auto level = store.inventory().level(line.sku)) {
+    out.title = level->title;
+    out.bin = level->bin;
+  }
+  for (const auto& barcode : store.inventory().barcodes_of(line.sku))
+    if (auto gtin = drivers::normalize_gtin(barcode)) {
+      out.gtin = *gtin;
+      break;
+    }
+  return out;
+}
+
+// The package's own lines on its slip; the whole order when it has not been packed yet.
+std::vector<drivers::DocumentLine> lines_for(Store& store, const FulfilmentOrder& o,
+                                             const Package* package) {
+  std::vector<drivers::DocumentLine> out;
+  for (const auto& line : o.lines) {
+    if (!package) {
+      out.push_back(document_line(store, line));
+      continue;
+    }
+    for (const auto& item : package->items)
+      if (item.line_no == line.line_no) {
+        auto l = document_line(store, line);
+        l.quantity = item.quantity;
+        l.picked = item.quantity;
+        out.push_back(std::move(l));
+      }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<drivers::OrderDocument> order_document(Store& store, drivers::DocumentKind kind,
+                                              const std::string& order_id,
+                                              const DocumentFacts& facts) {
+  auto o = store.orders().find(order_id);
+  if (!o) return fail(DomainErrc::not_found, "no fulfilment order " + order_id);
+  drivers::OrderDocument d;
+  d.kind = kind;
+  d.store_id = facts.store_id;
+  d.store_name = facts.store_name;
+  d.order_id = o->id;
+  d.order_ref = o->order_ref;
+  d.customer_name = o->customer.name;
+  const auto& a = o->address;
+  d.ship_to = {a.name.empty() ? o->customer.name : a.name,
+               a.line1,
+               a.line2,
+               a.city,
+               a.region,
+               a.postcode,
+               a.country};
+  d.order_qr = o->id;  // scanning the pick list's QR at a terminal opens the order
+  d.carrier = o->carrier;
+  d.tracking = o->tracking;
+  d.pickup_code = o->pickup_code;
+  d.return_ref = facts.return_ref;
+  d.printed_at_ms = facts.now_ms;
+  d.dpi = facts.dpi;
+  d.package_count = std::max<int>(1, static_cast<int>(o->packages.size()));
+  const Package* package = nullptr;
+  if (kind == drivers::DocumentKind::shipping_label ||
+      kind == drivers::DocumentKind::return_label || kind == drivers::DocumentKind::packing_slip) {
+    for (const auto& p : o->packages)
+      if (p.package_no == facts.package_no) package = &p;
+    if (!package && !o->packages.empty() && kind != drivers::DocumentKind::packing_slip)
+      return fail(DomainErrc::not_found,
+                  "order " + o->order_ref + " has no package " + std::to_string(facts.package_no));
+  }
+  if (package) {
+    d.package_no = package->package_no;
+    d.box_type = package->box_type;
+    d.weight_g = package->weight_g;
+  }
+  d.lines = lines_for(store, *o, kind == drivers::DocumentKind::pick_list ? nullptr : package);
+  if (kind == drivers::DocumentKind::pick_list)
+    std::stable_sort(d.lines.begin(), d.lines.end(),
+                     [](const auto& x, const auto& y) { return x.bin < y.bin; });
+  return d;
+}
+
+}  // namespace fulfil::agent::printing

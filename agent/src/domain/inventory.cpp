@@ -1,0 +1,331 @@
+#include "domain/inventory.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "codes/barcode.hpp"
+#include "codes/gtin.hpp"
+#include "domain/transaction.hpp"
+#include "stock_ledger.hpp"
+#include "text_checks.hpp"
+
+namespace fulfil::agent {
+namespace {
+
+constexpr std::int64_t kMaxQuantity = 1'000'000;
+
+Result<void> check_quantity(std::string_view what, std::int64_t q, bool allow_negative) {
+  if (q == 0 || (!allow_negative && q < 0) || q > kMaxQuantity || q < -kMaxQuantity)
+    return fail(DomainErrc::invalid_argument, std::string(what) + " must be " +
+                                                  (allow_negative ? "non-zero" : "positive") +
+                                                  " and at most " + std::to_string(kMaxQuantity) +
+                                                  " in size, got " + std::to_string(q));
+  return {};
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+}  // namespace
+
+std::optional<AdjustmentKind> adjustment_kind_from(std::string_view name) {
+  for (auto k : {AdjustmentKind::receipt, AdjustmentKind::correction, AdjustmentKind::damage,
+                 AdjustmentKind::disposal})
+    if (adjustment_kind_name(k) == name) return k;
+  return std::nullopt;
+}
+
+std::string_view adjustment_kind_name(AdjustmentKind kind) {
+  switch (kind) {
+    case AdjustmentKind::receipt:
+      return "receipt";
+    case AdjustmentKind::correction:
+      return "correction";
+    case AdjustmentKind::damage:
+      return "damage";
+    case AdjustmentKind::disposal:
+      return "disposal";
+  }
+  return "correction";
+}
+
+Result<void> Inventory::upsert(const SkuRecord& r, const CommandContext& ctx) {
+  if (auto ok = check_text("sku", r.sku, 64, true); !ok) return ok;
+  if (auto ok = check_text("title", r.title, 200, true); !ok) return ok;
+  if (auto ok = check_text("bin", r.bin, 40, false); !ok) return ok;
+  if (r.safety_stock < 0 || r.safety_stock > kMaxQuantity)
+    return fail(DomainErrc::invalid_argument,
+                "safety_stock of SKU " + r.sku + " must be 0 to " + std::to_string(kMaxQuantity));
+  std::set<std::string> gtins;
+  for (const auto& code : r.barcodes) {
+    auto gtin = drivers::normalize_gtin(code);
+    if (!gtin)
+      return fail(DomainErrc::invalid_argument,
+                  "barcode '" + code + "' of SKU " + r.sku + ": " + gtin.error().message);
+    gtins.insert(*gtin);
+  }
+  return commit_or_rollback(db_, [&]() -> Result<void> {
+    for (const auto& gtin : gtins) {
+      auto owner = db_.prepare("SELECT sku FROM sku_barcode WHERE gtin=?");
+      owner.bind(1, gtin);
+      if (owner.step() && owner.text(0) != r.sku)
+        return fail(DomainErrc::duplicate,
+                    "barcode " + gtin + " already belongs to SKU " + owner.text(0));
+    }
+    db_.prepare(
+           "INSERT INTO sku (sku, title, bin, safety_stock, updated_at) VALUES (?,?,?,?,?) "
+           "ON CONFLICT(sku) DO UPDATE SET title=excluded.title, bin=excluded.bin, "
+           "safety_stock=excluded.safety_stock, updated_at=excluded.updated_at")
+        .bind(1, r.sku)
+        .bind(2, r.title)
+        .bind(3, r.bin)
+        .bind(4, r.safety_stock)
+        .bind(5, ctx.now_ms)
+        .run();
+    db_.prepare("DELETE FROM sku_barcode WHERE sku=?").bind(1, r.sku).run();
+    for (const auto& gtin : gtins)
+      db_.prepare("INSERT INTO sku_barcode (gtin, sku) VALUES (?,?)")
+          .bind(1, gtin)
+          .bind(2, r.sku)
+          .run();
+    return {};
+  });
+}
+
+Result<void> Inventory::adjust(const StockAdjustment& a, const CommandContext& ctx) {
+  const bool signed_kind = a.kind == AdjustmentKind::correction;
+  if (auto ok = check_quantity("quantity", a.quantity, signed_kind); !ok) return ok;
+  if (auto ok = check_text("reason", a.reason, 200, a.kind != AdjustmentKind::receipt); !ok)
+    return ok;
+  const std::string kind(adjustment_kind_name(a.kind));
+  std::vector<Movement> moves;
+  switch (a.kind) {
+    case AdjustmentKind::receipt:
+    case AdjustmentKind::correction:
+      moves.push_back({a.sku, Bucket::on_hand, a.quantity, kind, a.reason, std::nullopt});
+      break;
+    case AdjustmentKind::damage:
+      moves.push_back({a.sku, Bucket::unsellable, a.quantity, kind, a.reason, std::nullopt});
+      break;
+    case AdjustmentKind::disposal:
+      // Unsellable first, so on_hand never dips below unsellable in between.
+      moves.push_back({a.sku, Bucket::unsellable, -a.quantity, kind, a.reason, std::nullopt});
+      moves.push_back({a.sku, Bucket::on_hand, -a.quantity, kind, a.reason, std::nullopt});
+      break;
+  }
+  return commit_or_rollback(db_, [&]() -> Result<void> {
+    StockLedger ledger(db_);
+    for (const auto& m : moves)
+      if (auto ok = ledger.post(m, ctx); !ok) return ok;
+    auto after = ledger.level(a.sku);
+    outbox_.append("stock.adjusted", a.sku,
+                   {{"sku", a.sku},
+                    {"kind", kind},
+                    {"quantity", a.quantity},
+                    {"reason", a.reason},
+                    {"actor", ctx.actor.str()},
+                    {"movements", movements_json(moves)},
+                    {"on_hand", after->on_hand},
+                    {"unsellable", after->unsellable}},
+                   ctx.now_ms);
+    return {};
+  });
+}
+
+Result<std::vector<CountDifference>> Inventory::post_count(const CycleCount& count,
+                                                           const CommandContext& ctx) {
+  if (count.entries.empty())
+    return fail(DomainErrc::invalid_argument, "a cycle count needs at least one SKU");
+  if (auto ok = check_text("note", count.note, 200, false); !ok) return unexpected(ok.error());
+  std::set<std::string> seen;
+  for (const auto& e : count.entries) {
+    if (!seen.insert(e.sku).second)
+      return fail(DomainErrc::invalid_argument, "SKU " + e.sku + " is counted twice");
+    if (e.on_hand < 0 || e.on_hand > kMaxQuantity)
+      return fail(
+          DomainErrc::invalid_argument,
+          "counted quantity of SKU " + e.sku + " must be 0 to " + std::to_string(kMaxQuantity));
+    if (e.unsellable && (*e.unsellable < 0 || *e.unsellable > e.on_hand))
+      return fail(DomainErrc::invalid_argument, "counted unsellable quantity of SKU " + e.sku +
+                                                    " must be 0 to " + std::to_string(e.on_hand) +
+                                                    " (the counted total)");
+  }
+  return commit_or_rollback(db_, [&]() -> Result<std::vector<CountDifference>> {
+    StockLedger ledger(db_);
+    std::vector<CountDifference> diffs;
+    std::vector<Movement> moves;
+    for (const auto& e : count.entries) {
+      auto level = ledger.level(e.sku);
+      if (!level) return fail(DomainErrc::unknown_sku, "unknown SKU " + e.sku);
+      // Unsellable never exceeds what is there: without a separate count it shrinks with
+      // the total.
+      const std::int64_t target_unsellable =
+          e.unsellable ? *e.unsellable : std::min(level->unsellable, e.on_hand);
+      CountDifference d{e.sku, e.on_hand - level->on_hand, target_unsellable - level->unsellable};
+      // Order the two moves so that unsellable <= on_hand holds after each.
+      Movement total{e.sku, Bucket::on_hand, d.on_hand_delta, "count", count.note, std::nullopt};
+      Movement unsell{e.sku,   Bucket::unsellable, d.unsellable_delta,
+                      "count", count.note,         std::nullopt};
+      std::vector<Movement> ordered;
+      if (d.on_hand_delta < 0)
+        ordered = {unsell, total};
+      else
+        ordered = {total, unsell};
+      for (const auto& m : ordered) {
+        if (m.delta == 0) continue;
+        if (auto ok = ledger.post(m, ctx); !ok) return unexpected(ok.error());
+        moves.push_back(m);
+      }
+      diffs.push_back(d);
+    }
+    nlohmann::json diff_json = nlohmann::json::array();
+    for (const auto& d : diffs)
+      diff_json.push_back({{"sku", d.sku},
+                           {"on_hand_delta", d.on_hand_delta},
+                           {"unsellable_delta", d.unsellable_delta}});
+    outbox_.append("stock.counted", count.entries.front().sku,
+                   {{"note", count.note},
+                    {"actor", ctx.actor.str()},
+                    {"differences", diff_json},
+                    {"movements", movements_json(moves)}},
+                   ctx.now_ms);
+    return diffs;
+  });
+}
+
+Result<std::vector<CountDifference>> Inventory::apply_snapshot(const InventorySnapshot& snap,
+                                                               const CommandContext& ctx) {
+  if (snap.watermark_seq < 0)
+    return fail(DomainErrc::invalid_argument, "snapshot watermark_seq cannot be negative");
+  std::set<std::string> seen;
+  for (const auto& item : snap.items) {
+    if (!seen.insert(item.sku).second)
+      return fail(DomainErrc::invalid_argument, "snapshot lists SKU " + item.sku + " twice");
+    if (item.on_hand < 0 || item.unsellable < 0 || item.unsellable > item.on_hand)
+      return fail(DomainErrc::invalid_argument, "snapshot figures for SKU " + item.sku +
+                                                    " must satisfy 0 <= unsellable <= on_hand");
+  }
+  return commit_or_rollback(db_, [&]() -> Result<std::vector<CountDifference>> {
+    StockLedger ledger(db_);
+    std::vector<CountDifference> diffs;
+    std::vector<Movement> moves;
+    nlohmann::json discrepancies = nlohmann::json::array();
+    for (const auto& item : snap.items) {
+      auto level = ledger.level(item.sku);
+      if (!level) return fail(DomainErrc::unknown_sku, "snapshot names unknown SKU " + item.sku);
+      auto unseen = db_.prepare(
+          "SELECT coalesce(sum(CASE WHEN bucket='on_hand' THEN delta END),0),"
+          " coalesce(sum(CASE WHEN bucket='unsellable' THEN delta END),0) FROM ledger "
+          "WHERE sku=? AND event_seq > ?");
+      unseen.bind(1, item.sku).bind(2, snap.watermark_seq);
+      unseen.step();
+      std::int64_t on_hand = item.on_hand + unseen.int64(0);
+      std::int64_t unsellable = item.unsellable + unseen.int64(1);
+      if (on_hand < 0 || unsellable < 0 || unsellable > on_hand)
+        discrepancies.push_back(
+            {{"sku", item.sku}, {"on_hand", on_hand}, {"unsellable", unsellable}});
+      on_hand = std::max<std::int64_t>(on_hand, 0);
+      unsellable = std::clamp<std::int64_t>(unsellable, 0, on_hand);
+      CountDifference d{item.sku, on_hand - level->on_hand, unsellable - level->unsellable};
+      Movement total{item.sku,   Bucket::on_hand,  d.on_hand_delta,
+                     "snapshot", "cloud snapshot", std::nullopt,
+                     true};
+      Movement unsell{item.sku,   Bucket::unsellable, d.unsellable_delta,
+                      "snapshot", "cloud snapshot",   std::nullopt,
+                      true};
+      std::vector<Movement> ordered =
+          d.on_hand_delta < 0 ? std::vector{unsell, total} : std::vector{total, unsell};
+      for (const auto& m : ordered) {
+        if (m.delta == 0) continue;
+        if (auto ok = ledger.post(m, ctx); !ok) return unexpected(ok.error());
+        moves.push_back(m);
+      }
+      if (d.on_hand_delta || d.unsellable_delta) diffs.push_back(d);
+    }
+    nlohmann::json diff_json = nlohmann::json::array();
+    for (const auto& d : diffs)
+      diff_json.push_back({{"sku", d.sku},
+                           {"on_hand_delta", d.on_hand_delta},
+                           {"unsellable_delta", d.unsellable_delta}});
+    outbox_.append("inventory.snapshot_applied", "inventory",
+                   {{"watermark_seq", snap.watermark_seq},
+                    {"items", snap.items.size()},
+                    {"differences", diff_json},
+                    {"discrepancies", discrepancies}},
+                   ctx.now_ms);
+    return diffs;
+  });
+}
+
+std::optional<StockLevel> Inventory::level(const std::string& sku) {
+  return StockLedger(db_).level(sku);
+}
+
+std::optional<std::string> Inventory::sku_for_barcode(std::string_view scanned) {
+  // Any symbol naming a product: EAN/UPC (UPC-E expanded), GTIN-14, or a GS1 element
+  // string with (01).
+  auto decoded = drivers::decode_barcode(scanned);
+  if (!decoded || !decoded->gtin14) return std::nullopt;
+  auto s = db_.prepare("SELECT sku FROM sku_barcode WHERE gtin=?");
+  s.bind(1, *decoded->gtin14);
+  if (!s.step()) return std::nullopt;
+  return s.text(0);
+}
+
+std::vector<std::string> Inventory::barcodes_of(const std::string& sku) {
+  std::vector<std::string> out;
+  auto s = db_.prepare("SELECT gtin FROM sku_barcode WHERE sku=? ORDER BY gtin");
+  s.bind(1, sku);
+  while (s.step()) out.push_back(s.text(0));
+  return out;
+}
+
+std::vector<StockLevel> Inventory::search(std::string_view text, std::size_t limit) {
+  std::vector<StockLevel> out;
+  if (text.empty() || limit == 0) return out;
+  std::set<std::string> found;
+  auto add = [&](const std::string& sku) {
+    if (out.size() < limit && found.insert(sku).second)
+      if (auto l = level(sku)) out.push_back(*l);
+  };
+  if (level(std::string(text))) add(std::string(text));
+  if (auto by_code = sku_for_barcode(text)) add(*by_code);
+  // LIKE with escaped wildcards: the text is data, never a pattern.
+  std::string pattern = "%";
+  for (char c : lower(text)) {
+    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+    pattern += c;
+  }
+  pattern += "%";
+  auto s = db_.prepare(
+      "SELECT sku FROM sku WHERE lower(title) LIKE ?1 ESCAPE '\\' OR lower(sku) LIKE ?1 "
+      "ESCAPE '\\' ORDER BY sku LIMIT ?2");
+  s.bind(1, pattern).bind(2, static_cast<std::int64_t>(limit));
+  std::vector<std::string> skus;
+  while (s.step()) skus.push_back(s.text(0));
+  for (const auto& sku : skus) add(sku);
+  return out;
+}
+
+LedgerTotals Inventory::ledger_totals(const std::string& sku) {
+  auto s = db_.prepare(
+      "SELECT coalesce(sum(CASE WHEN bucket='on_hand' THEN delta END),0),"
+      " coalesce(sum(CASE WHEN bucket='unsellable' THEN delta END),0), count(*) "
+      "FROM ledger WHERE sku=?");
+  s.bind(1, sku);
+  s.step();
+  return {s.int64(0), s.int64(1), s.int64(2)};
+}
+
+std::int64_t Inventory::sku_count() {
+  auto s = db_.prepare("SELECT count(*) FROM sku");
+  s.step();
+  return s.int64(0);
+}
+
+}  // namespace fulfil::agent

@@ -1,0 +1,26 @@
+#pragma once
+// Internal to agent/: reading and writing fulfilment orders' rows.
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "domain/orders.hpp"
+#include "storage/database.hpp"
+
+namespace fulfil::agent {
+
+std::optional<FulfilmentOrder> load_order(Database& db, const std::string& id);
+void insert_order(Database& db, const FulfilmentOrder& order);
+// Writes the header columns that transitions change (state, reasons, carrier, pickup...).
+void update_order(Database& db, const FulfilmentOrder& order);
+void update_line(Database& db, const std::string& order_id, const OrderLine& line);
+void insert_packages(Database& db, const std::string& order_id,
+                     const std::vector<Package>& packages);
+
+nlohmann::json customer_json(const Customer& c);
+nlohmann::json address_json(const Address& a);
+Customer customer_from(const nlohmann::json& j);
+Address address_from(const nlohmann::json& j);
+
+}  // namespace fulfil::agent

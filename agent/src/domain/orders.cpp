@@ -1,0 +1,533 @@
+#include "domain/orders.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+
+#include "domain/transaction.hpp"
+#include "order_rows.hpp"
+#include "order_validation.hpp"
+#include "stock_ledger.hpp"
+#include "text_checks.hpp"
+
+namespace fulfil::agent {
+namespace {
+
+std::string allowed_actions(const FulfilmentOrder& o) {
+  std::string out;
+  for (auto a : all_actions())
+    if (allows(o.state, o.method, a))
+      out += (out.empty() ? "" : ", ") + std::string(action_name(a));
+  return out.empty() ? "none, the order has ended" : out;
+}
+
+Unexpected<DomainError> illegal(const FulfilmentOrder& o, OrderAction action) {
+  return fail(DomainErrc::illegal_transition,
+              "order " + o.id + " is " + std::string(state_name(o.state)) + " (" +
+                  std::string(method_name(o.method)) + "); cannot " +
+                  std::string(action_name(action)) + " it. Allowed now: " + allowed_actions(o));
+}
+
+bool listed(const std::vector<std::string>& list, const std::string& value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+std::string joined(const std::vector<std::string>& list) {
+  std::string out;
+  for (const auto& s : list) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+std::string new_pickup_code() {
+  // Six digits, uniform: rejection sampling avoids the modulo bias of 2^32 % 10^6.
+  for (;;) {
+    std::uint32_t r = 0;
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&r), sizeof r) != 1)
+      throw std::runtime_error("RAND_bytes failed");
+    if (r >= 4294000000u) continue;
+    std::string code = std::to_string(r % 1000000u);
+    return std::string(6 - code.size(), '0') + code;
+  }
+}
+
+nlohmann::json lines_json(const FulfilmentOrder& o) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& l : o.lines)
+    out.push_back({{"line_no", l.line_no},
+                   {"sku", l.sku},
+                   {"quantity", l.quantity},
+                   {"picked", l.picked},
+                   {"rejected", l.rejected},
+                   {"reject_reason", l.reject_reason}});
+  return out;
+}
+
+}  // namespace
+
+template <class R, class F, class G>
+Result<R> FulfilmentOrders::transition(const std::string& id, OrderAction action, F&& body,
+                                       G&& refused) {
+  return commit_or_rollback(db_, [&]() -> Result<R> {
+    auto order = load_order(db_, id);
+    if (!order) return fail(DomainErrc::not_found, "no fulfilment order " + id);
+    const OrderTransition* step = find_transition(order->state, order->method, action);
+    if (!step) return refused(*order);
+    if (order->on_hold && step->blocked_by_hold)
+      return fail(DomainErrc::illegal_transition,
+                  "order " + id + " is on hold by the cloud; cannot " +
+                      std::string(action_name(action)) + " it until it is released");
+    step_ = step;
+    struct Done {
+      const OrderTransition*& step;
+      ~Done() { step = nullptr; }
+    } done{step_};
+    return body(*order);
+  });
+}
+
+template <class R, class F>
+Result<R> FulfilmentOrders::transition(const std::string& id, OrderAction action, F&& body) {
+  return transition<R>(id, action, std::forward<F>(body),
+                       [&](const FulfilmentOrder& o) -> Result<R> { return illegal(o, action); });
+}
+
+void FulfilmentOrders::record(FulfilmentOrder& o, Outcome outcome, const std::string& type,
+                              nlohmann::json payload, const CommandContext& ctx) {
+  // Only inside transition(), and or_to only where the table gives the action a second
+  // outcome: anything else is a bug here.
+  if (!step_ || (outcome == Outcome::or_to && !step_->or_to))
+    throw std::logic_error("order " + o.id + ": a state change outside its lifecycle row");
+  const OrderState to = outcome == Outcome::to ? step_->to : *step_->or_to;
+  const std::string_view action = action_name(step_->action);
+  const OrderState from = o.state;
+  o.state = to;
+  o.updated_at = ctx.now_ms;
+  update_order(db_, o);
+  db_.prepare(
+         "INSERT INTO order_history (order_id, action, from_state, to_state, actor, detail, at) "
+         "VALUES (?,?,?,?,?,?,?)")
+      .bind(1, o.id)
+      .bind(2, action)
+      .bind(3, state_name(from))
+      .bind(4, state_name(to))
+      .bind(5, ctx.actor.str())
+      .bind(6, payload.dump())
+      .bind(7, ctx.now_ms)
+      .run();
+  payload["order_id"] = o.id;
+  payload["order_ref"] = o.order_ref;
+  payload["from_state"] = state_name(from);
+  payload["state"] = state_name(to);
+  payload["actor"] = ctx.actor.str();
+  outbox_.append(type, o.id, payload, ctx.now_ms);
+}
+
+Result<void> FulfilmentOrders::receive(const FulfilmentOrder& routed, const CommandContext& ctx) {
+  if (auto ok = validate_routed_order(routed); !ok) return ok;
+  return commit_or_rollback(db_, [&]() -> Result<void> {
+    if (load_order(db_, routed.id))
+      return fail(DomainErrc::duplicate, "fulfilment order " + routed.id + " already exists");
+    for (const auto& l : routed.lines)
+      if (!StockLedger(db_).level(l.sku))
+        return fail(DomainErrc::unknown_sku,
+                    "line " + std::to_string(l.line_no) + " names unknown SKU " + l.sku);
+    FulfilmentOrder o = routed;
+    const OrderTransition* step = find_transition(std::nullopt, o.method, OrderAction::receive);
+    o.state = step->to;
+    o.order_ref = o.order_ref.empty() ? o.id : o.order_ref;
+    o.routed_at = ctx.now_ms;
+    o.accept_by = o.accept_by ? o.accept_by : ctx.now_ms + policy_.default_accept_sla_ms;
+    o.updated_at = ctx.now_ms;
+    o.packages.clear();
+    o.pickup_attempts = 0;
+    for (auto& l : o.lines) l.picked = l.rejected = 0;
+    insert_order(db_, o);
+    db_.prepare(
+           "INSERT INTO order_history (order_id, action, from_state, to_state, actor, at) "
+           "VALUES (?, ?, '', ?, ?, ?)")
+        .bind(1, o.id)
+        .bind(2, action_name(step->action))
+        .bind(3, state_name(o.state))
+        .bind(4, ctx.actor.str())
+        .bind(5, ctx.now_ms)
+        .run();
+    outbox_.append("order.received", o.id,
+                   {{"order_id", o.id},
+                    {"order_ref", o.order_ref},
+                    {"state", state_name(o.state)},
+                    {"accept_by", o.accept_by},
+                    {"actor", ctx.actor.str()}},
+                   ctx.now_ms);
+    return {};
+  });
+}
+
+Result<void> FulfilmentOrders::accept(const std::string& id, const CommandContext& ctx) {
+  return transition<void>(id, OrderAction::accept, [&](FulfilmentOrder& o) -> Result<void> {
+    if (o.accept_by <= ctx.now_ms)
+      return fail(DomainErrc::illegal_transition,
+                  "order " + id + " passed its accept-by deadline; it expires for rerouting");
+    StockLedger ledger(db_);
+    std::map<std::string, std::int64_t> needed;
+    for (const auto& l : o.lines) needed[l.sku] += l.quantity;
+    for (const auto& [sku, qty] : needed) {
+      auto level = ledger.level(sku);
+      if (!policy_.allow_negative_available && level->raw_available() < qty)
+        return fail(DomainErrc::insufficient_stock,
+                    "SKU " + sku + ": order " + id + " needs " + std::to_string(qty) + ", " +
+                        std::to_string(level->available()) + " available");
+    }
+    for (const auto& l : o.lines) ledger.reserve(o.id, l.line_no, l.sku, l.quantity);
+    record(o, Outcome::to, "order.accepted", {{"lines", lines_json(o)}}, ctx);
+    return {};
+  });
+}
+
+Result<void> FulfilmentOrders::reject(const std::string& id, const std::string& reason,
+                                      const CommandContext& ctx) {
+  if (!listed(policy_.reject_reasons, reason))
+    return fail(DomainErrc::invalid_argument,
+                "reject reason '" + reason + "' is not one of: " + joined(policy_.reject_reasons));
+  return transition<void>(id, OrderAction::reject, [&](FulfilmentOrder& o) -> Result<void> {
+    StockLedger ledger(db_);
+    for (const auto& l : o.lines) ledger.release(o.id, l.line_no, l.quantity);
+    o.reject_reason = reason;
+    record(o, Outcome::to, "order.rejected", {{"reason", reason}}, ctx);
+    return {};
+  });
+}
+
+Result<std::vector<std::string>> FulfilmentOrders::expire_overdue(const CommandContext& ctx) {
+  std::vector<std::string> due;
+  try {
+    auto s = db_.prepare(
+        "SELECT id FROM fulfilment_order WHERE state='routed' AND accept_by <= ? ORDER BY "
+        "accept_by");
+    s.bind(1, ctx.now_ms);
+    while (s.step()) due.push_back(s.text(0));
+  } catch (const StorageFailure& e) {
+    return fail(DomainErrc::storage, e.what());
+  }
+  std::vector<std::string> expired;
+  for (const auto& id : due) {
+    auto r = transition<void>(id, OrderAction::expire, [&](FulfilmentOrder& o) -> Result<void> {
+      o.reject_reason = "accept_sla_expired";
+      record(o, Outcome::to, "order.expired",
+             {{"reason", o.reject_reason}, {"accept_by", o.accept_by}}, ctx);
+      return {};
+    });
+    if (!r) return unexpected(r.error());
+    expired.push_back(id);
+  }
+  return expired;
+}
+
+Result<void> FulfilmentOrders::start_picking(const std::string& id, const CommandContext& ctx) {
+  return transition<void>(id, OrderAction::start_picking, [&](FulfilmentOrder& o) -> Result<void> {
+    record(o, Outcome::to, "order.picking_started", {}, ctx);
+    return {};
+  });
+}
+
+Result<PickResult> FulfilmentOrders::pick_item(const std::string& id, const std::string& sku,
+                                               std::int64_t qty, const CommandContext& ctx) {
+  if (qty <= 0 || qty > 10000)
+    return fail(DomainErrc::invalid_argument, "pick quantity must be 1 to 10000");
+  return transition<PickResult>(
+      id, OrderAction::pick_item, [&](FulfilmentOrder& o) -> Result<PickResult> {
+        auto line = std::find_if(o.lines.begin(), o.lines.end(),
+                                 [&](const OrderLine& l) { return l.sku == sku && l.open() > 0; });
+        if (line == o.lines.end()) {
+          const bool on_order = std::any_of(o.lines.begin(), o.lines.end(),
+                                            [&](const OrderLine& l) { return l.sku == sku; });
+          return fail(DomainErrc::invalid_argument,
+                      on_order ? "SKU " + sku + " is already fully picked for order " + id
+                               : "SKU " + sku + " is not on order " + id + " (wrong item)");
+        }
+        if (qty > line->open())
+          return fail(DomainErrc::invalid_argument,
+                      "line " + std::to_string(line->line_no) + " (SKU " + sku + ") needs " +
+                          std::to_string(line->open()) + " more; cannot pick " +
+                          std::to_string(qty));
+        line->picked += qty;
+        update_line(db_, o.id, *line);
+        PickResult result{line->line_no, line->picked, line->open(),
+                          std::all_of(o.lines.begin(), o.lines.end(),
+                                      [](const OrderLine& l) { return l.open() == 0; })};
+        record(o, Outcome::to, "order.item_picked",
+               {{"line_no", line->line_no},
+                {"sku", sku},
+                {"quantity", qty},
+                {"line_picked", line->picked}},
+               ctx);
+        return result;
+      });
+}
+
+Result<void> FulfilmentOrders::short_pick(const std::string& id, int line_no, std::int64_t qty,
+                                          const std::string& reason, const CommandContext& ctx) {
+  if (!listed(policy_.short_pick_reasons, reason))
+    return fail(DomainErrc::invalid_argument, "short-pick reason '" + reason + "' is not one of: " +
+                                                  joined(policy_.short_pick_reasons));
+  if (qty <= 0 || qty > 10000)
+    return fail(DomainErrc::invalid_argument, "short-pick quantity must be 1 to 10000");
+  return transition<void>(id, OrderAction::short_pick, [&](FulfilmentOrder& o) -> Result<void> {
+    auto line = std::find_if(o.lines.begin(), o.lines.end(),
+                             [&](const OrderLine& l) { return l.line_no == line_no; });
+    if (line == o.lines.end())
+      return fail(DomainErrc::invalid_argument,
+                  "order " + id + " has no line " + std::to_string(line_no));
+    if (qty > line->open())
+      return fail(DomainErrc::invalid_argument,
+                  "line " + std::to_string(line_no) + " has " + std::to_string(line->open()) +
+                      " unit(s) open; cannot short-pick " + std::to_string(qty));
+    line->rejected += qty;
+    line->reject_reason = reason;
+    update_line(db_, o.id, *line);
+    StockLedger ledger(db_);
+    ledger.release(o.id, line_no, qty);
+    std::vector<Movement> moves;
+    if (reason == "damaged") {
+      // Units found damaged on the shelf stay in the store but can no longer be sold.
+      auto level = ledger.level(line->sku);
+      const std::int64_t movable = std::min(qty, level->on_hand - level->unsellable);
+      if (movable > 0) {
+        Movement m{line->sku, Bucket::unsellable, movable, "damage", "short pick", o.id};
+        if (auto ok = ledger.post(m, ctx); !ok) return ok;
+        moves.push_back(m);
+      }
+    }
+    const bool nothing_left = std::all_of(o.lines.begin(), o.lines.end(), [](const OrderLine& l) {
+      return l.rejected == l.quantity;
+    });
+    if (nothing_left) o.reject_reason = "short_pick";
+    record(o, nothing_left ? Outcome::or_to : Outcome::to, "order.lines_short_picked",
+           {{"line_no", line_no},
+            {"sku", line->sku},
+            {"quantity", qty},
+            {"reason", reason},
+            {"movements", movements_json(moves)}},
+           ctx);
+    return {};
+  });
+}
+
+Result<void> FulfilmentOrders::complete_picking(const std::string& id, const CommandContext& ctx) {
+  return transition<void>(
+      id, OrderAction::complete_picking, [&](FulfilmentOrder& o) -> Result<void> {
+        for (const auto& l : o.lines)
+          if (l.open() > 0)
+            return fail(DomainErrc::illegal_transition,
+                        "line " + std::to_string(l.line_no) + " (SKU " + l.sku + ") has " +
+                            std::to_string(l.open()) + " unit(s) neither picked nor short-picked");
+        record(o, Outcome::to, "order.picked", {{"lines", lines_json(o)}}, ctx);
+        return {};
+      });
+}
+
+Result<void> FulfilmentOrders::pack(const std::string& id, const std::vector<Package>& packages,
+                                    const CommandContext& ctx) {
+  return transition<void>(id, OrderAction::pack, [&](FulfilmentOrder& o) -> Result<void> {
+    if (auto ok = validate_packages(o, packages); !ok) return ok;
+    insert_packages(db_, o.id, packages);
+    nlohmann::json pk = nlohmann::json::array();
+    for (const auto& p : packages) {
+      nlohmann::json items = nlohmann::json::array();
+      for (const auto& i : p.items)
+        items.push_back({{"line_no", i.line_no}, {"quantity", i.quantity}});
+      pk.push_back({{"package_no", p.package_no},
+                    {"box_type", p.box_type},
+                    {"weight_g", p.weight_g},
+                    {"items", items}});
+    }
+    record(o, Outcome::to, "order.packed", {{"packages", pk}}, ctx);
+    return {};
+  });
+}
+
+namespace {
+// Stock leaves the store: reservations are consumed and the picked units are sold.
+Result<nlohmann::json> consume_picked(Database& db, const FulfilmentOrder& o,
+                                      const CommandContext& ctx) {
+  StockLedger ledger(db);
+  std::vector<Movement> moves;
+  nlohmann::json shortfalls = nlohmann::json::array();
+  for (const auto& l : o.lines) {
+    ledger.release(o.id, l.line_no, l.quantity);
+    auto missing = ledger.sell(l.sku, l.picked, o.id, ctx, moves);
+    if (!missing) return unexpected(missing.error());
+    if (*missing > 0) shortfalls.push_back({{"sku", l.sku}, {"unrecorded_units", *missing}});
+  }
+  return nlohmann::json{{"movements", movements_json(moves)}, {"stock_discrepancies", shortfalls}};
+}
+}  // namespace
+
+Result<void> FulfilmentOrders::ship(const std::string& id, const std::string& carrier,
+                                    const std::string& tracking, const CommandContext& ctx) {
+  if (auto ok = check_text("carrier", carrier, 40, true); !ok) return ok;
+  if (auto ok = check_text("tracking", tracking, 64, false); !ok) return ok;
+  return transition<void>(id, OrderAction::ship, [&](FulfilmentOrder& o) -> Result<void> {
+    auto consumed = consume_picked(db_, o, ctx);
+    if (!consumed) return unexpected(consumed.error());
+    nlohmann::json payload = std::move(*consumed);
+    o.carrier = carrier;
+    o.tracking = tracking;
+    payload["carrier"] = carrier;
+    payload["tracking"] = tracking;
+    record(o, Outcome::to, "order.shipped", payload, ctx);
+    return {};
+  });
+}
+
+Result<std::string> FulfilmentOrders::ready_for_pickup(const std::string& id,
+                                                       const CommandContext& ctx) {
+  return transition<std::string>(
+      id, OrderAction::ready_for_pickup, [&](FulfilmentOrder& o) -> Result<std::string> {
+        if (o.pickup_code.empty()) o.pickup_code = new_pickup_code();
+        record(o, Outcome::to, "order.ready_for_pickup", {{"pickup_code", o.pickup_code}}, ctx);
+        return o.pickup_code;
+      });
+}
+
+Result<void> FulfilmentOrders::collect(const std::string& id, const std::string& code,
+                                       const CommandContext& ctx) {
+  // A wrong code is committed (counted) and then reported as an error, so the attempt
+  // counter survives a crash and brute-forcing a code is bounded.
+  std::optional<DomainError> refusal;
+  auto committed =
+      transition<void>(id, OrderAction::collect, [&](FulfilmentOrder& o) -> Result<void> {
+        if (o.pickup_attempts >= policy_.pickup_code_max_attempts)
+          return fail(DomainErrc::pickup_locked,
+                      "order " + id + " is locked after " + std::to_string(o.pickup_attempts) +
+                          " wrong pickup codes; a manager must unlock it");
+        const bool match = code.size() == o.pickup_code.size() &&
+                           CRYPTO_memcmp(code.data(), o.pickup_code.data(), code.size()) == 0;
+        if (!match) {
+          ++o.pickup_attempts;
+          const int left = policy_.pickup_code_max_attempts - o.pickup_attempts;
+          refusal = DomainError{DomainErrc::wrong_pickup_code, "wrong pickup code for order " + id +
+                                                                   "; " + std::to_string(left) +
+                                                                   " attempt(s) left"};
+          record(o, Outcome::or_to, "order.pickup_code_rejected", {{"attempts", o.pickup_attempts}},
+                 ctx);
+          return {};
+        }
+        auto consumed = consume_picked(db_, o, ctx);
+        if (!consumed) return unexpected(consumed.error());
+        nlohmann::json payload = std::move(*consumed);
+        record(o, Outcome::to, "order.collected", payload, ctx);
+        return {};
+      });
+  if (!committed) return committed;
+  if (refusal) return unexpected(*refusal);
+  return {};
+}
+
+Result<void> FulfilmentOrders::unlock_pickup(const std::string& id, const CommandContext& ctx) {
+  return transition<void>(id, OrderAction::unlock_pickup, [&](FulfilmentOrder& o) -> Result<void> {
+    const int before = o.pickup_attempts;
+    o.pickup_attempts = 0;
+    record(o, Outcome::to, "order.pickup_unlocked", {{"attempts_cleared", before}}, ctx);
+    return {};
+  });
+}
+
+Result<void> FulfilmentOrders::update_from_cloud(const std::string& id,
+                                                 const std::optional<Address>& address,
+                                                 std::optional<bool> hold,
+                                                 const CommandContext& ctx) {
+  if (!address && !hold)
+    return fail(DomainErrc::invalid_argument, "an order update needs an address or a hold flag");
+  const auto ended = [&](const FulfilmentOrder& o) -> Result<void> {
+    return fail(DomainErrc::illegal_transition, "order " + id + " is " +
+                                                    std::string(state_name(o.state)) +
+                                                    "; it can no longer be updated");
+  };
+  const auto update = [&](FulfilmentOrder& o) -> Result<void> {
+    nlohmann::json payload = nlohmann::json::object();
+    if (address) {
+      if (o.method != DeliveryMethod::ship)
+        return fail(DomainErrc::invalid_argument,
+                    "order " + id + " is collected in store; it has no delivery address");
+      FulfilmentOrder probe = o;
+      probe.address = *address;
+      if (auto ok = validate_routed_order(probe); !ok) return ok;
+      o.address = *address;
+      payload["address_changed"] = true;
+    }
+    if (hold) {
+      o.on_hold = *hold;
+      payload["on_hold"] = *hold;
+    }
+    record(o, Outcome::to, "order.updated", payload, ctx);
+    return {};
+  };
+  return transition<void>(id, OrderAction::update, update, ended);
+}
+
+Result<CancelResult> FulfilmentOrders::request_cancel(const std::string& id,
+                                                      const std::string& reason,
+                                                      const CommandContext& ctx) {
+  if (auto ok = check_text("cancel reason", reason, 200, false); !ok) return unexpected(ok.error());
+  // The cloud always gets an answer: a refusal is an event, not a transition.
+  const auto refuse = [&](const FulfilmentOrder& o) -> Result<CancelResult> {
+    const std::string why = o.state == OrderState::shipped     ? "already_shipped"
+                            : o.state == OrderState::collected ? "already_collected"
+                                                               : "already_ended";
+    outbox_.append("order.cancel_refused", o.id,
+                   {{"order_id", o.id},
+                    {"state", state_name(o.state)},
+                    {"reason", why},
+                    {"actor", ctx.actor.str()}},
+                   ctx.now_ms);
+    return CancelResult{CancelOutcome::refused, why};
+  };
+  const auto cancel = [&](FulfilmentOrder& o) -> Result<CancelResult> {
+    StockLedger ledger(db_);
+    nlohmann::json put_back = nlohmann::json::array();
+    for (const auto& l : o.lines) {
+      ledger.release(o.id, l.line_no, l.quantity);
+      if (l.picked > 0) put_back.push_back({{"sku", l.sku}, {"quantity", l.picked}});
+    }
+    o.reject_reason = reason;
+    // Picked units never left the books; the put-back list tells associates what to reshelve.
+    record(o, Outcome::to, "order.cancelled", {{"reason", reason}, {"put_back", put_back}}, ctx);
+    return CancelResult{CancelOutcome::cancelled, ""};
+  };
+  return transition<CancelResult>(id, OrderAction::cancel, cancel, refuse);
+}
+
+std::optional<FulfilmentOrder> FulfilmentOrders::find(const std::string& id) {
+  return load_order(db_, id);
+}
+
+std::vector<OrderSummary> FulfilmentOrders::list(std::optional<OrderState> state,
+                                                 std::size_t limit) {
+  auto s = db_.prepare(
+      "SELECT o.id, o.order_ref, o.state, o.delivery_method, o.routed_at, o.accept_by, "
+      "o.ship_by, (SELECT coalesce(sum(quantity),0) FROM order_line l WHERE l.order_id=o.id) "
+      "FROM fulfilment_order o WHERE (?1 IS NULL OR o.state=?1) ORDER BY o.routed_at, o.id "
+      "LIMIT ?2");
+  if (state)
+    s.bind(1, state_name(*state));
+  else
+    s.bind_null(1);
+  s.bind(2, static_cast<std::int64_t>(limit));
+  std::vector<OrderSummary> out;
+  while (s.step())
+    out.push_back({s.text(0), s.text(1), state_from(s.text(2)).value_or(OrderState::routed),
+                   method_from(s.text(3)).value_or(DeliveryMethod::ship), s.int64(4), s.int64(5),
+                   s.int64(6), s.int64(7)});
+  return out;
+}
+
+std::map<std::string, std::int64_t> FulfilmentOrders::count_by_state() {
+  std::map<std::string, std::int64_t> out;
+  for (auto s : all_states()) out[std::string(state_name(s))] = 0;
+  auto s = db_.prepare("SELECT state, count(*) FROM fulfilment_order GROUP BY state");
+  while (s.step()) out[s.text(0)] = s.int64(1);
+  return out;
+}
+
+}  // namespace fulfil::agent

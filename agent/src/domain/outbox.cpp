@@ -1,0 +1,235 @@
+#include "domain/outbox.hpp"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "domain/transaction.hpp"
+
+namespace fulfil::agent {
+
+std::string new_uuid() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("RAND_bytes failed");
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return out;
+}
+
+namespace {
+std::vector<OutboxEvent> read_events(Statement& s);
+}
+
+std::int64_t Outbox::append(const std::string& type, const std::string& subject,
+                            const nlohmann::json& payload, std::int64_t at) {
+  db_.prepare(
+         "INSERT INTO outbox (event_id, type, subject, payload, created_at) VALUES (?,?,?,?,?)")
+      .bind(1, new_uuid())
+      .bind(2, type)
+      .bind(3, subject)
+      .bind(4, payload.dump())
+      .bind(5, at)
+      .run();
+  auto s = db_.prepare("SELECT last_insert_rowid()");
+  s.step();
+  const std::int64_t seq = s.int64(0);
+  // Ledger rows written by this transaction belong to this event: a snapshot taken by the
+  // cloud before it applied `seq` does not include them.
+  db_.prepare("UPDATE ledger SET event_seq=? WHERE event_seq IS NULL").bind(1, seq).run();
+  return seq;
+}
+
+void Outbox::mark_sent(const std::vector<std::string>& event_ids, std::int64_t at) {
+  // One statement for the whole acknowledgement (ids passed as a JSON array). The unary
+  // '+' keeps SQLite on the event_id index: through the state index it would walk every
+  // pending event, once per batch, during a backlog drain.
+  Transaction tx(db_);
+  db_.prepare(
+         "UPDATE outbox SET state='sent', sent_at=?1 WHERE +state='pending' AND event_id IN "
+         "(SELECT value FROM json_each(?2))")
+      .bind(1, at)
+      .bind(2, nlohmann::json(event_ids).dump())
+      .run();
+  tx.commit();
+}
+
+void Outbox::mark_dead(const std::string& event_id, const std::string& reason) {
+  Transaction tx(db_);
+  db_.prepare("UPDATE outbox SET state='dead', last_error=? WHERE event_id=? AND state='pending'")
+      .bind(1, reason)
+      .bind(2, event_id)
+      .run();
+  tx.commit();
+}
+
+void Outbox::record_failure(std::int64_t first_seq, std::int64_t last_seq,
+                            const std::string& error) {
+  Transaction tx(db_);
+  db_.prepare(
+         "UPDATE outbox SET attempts=attempts+1, last_error=? WHERE seq BETWEEN ? AND ? AND +"
+         "state='pending'")
+      .bind(1, error)
+      .bind(2, first_seq)
+      .bind(3, last_seq)
+      .run();
+  tx.commit();
+}
+
+std::vector<OutboxEvent> Outbox::dead(std::size_t limit) {
+  auto s = db_.prepare(
+      "SELECT seq, event_id, type, subject, payload, created_at, state, attempts FROM outbox "
+      "WHERE state = 'dead' ORDER BY seq LIMIT ?");
+  s.bind(1, static_cast<std::int64_t>(limit));
+  return read_events(s);
+}
+
+namespace {
+std::vector<OutboxEvent> read_events(Statement& s) {
+  std::vector<OutboxEvent> out;
+  while (s.step()) {
+    OutboxEvent e;
+    e.seq = s.int64(0);
+    e.event_id = s.text(1);
+    e.type = s.text(2);
+    e.subject = s.text(3);
+    e.payload = s.text(4);
+    e.created_at = s.int64(5);
+    e.state = s.text(6);
+    e.attempts = static_cast<int>(s.int64(7));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<OutboxEvent> Outbox::pending(std::size_t limit) {
+  auto s = db_.prepare(
+      "SELECT seq, event_id, type, subject, payload, created_at, state, attempts FROM outbox "
+      "WHERE state = 'pending' ORDER BY seq LIMIT ?");
+  s.bind(1, static_cast<std::int64_t>(limit));
+  return read_events(s);
+}
+
+std::vector<OutboxEvent> Outbox::since(std::int64_t after_seq, std::size_t limit) {
+  auto s = db_.prepare(
+      "SELECT seq, event_id, type, subject, payload, created_at, state, attempts FROM outbox "
+      "WHERE seq > ? ORDER BY seq LIMIT ?");
+  s.bind(1, after_seq).bind(2, static_cast<std::int64_t>(limit));
+  return read_events(s);
+}
+
+OutboxStats Outbox::stats() {
+  OutboxStats st;
+  auto s = db_.prepare(
+      "SELECT (SELECT count(*) FROM outbox WHERE state='pending'),"
+      " (SELECT count(*) FROM outbox WHERE state='dead'),"
+      " (SELECT coalesce(min(created_at),0) FROM outbox WHERE state='pending'),"
+      " (SELECT coalesce(max(seq),0) FROM outbox)");
+  if (s.step()) {
+    st.pending = s.int64(0);
+    st.dead = s.int64(1);
+    st.oldest_pending_at = s.int64(2);
+    st.last_seq = s.int64(3);
+  }
+  return st;
+}
+
+std::int64_t Outbox::last_seq() {
+  auto s = db_.prepare("SELECT coalesce(max(seq),0) FROM outbox");
+  return s.step() ? s.int64(0) : 0;
+}
+
+}  // namespace fulfil::agent
+
+namespace fulfil::agent {
+namespace {
+
+std::int64_t single_int(Database& db, const char* sql) {
+  auto s = db.prepare(sql);
+  return s.step() ? s.int64(0) : 0;
+}
+
+SequenceRepair repair_from(const nlohmann::json& j) {
+  return {j.value("local_highest", std::int64_t{0}), j.value("cloud_highest", std::int64_t{0}),
+          j.value("renumbered", std::int64_t{0}), j.value("next_seq", std::int64_t{0}),
+          j.value("detected_at", std::int64_t{0})};
+}
+
+}  // namespace
+
+Result<std::optional<SequenceRepair>> Outbox::continue_above(std::int64_t cloud_highest,
+                                                             bool conflict, std::int64_t now_ms) {
+  return commit_or_rollback(db_, [&]() -> Result<std::optional<SequenceRepair>> {
+    // The highest sequence ever issued here: AUTOINCREMENT keeps it in sqlite_sequence
+    // even when the rows are gone.
+    const std::int64_t local_highest = std::max(
+        single_int(db_, "SELECT coalesce(max(seq),0) FROM outbox"),
+        single_int(db_, "SELECT coalesce(max(seq),0) FROM sqlite_sequence WHERE name='outbox'"));
+    if (!conflict && cloud_highest <= local_highest) return std::optional<SequenceRepair>();
+    // Above the cloud's and above every event that is not waiting to be sent (sent ones are
+    // the cloud's anyway; dead letters keep their numbers).
+    const std::int64_t base =
+        std::max(cloud_highest, single_int(db_,
+                                           "SELECT coalesce(max(seq),0) FROM outbox WHERE "
+                                           "state != 'pending'"));
+    std::vector<std::int64_t> pending;
+    {
+      auto s = db_.prepare("SELECT seq FROM outbox WHERE state='pending' ORDER BY seq");
+      while (s.step()) pending.push_back(s.int64(0));
+    }
+    // Negated first, so no new number meets an old one on the way (seq is unique, and a
+    // ledger row's event_seq must move exactly once).
+    db_.prepare(
+           "UPDATE ledger SET event_seq = -event_seq WHERE event_seq IN "
+           "(SELECT seq FROM outbox WHERE state='pending')")
+        .run();
+    db_.prepare("UPDATE outbox SET seq = -seq WHERE state='pending'").run();
+    std::int64_t next = base;
+    for (const std::int64_t old : pending) {
+      ++next;
+      db_.prepare("UPDATE outbox SET seq=? WHERE seq=?").bind(1, next).bind(2, -old).run();
+      db_.prepare("UPDATE ledger SET event_seq=? WHERE event_seq=?")
+          .bind(1, next)
+          .bind(2, -old)
+          .run();
+    }
+    // New events continue above all of it.
+    db_.prepare("UPDATE sqlite_sequence SET seq=max(seq, ?) WHERE name='outbox'")
+        .bind(1, next)
+        .run();
+    db_.prepare(
+           "INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox', ? WHERE NOT EXISTS "
+           "(SELECT 1 FROM sqlite_sequence WHERE name='outbox')")
+        .bind(1, next)
+        .run();
+    const SequenceRepair repair{local_highest, cloud_highest,
+                                static_cast<std::int64_t>(pending.size()), next + 1, now_ms};
+    db_.prepare(
+           "INSERT INTO sync_state (key, value) VALUES ('sequence_repair', ?) "
+           "ON CONFLICT(key) DO UPDATE SET value=excluded.value")
+        .bind(1, nlohmann::json{{"local_highest", repair.local_highest},
+                                {"cloud_highest", repair.cloud_highest},
+                                {"renumbered", repair.renumbered},
+                                {"next_seq", repair.next_seq},
+                                {"detected_at", repair.detected_at}}
+                     .dump())
+        .run();
+    return std::optional<SequenceRepair>(repair);
+  });
+}
+
+std::optional<SequenceRepair> Outbox::last_repair() {
+  auto s = db_.prepare("SELECT value FROM sync_state WHERE key='sequence_repair'");
+  if (!s.step()) return std::nullopt;
+  const auto j = nlohmann::json::parse(s.text(0), nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  return repair_from(j);
+}
+
+}  // namespace fulfil::agent

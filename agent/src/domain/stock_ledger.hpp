@@ -1,0 +1,53 @@
+#pragma once
+// Internal to agent/: the single place where stock counters change. Called inside an open
+// transaction by inventory, orders and returns.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "domain/domain.hpp"
+#include "domain/inventory.hpp"
+#include "storage/database.hpp"
+
+namespace fulfil::agent {
+
+enum class Bucket { on_hand, unsellable };
+
+struct Movement {
+  std::string sku;
+  Bucket bucket = Bucket::on_hand;
+  std::int64_t delta = 0;
+  std::string kind;  // receipt, sale, return, correction, damage, disposal, count, snapshot
+  std::string reason;
+  std::optional<std::string> order_id;
+  // Rows the cloud already accounts for (snapshot re-basing) are stamped as seen (0) instead
+  // of with the sequence of the event this transaction appends.
+  bool cloud_seen = false;
+};
+
+class StockLedger {
+ public:
+  explicit StockLedger(Database& db) : db_(db) {}
+  // Refuses (returns an error, changes nothing) if a counter would go negative or
+  // unsellable would exceed on_hand.
+  Result<void> post(const Movement& m, const CommandContext& ctx);
+  void reserve(const std::string& order_id, int line_no, const std::string& sku, std::int64_t qty);
+  // Releases up to `qty` of a line's reservation; returns how much was released.
+  std::int64_t release(const std::string& order_id, int line_no, std::int64_t qty);
+  std::optional<StockLevel> level(const std::string& sku);
+  // Removes `qty` units that left the store with a customer or carrier. The goods are gone
+  // whatever the books say: if fewer are recorded, on_hand stops at zero (and unsellable
+  // shrinks with it) and the shortfall is returned for the event to report. Refused only
+  // for a SKU the catalog does not have.
+  Result<std::int64_t> sell(const std::string& sku, std::int64_t qty, const std::string& order_id,
+                            const CommandContext& ctx, std::vector<Movement>& moves);
+
+ private:
+  Database& db_;
+};
+
+nlohmann::json movements_json(const std::vector<Movement>& movements);
+
+}  // namespace fulfil::agent

@@ -1,0 +1,203 @@
+#include "domain/terminals.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <cstdio>
+#include <stdexcept>
+
+#include "domain/transaction.hpp"
+#include "text_checks.hpp"
+
+namespace fulfil::agent {
+namespace {
+
+std::string hex(const unsigned char* data, std::size_t n) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    out += digits[data[i] >> 4];
+    out += digits[data[i] & 15];
+  }
+  return out;
+}
+
+std::string sha256_hex(std::string_view text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("EVP_Digest(sha256) failed");
+  return hex(digest, len);
+}
+
+void random_bytes(unsigned char* out, std::size_t n) {
+  if (RAND_bytes(out, static_cast<int>(n)) != 1) throw std::runtime_error("RAND_bytes failed");
+}
+
+std::string new_code() {
+  std::uint64_t r = 0;
+  random_bytes(reinterpret_cast<unsigned char*>(&r), sizeof r);
+  char buf[16];
+  const auto n = static_cast<unsigned long long>(r % 1000000000ULL);
+  std::snprintf(buf, sizeof buf, "%03llu-%03llu-%03llu", n / 1000000, n / 1000 % 1000, n % 1000);
+  return buf;
+}
+
+// People type codes with or without the dashes, and with spaces.
+std::string normalize_code(std::string_view code) {
+  std::string digits;
+  for (char c : code)
+    if (c >= '0' && c <= '9') digits += c;
+  return digits;
+}
+
+const char* kTerminalColumns =
+    "SELECT id, name, role, station, paired_at, paired_by, last_seen_at, revoked_at FROM "
+    "terminal ";
+
+Terminal read_terminal(const Statement& s) {
+  return {s.text(0),  s.text(1),  role_from(s.text(2)).value_or(Role::associate),
+          s.text(3),  s.int64(4), s.text(5),
+          s.int64(6), s.int64(7)};
+}
+
+}  // namespace
+
+std::string_view role_name(Role role) {
+  return role == Role::manager ? "manager" : "associate";
+}
+
+std::optional<Role> role_from(std::string_view name) {
+  if (name == "associate") return Role::associate;
+  if (name == "manager") return Role::manager;
+  return std::nullopt;
+}
+
+Result<IssuedCode> Terminals::issue_code(const PairingRequest& request, const CommandContext& ctx) {
+  if (auto ok = check_text("name", request.name, 60, false); !ok) return unexpected(ok.error());
+  if (auto ok = check_text("station", request.station, 40, false); !ok)
+    return unexpected(ok.error());
+  if (request.ttl_ms < 60'000 || request.ttl_ms > 86'400'000)
+    return fail(DomainErrc::invalid_argument, "a pairing code must live 60 s to 24 h");
+  return commit_or_rollback(db_, [&]() -> Result<IssuedCode> {
+    db_.prepare("DELETE FROM pairing_code WHERE expires_at <= ?").bind(1, ctx.now_ms).run();
+    IssuedCode issued{new_code(), ctx.now_ms + request.ttl_ms};
+    db_.prepare(
+           "INSERT INTO pairing_code (code_hash, role, name, station, created_at, created_by, "
+           "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(1, sha256_hex(normalize_code(issued.code)))
+        .bind(2, role_name(request.role))
+        .bind(3, request.name)
+        .bind(4, request.station)
+        .bind(5, ctx.now_ms)
+        .bind(6, ctx.actor.str())
+        .bind(7, issued.expires_at)
+        .run();
+    return issued;
+  });
+}
+
+Result<Pairing> Terminals::pair(const std::string& code, const CommandContext& ctx) {
+  const std::string digits = normalize_code(code);
+  if (digits.size() != 9)
+    return fail(DomainErrc::invalid_argument, "a pairing code has 9 digits, like 123-456-789");
+  return commit_or_rollback(db_, [&]() -> Result<Pairing> {
+    auto s = db_.prepare(
+        "DELETE FROM pairing_code WHERE code_hash = ? AND expires_at > ? "
+        "RETURNING role, name, station, created_by");
+    s.bind(1, sha256_hex(digits)).bind(2, ctx.now_ms);
+    if (!s.step())
+      return fail(DomainErrc::not_found, "this pairing code is wrong, used or expired");
+    Pairing p;
+    p.terminal.role = role_from(s.text(0)).value_or(Role::associate);
+    p.terminal.name = s.text(1);
+    p.terminal.station = s.text(2);
+    p.terminal.paired_by = s.text(3);
+    while (s.step()) {
+    }
+    unsigned char id[4], token[32];
+    random_bytes(id, sizeof id);
+    random_bytes(token, sizeof token);
+    p.terminal.id = "T-" + hex(id, sizeof id);
+    if (p.terminal.name.empty()) p.terminal.name = "Terminal " + p.terminal.id;
+    p.terminal.paired_at = p.terminal.last_seen_at = ctx.now_ms;
+    p.token = hex(token, sizeof token);
+    db_.prepare(
+           "INSERT INTO terminal (id, name, role, station, token_hash, paired_at, paired_by, "
+           "last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(1, p.terminal.id)
+        .bind(2, p.terminal.name)
+        .bind(3, role_name(p.terminal.role))
+        .bind(4, p.terminal.station)
+        .bind(5, sha256_hex(p.token))
+        .bind(6, ctx.now_ms)
+        .bind(7, p.terminal.paired_by)
+        .bind(8, ctx.now_ms)
+        .run();
+    return p;
+  });
+}
+
+std::optional<Terminal> Terminals::authenticate(const std::string& token, std::int64_t now) {
+  if (token.size() != 64) return std::nullopt;
+  std::optional<Terminal> found;
+  {
+    auto s = db_.prepare(std::string(kTerminalColumns) + "WHERE token_hash = ? AND revoked_at = 0");
+    s.bind(1, sha256_hex(token));
+    if (s.step()) found = read_terminal(s);
+  }
+  if (found && now - found->last_seen_at > 60'000) {
+    db_.prepare("UPDATE terminal SET last_seen_at = ? WHERE id = ?")
+        .bind(1, now)
+        .bind(2, found->id)
+        .run();
+    found->last_seen_at = now;
+  }
+  return found;
+}
+
+std::optional<Terminal> Terminals::find(const std::string& id) {
+  auto s = db_.prepare(std::string(kTerminalColumns) + "WHERE id = ?");
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  return read_terminal(s);
+}
+
+std::vector<Terminal> Terminals::list(bool include_revoked) {
+  auto s = db_.prepare(
+      std::string(kTerminalColumns) +
+      (include_revoked ? "ORDER BY paired_at" : "WHERE revoked_at = 0 ORDER BY paired_at"));
+  std::vector<Terminal> out;
+  while (s.step()) out.push_back(read_terminal(s));
+  return out;
+}
+
+Result<void> Terminals::revoke(const std::string& id, const CommandContext& ctx) {
+  return commit_or_rollback(db_, [&]() -> Result<void> {
+    auto t = find(id);
+    if (!t) return fail(DomainErrc::not_found, "no terminal " + id);
+    if (t->revoked_at)
+      return fail(DomainErrc::illegal_transition, "terminal " + id + " is already revoked");
+    db_.prepare("UPDATE terminal SET revoked_at = ?, revoked_by = ? WHERE id = ?")
+        .bind(1, ctx.now_ms)
+        .bind(2, ctx.actor.str())
+        .bind(3, id)
+        .run();
+    return {};
+  });
+}
+
+void Terminals::audit(const std::string& actor, Role role, const std::string& action,
+                      unsigned status, const std::string& detail, std::int64_t at) {
+  db_.prepare("INSERT INTO audit (at, actor, role, action, status, detail) VALUES (?,?,?,?,?,?)")
+      .bind(1, at)
+      .bind(2, actor)
+      .bind(3, role_name(role))
+      .bind(4, action)
+      .bind(5, static_cast<std::int64_t>(status))
+      .bind(6, detail)
+      .run();
+}
+
+}  // namespace fulfil::agent

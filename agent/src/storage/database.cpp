@@ -1,0 +1,272 @@
+#include "storage/database.hpp"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+namespace fulfil::agent {
+namespace {
+
+[[noreturn]] void fail(sqlite3* db, int rc, std::string_view what) {
+  throw StorageFailure(rc,
+                       std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+}
+
+std::string single_text(sqlite3* db, const char* sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr); rc != SQLITE_OK) fail(db, rc, sql);
+  std::string out;
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    if (!out.empty()) out += "; ";
+    const auto* t = sqlite3_column_text(stmt, 0);
+    out += t ? reinterpret_cast<const char*>(t) : "";
+  }
+  sqlite3_finalize(stmt);
+  return out;
+}
+
+std::string corrupt_advice(const std::string& path) {
+  return "Restore " + path + " from a backup, or move it aside to let the cloud re-seed the store.";
+}
+
+}  // namespace
+
+bool StorageFailure::disk_full() const {
+  return (code_ & 0xff) == SQLITE_FULL;
+}
+
+std::string StorageFailure::summary() const {
+  return code_ == 0 ? what() : sqlite3_errstr(code_);
+}
+
+std::string disk_full_message() {
+  return "the disk holding the store's database is full: nothing was changed. Free space on "
+         "the store box; fulfild carries on by itself once there is room";
+}
+
+std::string storage_failure_message(const StorageFailure& failure) {
+  if (failure.disk_full()) return disk_full_message();
+  return "the store's database failed (" + failure.summary() +
+         "): nothing was changed. Try again; if it keeps failing, the log has the details";
+}
+
+void Database::fail(int rc, std::string_view what) {
+  StorageFailure failure(rc, std::string(what) + ": " + sqlite3_errmsg(db_));
+  if (failure.disk_full() && !disk_full_) {
+    disk_full_ = true;
+    if (on_disk_full_) on_disk_full_();
+  }
+  throw failure;
+}
+
+Statement::~Statement() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+  if (int rc = sqlite3_bind_int64(stmt_, index, value); rc != SQLITE_OK) db_.fail(rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view value) {
+  if (int rc = sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
+                                 SQLITE_TRANSIENT);
+      rc != SQLITE_OK)
+    db_.fail(rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind_blob(int index, std::string_view bytes) {
+  if (int rc = sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+      rc != SQLITE_OK)
+    db_.fail(rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind_null(int index) {
+  if (int rc = sqlite3_bind_null(stmt_, index); rc != SQLITE_OK) db_.fail(rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind_optional(int index, const std::optional<std::string>& value) {
+  return value ? bind(index, *value) : bind_null(index);
+}
+
+bool Statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  db_.fail(rc, sqlite3_sql(stmt_));
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+}
+
+std::int64_t Statement::int64(int column) const {
+  return sqlite3_column_int64(stmt_, column);
+}
+
+std::string Statement::text(int column) const {
+  const auto* t = sqlite3_column_text(stmt_, column);
+  return t ? std::string(reinterpret_cast<const char*>(t),
+                         static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)))
+           : std::string();
+}
+
+std::string Statement::blob(int column) const {
+  const auto* b = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
+  return b ? std::string(b, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)))
+           : std::string();
+}
+
+bool Statement::is_null(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+Expected<std::unique_ptr<Database>, OpenError> open_without_migrating(const std::string& path) {
+  sqlite3* raw = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
+    sqlite3_close(raw);
+    return unexpected(OpenError{"cannot open database " + path + ": " + msg});
+  }
+  return std::unique_ptr<Database>(new Database(raw));
+}
+
+Expected<std::unique_ptr<Database>, OpenError> Database::open(const DatabaseOptions& options) {
+  auto opened = open_without_migrating(options.path);
+  if (!opened) return opened;
+  auto db = std::move(*opened);
+  try {
+    // SQLite opens a file it may not write read-only without a word, and every write
+    // would then fail with a raw message: refuse now, while someone is looking.
+    if (sqlite3_db_readonly(db->db_, "main") == 1)
+      return unexpected(OpenError{
+          "database " + options.path + " is read-only for this process (uid " +
+          std::to_string(::getuid()) +
+          "): fulfild must be able to write it and its directory. Check the owner and mode "
+          "of the file and the directory (and that the file system is mounted read-write)."});
+    sqlite3_busy_timeout(db->db_, options.busy_timeout_ms);
+    // A file that is not a database fails here, on the first read of its header.
+    const std::string mode = single_text(db->db_, "PRAGMA journal_mode=WAL");
+    if (mode != "wal")
+      return unexpected(OpenError{"database " + options.path +
+                                  " cannot use write-ahead logging (journal_mode=" + mode + ")"});
+    // WAL with synchronous=FULL: every commit is fsync'ed to the WAL before we tell an
+    // associate or the cloud that it happened. NORMAL would be faster but may lose the
+    // last commits on power loss, which would break "told means committed". The price
+    // (one fsync per commit) is measured in tests/bench.
+    db->exec("PRAGMA synchronous=FULL");
+    db->exec("PRAGMA foreign_keys=ON");
+    if (options.integrity_check != "off") {
+      const char* pragma =
+          options.integrity_check == "full" ? "PRAGMA integrity_check" : "PRAGMA quick_check";
+      const std::string result = single_text(db->db_, pragma);
+      if (result != "ok")
+        return unexpected(OpenError{"database " + options.path + " is corrupt (" + pragma + ": " +
+                                    result.substr(0, 500) + "); refusing to start. " +
+                                    corrupt_advice(options.path)});
+    }
+    const int version = db->schema_version();
+    if (version > current_schema_version())
+      return unexpected(OpenError{"database " + options.path + " has schema version " +
+                                  std::to_string(version) + ", newer than this fulfild (" +
+                                  std::to_string(current_schema_version()) +
+                                  "); refusing to downgrade"});
+    if (version < 0)
+      return unexpected(
+          OpenError{"database " + options.path + " has schema version " + std::to_string(version) +
+                    ", which no fulfild ever wrote: it is damaged or not fulfild's. " +
+                    corrupt_advice(options.path)});
+    if (auto mismatch = schema_mismatch(*db, version))
+      return unexpected(
+          OpenError{"database " + options.path + " says schema version " + std::to_string(version) +
+                    " but does not hold that version's tables (" + *mismatch +
+                    "): it is damaged or not fulfild's. " + corrupt_advice(options.path)});
+    migrate_to(*db, current_schema_version());
+  } catch (const StorageFailure& e) {
+    // Damage to the schema page surfaces on the first statement, before the integrity
+    // check: it is the same corruption and is reported the same way.
+    if ((e.code() & 0xff) == SQLITE_CORRUPT)
+      return unexpected(OpenError{"database " + options.path + " is corrupt (" + e.what() +
+                                  "); refusing to start. " + corrupt_advice(options.path)});
+    return unexpected(OpenError{"database " + options.path + ": " + e.what()});
+  }
+  return db;
+}
+
+Database::~Database() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  sqlite3_close(db_);
+}
+
+Statement Database::prepare(std::string_view sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) fail(rc, sql);
+    it = cache_.emplace(std::string(sql), stmt).first;
+  }
+  return Statement(*this, it->second);
+}
+
+void Database::exec(const std::string& sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+  sqlite3_free(err);
+  if (rc != SQLITE_OK) fail(rc, sql.size() > 60 ? sql.substr(0, 60) + "..." : sql);
+}
+
+std::int64_t Database::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(db_);
+}
+
+std::int64_t Database::changes() const {
+  return sqlite3_changes64(db_);
+}
+
+int Database::schema_version() {
+  return std::stoi(single_text(db_, "PRAGMA user_version"));
+}
+
+bool Database::in_transaction() const {
+  return sqlite3_get_autocommit(db_) == 0;
+}
+
+Transaction::Transaction(Database& db) : db_(db) {
+  if (!db_.in_transaction()) {
+    db_.exec("BEGIN IMMEDIATE");
+    return;
+  }
+  savepoint_ = "nested_" + std::to_string(++db_.savepoints_);
+  db_.exec("SAVEPOINT " + savepoint_);
+}
+
+Transaction::~Transaction() {
+  if (!open_) return;
+  const std::string sql =
+      savepoint_.empty() ? "ROLLBACK" : "ROLLBACK TO " + savepoint_ + "; RELEASE " + savepoint_;
+  char* err = nullptr;
+  sqlite3_exec(db_.handle(), sql.c_str(), nullptr, nullptr, &err);
+  sqlite3_free(err);
+  if (!savepoint_.empty()) --db_.savepoints_;
+}
+
+void Transaction::commit() {
+  if (savepoint_.empty()) {
+    db_.exec("COMMIT");
+  } else {
+    db_.exec("RELEASE " + savepoint_);
+    --db_.savepoints_;
+  }
+  open_ = false;
+}
+
+}  // namespace fulfil::agent
