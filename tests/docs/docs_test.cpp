@@ -110,7 +110,9 @@ TEST_CASE("the terminal API's error codes are the ones its document lists, with 
     served[std::string(info.name)] = info.status;
   CHECK(served.size() > 20);
   CHECK(documented == served);
-  for (const auto& [name, status] : served) {
+  for (const auto& entry : served) {  // no structured binding: the checks capture it
+    const std::string& name = entry.first;
+    const unsigned status = entry.second;
     const auto it = documented.find(name);
     CHECK_MESSAGE(it != documented.end(), name << " is not in ErrorCode");
     if (it != documented.end()) CHECK_MESSAGE(it->second == status, name);

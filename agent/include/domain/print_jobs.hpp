@@ -89,12 +89,15 @@ class PrintJobs {
   // Jobs in `state` last changed at or after `since`.
   std::int64_t count(PrintJobState state, std::int64_t since = 0);
 
-  // The spooler's transitions; each commits on its own.
-  void mark_sending(std::int64_t id, std::int64_t now);
-  void mark_submitted(std::int64_t id, std::int64_t external_id, std::int64_t now);
-  void mark_printed(std::int64_t id, std::int64_t now);
-  void mark_retry(std::int64_t id, const std::string& error, std::int64_t now);
-  void mark_failed(std::int64_t id, const std::string& error, std::int64_t now);
+  // The spooler's transitions; each commits on its own. Each leaves only the states its
+  // row of the queue's lifecycle names (print_jobs.cpp: kPrintJobSteps) and returns
+  // whether the job was in one: a late report about a job that has moved on (finished,
+  // cancelled) changes nothing.
+  bool mark_sending(std::int64_t id, std::int64_t now);
+  bool mark_submitted(std::int64_t id, std::int64_t external_id, std::int64_t now);
+  bool mark_printed(std::int64_t id, std::int64_t now);
+  bool mark_retry(std::int64_t id, const std::string& error, std::int64_t now);
+  bool mark_failed(std::int64_t id, const std::string& error, std::int64_t now);
 
   // A newer label for the same package replaces the older one.
   void store_carrier_label(const CarrierLabel& label);
@@ -104,7 +107,7 @@ class PrintJobs {
   std::int64_t prune(std::int64_t before);
 
  private:
-  void set_state(std::int64_t id, PrintJobState s, const std::string& error, std::int64_t now,
+  bool set_state(std::int64_t id, PrintJobState s, const std::string& error, std::int64_t now,
                  bool count_attempt);
   Database& db_;
 };

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -16,6 +17,10 @@
 
 namespace fulfil::agent {
 
+enum class RemoteConfigState { received, trying, active, superseded, rolled_back, refused };
+std::string_view remote_config_state_name(RemoteConfigState s);
+std::optional<RemoteConfigState> remote_config_state_from(std::string_view name);
+
 struct RemoteConfigRecord {
   std::int64_t id = 0;
   std::string command_id;
@@ -23,7 +28,7 @@ struct RemoteConfigRecord {
   std::int64_t version = 0;
   std::string key_id;
   nlohmann::json settings;  // null until the signature has been verified
-  std::string state;
+  RemoteConfigState state = RemoteConfigState::received;
   std::string reason;
   std::int64_t received_at = 0;
   std::int64_t decided_at = 0;
@@ -57,8 +62,9 @@ class RemoteConfigs {
 
  private:
   std::optional<RemoteConfigRecord> one(const std::string& where);
-  void decide(std::int64_t id, const std::string& state, const std::string& reason,
-              std::int64_t at);
+  // Moves the record to `to` from the states its row of the lifecycle names
+  // (remote_configs.cpp: kRemoteConfigSteps); a record in any other state is a bug.
+  void decide(std::int64_t id, RemoteConfigState to, const std::string& reason, std::int64_t at);
   Database& db_;
   Outbox& outbox_;
 };

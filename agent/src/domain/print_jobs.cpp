@@ -11,6 +11,28 @@ constexpr std::array kPrintJobStates{"queued",  "sending", "submitted",
 static_assert(kPrintJobStates.size() == static_cast<std::size_t>(PrintJobState::cancelled) + 1,
               "a name for every PrintJobState");
 
+// The print queue's lifecycle: the states each change may leave. cancel is a terminal's
+// request (queued jobs only); the rest are the spooler's.
+struct PrintJobStep {
+  PrintJobState to;
+  std::string_view from;  // an SQL list of state names
+};
+using PJ = PrintJobState;
+constexpr std::array kPrintJobSteps{
+    PrintJobStep{PJ::sending, "('queued')"},
+    PrintJobStep{PJ::submitted, "('sending')"},
+    PrintJobStep{PJ::printed, "('sending', 'submitted')"},
+    PrintJobStep{PJ::queued, "('sending', 'submitted')"},  // a retry
+    PrintJobStep{PJ::failed, "('sending', 'submitted')"},
+    PrintJobStep{PJ::cancelled, "('queued')"},
+};
+
+std::string may_leave(PrintJobState to) {
+  for (const auto& step : kPrintJobSteps)
+    if (step.to == to) return " AND state IN " + std::string(step.from);
+  return " AND 0";  // no step leads there
+}
+
 constexpr const char* kPrintJobColumns =
     "SELECT id, kind, coalesce(order_id, ''), station, printer, format, copies, state, "
     "attempts, last_error, external_id, reprint_of, requested_by, created_at, updated_at, "
@@ -99,11 +121,11 @@ Result<PrintJob> PrintJobs::reprint(std::int64_t id, const std::string& printer,
 Result<PrintJob> PrintJobs::cancel(std::int64_t id, const CommandContext& ctx) {
   auto job = find(id);
   if (!job) return fail(DomainErrc::not_found, "no print job PJ-" + std::to_string(id));
-  if (job->state != PrintJobState::queued)
+  if (!set_state(id, PrintJobState::cancelled, "cancelled by " + ctx.actor.str(), ctx.now_ms,
+                 false))
     return fail(DomainErrc::illegal_transition, job->name() + " is " +
                                                     std::string(print_job_state_name(job->state)) +
                                                     ": only a queued job can be cancelled");
-  set_state(id, PrintJobState::cancelled, "cancelled by " + ctx.actor.str(), ctx.now_ms, false);
   return *find(id);
 }
 
@@ -149,47 +171,54 @@ std::int64_t PrintJobs::count(PrintJobState state, std::int64_t since) {
   return s.int64(0);
 }
 
-void PrintJobs::mark_sending(std::int64_t id, std::int64_t now) {
-  set_state(id, PrintJobState::sending, "", now, true);
+bool PrintJobs::mark_sending(std::int64_t id, std::int64_t now) {
+  return set_state(id, PrintJobState::sending, "", now, true);
 }
 
-void PrintJobs::mark_submitted(std::int64_t id, std::int64_t external_id, std::int64_t now) {
+bool PrintJobs::mark_submitted(std::int64_t id, std::int64_t external_id, std::int64_t now) {
   db_.prepare(
-         "UPDATE print_job SET state = 'submitted', external_id = ?, updated_at = ? WHERE id = ?")
+         "UPDATE print_job SET state = 'submitted', external_id = ?, updated_at = ? "
+         "WHERE id = ?" +
+         may_leave(PrintJobState::submitted))
       .bind(1, external_id)
       .bind(2, now)
       .bind(3, id)
       .run();
+  return db_.changes() == 1;
 }
 
-void PrintJobs::mark_printed(std::int64_t id, std::int64_t now) {
+bool PrintJobs::mark_printed(std::int64_t id, std::int64_t now) {
   db_.prepare(
          "UPDATE print_job SET state = 'printed', last_error = '', printed_at = ?1, "
-         "updated_at = ?1 WHERE id = ?2")
+         "updated_at = ?1 WHERE id = ?2" +
+         may_leave(PrintJobState::printed))
       .bind(1, now)
       .bind(2, id)
       .run();
+  return db_.changes() == 1;
 }
 
-void PrintJobs::mark_retry(std::int64_t id, const std::string& error, std::int64_t now) {
-  set_state(id, PrintJobState::queued, error, now, false);
+bool PrintJobs::mark_retry(std::int64_t id, const std::string& error, std::int64_t now) {
+  return set_state(id, PrintJobState::queued, error, now, false);
 }
 
-void PrintJobs::mark_failed(std::int64_t id, const std::string& error, std::int64_t now) {
-  set_state(id, PrintJobState::failed, error, now, false);
+bool PrintJobs::mark_failed(std::int64_t id, const std::string& error, std::int64_t now) {
+  return set_state(id, PrintJobState::failed, error, now, false);
 }
 
-void PrintJobs::set_state(std::int64_t id, PrintJobState state, const std::string& error,
+bool PrintJobs::set_state(std::int64_t id, PrintJobState state, const std::string& error,
                           std::int64_t now, bool count_attempt) {
   db_.prepare(
          "UPDATE print_job SET state = ?1, last_error = ?2, updated_at = ?3, "
-         "attempts = attempts + ?4 WHERE id = ?5")
+         "attempts = attempts + ?4 WHERE id = ?5" +
+         may_leave(state))
       .bind(1, print_job_state_name(state))
       .bind(2, error)
       .bind(3, now)
       .bind(4, count_attempt ? 1 : 0)
       .bind(5, id)
       .run();
+  return db_.changes() == 1;
 }
 
 void PrintJobs::store_carrier_label(const CarrierLabel& l) {

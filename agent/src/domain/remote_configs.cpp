@@ -1,9 +1,37 @@
 #include "domain/remote_configs.hpp"
 
+#include <array>
+#include <stdexcept>
+
 namespace fulfil::agent {
 namespace {
 
 using nlohmann::json;
+using RC = RemoteConfigState;
+
+constexpr std::array<std::string_view, 6> kRemoteConfigStates = {
+    "received", "trying", "active", "superseded", "rolled_back", "refused"};
+static_assert(kRemoteConfigStates.size() == static_cast<std::size_t>(RC::refused) + 1,
+              "a name for every RemoteConfigState");
+
+// The lifecycle of a remote configuration: the states each decision may leave. A new one
+// is received; verified, it is tried (or refused); a healthy trial becomes active (the
+// previous active one superseded), a failed one is rolled back.
+struct RemoteConfigStep {
+  RemoteConfigState to;
+  std::string_view from;  // an SQL list of state names
+};
+constexpr std::array kRemoteConfigSteps{
+    RemoteConfigStep{RC::refused, "('received')"},   RemoteConfigStep{RC::trying, "('received')"},
+    RemoteConfigStep{RC::active, "('trying')"},      RemoteConfigStep{RC::superseded, "('active')"},
+    RemoteConfigStep{RC::rolled_back, "('trying')"},
+};
+
+std::string may_leave(RemoteConfigState to) {
+  for (const auto& step : kRemoteConfigSteps)
+    if (step.to == to) return " AND state IN " + std::string(step.from);
+  return " AND 0";
+}
 
 constexpr const char* kRemoteConfigColumns =
     "SELECT id, command_id, payload, version, key_id, settings, state, reason, received_at, "
@@ -18,7 +46,7 @@ RemoteConfigRecord read(const Statement& s) {
   r.key_id = s.text(4);
   const std::string settings = s.text(5);
   r.settings = settings.empty() ? json() : json::parse(settings, nullptr, false);
-  r.state = s.text(6);
+  r.state = remote_config_state_from(s.text(6)).value_or(RC::refused);
   r.reason = s.text(7);
   r.received_at = s.int64(8);
   r.decided_at = s.int64(9);
@@ -27,10 +55,20 @@ RemoteConfigRecord read(const Statement& s) {
 
 }  // namespace
 
+std::string_view remote_config_state_name(RemoteConfigState s) {
+  return kRemoteConfigStates[static_cast<std::size_t>(s)];
+}
+
+std::optional<RemoteConfigState> remote_config_state_from(std::string_view name) {
+  for (std::size_t i = 0; i < kRemoteConfigStates.size(); ++i)
+    if (name == kRemoteConfigStates[i]) return static_cast<RemoteConfigState>(i);
+  return std::nullopt;
+}
+
 json RemoteConfigRecord::to_json() const {
   json j = {{"id", id},
             {"version", version},
-            {"state", state},
+            {"state", remote_config_state_name(state)},
             {"reason", reason},
             {"key_id", key_id},
             {"command_id", command_id},
@@ -90,21 +128,24 @@ std::vector<RemoteConfigRecord> RemoteConfigs::history(std::size_t limit) {
   return out;
 }
 
-void RemoteConfigs::decide(std::int64_t id, const std::string& state, const std::string& reason,
+void RemoteConfigs::decide(std::int64_t id, RemoteConfigState to, const std::string& reason,
                            std::int64_t at) {
-  db_.prepare("UPDATE remote_config SET state=?, reason=?, decided_at=? WHERE id=?")
-      .bind(1, state)
+  db_.prepare("UPDATE remote_config SET state=?, reason=?, decided_at=? WHERE id=?" + may_leave(to))
+      .bind(1, remote_config_state_name(to))
       .bind(2, reason)
       .bind(3, at)
       .bind(4, id)
       .run();
+  if (db_.changes() != 1)
+    throw std::logic_error("remote configuration " + std::to_string(id) + " cannot become " +
+                           std::string(remote_config_state_name(to)) + " from its state");
 }
 
 void RemoteConfigs::refuse(std::int64_t id, std::int64_t version, const std::string& code,
                            const std::string& reason, std::int64_t at) {
   Transaction tx(db_);
   db_.prepare("UPDATE remote_config SET version=? WHERE id=?").bind(1, version).bind(2, id).run();
-  decide(id, "refused", code + ": " + reason, at);
+  decide(id, RC::refused, code + ": " + reason, at);
   auto r = one("WHERE id=" + std::to_string(id));
   outbox_.append("config.refused", "config",
                  {{"version", version},
@@ -125,7 +166,7 @@ void RemoteConfigs::start_trial(std::int64_t id, std::int64_t version, const std
       .bind(3, settings.dump())
       .bind(4, id)
       .run();
-  decide(id, "trying", "", at);
+  decide(id, RC::trying, "", at);
   tx.commit();
 }
 
@@ -133,7 +174,7 @@ void RemoteConfigs::activate(std::int64_t id, std::int64_t at) {
   Transaction tx(db_);
   const std::int64_t previous = active_version();
   db_.prepare("UPDATE remote_config SET state='superseded' WHERE state='active'").run();
-  decide(id, "active", "", at);
+  decide(id, RC::active, "", at);
   auto r = one("WHERE id=" + std::to_string(id));
   outbox_.append("config.applied", "config",
                  {{"version", r ? r->version : 0}, {"previous_version", previous}}, at);
@@ -143,7 +184,7 @@ void RemoteConfigs::activate(std::int64_t id, std::int64_t at) {
 void RemoteConfigs::roll_back(std::int64_t id, const std::string& reason, const json& failed_checks,
                               std::int64_t at) {
   Transaction tx(db_);
-  decide(id, "rolled_back", reason, at);
+  decide(id, RC::rolled_back, reason, at);
   auto r = one("WHERE id=" + std::to_string(id));
   outbox_.append("config.rolled_back", "config",
                  {{"version", r ? r->version : 0},
