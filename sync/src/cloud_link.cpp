@@ -14,6 +14,7 @@
 #include "domain/cloud_commands.hpp"
 #include "sync/backoff.hpp"
 #include "sync/event_batch.hpp"
+#include "sync/recovery.hpp"
 
 namespace fulfil::sync {
 namespace asio = boost::asio;
@@ -47,10 +48,6 @@ std::string describe(const HttpResponse& r) {
   if (!r.transport_error.empty()) return r.transport_error;
   std::string body = r.body.substr(0, 200);
   return "HTTP " + std::to_string(r.status) + (body.empty() ? "" : ": " + body);
-}
-
-bool retryable(const HttpResponse& r) {
-  return !r.transport_error.empty() || r.status >= 500 || r.status == 429 || r.status == 408;
 }
 
 std::int64_t now_s() {
@@ -160,7 +157,7 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
 
   void note_failure(const char* what, const HttpResponse& r) {
     status.last_error = std::string(what) + ": " + describe(r);
-    if (r.status == 401 && !status.credential_revoked) {
+    if (classify(r) == Recovery::re_enrol && !status.credential_revoked) {
       status.credential_revoked = true;
       log::error("sync",
                  "the cloud refused the device credential; syncing paused until it is "
@@ -237,8 +234,9 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
 
   void on_enrolled(HttpResponse resp) {
     if (stopped) return;
-    json j = resp.ok() ? parse_json(resp.body).value_or(json()) : json();
-    if (!resp.ok() || !j.is_object() || !j.contains("device_token") ||
+    const bool answered = classify(resp) == Recovery::proceed;
+    json j = answered ? parse_json(resp.body).value_or(json()) : json();
+    if (!answered || !j.is_object() || !j.contains("device_token") ||
         !j["device_token"].is_string()) {
       note_failure("enrolment", resp);
       const auto delay = enrol_backoff.next_delay();
@@ -308,7 +306,7 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
       log::warn("sync", "feed page too large; asking for fewer commands", {{"limit", feed_limit}});
       return poll_feed();
     }
-    if (!resp.ok()) return retry_feed("feed", resp);
+    if (classify(resp) != Recovery::proceed) return retry_feed("feed", resp);
     feed_limit = options.feed_page_size;
     json page = parse_json(resp.body).value_or(json());
     if (!page.is_object() || !page.contains("commands") || !page["commands"].is_array() ||
@@ -419,33 +417,49 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
     }
   }
 
-  void delivered(const std::vector<agent::OutboxEvent>& events, const HttpResponse& resp) {
-    if (resp.status == 409) {
-      const json body = parse_json(resp.body).value_or(json());
-      const auto highest = highest_seq_in(body);
-      if (body.is_object() && body.contains("error") && body["error"].is_object() &&
-          body["error"].value("code", "") == "sequence_conflict" && highest) {
-        cloud_holds(*highest, true);
-        const auto first = store.outbox().pending(1);
-        if (!first.empty() && first.front().seq != events.front().seq) return upload();
-        // Renumbering changed nothing: a cloud that says so again is not believed at once.
-        HttpResponse stuck = resp;
-        stuck.transport_error = "the cloud reports a sequence conflict above its own highest";
-        return retry_upload(events, stuck);
-      }
+  // The cloud holds other numbers than this store sent: take its highest and renumber
+  // what is unsent. False when the answer does not say where the cloud stands.
+  bool renumbered(const std::vector<agent::OutboxEvent>& events, const HttpResponse& resp) {
+    const auto highest = highest_seq_in(parse_json(resp.body).value_or(json()));
+    if (!highest) return false;
+    cloud_holds(*highest, true);
+    const auto first = store.outbox().pending(1);
+    if (!first.empty() && first.front().seq != events.front().seq) {
+      upload();
+      return true;
     }
-    if (resp.status >= 400 && resp.status < 500 && !retryable(resp) && resp.status != 401) {
-      // The cloud refuses the batch as such: find the event at fault by halving.
-      if (events.size() > 1) {
+    // Renumbering changed nothing: a cloud that says so again is not believed at once.
+    HttpResponse stuck = resp;
+    stuck.transport_error = "the cloud reports a sequence conflict above its own highest";
+    retry_upload(events, stuck);
+    return true;
+  }
+
+  void delivered(const std::vector<agent::OutboxEvent>& events, const HttpResponse& resp) {
+    Recovery action = classify(resp, events.size());
+    if (action == Recovery::renumber) {
+      if (renumbered(events, resp)) return;
+      // A conflict that does not say where the cloud stands: refused like any other batch.
+      action = events.size() > 1 ? Recovery::halve_batch : Recovery::dead_letter;
+    }
+    switch (action) {
+      case Recovery::proceed:
+        break;
+      case Recovery::halve_batch:
+        // The cloud refuses the batch as such: find the event at fault by halving.
         batch_limit = std::max<std::size_t>(1, events.size() / 2);
         return upload();
-      }
-      store.outbox().mark_dead(events.front().event_id, describe(resp));
-      log::error("sync", "event refused by the cloud; moved to dead letters",
-                 {{"event", events.front().event_id}, {"error", describe(resp)}});
-      return upload();
+      case Recovery::dead_letter:
+        store.outbox().mark_dead(events.front().event_id, describe(resp));
+        log::error("sync", "event refused by the cloud; moved to dead letters",
+                   {{"event", events.front().event_id}, {"error", describe(resp)}});
+        return upload();
+      case Recovery::retry:
+      case Recovery::renumber:
+      case Recovery::re_enrol:
+      case Recovery::fatal:
+        return retry_upload(events, resp);
     }
-    if (!resp.ok()) return retry_upload(events, resp);
     json ack = parse_json(resp.body).value_or(json());
     if (!ack.is_object() || !ack.contains("acknowledged") || !ack["acknowledged"].is_array()) {
       HttpResponse bad = resp;
@@ -502,7 +516,7 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
     r.body = body.dump();
     http.send(std::move(r), [self = shared_from_this()](HttpResponse resp) {
       if (self->stopped) return;
-      if (!resp.ok()) return self->note_failure("heartbeat", resp);
+      if (classify(resp) != Recovery::proceed) return self->note_failure("heartbeat", resp);
       self->succeeded();
       if (auto h = highest_seq_in(parse_json(resp.body).value_or(json()))) {
         try {

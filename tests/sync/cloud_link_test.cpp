@@ -17,6 +17,7 @@
 #include "sync/cloud_link.hpp"
 #include "sync/cloud_simulator.hpp"
 #include "sync/components.hpp"
+#include "sync/recovery.hpp"
 #include "test_support.hpp"
 
 using namespace fulfil;
@@ -526,4 +527,48 @@ TEST_CASE("a full disk pauses the feed (said as such), and it resumes when there
   h.store->db().clear_disk_full();
   REQUIRE(h.run_until([&] { return h.store->orders().find("FO-FULL").has_value(); }));
   CHECK(h.run_until([&] { return h.link->status().last_error.empty(); }));
+}
+
+TEST_CASE("classify: one recovery action for every answer the cloud can give") {
+  const auto answer = [](long status, std::string body = "", std::string transport = "") {
+    sync::HttpResponse r;
+    r.status = status;
+    r.body = std::move(body);
+    r.transport_error = std::move(transport);
+    return r;
+  };
+  using sync::Recovery;
+  const std::string conflict = R"({"error": {"code": "sequence_conflict", "message": "x"}})";
+  struct Row {
+    sync::HttpResponse response;
+    std::size_t batch;
+    Recovery action;
+  };
+  const std::vector<Row> rows = {
+      {answer(200), 5, Recovery::proceed},
+      {answer(204), 0, Recovery::proceed},
+      {answer(0, "", "connection refused"), 5, Recovery::retry},
+      {answer(200, "", "timeout"), 0, Recovery::retry},
+      {answer(500), 5, Recovery::retry},
+      {answer(503), 1, Recovery::retry},
+      {answer(429), 5, Recovery::retry},
+      {answer(408), 1, Recovery::retry},
+      {answer(401), 5, Recovery::re_enrol},
+      {answer(401), 0, Recovery::re_enrol},
+      {answer(426), 5, Recovery::fatal},
+      {answer(409, conflict), 5, Recovery::renumber},
+      {answer(409, conflict), 0, Recovery::retry},  // not an upload: nothing to renumber
+      {answer(409, "{}"), 5, Recovery::halve_batch},
+      {answer(422), 5, Recovery::halve_batch},
+      {answer(413), 2, Recovery::halve_batch},
+      {answer(422), 1, Recovery::dead_letter},
+      {answer(400), 0, Recovery::retry},  // a feed or heartbeat has no event to set aside
+  };
+  for (const auto& row : rows) {
+    CAPTURE(row.response.status);
+    CAPTURE(row.response.transport_error);
+    CAPTURE(row.batch);
+    CHECK(sync::recovery_name(sync::classify(row.response, row.batch)) ==
+          sync::recovery_name(row.action));
+  }
 }
