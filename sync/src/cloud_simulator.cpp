@@ -6,12 +6,11 @@
 #include <random>
 #include <set>
 
+#include "config/clock.hpp"
 #include "config/json_input.hpp"
 #include "config/remote_config.hpp"
-#include "domain/outbox.hpp"
-#include "domain/store.hpp"
 #include "http/http_server.hpp"
-#include "sync/event_batch.hpp"
+#include "sync/wire.hpp"
 
 namespace fulfil::sync {
 namespace asio = boost::asio;
@@ -135,7 +134,7 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
   bool fault_before(agent::HttpServer::Responder& respond) {
     ++requests;
     ApiResponse r;
-    if (agent::now_ms() < down_until_ms || chance(options.faults.reset_rate / 2)) {
+    if (config::now_ms() < down_until_ms || chance(options.faults.reset_rate / 2)) {
       r.delivery = ApiResponse::Delivery::reset;
       respond(r);
       return true;
@@ -199,7 +198,7 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
             st.answered_snapshot_request = st.last_heartbeat["snapshot_requested"];
             self->enqueue(store_id, "inventory.snapshot", self->snapshot_of(st));
           }
-          self->answer(std::move(respond), json_response(200, {{"server_time", agent::now_ms()},
+          self->answer(std::move(respond), json_response(200, {{"server_time", config::now_ms()},
                                                                {"highest_seq", st.highest_seq}}));
         });
     install_admin_routes();
@@ -254,7 +253,7 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
       json body = json::parse(req.body, nullptr, false);
       if (!body.is_object() || !body.contains("seconds") || !body["seconds"].is_number_integer())
         return http_error(400, "bad_request", "expected {\"seconds\": N}");
-      self->down_until_ms = agent::now_ms() + body["seconds"].get<std::int64_t>() * 1000;
+      self->down_until_ms = config::now_ms() + body["seconds"].get<std::int64_t>() * 1000;
       return json_response(200, {{"down_until", self->down_until_ms}});
     });
   }
@@ -285,9 +284,9 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
       return http_error(403, "enrolment_code_invalid", "unknown or used code");
     codes.erase(code);
     const std::string store_id = body["store_id"];
-    const std::string token = agent::new_uuid() + agent::new_uuid();
+    const std::string token = config::new_uuid() + config::new_uuid();
     tokens[token] = store_id;
-    return json_response(201, {{"device_id", "dev-" + agent::new_uuid()},
+    return json_response(201, {{"device_id", "dev-" + config::new_uuid()},
                                {"device_token", token},
                                {"store_id", store_id},
                                {"highest_seq", stores[store_id].highest_seq}});
@@ -457,9 +456,9 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
 
   std::string enqueue(const std::string& store_id, const std::string& type, json payload) {
     const std::string id =
-        "cmd-" + std::to_string(++next_command) + "-" + agent::new_uuid().substr(0, 8);
+        "cmd-" + std::to_string(++next_command) + "-" + config::new_uuid().substr(0, 8);
     if (type == "inventory.snapshot") take_snapshot(stores[store_id], payload);
-    stores[store_id].feed.push_back({id, type, agent::now_ms(), std::move(payload)});
+    stores[store_id].feed.push_back({id, type, config::now_ms(), std::move(payload)});
     wake(store_id);
     return id;
   }
@@ -499,7 +498,7 @@ void CloudSimulator::set_faults(const FaultPlan& faults) {
 }
 
 void CloudSimulator::go_down_for(int seconds) {
-  impl_->down_until_ms = agent::now_ms() + std::int64_t{seconds} * 1000;
+  impl_->down_until_ms = config::now_ms() + std::int64_t{seconds} * 1000;
 }
 
 std::vector<ReceivedEvent> CloudSimulator::events(const std::string& store_id) const {

@@ -9,39 +9,12 @@
 #include <set>
 
 #include "config/log.hpp"
-#include "daemon/demo.hpp"
 #include "domain/cloud_commands.hpp"
 #include "sync/cloud_link.hpp"
-#include "sync/cloud_simulator.hpp"
 
 namespace fulfil::sync {
 namespace asio = boost::asio;
 using nlohmann::json;
-
-json routed_order_json(const agent::FulfilmentOrder& o) {
-  json lines = json::array();
-  for (const auto& l : o.lines)
-    lines.push_back({{"line_no", l.line_no},
-                     {"sku", l.sku},
-                     {"quantity", l.quantity},
-                     {"unit_price_minor", l.unit_price_minor}});
-  json j = {{"id", o.id},
-            {"order_ref", o.order_ref},
-            {"delivery_method", agent::method_name(o.method)},
-            {"currency", o.currency},
-            {"customer",
-             {{"name", o.customer.name}, {"email", o.customer.email}, {"phone", o.customer.phone}}},
-            {"lines", lines}};
-  if (o.method == agent::DeliveryMethod::ship)
-    j["address"] = {{"name", o.address.name},      {"line1", o.address.line1},
-                    {"line2", o.address.line2},    {"city", o.address.city},
-                    {"region", o.address.region},  {"postcode", o.address.postcode},
-                    {"country", o.address.country}};
-  if (o.accept_by) j["accept_by"] = o.accept_by;
-  if (o.ship_by) j["ship_by"] = o.ship_by;
-  if (!o.pickup_code.empty()) j["pickup_code"] = o.pickup_code;
-  return j;
-}
 
 std::vector<std::string> outbox_alarms(agent::Store& store, const config::Settings& s) {
   std::vector<std::string> alarms;
@@ -186,97 +159,20 @@ class CloudLinkComponent : public agent::DaemonComponent {
   }
 };
 
-// demo mode: a reference cloud in the same process, routing an order now and then.
-class DemoCloudComponent : public agent::DaemonComponent {
- public:
-  // Numbering continues after the orders already in the store (a restarted demo keeps its
-  // state directory; ids must not repeat).
-  DemoCloudComponent(asio::io_context& io, std::string store_id, CloudSimulator& sim,
-                     int orders_so_far)
-      : sim_(sim),
-        store_id_(std::move(store_id)),
-        timer_(io),
-        first_(orders_so_far),
-        orders_(orders_so_far) {}
-  std::string name() const override { return "demo_cloud"; }
-  void start() override { schedule(); }
-  void stop() override {
-    timer_.cancel();
-    sim_.stop();
-  }
-
- private:
-  CloudSimulator& sim_;
-  std::string store_id_;
-  asio::steady_timer timer_;
-  std::mt19937 rng_{20261124};
-  int first_ = 0;
-  int orders_ = 0;
-
-  void schedule() {
-    timer_.expires_after(std::chrono::seconds(orders_ - first_ < 5 ? 1 : 45));
-    timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (ec) return;
-      auto order = agent::demo_order(rng_, ++orders_, agent::now_ms());
-      sim_.enqueue(store_id_, "order.routed", routed_order_json(order));
-      schedule();
-    });
-  }
-};
-
-class OwnedSimulator : public agent::DaemonComponent {
- public:
-  explicit OwnedSimulator(std::unique_ptr<CloudSimulator> sim) : sim_(std::move(sim)) {}
-  std::string name() const override { return "demo_cloud_server"; }
-  void start() override {}
-  void stop() override { sim_->stop(); }
-  CloudSimulator& sim() { return *sim_; }
-
- private:
-  std::unique_ptr<CloudSimulator> sim_;
-};
-
 }  // namespace
 
 Expected<std::vector<std::unique_ptr<agent::DaemonComponent>>, std::string> make_cloud_components(
-    asio::io_context& io, agent::Store& store, const config::Settings& s, bool demo,
-    const std::string& agent_version) {
+    asio::io_context& io, agent::Store& store, const config::Settings& s,
+    const std::string& agent_version, const std::optional<CloudOverride>& cloud) {
   std::vector<std::unique_ptr<agent::DaemonComponent>> out;
   CloudLinkOptions o = link_options(s, agent_version);
   o.database_id = store.identity().database_id;
 
-  if (demo && o.base_url.empty()) {
-    SimulatorOptions sim_options;
-    sim_options.enrolment_codes = {"DEMO-ENROL"};
-    std::ifstream(s.storage.state_dir + "/demo-brand.key") >> sim_options.config_signing_key;
-    auto owned =
-        std::make_unique<OwnedSimulator>(std::make_unique<CloudSimulator>(io, sim_options));
-    auto port = owned->sim().start();
-    if (!port) {
-      log::error("demo", "cannot start the demo cloud", {{"error", port.error()}});
-      return out;
-    }
-    log::info("demo", "reference cloud simulator running",
-              {{"url", "http://127.0.0.1:" + std::to_string(*port)},
-               {"push_config", "POST http://127.0.0.1:" + std::to_string(*port) + "/admin/stores/" +
-                                   s.store.id + "/config {\"version\": N, \"settings\": {...}}"}});
-    o.base_url = "http://127.0.0.1:" + std::to_string(*port);
-    o.enrolment_code = "DEMO-ENROL";
-    o.feed_wait = std::chrono::seconds(20);
-    // The demo's cloud lives only as long as the process: a restart on the same state
-    // directory enrols again and reads the new cloud's feed from its start.
-    o.credential_path = s.storage.state_dir + "/demo-cloud-credential.json";
-    std::error_code ignored;
-    std::filesystem::remove(o.credential_path, ignored);
-    if (auto reset = agent::CloudCommands(store).advance_cursor(""); !reset)
-      log::warn("demo", "cannot reset the feed cursor", {{"error", reset.error().message}});
-    int orders_so_far = 0;
-    for (const auto& [state, n] : store.orders().count_by_state())
-      orders_so_far += static_cast<int>(n);
-    auto generator =
-        std::make_unique<DemoCloudComponent>(io, s.store.id, owned->sim(), orders_so_far);
-    out.push_back(std::move(owned));
-    out.push_back(std::move(generator));
+  if (cloud) {
+    o.base_url = cloud->base_url;
+    o.enrolment_code = cloud->enrolment_code;
+    o.credential_path = cloud->credential_path;
+    o.feed_wait = cloud->feed_wait;
   }
   if (o.base_url.empty()) {
     log::warn("sync",

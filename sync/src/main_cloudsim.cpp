@@ -7,10 +7,11 @@
 #include <iostream>
 #include <random>
 
+#include "config/clock.hpp"
 #include "config/log.hpp"
-#include "daemon/demo.hpp"
+#include "demo/demo.hpp"
+#include "domain/order_codec.hpp"
 #include "sync/cloud_simulator.hpp"
-#include "sync/components.hpp"
 
 namespace {
 
@@ -147,9 +148,9 @@ int main(int argc, char** argv) {
         std::chrono::milliseconds(static_cast<long>(60000 / orders_per_minute)));
     generator.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
-      auto order = fulfil::agent::demo_order(rng, ++generated, fulfil::agent::now_ms());
+      auto order = fulfil::demo::demo_order(rng, ++generated, fulfil::config::now_ms());
       order.id = "FO-SIM-" + std::to_string(generated);
-      sim.enqueue(store, "order.routed", fulfil::sync::routed_order_json(order));
+      sim.enqueue(store, "order.routed", fulfil::agent::routed_order_json(order));
       next();
     });
   };

@@ -38,7 +38,7 @@
 #include "bench_support.hpp"
 #include "child_process.hpp"
 #include "codes/barcode.hpp"
-#include "daemon/demo.hpp"
+#include "demo/demo.hpp"
 #include "domain/store.hpp"
 
 using namespace fulfil;

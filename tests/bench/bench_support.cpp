@@ -12,7 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "daemon/demo.hpp"
+#include "demo/demo.hpp"
 #include "domain/store.hpp"
 
 namespace fulfil::bench {
@@ -27,12 +27,12 @@ void seed_store_with_scan_order(const std::string& state_dir, const std::string&
   if (!opened) throw std::runtime_error(opened.error().message);
   auto& store = *opened;
   const auto now = agent::now_ms();
-  if (auto ok = agent::seed_demo_store(*store, now); !ok)
+  if (auto ok = demo::seed_demo_store(*store, now); !ok)
     throw std::runtime_error(ok.error().message);
   std::mt19937 rng(7);
   const agent::CommandContext ctx{{agent::Actor::Kind::system, "bench"}, now};
   for (int i = 1; i <= 100; ++i) {
-    auto o = agent::demo_order(rng, i, now);
+    auto o = demo::demo_order(rng, i, now);
     o.accept_by = now + 3'600'000;
     if (!store->orders().receive(o, ctx)) throw std::runtime_error("cannot seed order");
   }

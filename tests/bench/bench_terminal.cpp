@@ -22,7 +22,7 @@
 #include "api_client.hpp"
 #include "bench_support.hpp"
 #include "child_process.hpp"
-#include "daemon/demo.hpp"
+#include "demo/demo.hpp"
 #include "domain/store.hpp"
 
 using namespace fulfil;

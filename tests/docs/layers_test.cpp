@@ -37,8 +37,11 @@ const std::map<std::string, Layer> kLayers = {
     {"api", {{"agent/src/api", "agent/include/api"}, {"devices", "http"}}},
     {"daemon", {{"agent/src/daemon", "agent/include/daemon"}, {"api"}}},
     {"ctl", {{"agent/src/ctl"}, {"drivers"}}},
-    // The cloud link and its simulator: components the daemon runs (daemon/daemon.hpp).
+    // The cloud link: a component the daemon runs (daemon/daemon.hpp); the reference cloud
+    // simulator beside it needs only http (the linker holds it to that: fulfil_cloudsim).
     {"sync", {{"sync"}, {"daemon"}}},
+    // fulfild --demo: a sample store and its cloud in the process.
+    {"demo", {{"agent/src/demo", "agent/include/demo"}, {"sync"}}},
 };
 
 std::set<std::string> may_include(const std::string& layer) {

@@ -1,81 +1,91 @@
-// GTIN check digits and normalisation, and the gzip event-batch codec.
+// A routed order in the cloud protocol: what the cloud side encodes, the store decodes to
+// the same order, for both delivery methods and with hostile text; a malformed payload is
+// refused naming the field.
 #include <doctest/doctest.h>
 
-#include "codes/gtin.hpp"
-#include "sync/backoff.hpp"
-#include "sync/event_batch.hpp"
+#include "domain/order_codec.hpp"
+#include "test_support.hpp"
 
-using fulfil::drivers::gs1_check_digit;
-using fulfil::drivers::normalize_gtin;
+using namespace fulfil::agent;
 
-TEST_CASE("GS1 check digits of published GTINs") {
-  CHECK(gs1_check_digit("400638133393") == '1');   // EAN-13 4006381333931
-  CHECK(gs1_check_digit("03600029145") == '2');    // UPC-A 036000291452
-  CHECK(gs1_check_digit("9638507") == '4');        // EAN-8 96385074
-  CHECK(gs1_check_digit("1061414100041") == '5');  // GTIN-14 10614141000415
+namespace {
+void check_same(const FulfilmentOrder& a, const FulfilmentOrder& b) {
+  CHECK(a.id == b.id);
+  CHECK(a.order_ref == b.order_ref);
+  CHECK(a.method == b.method);
+  CHECK(a.currency == b.currency);
+  CHECK(a.customer.name == b.customer.name);
+  CHECK(a.customer.email == b.customer.email);
+  CHECK(a.customer.phone == b.customer.phone);
+  CHECK(a.address.name == b.address.name);
+  CHECK(a.address.line1 == b.address.line1);
+  CHECK(a.address.line2 == b.address.line2);
+  CHECK(a.address.city == b.address.city);
+  CHECK(a.address.region == b.address.region);
+  CHECK(a.address.postcode == b.address.postcode);
+  CHECK(a.address.country == b.address.country);
+  CHECK(a.accept_by == b.accept_by);
+  CHECK(a.ship_by == b.ship_by);
+  CHECK(a.pickup_code == b.pickup_code);
+  REQUIRE(a.lines.size() == b.lines.size());
+  for (std::size_t i = 0; i < a.lines.size(); ++i) {
+    CHECK(a.lines[i].line_no == b.lines[i].line_no);
+    CHECK(a.lines[i].sku == b.lines[i].sku);
+    CHECK(a.lines[i].quantity == b.lines[i].quantity);
+    CHECK(a.lines[i].unit_price_minor == b.lines[i].unit_price_minor);
+  }
+}
+}  // namespace
+
+TEST_CASE("a routed order round-trips through the protocol's encoder and decoder") {
+  auto ship = fulfil::test::make_order("FO-1", DeliveryMethod::ship, {{"SKU-0001", 2}});
+  ship.order_ref = "#1001";
+  ship.customer = {"Chloé \"Lefèvre\" <b>", "c@example.com", "+49 30 1234"};
+  ship.address = {"अनन्या शर्मा", "Hauptstr. 1\\n", "c/o {x}", "München", "BY", "80331", "DE"};
+  ship.accept_by = 1'700'000'000'000;
+  ship.ship_by = 1'700'000'360'000;
+  ship.lines.push_back({2, "SKU-0002", 1, 1999, 0, 0, ""});
+  auto pickup = fulfil::test::make_order("FO-2", DeliveryMethod::pickup, {{"SKU-0003", 1}});
+  pickup.pickup_code = "004211";
+  pickup.address = {};  // pickup orders have no delivery address on the wire
+  for (const auto& order : {ship, pickup}) {
+    CAPTURE(order.id);
+    const auto wire = routed_order_json(order);
+    auto decoded = routed_order_from(wire);
+    REQUIRE_MESSAGE(decoded.has_value(), (decoded ? "" : decoded.error()));
+    check_same(*decoded, order);
+    // And through the bytes the cloud sends.
+    auto reparsed = routed_order_from(nlohmann::json::parse(wire.dump()));
+    REQUIRE(reparsed.has_value());
+    CHECK(routed_order_json(*reparsed) == wire);
+  }
 }
 
-TEST_CASE("GTINs normalise to 14 digits; each error says what is wrong") {
-  CHECK(*normalize_gtin("4006381333931") == "04006381333931");
-  CHECK(*normalize_gtin("036000291452") == "00036000291452");
-  CHECK(*normalize_gtin("96385074") == "00000096385074");
-  CHECK(*normalize_gtin("10614141000415") == "10614141000415");
-  CHECK(normalize_gtin("").error().message == "GTIN is empty");
-  CHECK(normalize_gtin("40063813339X1").error().message == "GTIN must contain only digits");
-  CHECK(normalize_gtin("123456789").error().message.find("9 digits") != std::string::npos);
-  CHECK(normalize_gtin("4006381333932").error().message == "GTIN check digit is 2, expected 1");
-}
-
-TEST_CASE("event batches round-trip through gzip; bombs and damage are refused") {
-  fulfil::agent::OutboxEvent e;
-  e.seq = 7;
-  e.event_id = "0b6d3c3e-1111-4c2a-9e4f-000000000001";
-  e.type = "order.accepted";
-  e.subject = "FO-1";
-  e.payload = R"({"order_id":"FO-1"})";
-  const std::string plain = fulfil::sync::batch_body("store-1", {e});
-  auto packed = fulfil::sync::gzip(plain);
-  REQUIRE(packed.has_value());
-  CHECK(static_cast<unsigned char>((*packed)[0]) == 0x1f);  // gzip magic
-  auto unpacked = fulfil::sync::gunzip(*packed, 1 << 20);
-  REQUIRE(unpacked.has_value());
-  CHECK(*unpacked == plain);
-  auto j = nlohmann::json::parse(*unpacked);
-  CHECK(j["protocol"] == 1);
-  CHECK(j["events"][0]["seq"] == 7);
-  CHECK(j["events"][0]["payload"]["order_id"] == "FO-1");
-  CHECK(j["store_id"] == "store-1");
-
-  auto bomb = fulfil::sync::gzip(std::string(10 << 20, '\0'));
-  REQUIRE(bomb.has_value());
-  CHECK(bomb->size() < 100000);
-  auto refused = fulfil::sync::gunzip(*bomb, 1 << 20);
-  REQUIRE_FALSE(refused.has_value());
-  CHECK(refused.error().message.find("inflates beyond") != std::string::npos);
-  CHECK_FALSE(fulfil::sync::gunzip(packed->substr(0, packed->size() / 2), 1 << 20).has_value());
-  std::string corrupt = *packed;
-  corrupt[12] = static_cast<char>(corrupt[12] ^ 0x55);
-  CHECK_FALSE(fulfil::sync::gunzip(corrupt, 1 << 20).has_value());
-}
-
-TEST_CASE("Retry-After in seconds or as an HTTP date; backoff grows, is capped, honours it") {
-  using fulfil::sync::parse_retry_after;
-  using std::chrono::milliseconds;
-  CHECK(parse_retry_after("3", 0) == milliseconds(3000));
-  // Wed, 21 Oct 2015 07:28:00 GMT is 1445412480.
-  CHECK(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412470) == milliseconds(10000));
-  CHECK(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412490) == milliseconds(0));
-  CHECK_FALSE(parse_retry_after("soon", 0).has_value());
-  CHECK_FALSE(parse_retry_after("", 0).has_value());
-
-  fulfil::sync::Backoff b(milliseconds(100), milliseconds(1000), 7);
-  milliseconds longest{0};
-  for (int i = 0; i < 50; ++i) longest = std::max(longest, b.next_delay());
-  CHECK(longest <= milliseconds(1000));
-  CHECK(longest > milliseconds(400));  // it grew well past the initial delay
-  CHECK(b.next_delay(milliseconds(900)) >= milliseconds(900));
-  CHECK(b.next_delay(milliseconds(60000)) == milliseconds(1000));  // capped even then
-  b.reset();
-  CHECK(b.failures() == 0);
-  CHECK(b.next_delay() <= milliseconds(100));
+TEST_CASE("a malformed routed order is refused naming the field") {
+  const auto wire =
+      routed_order_json(fulfil::test::make_order("FO-3", DeliveryMethod::ship, {{"SKU-0001", 1}}));
+  struct Case {
+    const char* pointer;
+    nlohmann::json value;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {"/lines/0/quantity", "two", "payload.lines[0].quantity: expected an integer"},
+      {"/delivery_method", "drone", "payload.delivery_method: expected \"ship\" or \"pickup\""},
+      {"/customer", 7, "payload.customer: expected an object"},
+      {"/lines", nlohmann::json::object(), "payload.lines: expected an array"},
+      {"/id", nullptr, "payload.id: expected a string"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.pointer);
+    auto bad = wire;
+    bad[nlohmann::json::json_pointer(c.pointer)] = c.value;
+    auto decoded = routed_order_from(bad);
+    REQUIRE_FALSE(decoded.has_value());
+    CHECK(decoded.error() == c.message);
+  }
+  CHECK(routed_order_from(nlohmann::json::array()).error() == "payload: expected an object");
+  auto missing = wire;
+  missing.erase("currency");
+  CHECK(routed_order_from(missing).error() == "payload.currency: missing");
 }

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "codes/barcode.hpp"
+#include "codes/gtin.hpp"
 #include "test_support.hpp"
 
 namespace fulfil::test {
@@ -137,3 +138,24 @@ TEST_CASE("a scan finds its SKU by any GTIN form, UPC-E or a GS1 label") {
 
 }  // namespace
 }  // namespace fulfil::test
+
+TEST_CASE("GS1 check digits of published GTINs") {
+  CHECK(fulfil::drivers::gs1_check_digit("400638133393") == '1');   // EAN-13 4006381333931
+  CHECK(fulfil::drivers::gs1_check_digit("03600029145") == '2');    // UPC-A 036000291452
+  CHECK(fulfil::drivers::gs1_check_digit("9638507") == '4');        // EAN-8 96385074
+  CHECK(fulfil::drivers::gs1_check_digit("1061414100041") == '5');  // GTIN-14 10614141000415
+}
+
+TEST_CASE("GTINs normalise to 14 digits; each error says what is wrong") {
+  CHECK(*fulfil::drivers::normalize_gtin("4006381333931") == "04006381333931");
+  CHECK(*fulfil::drivers::normalize_gtin("036000291452") == "00036000291452");
+  CHECK(*fulfil::drivers::normalize_gtin("96385074") == "00000096385074");
+  CHECK(*fulfil::drivers::normalize_gtin("10614141000415") == "10614141000415");
+  CHECK(fulfil::drivers::normalize_gtin("").error().message == "GTIN is empty");
+  CHECK(fulfil::drivers::normalize_gtin("40063813339X1").error().message ==
+        "GTIN must contain only digits");
+  CHECK(fulfil::drivers::normalize_gtin("123456789").error().message.find("9 digits") !=
+        std::string::npos);
+  CHECK(fulfil::drivers::normalize_gtin("4006381333932").error().message ==
+        "GTIN check digit is 2, expected 1");
+}

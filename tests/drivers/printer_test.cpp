@@ -22,8 +22,9 @@
 #include <thread>
 #include <vector>
 
-#include "../support/cups_server.hpp"
+#include "cups_server.hpp"
 #include "drivers/printer.hpp"
+#include "loopback.hpp"
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
@@ -31,97 +32,6 @@ using namespace fulfil::drivers;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A "printer" on 127.0.0.1: records every byte each connection sends, and can answer the
-// first bytes of a connection with a canned reply (a Zebra's ~HS status). It closes a
-// connection when the peer does, unless `keep_open` (as Zebras do).
-class Listener {
- public:
-  explicit Listener(std::uint16_t port = 0, std::string reply = {}, bool keep_open = false)
-      : reply_(std::move(reply)), keep_open_(keep_open) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const int on = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(fd_, 8) == 0);
-    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~Listener() {
-    stop_ = true;
-    thread_.join();
-    ::close(fd_);
-  }
-
-  std::uint16_t port() const { return port_; }
-  // The bytes of each connection that has ended, in order.
-  std::vector<std::string> connections() const {
-    std::lock_guard lock(mutex_);
-    return done_;
-  }
-  std::string received() const {
-    std::string all;
-    for (const auto& c : connections()) all += c;
-    return all;
-  }
-
- private:
-  bool wait_readable(int fd) {
-    while (!stop_) {
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 50) > 0) return true;
-    }
-    return false;
-  }
-
-  void serve() {
-    while (wait_readable(fd_)) {
-      const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c >= 0) handle(c);
-    }
-  }
-
-  void handle(int c) {
-    std::string bytes;
-    bool replied = false;
-    char buf[4096];
-    while (wait_readable(c)) {
-      const ssize_t n = ::read(c, buf, sizeof buf);
-      if (n <= 0) break;
-      bytes.append(buf, static_cast<std::size_t>(n));
-      if (!reply_.empty() && !replied) {
-        replied = ::write(c, reply_.data(), reply_.size()) == static_cast<ssize_t>(reply_.size());
-      }
-    }
-    // A Zebra does not close its side: the driver has to stop waiting by itself.
-    while (keep_open_ && wait_readable(c)) {
-      if (::read(c, buf, sizeof buf) <= 0) break;
-    }
-    ::close(c);
-    std::lock_guard lock(mutex_);
-    done_.push_back(std::move(bytes));
-  }
-
-  std::string reply_;
-  bool keep_open_;
-  int fd_ = -1;
-  std::uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  mutable std::mutex mutex_;
-  std::vector<std::string> done_;
-  std::thread thread_;
-};
-
-std::uint16_t unused_port() {
-  Listener probe;
-  return probe.port();  // closed again when probe goes: connections to it are refused
-}
 
 // The io_context and worker pool the agent would give make_printer, and bounded waits.
 struct Harness {
@@ -260,7 +170,7 @@ TEST_CASE("a printers[] entry becomes a PrinterConfig") {
 
 TEST_CASE("raw TCP sends the document's exact bytes once per copy") {
   Harness h;
-  Listener printer;
+  fulfil::test::LoopbackPrinter printer;
   auto p = make_printer(h.io, h.workers, raw_config(printer.port()));
   const auto r = h.submit(*p, request("PJ-1", label, 2));
   CHECK(r.ok);
@@ -272,7 +182,7 @@ TEST_CASE("raw TCP sends the document's exact bytes once per copy") {
 
 TEST_CASE("raw TCP finishes after a short wait when the printer keeps the socket open") {
   Harness h;
-  Listener zebra(0, "", true);
+  fulfil::test::LoopbackPrinter zebra({"", true});
   auto p = make_printer(h.io, h.workers, raw_config(zebra.port()));
   const auto start = std::chrono::steady_clock::now();
   CHECK(h.submit(*p, request("PJ-2")).ok);
@@ -281,7 +191,8 @@ TEST_CASE("raw TCP finishes after a short wait when the printer keeps the socket
 
 TEST_CASE("raw TCP to a printer that is not there is retryable, and works once it is") {
   Harness h;
-  const auto port = unused_port();
+  fulfil::test::LoopbackPrinter printer(fulfil::test::LoopbackPrinter::Options::switched_off());
+  const auto port = printer.port();
   auto p = make_printer(h.io, h.workers, raw_config(port));
   const auto failed = h.submit(*p, request("PJ-3"));
   CHECK_FALSE(failed.ok);
@@ -289,7 +200,7 @@ TEST_CASE("raw TCP to a printer that is not there is retryable, and works once i
   CHECK(failed.error.find("cannot connect to 127.0.0.1:" + std::to_string(port)) == 0);
   MESSAGE(failed.error);
 
-  Listener printer(port);
+  printer.open();
   CHECK(h.submit(*p, request("PJ-3")).ok);
   REQUIRE(h.run_until([&] { return printer.connections().size() == 1; }, 5s));
   CHECK(printer.received() == label);
@@ -306,7 +217,7 @@ TEST_CASE("raw TCP status: a Zebra's ~HS reply, no reply, and no printer") {
       "\x02"
       "1234,0\x03\r\n";
   {
-    Listener zebra(0, hs);
+    fulfil::test::LoopbackPrinter zebra({hs});
     auto p = make_printer(h.io, h.workers, raw_config(zebra.port()));
     const auto s = h.status(*p);
     CHECK(s.id == "desk1-zebra");
@@ -318,19 +229,19 @@ TEST_CASE("raw TCP status: a Zebra's ~HS reply, no reply, and no printer") {
     CHECK(zebra.received() == "~HS\r\n");
   }
   {
-    Listener zebra(0,
-                   "\x02"
-                   "030,0,1,1245,000,0,0,0,000,0,0,0\x03\r\n"
-                   "\x02"
-                   "001,0,1,0,1,2,6,0,00000000,1,000\x03\r\n"
-                   "\x02"
-                   "1234,0\x03\r\n");
+    fulfil::test::LoopbackPrinter zebra(
+        {"\x02"
+         "030,0,1,1245,000,0,0,0,000,0,0,0\x03\r\n"
+         "\x02"
+         "001,0,1,0,1,2,6,0,00000000,1,000\x03\r\n"
+         "\x02"
+         "1234,0\x03\r\n"});
     auto p = make_printer(h.io, h.workers, raw_config(zebra.port()));
     const auto s = h.status(*p);
     CHECK(s.reasons == std::vector<std::string>{"paused", "cover-open-error"});
   }
   {
-    Listener generic;  // a 9100 printer that does not speak ZPL says nothing
+    fulfil::test::LoopbackPrinter generic;  // a 9100 printer that does not speak ZPL says nothing
     auto c = raw_config(generic.port());
     c.timeout = 300ms;
     auto p = make_printer(h.io, h.workers, c);
@@ -339,7 +250,8 @@ TEST_CASE("raw TCP status: a Zebra's ~HS reply, no reply, and no printer") {
     CHECK(s.detail == "no status reply to ~HS");
   }
   {
-    auto p = make_printer(h.io, h.workers, raw_config(unused_port()));
+    fulfil::test::LoopbackPort nobody;  // bound, never listening: connections are refused
+    auto p = make_printer(h.io, h.workers, raw_config(nobody.port()));
     const auto s = h.status(*p);
     CHECK(s.state == PrinterState::offline);
     CHECK(s.detail.find("cannot connect") == 0);
@@ -348,7 +260,7 @@ TEST_CASE("raw TCP status: a Zebra's ~HS reply, no reply, and no printer") {
 
 TEST_CASE("a printer destroyed while sending still answers once") {
   Harness h;
-  Listener printer;
+  fulfil::test::LoopbackPrinter printer;
   auto p = make_printer(h.io, h.workers, raw_config(printer.port()));
   std::optional<SubmitResult> result;
   int calls = 0;
@@ -402,7 +314,7 @@ TEST_CASE("the file printer writes each copy atomically with the exact bytes") {
 
 TEST_CASE("a CUPS raw queue sends the exact bytes to the printer and the job completes") {
   fulfil::test::CupsServer cups;
-  Listener printer;
+  fulfil::test::LoopbackPrinter printer;
   cups.add_queue("zebra", "socket://127.0.0.1:" + std::to_string(printer.port()));
   Harness h;
   auto p = make_printer(h.io, h.workers, cups_config(cups, "zebra"));
@@ -440,7 +352,8 @@ TEST_CASE("a CUPS raw queue sends the exact bytes to the printer and the job com
 
 TEST_CASE("a CUPS job waits while its printer is down and prints once when it is up") {
   fulfil::test::CupsServer cups;
-  const auto port = unused_port();
+  fulfil::test::LoopbackPrinter printer(fulfil::test::LoopbackPrinter::Options::switched_off());
+  const auto port = printer.port();
   cups.add_queue("zebra", "socket://127.0.0.1:" + std::to_string(port));
   Harness h;
   auto p = make_printer(h.io, h.workers, cups_config(cups, "zebra"));
@@ -455,7 +368,7 @@ TEST_CASE("a CUPS job waits while its printer is down and prints once when it is
   const auto s = h.status(*p);
   MESSAGE("printer down: ", printer_state_name(s.state), " [", joined(s.reasons), "] ", s.detail);
 
-  Listener printer(port);
+  printer.open();
   const auto job = wait_for_job_end(h, *p, *r.external_id);
   CHECK(job.state == ExternalJobState::completed);
   REQUIRE(h.run_until([&] { return printer.connections().size() >= 1; }, 5s));
@@ -474,7 +387,7 @@ TEST_CASE("CUPS failures: no such queue is final, an unreachable server is retry
   MESSAGE(r.error);
   CHECK(h.status(*missing).detail.find("no CUPS queue") == 0);
 
-  Listener printer;
+  fulfil::test::LoopbackPrinter printer;
   cups.add_queue("zebra", "socket://127.0.0.1:" + std::to_string(printer.port()));
   auto p = make_printer(h.io, h.workers, cups_config(cups, "zebra"));
   cups.stop();

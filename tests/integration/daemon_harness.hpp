@@ -20,8 +20,6 @@ std::chrono::milliseconds ready_timeout();
 bool contains(const std::string& text, const std::string& needle);
 void write_file(const std::string& path, const std::string& text);
 nlohmann::json health(int port);
-// A loopback port nothing listens on (now): connections to it are refused.
-std::uint16_t unused_port();
 
 // fulfild --demo with a configuration file on a state directory (kept by the caller so a
 // restart finds it). The printers of the file replace the demo's; a sync.cloud_url in the

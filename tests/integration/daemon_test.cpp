@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "child_process.hpp"
+#include "loopback.hpp"
 #include "test_support.hpp"
 
 using namespace std::chrono_literals;
@@ -517,30 +518,6 @@ TEST_CASE("fulfilctl over the Unix socket: status, orders, pairing, revoking, ex
 
 namespace {
 
-// A TCP port on 127.0.0.1 where the test plays a network scanner sled: fulfild connects.
-struct SledListener {
-  int fd = -1;
-  int port = 0;
-  SledListener() {
-    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(fd, 4) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-  }
-  ~SledListener() { ::close(fd); }
-  // The agent's connection, or -1 after `timeout`.
-  int accept_agent(std::chrono::milliseconds timeout) const {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) return -1;
-    return ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
-  }
-};
-
 json scanner_state(const json& h, const std::string& id) {
   if (!h.contains("scanners")) return nullptr;
   for (const auto& s : h["scanners"]["scanners"])
@@ -559,7 +536,9 @@ TEST_CASE("configured scanners: a serial scanner on a pty and a network sled fee
   char slave_path[256];
   REQUIRE(::openpty(&master, &slave, slave_path, nullptr, nullptr) == 0);
   ::close(slave);  // fulfild opens it by path, as it would /dev/ttyACM0
-  SledListener sled;
+  // The test plays a network scanner sled on a loopback port: fulfild connects to it.
+  fulfil::test::LoopbackPort sled;
+  sled.listen();
   fulfil::test::TempDir dir;
   const std::string config = dir.path() + "/fulfild.json";
   const json serial = {{"id", "desk1-serial"},
@@ -571,11 +550,11 @@ TEST_CASE("configured scanners: a serial scanner on a pty and a network sled fee
                         {"kind", "network"},
                         {"station", "desk-2"},
                         {"host", "127.0.0.1"},
-                        {"port", sled.port}};
+                        {"port", sled.port()}};
   write_file(config, json{{"scanners", {serial, network}}}.dump());
   Daemon d({"--config", config});
 
-  const int agent = sled.accept_agent(scaled(10s));
+  const int agent = sled.accept(scaled(10s));
   REQUIRE_MESSAGE(agent >= 0, "fulfild did not connect to the sled\n" << d.child->stderr_text());
   auto h = poll_health(d.port, scaled(10s), [](const json& h) {
     return scanner_state(h, "desk1-serial")["state"] == "connected" &&
@@ -604,7 +583,7 @@ TEST_CASE("configured scanners: a serial scanner on a pty and a network sled fee
   CHECK(scanner_state(h, "sled-2")["state"] == "disconnected");
   REQUIRE(h["scanners"]["alarms"].size() == 1);
   CHECK(contains(h["scanners"]["alarms"][0], "scanner sled-2: disconnected"));
-  const int again = sled.accept_agent(scaled(10s));
+  const int again = sled.accept(scaled(10s));
   CHECK(again >= 0);
 
   auto listed = run_fulfilctl(d.state + "/api.sock", {"devices"});

@@ -29,22 +29,24 @@
 #include <thread>
 #include <vector>
 
-#include "../support/cups_server.hpp"
 #include "child_process.hpp"
+#include "cups_server.hpp"
 #include "daemon_harness.hpp"
+#include "loopback.hpp"
 #include "test_support.hpp"
 
 using namespace std::chrono_literals;
 using fulfil::test::ChildProcess;
 using fulfil::test::contains;
 using fulfil::test::Daemon;
+using fulfil::test::eventually;
 using fulfil::test::fulfilctl_json;
 using fulfil::test::health;
+using fulfil::test::LoopbackPrinter;
 using fulfil::test::NotifySocket;
 using fulfil::test::ready_timeout;
 using fulfil::test::run_fulfilctl;
 using fulfil::test::scaled;
-using fulfil::test::unused_port;
 using fulfil::test::write_file;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
@@ -157,101 +159,6 @@ void set_job_sending_without_id(const std::string& state_dir, const std::string&
 
 // --- a label printer on 127.0.0.1 ---------------------------------------------------------
 
-// Records every byte of each connection, serving many at once (fulfild's status queries,
-// "~HS", come on connections of their own while a job may be sending). A connection ends
-// when the peer closes its side. It never answers ~HS, as a non-Zebra 9100 printer would not.
-class Listener {
- public:
-  explicit Listener(std::uint16_t port = 0) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    const int on = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    REQUIRE_MESSAGE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0,
-                    "cannot listen on 127.0.0.1:" << port);
-    REQUIRE(::listen(fd_, 16) == 0);
-    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~Listener() {
-    stop_ = true;
-    thread_.join();
-    ::close(fd_);
-  }
-  Listener(const Listener&) = delete;
-  Listener& operator=(const Listener&) = delete;
-
-  std::uint16_t port() const { return port_; }
-  // The bytes of each finished connection that carried a document (not a ~HS query).
-  std::vector<std::string> documents() const {
-    std::lock_guard lock(mutex_);
-    std::vector<std::string> out;
-    for (const auto& c : done_)
-      if (c != "~HS\r\n" && !c.empty()) out.push_back(c);
-    return out;
-  }
-  std::size_t connections() const {
-    std::lock_guard lock(mutex_);
-    return done_.size();
-  }
-  std::string summary() const {
-    std::ostringstream s;
-    for (const auto& c : documents()) s << "[" << c.size() << " bytes: " << c.substr(0, 40) << "]";
-    return s.str();
-  }
-
- private:
-  void serve() {
-    std::map<int, std::string> open;
-    while (!stop_) {
-      std::vector<pollfd> fds{{fd_, POLLIN, 0}};
-      for (const auto& [c, bytes] : open) fds.push_back({c, POLLIN, 0});
-      if (::poll(fds.data(), fds.size(), 20) <= 0) continue;
-      if (fds[0].revents & POLLIN) {
-        for (int c; (c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0;)
-          open[c];
-      }
-      for (std::size_t i = 1; i < fds.size(); ++i) {
-        if (!fds[i].revents) continue;
-        const int c = fds[i].fd;
-        char buf[8192];
-        ssize_t n = 0;
-        while ((n = ::read(c, buf, sizeof buf)) > 0) open[c].append(buf, static_cast<size_t>(n));
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-          ::close(c);
-          std::lock_guard lock(mutex_);
-          done_.push_back(std::move(open[c]));
-          open.erase(c);
-        }
-      }
-    }
-    for (const auto& [c, bytes] : open) ::close(c);
-  }
-
-  int fd_ = -1;
-  std::uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  mutable std::mutex mutex_;
-  std::vector<std::string> done_;
-  std::thread thread_;
-};
-
-// Waits until `done()` or the timeout.
-template <class F>
-bool eventually(std::chrono::milliseconds timeout, F&& done) {
-  const auto deadline = Clock::now() + timeout;
-  while (!done()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
-}
-
 // One ZPL label: starts with ^XA, one ^XA...^XZ block.
 void check_one_label(const std::string& bytes) {
   CHECK(bytes.rfind("^XA", 0) == 0);
@@ -299,7 +206,8 @@ const json kPrinting = {{"retry_initial_ms", 200}, {"retry_max_ms", 1000}, {"job
 }  // namespace
 
 TEST_CASE("raw TCP: a job for a printer that is down waits queued, and prints once it is up") {
-  const auto port = unused_port();
+  fulfil::test::LoopbackPrinter printer(fulfil::test::LoopbackPrinter::Options::switched_off());
+  const auto port = printer.port();
   fulfil::test::TempDir dir;
   const std::string config = dir.path() + "/fulfild.json";
   write_file(config, json{{"printers",
@@ -332,7 +240,7 @@ TEST_CASE("raw TCP: a job for a printer that is down waits queued, and prints on
   CHECK_MESSAGE(zebra["state"] == "offline", zebra.dump());
   const auto attempts_before = waiting["attempts"].get<int>();
 
-  Listener printer(port);
+  printer.open();
   const json printed =
       wait_for_job(d, id, scaled(15s), [](const json& j) { return j["state"] == "printed"; });
   CHECK_MESSAGE(printed["state"] == "printed", printed.dump() << "\n" << d.child->stderr_text());
@@ -359,7 +267,8 @@ TEST_CASE("raw TCP: a job for a printer that is down waits queued, and prints on
 TEST_CASE("CUPS: fulfild killed with SIGKILL while CUPS holds its job; printed once after") {
   if (!cups_available()) return;
   fulfil::test::CupsServer cups;
-  const auto port = unused_port();
+  fulfil::test::LoopbackPrinter printer(fulfil::test::LoopbackPrinter::Options::switched_off());
+  const auto port = printer.port();
   cups.add_queue("zebra", "socket://127.0.0.1:" + std::to_string(port));
   fulfil::test::TempDir dir;
   const std::string config = dir.path() + "/fulfild.json";
@@ -389,7 +298,7 @@ TEST_CASE("CUPS: fulfild killed with SIGKILL while CUPS holds its job; printed o
   CHECK(row->state == "submitted");
   CHECK(row->external_id == cups_id);
 
-  Listener printer(port);
+  printer.open();
   Daemon d(config, state);
   // CUPS' socket backend tries again every few seconds (5, 10, 15...): allow for several.
   const json printed =
@@ -410,7 +319,7 @@ TEST_CASE("CUPS: fulfild killed with SIGKILL while CUPS holds its job; printed o
 TEST_CASE("CUPS: a crash between CUPS accepting a job and recording its id; found by name") {
   if (!cups_available()) return;
   fulfil::test::CupsServer cups;
-  Listener printer;
+  fulfil::test::LoopbackPrinter printer;
   cups.add_queue("zebra", "socket://127.0.0.1:" + std::to_string(printer.port()));
   fulfil::test::TempDir dir;
   const std::string config = dir.path() + "/fulfild.json";

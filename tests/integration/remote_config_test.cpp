@@ -12,6 +12,7 @@
 
 #include "config/remote_config.hpp"
 #include "daemon_harness.hpp"
+#include "loopback.hpp"
 #include "test_support.hpp"
 
 using namespace std::chrono_literals;
@@ -182,7 +183,8 @@ TEST_CASE("remote configurations: applied, refused for every reason, rolled back
   CHECK(effective(d)["orders"]["box_types"][0] == "remote-box");
 
   // 7. Applies, but its printer cannot be reached: rolled back after the deadline.
-  const int dead = fulfil::test::unused_port();
+  fulfil::test::LoopbackPort nobody;  // bound, never listening: connections are refused
+  const int dead = nobody.port();
   cloud.push(config_document(7, {{"orders", {{"box_types", json::array({"With Dead Printer"})}}},
                                  {"printers",
                                   {{{"id", "desk-zebra"},
@@ -222,12 +224,13 @@ TEST_CASE("a trial the agent was killed during is rolled back at the next start"
   // A long deadline: the trial is still running when the agent is killed.
   fulfil::test::write_file(config, daemon_config(cloud, brand.key.public_key, 600));
   auto d = std::make_unique<Daemon>(config, dir.path() + "/state");
+  fulfil::test::LoopbackPort gone;  // bound, never listening
   cloud.push(config_document(4, {{"orders", {{"box_types", json::array({"Never Healthy"})}}},
                                  {"printers",
                                   {{{"id", "gone"},
                                     {"kind", "raw_tcp"},
                                     {"host", "127.0.0.1"},
-                                    {"port", fulfil::test::unused_port()},
+                                    {"port", gone.port()},
                                     {"timeout_ms", 500}}}}}));
   const json on_trial = poll_until(
       scaled(20s),

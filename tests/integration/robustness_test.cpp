@@ -24,6 +24,7 @@
 #include <sstream>
 
 #include "daemon_harness.hpp"
+#include "loopback.hpp"
 #include "test_support.hpp"
 
 using namespace std::chrono_literals;
@@ -368,7 +369,8 @@ TEST_CASE("a full disk: fulfild stays up, refuses changes, says so, and recovers
   std::filesystem::create_directory(state);
   PrivateMount disk(state, "mount -t tmpfs -o size=24m tmpfs " + state);
   // A printer nobody answers: its job is retried, and each retry writes to the queue.
-  const auto printer_port = fulfil::test::unused_port();
+  fulfil::test::LoopbackPort nobody;  // bound, never listening: connections are refused
+  const auto printer_port = nobody.port();
   const std::string config = config_file(
       outside,
       {{"store", {{"id", "store-disk"}}},

@@ -13,6 +13,7 @@
 
 #include "config/settings.hpp"
 #include "domain/cloud_commands.hpp"
+#include "domain/order_codec.hpp"
 
 #include "sync/cloud_link.hpp"
 #include "sync/cloud_simulator.hpp"
@@ -88,7 +89,7 @@ struct Harness {
   std::string route(const std::string& id,
                     std::vector<std::pair<std::string, std::int64_t>> lines) {
     return sim.enqueue(kStore, "order.routed",
-                       sync::routed_order_json(test::make_order(id, DeliveryMethod::ship, lines)));
+                       agent::routed_order_json(test::make_order(id, DeliveryMethod::ship, lines)));
   }
 
   void work_on(const std::string& id) {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "child_process.hpp"
+#include "loopback.hpp"
 #include "test_support.hpp"
 
 using namespace std::chrono_literals;
@@ -85,15 +86,6 @@ std::unique_ptr<ChildProcess> agent(const Cloud& cloud, const std::string& state
       env);
 }
 
-bool eventually(const std::function<bool()>& f, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return f();
-}
-
 }  // namespace
 
 TEST_CASE("killed between receiving a feed page and applying it, or between ack and record") {
@@ -116,8 +108,9 @@ TEST_CASE("killed between receiving a feed page and applying it, or between ack 
   // 2. A clean run applies the page once and delivers its events.
   {
     auto a = agent(cloud, state.path(), "");
-    CHECK_MESSAGE(eventually([&] { return cloud.count("order.received") == 2; }, scaled(20s)),
-                  a->stderr_text() << cloud.events().dump());
+    CHECK_MESSAGE(
+        fulfil::test::eventually(scaled(20s), [&] { return cloud.count("order.received") == 2; }),
+        a->stderr_text() << cloud.events().dump());
     a->signal(SIGTERM);
     CHECK(a->wait(scaled(5s)) == 0);
   }
@@ -135,15 +128,14 @@ TEST_CASE("killed between receiving a feed page and applying it, or between ack 
   // 4. The restart sends that batch again: the cloud sees duplicates, records each once.
   {
     auto a = agent(cloud, state.path(), "");
-    CHECK(eventually([&] { return cloud.events()["duplicates"].get<int>() > 0; }, scaled(20s)));
+    CHECK(fulfil::test::eventually(scaled(20s),
+                                   [&] { return cloud.events()["duplicates"].get<int>() > 0; }));
     auto port = fulfil::test::served_port(a->stderr_text());
     REQUIRE(port.has_value());
-    CHECK(eventually(
-        [&] {
-          auto h = fulfil::test::http_get(*port, "/health");
-          return h && json::parse(h->body)["outbox"]["pending"] == 0;
-        },
-        scaled(20s)));
+    CHECK(fulfil::test::eventually(scaled(20s), [&] {
+      auto h = fulfil::test::http_get(*port, "/health");
+      return h && json::parse(h->body)["outbox"]["pending"] == 0;
+    }));
     auto h = json::parse(fulfil::test::http_get(*port, "/health")->body);
     CHECK(h["orders"]["routed"] == 3);
     a->signal(SIGTERM);

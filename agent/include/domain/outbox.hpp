@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/clock.hpp"
 #include "domain/domain.hpp"
 #include "storage/database.hpp"
 
@@ -72,6 +73,6 @@ class Outbox {
   Database& db_;
 };
 
-std::string new_uuid();
+using config::new_uuid;
 
 }  // namespace fulfil::agent

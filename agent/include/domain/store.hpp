@@ -3,6 +3,7 @@
 // daemon (and by tests and benchmarks the same way).
 #include <memory>
 
+#include "config/clock.hpp"
 #include "config/settings.hpp"
 #include "domain/inventory.hpp"
 #include "domain/orders.hpp"
@@ -59,6 +60,6 @@ class Store {
 
 DatabaseOptions database_options(const config::Settings& settings);
 OrderPolicy order_policy(const config::Settings& settings);
-std::int64_t now_ms();
+using config::now_ms;
 
 }  // namespace fulfil::agent

@@ -15,7 +15,6 @@
 #include "api/terminal_api.hpp"
 #include "config/log.hpp"
 #include "config_rollout.hpp"
-#include "daemon/demo.hpp"
 #include "devices/print_spooler.hpp"
 #include "devices/scanners.hpp"
 #include "disk_guard.hpp"
@@ -438,12 +437,6 @@ int run_daemon(config::Settings settings, const DaemonOptions& options) {
                    "the remote configuration in effect does not fit the local file; running "
                    "on the local file alone",
                    {{"version", active->version}, {"error", e.describe()}});
-    }
-  }
-  if (options.demo) {
-    if (auto ok = seed_demo_store(**store, now_ms()); !ok) {
-      log::error("demo", "cannot seed the demo store", {{"error", ok.error().message}});
-      return 1;
     }
   }
   Daemon daemon(std::move(settings), options, std::move(*store));

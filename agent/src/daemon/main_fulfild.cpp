@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "config/log.hpp"
-#include "config/remote_config.hpp"
 #include "config/settings.hpp"
 #include "daemon/daemon.hpp"
+#include "demo/demo.hpp"
 #include "sync/components.hpp"
 
 namespace {
@@ -46,33 +46,6 @@ int usage_error(const std::string& message) {
 int print_config_errors(const fulfil::config::ConfigErrors& errors) {
   for (const auto& e : errors) std::cerr << "fulfild: " << e.describe() << "\n";
   return 2;
-}
-
-}  // namespace
-
-namespace {
-
-// The demo prints into STATE_DIR/labels: labels as ZPL, slips and pick lists as PDF, all
-// at the demo terminal's station.
-void demo_printers(fulfil::config::Settings& s) {
-  const std::string dir = s.storage.state_dir + "/labels";
-  std::filesystem::create_directories(dir);
-  auto printer = [&](const char* id, const char* language) {
-    return nlohmann::json{{"id", id},           {"kind", "file"},   {"language", language},
-                          {"dpi", 203},         {"directory", dir}, {"cups_queue", ""},
-                          {"cups_server", ""},  {"host", ""},       {"port", 9100},
-                          {"timeout_ms", 15000}};
-  };
-  s.printers = {printer("demo-labels", "zpl"), printer("demo-paper", "pdf")};
-  s.stations = {{{"id", "pack-1"},
-                 {"documents",
-                  {{"shipping_label", "demo-labels"},
-                   {"pickup_shelf_label", "demo-labels"},
-                   {"return_label", "demo-labels"},
-                   {"packing_slip", "demo-paper"},
-                   {"pick_list", "demo-paper"}}}}};
-  s.document["printers"] = s.printers;
-  s.document["stations"] = s.stations;
 }
 
 }  // namespace
@@ -125,54 +98,18 @@ int main(int argc, char** argv) {
       return usage_error("unknown option '" + a + "'");
     }
   }
-  if (demo) {
-    // The demo never touches /var/lib/fulfild unless asked to.
-    bool has_state_dir = false;
-    for (const auto& o : request.overrides) has_state_dir |= o.rfind("storage.state_dir=", 0) == 0;
-    if (!has_state_dir) {
-      std::string tmpl = (std::filesystem::temp_directory_path() / "fulfild-demo-XXXXXX").string();
-      if (!mkdtemp(tmpl.data())) return usage_error("cannot create a demo state directory");
-      request.overrides.insert(request.overrides.begin(), "storage.state_dir=" + tmpl);
-    }
-    request.overrides.insert(request.overrides.begin(), "store.name=Demo Store Berlin Mitte");
-  }
+  if (demo)
+    if (auto ok = fulfil::demo::prepare_request(request); !ok) return usage_error(ok.error());
   auto settings = fulfil::config::load(request);
   if (!settings) return print_config_errors(settings.error());
-  bool has_socket = false;
-  for (const auto& o : request.overrides) has_socket |= o.rfind("api.socket=", 0) == 0;
-  // The demo's cloud signs configurations with a brand key of its own, which this store
-  // trusts, so brand IT's remote configuration can be tried end to end.
-  std::string demo_brand_key;
-  if (demo && settings->sync.cloud_url.empty() && settings->remote_config.public_keys.empty()) {
-    const auto key = fulfil::config::generate_signing_key();
-    const std::string path = settings->storage.state_dir + "/demo-brand.key";
-    std::error_code ec;
-    std::filesystem::create_directories(settings->storage.state_dir, ec);
-    std::ofstream out(path, std::ios::trunc);
-    out << key.private_key << "\n";
-    out.close();
-    std::filesystem::permissions(
-        path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
-    if (out.good() && !ec) demo_brand_key = key.public_key;  // else: no remote config in the demo
+  fulfil::agent::DaemonOptions options{request, false, {}, {}};
+  if (demo) {
+    options = fulfil::demo::daemon_options(*settings, request, FULFIL_VERSION);
+  } else {
+    options.components = [](boost::asio::io_context& io, fulfil::agent::Store& store,
+                            const fulfil::config::Settings& s) {
+      return fulfil::sync::make_cloud_components(io, store, s, FULFIL_VERSION);
+    };
   }
-  auto adjust = [demo, has_socket, demo_brand_key](fulfil::config::Settings& s) {
-    if (!demo_brand_key.empty() && s.remote_config.public_keys.empty()) {
-      s.remote_config.public_keys = {demo_brand_key};
-      s.document["remote_config"]["public_keys"] = s.remote_config.public_keys;
-    }
-    if (demo && !has_socket) {
-      // The demo runs as the user, who cannot write /run/fulfild: the socket goes with the
-      // state.
-      s.api.socket = s.storage.state_dir + "/api.sock";
-      s.document["api"]["socket"] = s.api.socket;
-    }
-    if (demo && s.printers.empty()) demo_printers(s);
-  };
-  adjust(*settings);
-  fulfil::agent::DaemonOptions options{request, demo, {}, adjust};
-  options.components = [demo](boost::asio::io_context& io, fulfil::agent::Store& store,
-                              const fulfil::config::Settings& s) {
-    return fulfil::sync::make_cloud_components(io, store, s, demo, FULFIL_VERSION);
-  };
   return fulfil::agent::run_daemon(std::move(*settings), options);
 }

@@ -2,55 +2,15 @@
 
 #include <openssl/evp.h>
 
+#include "domain/order_codec.hpp"
 #include "domain/transaction.hpp"
+#include "payload_fields.hpp"
 
 namespace fulfil::agent {
 namespace {
 
 using nlohmann::json;
-
-// Payload errors name the field (e.g. "payload.lines[1].quantity: expected an integer").
-struct PayloadError {
-  std::string message;
-};
-
-[[noreturn]] void bad(const std::string& path, const std::string& what) {
-  throw PayloadError{path + ": " + what};
-}
-
-const json& field(const json& o, const char* key, const std::string& path) {
-  if (!o.is_object()) bad(path, "expected an object");
-  auto it = o.find(key);
-  if (it == o.end()) bad(path + "." + key, "missing");
-  return *it;
-}
-
-std::string text(const json& o, const char* key, const std::string& path, bool required = true) {
-  if (!o.contains(key)) {
-    if (required) bad(path + "." + key, "missing");
-    return "";
-  }
-  const json& v = o.at(key);
-  if (!v.is_string()) bad(path + "." + key, "expected a string");
-  return v.get<std::string>();
-}
-
-std::int64_t integer(const json& o, const char* key, const std::string& path, bool required,
-                     std::int64_t fallback = 0) {
-  if (!o.contains(key)) {
-    if (required) bad(path + "." + key, "missing");
-    return fallback;
-  }
-  const json& v = o.at(key);
-  if (!v.is_number_integer()) bad(path + "." + key, "expected an integer");
-  return v.get<std::int64_t>();
-}
-
-const json& array(const json& o, const char* key, const std::string& path) {
-  const json& v = field(o, key, path);
-  if (!v.is_array()) bad(path + "." + key, "expected an array");
-  return v;
-}
+using namespace payload;
 
 // Standard base64 (RFC 4648) with padding, as the protocol sends binary documents.
 std::string base64_decoded(const std::string& text, const std::string& path) {
@@ -66,42 +26,6 @@ std::string base64_decoded(const std::string& text, const std::string& path) {
   for (auto it = text.rbegin(); it != text.rend() && *it == '='; ++it) --size;
   out.resize(size);
   return out;
-}
-
-Address address_of(const json& a, const std::string& path) {
-  if (!a.is_object()) bad(path, "expected an object");
-  return {text(a, "name", path, false),   text(a, "line1", path, false),
-          text(a, "line2", path, false),  text(a, "city", path, false),
-          text(a, "region", path, false), text(a, "postcode", path, false),
-          text(a, "country", path, false)};
-}
-
-FulfilmentOrder order_of(const json& p) {
-  const std::string path = "payload";
-  FulfilmentOrder o;
-  o.id = text(p, "id", path);
-  o.order_ref = text(p, "order_ref", path, false);
-  const std::string method = text(p, "delivery_method", path);
-  if (!method_from(method)) bad(path + ".delivery_method", "expected \"ship\" or \"pickup\"");
-  o.method = *method_from(method);
-  o.currency = text(p, "currency", path);
-  const json& c = field(p, "customer", path);
-  o.customer = {text(c, "name", path + ".customer"), text(c, "email", path + ".customer", false),
-                text(c, "phone", path + ".customer", false)};
-  if (p.contains("address")) o.address = address_of(p.at("address"), path + ".address");
-  o.accept_by = integer(p, "accept_by", path, false);
-  o.ship_by = integer(p, "ship_by", path, false);
-  o.pickup_code = text(p, "pickup_code", path, false);
-  const json& lines = array(p, "lines", path);
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    const std::string lp = path + ".lines[" + std::to_string(i) + "]";
-    const json& l = lines[i];
-    if (!l.is_object()) bad(lp, "expected an object");
-    o.lines.push_back({static_cast<int>(integer(l, "line_no", lp, true)), text(l, "sku", lp),
-                       integer(l, "quantity", lp, true), integer(l, "unit_price_minor", lp, false),
-                       0, 0, ""});
-  }
-  return o;
 }
 
 void store_cursor(Database& db, const std::string& cursor) {
@@ -153,7 +77,11 @@ FeedCommand feed_command_from(const json& j, const std::string& fallback_cursor)
 Result<CommandOutcome> CloudCommands::dispatch(const FeedCommand& cmd, const CommandContext& ctx) {
   const json& p = cmd.payload;
   try {
-    if (cmd.type == "order.routed") return as_outcome(store_.orders().receive(order_of(p), ctx));
+    if (cmd.type == "order.routed") {
+      auto order = routed_order_from(p);
+      if (!order) return fail(DomainErrc::invalid_argument, order.error());
+      return as_outcome(store_.orders().receive(*order, ctx));
+    }
     if (cmd.type == "order.cancel_requested") {
       auto r = store_.orders().request_cancel(text(p, "order_id", "payload"),
                                               text(p, "reason", "payload", false), ctx);
@@ -164,7 +92,7 @@ Result<CommandOutcome> CloudCommands::dispatch(const FeedCommand& cmd, const Com
       std::optional<Address> address;
       std::optional<bool> hold;
       if (p.is_object() && p.contains("address"))
-        address = address_of(p.at("address"), "payload.address");
+        address = address_from(p.at("address"), "payload.address");
       if (p.is_object() && p.contains("hold")) {
         if (!p.at("hold").is_boolean()) bad("payload.hold", "expected true or false");
         hold = p.at("hold").get<bool>();

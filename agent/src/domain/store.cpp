@@ -86,10 +86,4 @@ OrderPolicy order_policy(const config::Settings& s) {
   return p;
 }
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace fulfil::agent

@@ -1,7 +1,9 @@
 #pragma once
 // The cloud link (and, in demo mode, an in-process reference cloud) as parts of the
 // fulfild daemon.
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,14 +16,21 @@
 
 namespace fulfil::sync {
 
-// No cloud_url and not a demo: empty (the store runs standalone, events queue up). Refused
-// when the stored device credential belongs to another database (check_device_credential).
-Expected<std::vector<std::unique_ptr<agent::DaemonComponent>>, std::string> make_cloud_components(
-    boost::asio::io_context& io, agent::Store& store, const config::Settings& settings, bool demo,
-    const std::string& agent_version);
+// A cloud other than sync.cloud_url's, with its own enrolment and credential (the demo's
+// reference cloud in the same process).
+struct CloudOverride {
+  std::string base_url;
+  std::string enrolment_code;
+  std::string credential_path;
+  std::chrono::seconds feed_wait{20};
+};
 
-// An order.routed command's payload, as the protocol defines it.
-nlohmann::json routed_order_json(const agent::FulfilmentOrder& order);
+// The cloud link to sync.cloud_url (or `cloud`); without either, empty: the store runs
+// standalone and its events queue up. Refused when the stored device credential belongs
+// to another database (check_device_credential).
+Expected<std::vector<std::unique_ptr<agent::DaemonComponent>>, std::string> make_cloud_components(
+    boost::asio::io_context& io, agent::Store& store, const config::Settings& settings,
+    const std::string& agent_version, const std::optional<CloudOverride>& cloud = std::nullopt);
 
 // Alarms about the outbox and the disk, by the thresholds in the sync settings.
 std::vector<std::string> outbox_alarms(agent::Store& store, const config::Settings& settings);

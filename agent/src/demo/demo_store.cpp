@@ -1,4 +1,4 @@
-#include "daemon/demo.hpp"
+#include "demo/demo.hpp"
 
 #include <array>
 #include <string>
@@ -6,7 +6,9 @@
 #include "codes/gtin.hpp"
 #include "domain/transaction.hpp"
 
-namespace fulfil::agent {
+namespace fulfil::demo {
+
+using namespace agent;
 namespace {
 
 constexpr std::array<const char*, 10> kProducts = {
@@ -83,4 +85,4 @@ FulfilmentOrder demo_order(std::mt19937& rng, int number, std::int64_t now) {
   return o;
 }
 
-}  // namespace fulfil::agent
+}  // namespace fulfil::demo

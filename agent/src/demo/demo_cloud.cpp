@@ -1,0 +1,117 @@
+#include "demo_cloud.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "config/clock.hpp"
+#include "config/log.hpp"
+#include "demo/demo.hpp"
+#include "domain/cloud_commands.hpp"
+#include "domain/order_codec.hpp"
+#include "sync/cloud_simulator.hpp"
+#include "sync/components.hpp"
+
+namespace fulfil::demo {
+namespace {
+
+namespace asio = boost::asio;
+using sync::CloudSimulator;
+
+// Routes an order to the store now and then: quickly at first, then every 45 s.
+class DemoCloudComponent : public agent::DaemonComponent {
+ public:
+  // Numbering continues after the orders already in the store (a restarted demo keeps its
+  // state directory; ids must not repeat).
+  DemoCloudComponent(asio::io_context& io, std::string store_id, CloudSimulator& sim,
+                     int orders_so_far)
+      : sim_(sim),
+        store_id_(std::move(store_id)),
+        timer_(io),
+        first_(orders_so_far),
+        orders_(orders_so_far) {}
+  std::string name() const override { return "demo_cloud"; }
+  void start() override { schedule(); }
+  void stop() override {
+    timer_.cancel();
+    sim_.stop();
+  }
+
+ private:
+  CloudSimulator& sim_;
+  std::string store_id_;
+  asio::steady_timer timer_;
+  std::mt19937 rng_{20261124};
+  int first_ = 0;
+  int orders_ = 0;
+
+  void schedule() {
+    timer_.expires_after(std::chrono::seconds(orders_ - first_ < 5 ? 1 : 45));
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      auto order = demo_order(rng_, ++orders_, config::now_ms());
+      sim_.enqueue(store_id_, "order.routed", agent::routed_order_json(order));
+      schedule();
+    });
+  }
+};
+
+class OwnedSimulator : public agent::DaemonComponent {
+ public:
+  explicit OwnedSimulator(std::unique_ptr<CloudSimulator> sim) : sim_(std::move(sim)) {}
+  std::string name() const override { return "demo_cloud_server"; }
+  void start() override {}
+  void stop() override { sim_->stop(); }
+  CloudSimulator& sim() { return *sim_; }
+
+ private:
+  std::unique_ptr<CloudSimulator> sim_;
+};
+
+}  // namespace
+
+Expected<std::vector<std::unique_ptr<agent::DaemonComponent>>, std::string> make_demo_components(
+    asio::io_context& io, agent::Store& store, const config::Settings& s,
+    const std::string& agent_version) {
+  if (auto ok = seed_demo_store(store, config::now_ms()); !ok)
+    return unexpected("cannot seed the demo store: " + ok.error().message);
+  if (!s.sync.cloud_url.empty()) return sync::make_cloud_components(io, store, s, agent_version);
+
+  std::vector<std::unique_ptr<agent::DaemonComponent>> out;
+  sync::SimulatorOptions sim_options;
+  sim_options.enrolment_codes = {"DEMO-ENROL"};
+  std::ifstream(s.storage.state_dir + "/" + kBrandKeyFile) >> sim_options.config_signing_key;
+  auto owned = std::make_unique<OwnedSimulator>(std::make_unique<CloudSimulator>(io, sim_options));
+  auto port = owned->sim().start();
+  if (!port) {
+    log::error("demo", "cannot start the demo cloud", {{"error", port.error()}});
+    return out;
+  }
+  const std::string url = "http://127.0.0.1:" + std::to_string(*port);
+  log::info("demo", "reference cloud simulator running",
+            {{"url", url},
+             {"push_config", "POST " + url + "/admin/stores/" + s.store.id +
+                                 "/config {\"version\": N, \"settings\": {...}}"}});
+  // The demo's cloud lives only as long as the process: a restart on the same state
+  // directory enrols again and reads the new cloud's feed from its start.
+  sync::CloudOverride cloud{url, "DEMO-ENROL", s.storage.state_dir + "/demo-cloud-credential.json",
+                            std::chrono::seconds(20)};
+  std::error_code ignored;
+  std::filesystem::remove(cloud.credential_path, ignored);
+  if (auto reset = agent::CloudCommands(store).advance_cursor(""); !reset)
+    log::warn("demo", "cannot reset the feed cursor", {{"error", reset.error().message}});
+  int orders_so_far = 0;
+  for (const auto& [state, n] : store.orders().count_by_state())
+    orders_so_far += static_cast<int>(n);
+  auto generator =
+      std::make_unique<DemoCloudComponent>(io, s.store.id, owned->sim(), orders_so_far);
+  out.push_back(std::move(owned));
+  out.push_back(std::move(generator));
+  auto link = sync::make_cloud_components(io, store, s, agent_version, cloud);
+  if (!link) return unexpected(link.error());
+  for (auto& c : *link) out.push_back(std::move(c));
+  return out;
+}
+
+}  // namespace fulfil::demo

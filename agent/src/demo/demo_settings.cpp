@@ -1,0 +1,96 @@
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "config/remote_config.hpp"
+#include "demo/demo.hpp"
+#include "demo_cloud.hpp"
+
+namespace fulfil::demo {
+namespace {
+
+bool overridden(const config::LoadRequest& request, const std::string& key) {
+  for (const auto& o : request.overrides)
+    if (o.rfind(key + "=", 0) == 0) return true;
+  return false;
+}
+
+// The demo prints into STATE_DIR/labels: labels as ZPL, slips and pick lists as PDF, all
+// at the demo terminal's station.
+void demo_printers(config::Settings& s) {
+  const std::string dir = s.storage.state_dir + "/labels";
+  std::filesystem::create_directories(dir);
+  auto printer = [&](const char* id, const char* language) {
+    return nlohmann::json{{"id", id},           {"kind", "file"},   {"language", language},
+                          {"dpi", 203},         {"directory", dir}, {"cups_queue", ""},
+                          {"cups_server", ""},  {"host", ""},       {"port", 9100},
+                          {"timeout_ms", 15000}};
+  };
+  s.printers = {printer("demo-labels", "zpl"), printer("demo-paper", "pdf")};
+  s.stations = {{{"id", "pack-1"},
+                 {"documents",
+                  {{"shipping_label", "demo-labels"},
+                   {"pickup_shelf_label", "demo-labels"},
+                   {"return_label", "demo-labels"},
+                   {"packing_slip", "demo-paper"},
+                   {"pick_list", "demo-paper"}}}}};
+  s.document["printers"] = s.printers;
+  s.document["stations"] = s.stations;
+}
+
+// The demo's cloud signs configurations with a brand key of its own (kept in the state
+// directory, 0600), which this store trusts. Empty: no remote configuration in the demo.
+std::string make_brand_key(const config::Settings& settings) {
+  if (!settings.sync.cloud_url.empty() || !settings.remote_config.public_keys.empty()) return "";
+  const auto key = config::generate_signing_key();
+  const std::string path = settings.storage.state_dir + "/" + kBrandKeyFile;
+  std::error_code ec;
+  std::filesystem::create_directories(settings.storage.state_dir, ec);
+  std::ofstream out(path, std::ios::trunc);
+  out << key.private_key << "\n";
+  out.close();
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
+  return out.good() && !ec ? key.public_key : "";
+}
+
+}  // namespace
+
+Expected<void, std::string> prepare_request(config::LoadRequest& request) {
+  if (!overridden(request, "storage.state_dir")) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "fulfild-demo-XXXXXX").string();
+    if (!mkdtemp(tmpl.data()))
+      return unexpected(std::string("cannot create a demo state directory"));
+    request.overrides.insert(request.overrides.begin(), "storage.state_dir=" + tmpl);
+  }
+  request.overrides.insert(request.overrides.begin(), "store.name=Demo Store Berlin Mitte");
+  return {};
+}
+
+agent::DaemonOptions daemon_options(config::Settings& settings, const config::LoadRequest& request,
+                                    const std::string& agent_version) {
+  const bool has_socket = overridden(request, "api.socket");
+  const std::string brand_key = make_brand_key(settings);
+  // Run on every configuration the daemon loads (at start, on SIGHUP, for a remote trial).
+  auto adjust = [has_socket, brand_key](config::Settings& s) {
+    if (!brand_key.empty() && s.remote_config.public_keys.empty()) {
+      s.remote_config.public_keys = {brand_key};
+      s.document["remote_config"]["public_keys"] = s.remote_config.public_keys;
+    }
+    if (!has_socket) {
+      s.api.socket = s.storage.state_dir + "/api.sock";
+      s.document["api"]["socket"] = s.api.socket;
+    }
+    if (s.printers.empty()) demo_printers(s);
+  };
+  adjust(settings);
+  agent::DaemonOptions options{request, true, {}, adjust};
+  options.components = [agent_version](boost::asio::io_context& io, agent::Store& store,
+                                       const config::Settings& s) {
+    return make_demo_components(io, store, s, agent_version);
+  };
+  return options;
+}
+
+}  // namespace fulfil::demo
