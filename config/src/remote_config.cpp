@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <array>
 #include <memory>
 #include <sstream>
 
@@ -45,8 +46,8 @@ bool signature_holds(const std::string& body, const std::string& signature,
                           body.size()) == 1;
 }
 
-ConfigRefusal refusal(std::string code, std::string message, std::int64_t version = 0) {
-  return {std::move(code), std::move(message), version};
+ConfigRefusal refusal(ConfigRefusalCode code, std::string message, std::int64_t version = 0) {
+  return {code, std::move(message), version};
 }
 
 std::string string_field(const json& j, const char* key) {
@@ -71,6 +72,14 @@ void collect_local_only(const json& node, const json& value, const std::string& 
 }
 
 }  // namespace
+
+std::string_view refusal_code_name(ConfigRefusalCode code) {
+  static constexpr std::array<std::string_view, 7> kNames = {
+      "malformed",     "no_trusted_keys", "bad_signature", "wrong_store",
+      "stale_version", "local_only_key",  "invalid"};
+  static_assert(kNames.size() == static_cast<std::size_t>(ConfigRefusalCode::invalid) + 1);
+  return kNames[static_cast<std::size_t>(code)];
+}
 
 std::string base64_encode(const std::string& bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3), '\0');
@@ -101,23 +110,24 @@ Expected<std::string, std::string> base64_decode(const std::string& text) {
 Expected<DesiredConfig, ConfigRefusal> verify_desired_config(
     const json& payload, const std::vector<std::string>& public_keys) {
   if (!payload.is_object())
-    return unexpected(refusal("malformed", "the payload is not a JSON object"));
+    return unexpected(refusal(ConfigRefusalCode::malformed, "the payload is not a JSON object"));
   const std::string body_b64 = string_field(payload, "config");
   const std::string signature_b64 = string_field(payload, "signature");
   if (body_b64.empty() || signature_b64.empty())
-    return unexpected(
-        refusal("malformed", "the payload needs \"config\" and \"signature\" (base64 strings)"));
+    return unexpected(refusal(ConfigRefusalCode::malformed,
+                              "the payload needs \"config\" and \"signature\" (base64 strings)"));
   auto body = base64_decode(body_b64);
-  if (!body) return unexpected(refusal("malformed", "payload.config is " + body.error()));
+  if (!body)
+    return unexpected(refusal(ConfigRefusalCode::malformed, "payload.config is " + body.error()));
   if (body->size() > kMaxBodyBytes)
-    return unexpected(refusal("malformed", "payload.config is larger than 1 MiB"));
+    return unexpected(refusal(ConfigRefusalCode::malformed, "payload.config is larger than 1 MiB"));
   auto signature = base64_decode(signature_b64);
   if (!signature || signature->size() != kSignatureBytes)
-    return unexpected(refusal("malformed",
+    return unexpected(refusal(ConfigRefusalCode::malformed,
                               "payload.signature is not a base64 Ed25519 signature "
                               "(64 bytes)"));
   if (public_keys.empty())
-    return unexpected(refusal("no_trusted_keys",
+    return unexpected(refusal(ConfigRefusalCode::no_trusted_keys,
                               "no brand public key is configured (remote_config.public_keys in "
                               "the local file), so no remote configuration can be trusted"));
   bool trusted = false;
@@ -130,23 +140,24 @@ Expected<DesiredConfig, ConfigRefusal> verify_desired_config(
   }
   const std::string key_id = string_field(payload, "key_id");
   if (!trusted)
-    return unexpected(
-        refusal("bad_signature", "the signature does not verify with any of the " +
-                                     std::to_string(public_keys.size()) + " trusted brand key(s)" +
-                                     (key_id.empty() ? "" : " (it names key '" + key_id + "')")));
+    return unexpected(refusal(ConfigRefusalCode::bad_signature,
+                              "the signature does not verify with any of the " +
+                                  std::to_string(public_keys.size()) + " trusted brand key(s)" +
+                                  (key_id.empty() ? "" : " (it names key '" + key_id + "')")));
   // Only signed bytes are read from here on.
   json doc = parse_json(*body).value_or(json());
   if (!doc.is_object())
-    return unexpected(refusal("malformed", "the signed document is not a JSON object"));
+    return unexpected(
+        refusal(ConfigRefusalCode::malformed, "the signed document is not a JSON object"));
   if (!doc.contains("version") || !doc["version"].is_number_integer() ||
       doc["version"].get<std::int64_t>() < 1)
-    return unexpected(
-        refusal("malformed", "the signed document needs \"version\", a positive integer"));
+    return unexpected(refusal(ConfigRefusalCode::malformed,
+                              "the signed document needs \"version\", a positive integer"));
   DesiredConfig out;
   out.version = doc["version"].get<std::int64_t>();
   if (!doc.contains("settings") || !doc["settings"].is_object())
-    return unexpected(
-        refusal("malformed", "the signed document needs \"settings\", an object", out.version));
+    return unexpected(refusal(ConfigRefusalCode::malformed,
+                              "the signed document needs \"settings\", an object", out.version));
   out.settings = doc["settings"];
   out.store_id = string_field(doc, "store_id");
   out.issued_at = string_field(doc, "issued_at");

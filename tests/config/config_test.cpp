@@ -221,7 +221,7 @@ TEST_CASE("signed remote configurations: only the exact bytes a trusted key sign
   auto code_of = [](const nlohmann::json& p, const std::vector<std::string>& keys) {
     auto r = verify_desired_config(p, keys);
     REQUIRE_FALSE(r.has_value());
-    return r.error().code;
+    return std::string(fulfil::config::refusal_code_name(r.error().code));
   };
   CHECK(code_of(*payload, {other.public_key}) == "bad_signature");
   CHECK(code_of(*payload, {}) == "no_trusted_keys");
@@ -243,7 +243,7 @@ TEST_CASE("signed remote configurations: only the exact bytes a trusted key sign
   REQUIRE(no_version.has_value());
   auto r = verify_desired_config(*no_version, {brand.public_key});
   REQUIRE_FALSE(r.has_value());
-  CHECK(r.error().code == "malformed");
+  CHECK(r.error().code == fulfil::config::ConfigRefusalCode::malformed);
   CHECK(r.error().message.find("version") != std::string::npos);
   CHECK_FALSE(sign_desired_config(doc, "not a key", "").has_value());
 }

@@ -21,12 +21,19 @@
 #include <thread>
 
 #include "child_process.hpp"
+#include "daemon_harness.hpp"
 #include "loopback.hpp"
 #include "test_support.hpp"
 
 using namespace std::chrono_literals;
 using fulfil::test::ChildProcess;
+using fulfil::test::contains;
+using fulfil::test::Daemon;
+using fulfil::test::health;
 using fulfil::test::NotifySocket;
+using fulfil::test::ready_timeout;
+using fulfil::test::scaled;
+using fulfil::test::write_file;
 using json = nlohmann::json;
 
 namespace {
@@ -35,102 +42,12 @@ std::string fulfild() {
   return fulfil::test::built_program("agent/fulfild");
 }
 
-std::chrono::milliseconds scaled(std::chrono::milliseconds t) {
-  return t * fulfil::test::slowdown();
-}
-
-// qemu-user needs much longer to load and start the binary.
-std::chrono::milliseconds ready_timeout() {
-  return fulfil::test::emulated() ? 60s : 20s;
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc | std::ios::binary);
-  out << text;
-  out.close();
-  REQUIRE_MESSAGE(out.good(), "cannot write " << path);
-}
-
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
 }
-
-bool contains(const std::string& text, const std::string& needle) {
-  return text.find(needle) != std::string::npos;
-}
-
-std::string lowercase(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-json health(int port) {
-  auto r = fulfil::test::http_get(port, "/health");
-  REQUIRE_MESSAGE(r.has_value(), "GET /health on port " << port << " got no HTTP response");
-  REQUIRE_MESSAGE(r->status == 200, r->headers << "\n" << r->body);
-  CHECK_MESSAGE(contains(lowercase(r->headers), "content-type: application/json"), r->headers);
-  auto body = json::parse(r->body, nullptr, false);
-  REQUIRE_MESSAGE(body.is_object(), "not a JSON object: " << r->body);
-  return body;
-}
-
-// fulfild with systemd's notification socket, on a free port, waited for until READY=1.
-struct Daemon {
-  std::unique_ptr<fulfil::test::TempDir> own_state;
-  std::string state;
-  NotifySocket notify;
-  std::unique_ptr<ChildProcess> child;
-  std::string ready;  // the READY=1 datagram
-  int port = 0;
-
-  // `state_dir` empty: a fresh temporary one.
-  explicit Daemon(std::vector<std::string> extra = {}, std::map<std::string, std::string> env = {},
-                  std::string state_dir = "") {
-    if (state_dir.empty()) {
-      own_state = std::make_unique<fulfil::test::TempDir>();
-      state_dir = own_state->path();
-    }
-    state = state_dir;
-    std::vector<std::string> args = {"--demo", "--listen", "127.0.0.1:0", "--state-dir", state};
-    args.insert(args.end(), extra.begin(), extra.end());
-    env["NOTIFY_SOCKET"] = notify.path();
-    child = std::make_unique<ChildProcess>(fulfild(), args, env);
-    auto msg = notify.wait_for("READY=1", ready_timeout());
-    REQUIRE_MESSAGE(msg.has_value(), "no READY=1 within " << ready_timeout().count() << " ms\n"
-                                                          << child->stderr_text());
-    ready = *msg;
-    auto notified = fulfil::test::notified_port(ready);
-    auto logged = fulfil::test::served_port(child->stderr_text());
-    REQUIRE_MESSAGE(notified.has_value(), ready);
-    REQUIRE_MESSAGE(logged.has_value(), child->stderr_text());
-    CHECK(*notified == *logged);
-    port = *notified;
-  }
-
-  // Stops with `signo` and returns the exit code; fails the test if that takes 2 s or more
-  // (more under qemu-user, which is said in the output).
-  int stop(int signo) {
-    const auto limit = scaled(2s);
-    if (fulfil::test::emulated())
-      MESSAGE("under FULFIL_EMULATOR the stop limit is " << limit.count() << " ms, not 2000 ms");
-    const auto t0 = std::chrono::steady_clock::now();
-    child->signal(signo);
-    CHECK_MESSAGE(notify.wait_for("STOPPING=1", limit).has_value(), notify.received());
-    auto rc = child->wait(limit + 1s);
-    const auto took = std::chrono::steady_clock::now() - t0;
-    REQUIRE_MESSAGE(rc.has_value(), "fulfild still running after signal " << signo << "\n"
-                                                                          << child->stderr_text());
-    CHECK_MESSAGE(took < limit,
-                  "stopping took "
-                      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
-                      << " ms");
-    return *rc;
-  }
-};
 
 // Waits until `done(health)` or the timeout; returns the last /health body.
 template <class F>
@@ -209,7 +126,7 @@ TEST_CASE("--demo: READY=1, /health over TCP on 127.0.0.1 only, SIGTERM stops it
   REQUIRE(missing.has_value());
   CHECK(missing->status == 404);
 
-  CHECK(d.stop(SIGTERM) == 0);
+  CHECK(d.stop_promptly(SIGTERM) == 0);
   const std::string err = d.child->stderr_text();
   CHECK(contains(err, "msg=stopping signal=SIGTERM"));
   CHECK(contains(err, "msg=stopped exit_code=0"));
@@ -220,7 +137,7 @@ TEST_CASE("--demo: READY=1, /health over TCP on 127.0.0.1 only, SIGTERM stops it
 
 TEST_CASE("SIGINT stops it cleanly too") {
   Daemon d;
-  CHECK(d.stop(SIGINT) == 0);
+  CHECK(d.stop_promptly(SIGINT) == 0);
   CHECK(contains(d.child->stderr_text(), "msg=stopping signal=SIGINT"));
 }
 
@@ -241,7 +158,7 @@ TEST_CASE("WATCHDOG_USEC=200000: WATCHDOG=1 at about half the interval, not in a
   CHECK(pings >= 2);
   // Every 100 ms: about 15 in 1.5 s. Many more would be a loop, not a timer.
   CHECK(pings <= 20 * window / 1500ms);
-  CHECK(d.stop(SIGTERM) == 0);
+  CHECK(d.stop_promptly(SIGTERM) == 0);
 }
 
 TEST_CASE("an invalid configuration file is refused at start, naming each key and value") {
@@ -311,7 +228,7 @@ TEST_CASE("SIGHUP reloads the configuration file, and keeps the running one if t
   fulfil::test::TempDir dir;
   const std::string config = dir.path() + "/fulfild.json";
   write_file(config, R"({"log": {"level": "info"}})");
-  Daemon d({"--config", config});
+  Daemon d(std::vector<std::string>{"--config", config});
 
   write_file(config, R"({"log": {"level": "debug"}})");
   d.child->signal(SIGHUP);
@@ -331,7 +248,7 @@ TEST_CASE("SIGHUP reloads the configuration file, and keeps the running one if t
   d.child->signal(SIGHUP);
   CHECK_MESSAGE(d.child->wait_for_stderr("msg=reloaded log_level=info", scaled(5s)),
                 d.child->stderr_text());
-  CHECK(d.stop(SIGTERM) == 0);
+  CHECK(d.stop_promptly(SIGTERM) == 0);
 }
 
 TEST_CASE("a second fulfild on the same state directory refuses to start; the first runs on") {
@@ -347,7 +264,7 @@ TEST_CASE("a second fulfild on the same state directory refuses to start; the fi
   CHECK_FALSE(notify.wait_for("READY=1", 100ms).has_value());
   CHECK(first.child->running());
   CHECK(health(first.port)["inventory"]["skus"] == 300);
-  CHECK(first.stop(SIGTERM) == 0);
+  CHECK(first.stop_promptly(SIGTERM) == 0);
 }
 
 TEST_CASE("a file that is not a database is refused with a clear message and left as it was") {
@@ -406,7 +323,7 @@ TEST_CASE("demo orders arrive through the simulated cloud and survive a restart"
     CHECK_MESSAGE(routed_count(h) >= 1, h.dump());
     CHECK(h["outbox"]["last_seq"] > 300);  // 300 opening-stock events, then order.received
     orders_before = order_total(h);
-    CHECK(d.stop(SIGTERM) == 0);
+    CHECK(d.stop_promptly(SIGTERM) == 0);
   }
   {
     // Same state directory: nothing seeded twice, nothing lost; the new demo cloud enrols
@@ -420,7 +337,7 @@ TEST_CASE("demo orders arrive through the simulated cloud and survive a restart"
     });
     CHECK_MESSAGE(order_total(later) > orders_before, later.dump());
     CHECK_MESSAGE(later["sync"]["credential_revoked"] == false, later.dump());
-    CHECK(d.stop(SIGTERM) == 0);
+    CHECK(d.stop_promptly(SIGTERM) == 0);
   }
   auto store = fulfil::agent::Store::open({state.path() + "/fulfild.db", "full", 1000},
                                           fulfil::agent::OrderPolicy{});
@@ -452,7 +369,7 @@ TEST_CASE("kill -9 during the first --demo start: the restart still has the whol
   }
   Daemon d({}, {}, state.path());
   CHECK(health(d.port)["inventory"]["skus"] == 300);
-  CHECK(d.stop(SIGTERM) == 0);
+  CHECK(d.stop_promptly(SIGTERM) == 0);
 }
 
 namespace {
@@ -513,7 +430,7 @@ TEST_CASE("fulfilctl over the Unix socket: status, orders, pairing, revoking, ex
   auto help = run_fulfilctl(socket, {"--help"});
   CHECK(help.rc == 0);
   CHECK(contains(help.out, "exit codes"));
-  CHECK(d.stop(SIGTERM) == 0);
+  CHECK(d.stop_promptly(SIGTERM) == 0);
 }
 
 namespace {
@@ -552,7 +469,7 @@ TEST_CASE("configured scanners: a serial scanner on a pty and a network sled fee
                         {"host", "127.0.0.1"},
                         {"port", sled.port()}};
   write_file(config, json{{"scanners", {serial, network}}}.dump());
-  Daemon d({"--config", config});
+  Daemon d(std::vector<std::string>{"--config", config});
 
   const int agent = sled.accept(scaled(10s));
   REQUIRE_MESSAGE(agent >= 0, "fulfild did not connect to the sled\n" << d.child->stderr_text());
@@ -597,7 +514,7 @@ TEST_CASE("configured scanners: a serial scanner on a pty and a network sled fee
   h = poll_health(d.port, scaled(10s),
                   [](const json& h) { return h["scanners"]["scanners"].size() == 1; });
   CHECK(h["scanners"]["scanners"].size() == 1);
-  CHECK(d.stop(SIGTERM) == 0);
+  CHECK(d.stop_promptly(SIGTERM) == 0);
   if (again >= 0) ::close(again);
   ::close(master);
 }

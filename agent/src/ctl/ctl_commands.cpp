@@ -577,7 +577,8 @@ void check_remote(const Invocation& inv, const std::string& path, json& report,
       if (!key) return problems.push_back(key.error());
       auto verified = config::verify_desired_config(*doc, {*key});
       if (!verified)
-        return problems.push_back("refused (" + verified.error().code +
+        return problems.push_back("refused (" +
+                                  std::string(config::refusal_code_name(verified.error().code)) +
                                   "): " + verified.error().message);
       report["signature"] = "verified";
       notes.push_back("the signature verifies with the given key");

@@ -58,7 +58,8 @@ void ConfigRollout::tick() {
 }
 
 void ConfigRollout::refuse(const RemoteConfigRecord& r, std::int64_t version,
-                           const std::string& code, const std::string& why) {
+                           config::ConfigRefusalCode refusal, const std::string& why) {
+  const std::string code(config::refusal_code_name(refusal));
   store_.remote_configs().refuse(r.id, version, code, why, now_ms());
   log::warn("config", "remote configuration refused; the running configuration stays",
             {{"version", version}, {"code", code}, {"reason", why}});
@@ -74,18 +75,19 @@ void ConfigRollout::take(const RemoteConfigRecord& r) {
   const config::DesiredConfig& desired = *verified;
   if (!desired.store_id.empty() && desired.store_id != running.store.id)
     return refuse(
-        r, desired.version, "wrong_store",
+        r, desired.version, config::ConfigRefusalCode::wrong_store,
         "it is signed for store '" + desired.store_id + "', this is '" + running.store.id + "'");
   const std::int64_t highest = store_.remote_configs().highest_tried_version();
   if (desired.version <= highest)
-    return refuse(r, desired.version, "stale_version",
+    return refuse(r, desired.version, config::ConfigRefusalCode::stale_version,
                   "version " + std::to_string(desired.version) + " is not newer than version " +
                       std::to_string(highest) + ", already tried here");
   if (auto local = config::local_only_keys(desired.settings, "remote config"); !local.empty())
-    return refuse(r, desired.version, "local_only_key", describe(local));
+    return refuse(r, desired.version, config::ConfigRefusalCode::local_only_key, describe(local));
   const std::string source = "remote config v" + std::to_string(desired.version);
   auto next = hooks_.load(desired.settings, source);
-  if (!next) return refuse(r, desired.version, "invalid", describe(next.error()));
+  if (!next)
+    return refuse(r, desired.version, config::ConfigRefusalCode::invalid, describe(next.error()));
 
   // On trial from here; committed before anything changes, so a crash is known.
   const std::int64_t now = now_ms();

@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
+#include "config/remote_config.hpp"
 #include "config/settings.hpp"
 #include "domain/store.hpp"
 
@@ -56,7 +57,7 @@ class ConfigRollout {
   void tick();
   void take(const RemoteConfigRecord& received);
   void check_trial();
-  void refuse(const RemoteConfigRecord& r, std::int64_t version, const std::string& code,
+  void refuse(const RemoteConfigRecord& r, std::int64_t version, config::ConfigRefusalCode code,
               const std::string& why);
 
   Store& store_;

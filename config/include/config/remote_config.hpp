@@ -6,6 +6,7 @@
 // store, and that only remotely settable keys are touched.
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -25,11 +26,21 @@ struct DesiredConfig {
   std::string signature;                               // base64, as received
 };
 
-// Why a desired configuration was refused. `code` is stable (reported to the cloud):
-// malformed, no_trusted_keys, bad_signature, wrong_store, stale_version, local_only_key,
-// invalid.
+// Why a desired configuration was refused; its name is stable (reported to the cloud in
+// config.refused, sync/PROTOCOL.md).
+enum class ConfigRefusalCode {
+  malformed,        // not a signed configuration document
+  no_trusted_keys,  // this store trusts no brand key (remote_config.public_keys)
+  bad_signature,    // no trusted key signed these bytes
+  wrong_store,      // signed for another store
+  stale_version,    // not newer than a version already tried here
+  local_only_key,   // sets a key only the local file may set
+  invalid,          // does not validate over the local file
+};
+std::string_view refusal_code_name(ConfigRefusalCode code);
+
 struct ConfigRefusal {
-  std::string code;
+  ConfigRefusalCode code = ConfigRefusalCode::malformed;
   std::string message;
   std::int64_t version = 0;  // 0 when the document could not be read
 };
