@@ -119,31 +119,30 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
   bool chance(double p) { return p > 0 && std::uniform_real_distribution<double>(0, 1)(rng) < p; }
 
   // Sends `r` after the configured latency, possibly damaged on the way.
-  void deliver(agent::HttpServer::Responder respond, ApiResponse r, bool may_truncate = true) {
-    if (may_truncate && chance(options.faults.truncate_rate))
-      r.delivery = ApiResponse::Delivery::truncate;
-    if (options.faults.latency_ms <= 0) return respond(std::move(r));
+  void deliver(agent::HttpServer::Responder respond, ApiResponse r,
+               agent::Delivery how = agent::Delivery::whole, bool may_truncate = true) {
+    if (how == agent::Delivery::whole && may_truncate && chance(options.faults.truncate_rate))
+      how = agent::Delivery::truncated;
+    if (options.faults.latency_ms <= 0) return respond.deliver(std::move(r), how);
     auto timer = std::make_shared<asio::steady_timer>(io);
     timer->expires_after(std::chrono::milliseconds(options.faults.latency_ms));
-    timer->async_wait([timer, respond = std::move(respond), r = std::move(r)](auto) mutable {
-      respond(std::move(r));
+    timer->async_wait([timer, respond = std::move(respond), r = std::move(r), how](auto) mutable {
+      respond.deliver(std::move(r), how);
     });
   }
 
   // Faults decided before the request is processed. Returns true if it was answered.
   bool fault_before(agent::HttpServer::Responder& respond) {
     ++requests;
-    ApiResponse r;
     if (config::now_ms() < down_until_ms || chance(options.faults.reset_rate / 2)) {
-      r.delivery = ApiResponse::Delivery::reset;
-      respond(r);
+      respond.deliver(ApiResponse{}, agent::Delivery::reset);
       return true;
     }
     if (chance(options.faults.error_rate)) {
-      r = chance(0.5) ? http_error(503, "unavailable", "injected outage")
-                      : http_error(500, "internal", "injected failure");
+      ApiResponse r = chance(0.5) ? http_error(503, "unavailable", "injected outage")
+                                  : http_error(500, "internal", "injected failure");
       r.headers.push_back({"Retry-After", std::to_string(options.faults.retry_after_s)});
-      deliver(std::move(respond), std::move(r), false);
+      deliver(std::move(respond), std::move(r), agent::Delivery::whole, false);
       return true;
     }
     return false;
@@ -151,8 +150,9 @@ struct CloudSimulator::Impl : std::enable_shared_from_this<CloudSimulator::Impl>
 
   // The request was processed, but the answer may still be lost.
   void answer(agent::HttpServer::Responder respond, ApiResponse r) {
-    if (chance(options.faults.reset_rate / 2)) r.delivery = ApiResponse::Delivery::reset;
-    deliver(std::move(respond), std::move(r));
+    const bool lost = chance(options.faults.reset_rate / 2);
+    deliver(std::move(respond), std::move(r),
+            lost ? agent::Delivery::reset : agent::Delivery::whole);
   }
 
   std::optional<ApiResponse> check_store(const ApiRequest& req, std::string& store_id) {

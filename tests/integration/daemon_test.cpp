@@ -243,11 +243,18 @@ TEST_CASE("SIGHUP reloads the configuration file, and keeps the running one if t
   CHECK(d.child->running());
   CHECK(health(d.port)["status"] == "ok");
 
-  // A later good file is still picked up.
-  write_file(config, R"({"log": {"level": "info"}})");
+  // A later good file is still picked up; what needs a restart (the schema's x-restart:
+  // the store's id, where it listens) keeps its running value and says so.
+  const std::string store_id = health(d.port)["store_id"];
+  write_file(config, R"({"log": {"level": "info"}, "store": {"id": "store-other"},
+                         "api": {"max_connections": 99}})");
   d.child->signal(SIGHUP);
   CHECK_MESSAGE(d.child->wait_for_stderr("msg=reloaded log_level=info", scaled(5s)),
                 d.child->stderr_text());
+  const std::string after = d.child->stderr_text();
+  CHECK_MESSAGE(contains(after, "take effect at the next restart\" key=store.id"), after);
+  CHECK_MESSAGE(contains(after, "take effect at the next restart\" key=api"), after);
+  CHECK(health(d.port)["store_id"] == store_id);
   CHECK(d.stop_promptly(SIGTERM) == 0);
 }
 

@@ -68,6 +68,13 @@ std::string LoopbackPrinter::received() const {
   return all;
 }
 
+bool LoopbackPrinter::idle() const {
+  std::lock_guard lock(mutex_);
+  pollfd p{socket_.fd(), POLLIN, 0};
+  const bool waiting = listening_ && ::poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+  return !waiting && open_count_ == 0;
+}
+
 std::vector<std::string> LoopbackPrinter::documents() const {
   std::vector<std::string> out;
   for (const auto& c : connections())
@@ -93,10 +100,14 @@ void LoopbackPrinter::serve() {
     std::vector<pollfd> fds{{listening_ ? socket_.fd() : -1, POLLIN, 0}};
     for (const auto& entry : open) fds.push_back({entry.first, POLLIN, 0});
     if (::poll(fds.data(), fds.size(), 20) <= 0) continue;
-    if (fds[0].revents & POLLIN)
+    if (fds[0].revents & POLLIN) {
+      std::lock_guard lock(mutex_);  // idle() sees a connection pending or counted, never neither
       for (int c;
-           (c = ::accept4(socket_.fd(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0;)
+           (c = ::accept4(socket_.fd(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0;) {
         open[c];
+        ++open_count_;
+      }
+    }
     for (std::size_t i = 1; i < fds.size(); ++i) {
       if (!fds[i].revents) continue;
       const int c = fds[i].fd;
@@ -115,11 +126,13 @@ void LoopbackPrinter::serve() {
         std::lock_guard lock(mutex_);
         done_.push_back(std::move(conn.bytes));
         open.erase(c);
+        --open_count_;
       }
     }
   }
   for (const auto& entry : open) ::close(entry.first);
   for (int c : held) ::close(c);
+  open_count_ = 0;
 }
 
 }  // namespace fulfil::test

@@ -63,6 +63,9 @@ class LoopbackPrinter {
   // Connections that carried a document (not a ~HS query).
   std::vector<std::string> documents() const;
   std::string summary() const;  // the documents' sizes and first bytes, for messages
+  // No connection open and none waiting to be accepted: once the peer has exited,
+  // everything it ever sent is in connections().
+  bool idle() const;
 
  private:
   void serve();
@@ -70,6 +73,7 @@ class LoopbackPrinter {
   LoopbackPort socket_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> listening_{false};
+  std::atomic<std::size_t> open_count_{0};
   mutable std::mutex mutex_;
   std::vector<std::string> done_;
   std::thread thread_;

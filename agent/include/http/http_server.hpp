@@ -40,9 +40,22 @@ struct ApiResponse {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string error_code;  // an error's code (http_error); empty for a success
-  // Fault injection for the cloud simulator: drop the connection instead of answering,
-  // or send the headers and only part of the body.
-  enum class Delivery { normal, reset, truncate } delivery = Delivery::normal;
+};
+
+// How a response reaches its client. Production code answers whole; the reference cloud
+// simulator also plays a network that loses answers (the connection reset instead) or cuts
+// them short (the headers and half the body), through Responder::deliver.
+enum class Delivery { whole, reset, truncated };
+
+// Answers one request, once: `respond(r)` sends it whole.
+class Responder {
+ public:
+  explicit Responder(std::function<void(ApiResponse, Delivery)> send) : send_(std::move(send)) {}
+  void operator()(ApiResponse response) const { send_(std::move(response), Delivery::whole); }
+  void deliver(ApiResponse response, Delivery how) const { send_(std::move(response), how); }
+
+ private:
+  std::function<void(ApiResponse, Delivery)> send_;
 };
 
 struct ApiOptions {
@@ -79,7 +92,7 @@ ApiResponse http_error(unsigned status, const std::string& code, const std::stri
 class HttpServer {
  public:
   using Handler = std::function<ApiResponse(const ApiRequest&)>;
-  using Responder = std::function<void(ApiResponse)>;
+  using Responder = agent::Responder;
   using AsyncHandler = std::function<void(const ApiRequest&, Responder)>;
 
   HttpServer(boost::asio::io_context& io, ApiOptions options);

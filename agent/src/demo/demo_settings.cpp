@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "config/log.hpp"
 #include "config/remote_config.hpp"
 #include "demo/demo.hpp"
 #include "demo_cloud.hpp"
@@ -18,8 +19,8 @@ bool overridden(const config::LoadRequest& request, const std::string& key) {
 
 // The demo prints into STATE_DIR/labels: labels as ZPL, slips and pick lists as PDF, all
 // at the demo terminal's station.
-void demo_printers(config::Settings& s) {
-  const std::string dir = s.storage.state_dir + "/labels";
+void add_demo_printers(nlohmann::json& doc) {
+  const std::string dir = doc["storage"]["state_dir"].get<std::string>() + "/labels";
   std::filesystem::create_directories(dir);
   auto printer = [&](const char* id, const char* language) {
     return nlohmann::json{{"id", id},           {"kind", "file"},   {"language", language},
@@ -27,16 +28,14 @@ void demo_printers(config::Settings& s) {
                           {"cups_server", ""},  {"host", ""},       {"port", 9100},
                           {"timeout_ms", 15000}};
   };
-  s.printers = {printer("demo-labels", "zpl"), printer("demo-paper", "pdf")};
-  s.stations = {{{"id", "pack-1"},
-                 {"documents",
-                  {{"shipping_label", "demo-labels"},
-                   {"pickup_shelf_label", "demo-labels"},
-                   {"return_label", "demo-labels"},
-                   {"packing_slip", "demo-paper"},
-                   {"pick_list", "demo-paper"}}}}};
-  s.document["printers"] = s.printers;
-  s.document["stations"] = s.stations;
+  doc["printers"] = {printer("demo-labels", "zpl"), printer("demo-paper", "pdf")};
+  doc["stations"] = {{{"id", "pack-1"},
+                      {"documents",
+                       {{"shipping_label", "demo-labels"},
+                        {"pickup_shelf_label", "demo-labels"},
+                        {"return_label", "demo-labels"},
+                        {"packing_slip", "demo-paper"},
+                        {"pick_list", "demo-paper"}}}}};
 }
 
 // The demo's cloud signs configurations with a brand key of its own (kept in the state
@@ -73,16 +72,20 @@ agent::DaemonOptions daemon_options(config::Settings& settings, const config::Lo
   const bool has_socket = overridden(request, "api.socket");
   const std::string brand_key = make_brand_key(settings);
   // Run on every configuration the daemon loads (at start, on SIGHUP, for a remote trial).
+  // It changes the document; the typed settings follow from it, as when they were loaded.
   auto adjust = [has_socket, brand_key](config::Settings& s) {
-    if (!brand_key.empty() && s.remote_config.public_keys.empty()) {
-      s.remote_config.public_keys = {brand_key};
-      s.document["remote_config"]["public_keys"] = s.remote_config.public_keys;
+    nlohmann::json doc = s.document;
+    if (!brand_key.empty() && doc["remote_config"]["public_keys"].empty())
+      doc["remote_config"]["public_keys"] = nlohmann::json::array({brand_key});
+    if (!has_socket) doc["api"]["socket"] = s.storage.state_dir + "/api.sock";
+    if (doc["printers"].empty()) add_demo_printers(doc);
+    auto derived = config::from_document(doc, "the demo's settings");
+    if (!derived) {
+      for (const auto& e : derived.error())
+        log::error("demo", "cannot apply the demo's settings", {{"error", e.describe()}});
+      return;
     }
-    if (!has_socket) {
-      s.api.socket = s.storage.state_dir + "/api.sock";
-      s.document["api"]["socket"] = s.api.socket;
-    }
-    if (s.printers.empty()) demo_printers(s);
+    s = std::move(*derived);
   };
   adjust(settings);
   agent::DaemonOptions options{request, true, {}, adjust};

@@ -408,9 +408,10 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool keep_alive = req.keep_alive();
     // No timeout while a handler holds the request (a long-poll answers when it answers).
     stream_.expires_never();
-    auto respond_once = [self = this->shared_from_this(), keep_alive](ApiResponse out) {
-      self->respond(out, keep_alive);
-    };
+    Responder respond_once(
+        [self = this->shared_from_this(), keep_alive](ApiResponse out, Delivery how) {
+          self->respond(out, keep_alive, how);
+        });
     try {
       server_->dispatch(request, std::move(respond_once));
     } catch (const std::exception& e) {
@@ -441,17 +442,17 @@ class Session : public std::enable_shared_from_this<Session> {
     channel->accept(req);
   }
 
-  void respond(const ApiResponse& out, bool keep_alive) {
-    if (out.delivery == ApiResponse::Delivery::reset) {
+  void respond(const ApiResponse& out, bool keep_alive, Delivery how = Delivery::whole) {
+    if (how == Delivery::reset) {
       beast::error_code ignored;
       stream_.socket().set_option(asio::socket_base::linger(true, 0), ignored);
       stream_.socket().close(ignored);
       return;
     }
     response_ = to_response(out);
-    response_.keep_alive(keep_alive && out.delivery == ApiResponse::Delivery::normal);
+    response_.keep_alive(keep_alive && how == Delivery::whole);
     stream_.expires_after(std::chrono::seconds(30));
-    if (out.delivery == ApiResponse::Delivery::truncate) {
+    if (how == Delivery::truncated) {
       // Promise the whole body, deliver half, hang up.
       std::ostringstream head;
       head << response_.base();
