@@ -4,6 +4,8 @@
 #include <utility>
 #include <vector>
 
+#include "state_names.hpp"
+
 namespace fulfil::agent {
 namespace {
 
@@ -99,13 +101,11 @@ static_assert(!leaves(S::shipped) && !leaves(S::collected) && !leaves(S::cancell
 }  // namespace
 
 std::string_view state_name(OrderState s) {
-  return kStateNames[static_cast<std::size_t>(s)];
+  return name_in(kStateNames, s);
 }
 
 std::optional<OrderState> state_from(std::string_view name) {
-  for (auto s : kStates)
-    if (state_name(s) == name) return s;
-  return std::nullopt;
+  return value_in<OrderState>(kStateNames, name);
 }
 
 std::string_view method_name(DeliveryMethod m) {
@@ -119,7 +119,7 @@ std::optional<DeliveryMethod> method_from(std::string_view name) {
 }
 
 std::string_view action_name(OrderAction a) {
-  return kActionNames[static_cast<std::size_t>(a)];
+  return name_in(kActionNames, a);
 }
 
 std::span<const OrderState> all_states() {

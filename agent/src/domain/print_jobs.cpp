@@ -3,6 +3,8 @@
 #include <array>
 #include <charconv>
 
+#include "state_names.hpp"
+
 namespace fulfil::agent {
 namespace {
 
@@ -28,9 +30,7 @@ constexpr std::array kPrintJobSteps{
 };
 
 std::string may_leave(PrintJobState to) {
-  for (const auto& step : kPrintJobSteps)
-    if (step.to == to) return " AND state IN " + std::string(step.from);
-  return " AND 0";  // no step leads there
+  return agent::may_leave(kPrintJobSteps, to);
 }
 
 constexpr const char* kPrintJobColumns =
@@ -68,13 +68,11 @@ std::string select(bool with_document, const std::string& rest) {
 }  // namespace
 
 std::string_view print_job_state_name(PrintJobState s) {
-  return kPrintJobStates[static_cast<std::size_t>(s)];
+  return name_in(kPrintJobStates, s);
 }
 
 std::optional<PrintJobState> print_job_state_from(std::string_view name) {
-  for (std::size_t i = 0; i < kPrintJobStates.size(); ++i)
-    if (name == kPrintJobStates[i]) return static_cast<PrintJobState>(i);
-  return std::nullopt;
+  return value_in<PrintJobState>(kPrintJobStates, name);
 }
 
 std::optional<std::int64_t> print_job_id_from(std::string_view name) {

@@ -3,6 +3,8 @@
 #include <array>
 #include <stdexcept>
 
+#include "state_names.hpp"
+
 namespace fulfil::agent {
 namespace {
 
@@ -28,9 +30,7 @@ constexpr std::array kRemoteConfigSteps{
 };
 
 std::string may_leave(RemoteConfigState to) {
-  for (const auto& step : kRemoteConfigSteps)
-    if (step.to == to) return " AND state IN " + std::string(step.from);
-  return " AND 0";
+  return agent::may_leave(kRemoteConfigSteps, to);
 }
 
 constexpr const char* kRemoteConfigColumns =
@@ -56,13 +56,11 @@ RemoteConfigRecord read(const Statement& s) {
 }  // namespace
 
 std::string_view remote_config_state_name(RemoteConfigState s) {
-  return kRemoteConfigStates[static_cast<std::size_t>(s)];
+  return name_in(kRemoteConfigStates, s);
 }
 
 std::optional<RemoteConfigState> remote_config_state_from(std::string_view name) {
-  for (std::size_t i = 0; i < kRemoteConfigStates.size(); ++i)
-    if (name == kRemoteConfigStates[i]) return static_cast<RemoteConfigState>(i);
-  return std::nullopt;
+  return value_in<RemoteConfigState>(kRemoteConfigStates, name);
 }
 
 json RemoteConfigRecord::to_json() const {
