@@ -1,11 +1,7 @@
 #include "sync/components.hpp"
 
 #include <sys/statvfs.h>
-#include <filesystem>
-#include <fstream>
 
-#include <boost/asio/steady_timer.hpp>
-#include <random>
 #include <set>
 
 #include "config/log.hpp"

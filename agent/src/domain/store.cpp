@@ -1,6 +1,5 @@
 #include "domain/store.hpp"
 
-#include <chrono>
 #include <optional>
 
 namespace fulfil::agent {

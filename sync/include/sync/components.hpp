@@ -1,6 +1,6 @@
 #pragma once
-// The cloud link (and, in demo mode, an in-process reference cloud) as parts of the
-// fulfild daemon.
+// The cloud link as a part of the fulfild daemon (the demo adds its own reference cloud:
+// agent/src/demo).
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -12,7 +12,7 @@
 
 #include "config/settings.hpp"
 #include "daemon/daemon.hpp"
-#include "domain/orders.hpp"
+#include "domain/store.hpp"
 
 namespace fulfil::sync {
 
