@@ -727,5 +727,90 @@ TEST_CASE("packing prints the station's documents; jobs are tracked, reprinted, 
   CHECK(wait_for_job(m, test.json()["id"], "printed")["kind"] == "test_label");
 }
 
+TEST_CASE("one terminal picks an order: others are refused by name, a manager releases it") {
+  ApiServer s;
+  s.add_order("FO-C", DeliveryMethod::ship, {{"SKU-0007", 2}, {"SKU-0008", 1}});
+  ApiClient anna(s.port, s.pair("associate", "Anna's tablet"));
+  ApiClient ben(s.port, s.pair("associate", "Ben's phone"));
+  const auto manager_token = s.pair("manager", "Back office");
+  ApiClient m(s.port, manager_token);
+  EventSocket manager_events(s.port, manager_token);
+  REQUIRE(anna.post("/api/v1/orders/FO-C/accept", nullptr).status == 200);
+  CHECK(anna.get("/api/v1/orders/FO-C").json()["claim"].is_null());  // nobody picks yet
+
+  auto started = anna.post("/api/v1/orders/FO-C/start-picking", nullptr);
+  REQUIRE(started.status == 200);
+  CHECK(started.json()["claim"]["holder_name"] == "Anna's tablet");
+  CHECK(started.json()["claim"]["mine"] == true);
+  CHECK(ben.get("/api/v1/orders/FO-C").json()["claim"]["mine"] == false);
+
+  // Ben's scans, picks, short picks and completion are refused and change nothing.
+  const auto before = s.fingerprint_without_audit();
+  auto refused = ben.post("/api/v1/orders/FO-C/scan", {{"barcode", barcode_of(s, "SKU-0007")}});
+  CHECK(refused.status == 409);
+  CHECK(refused.error_code() == "claimed");
+  CHECK(refused.json()["error"]["message"].get<std::string>().find("Anna's tablet") !=
+        std::string::npos);
+  CHECK(ben.post("/api/v1/orders/FO-C/pick", {{"sku", "SKU-0007"}, {"quantity", 1}}).error_code() ==
+        "claimed");
+  CHECK(ben.post("/api/v1/orders/FO-C/short-pick",
+                 {{"line_no", 2}, {"quantity", 1}, {"reason", "not_found"}})
+            .error_code() == "claimed");
+  CHECK(s.fingerprint_without_audit() == before);
+  // Anna goes on picking.
+  CHECK(anna.post("/api/v1/orders/FO-C/scan", {{"barcode", barcode_of(s, "SKU-0007")}}).status ==
+        200);
+
+  // Only a manager releases; then the next terminal to pick takes the order.
+  CHECK(ben.post("/api/v1/orders/FO-C/release-claim", nullptr).status == 403);
+  auto released = m.post("/api/v1/orders/FO-C/release-claim", nullptr);
+  REQUIRE(released.status == 200);
+  CHECK(released.json()["claim"].is_null());
+  bool pushed = false;
+  for (int i = 0; i < 20 && !pushed; ++i) {
+    auto msg = manager_events.next(2s);
+    if (!msg) break;
+    pushed = (*msg)["type"] == "claim" && (*msg)["order_id"] == "FO-C";
+  }
+  CHECK(pushed);  // terminals showing the order learn at once
+  CHECK(m.post("/api/v1/orders/FO-C/release-claim", nullptr).status == 200);  // idempotent
+  CHECK(m.post("/api/v1/orders/NOPE/release-claim", nullptr).status == 404);
+  auto taken = ben.post("/api/v1/orders/FO-C/scan", {{"barcode", barcode_of(s, "SKU-0007")}});
+  REQUIRE(taken.status == 200);
+  CHECK(taken.json()["order"]["claim"]["holder_name"] == "Ben's phone");
+  CHECK(
+      anna.post("/api/v1/orders/FO-C/pick", {{"sku", "SKU-0008"}, {"quantity", 1}}).error_code() ==
+      "claimed");
+
+  // The claim ends with picking; the picker is on every pick event for the cloud.
+  REQUIRE(ben.post("/api/v1/orders/FO-C/pick", {{"sku", "SKU-0008"}, {"quantity", 1}}).status ==
+          200);
+  auto done = ben.post("/api/v1/orders/FO-C/complete-picking", nullptr);
+  REQUIRE(done.status == 200);
+  CHECK(done.json()["claim"].is_null());
+  const auto pickers = s.on_loop([&] {
+    std::vector<std::string> out;
+    for (const auto& e : s.store->outbox().since(0, 100))
+      if (e.type == "order.item_picked") out.push_back(json::parse(e.payload)["actor"]);
+    return out;
+  });
+  REQUIRE(pickers.size() == 3);
+  CHECK(pickers[0].rfind("terminal:", 0) == 0);
+  CHECK(pickers[0] != pickers[1]);  // Anna's pick, then Ben's
+  CHECK(pickers[1] == pickers[2]);
+}
+
+TEST_CASE("a refused step says where the order is and what comes next, in words") {
+  ApiServer s;
+  s.add_order("FO-W", DeliveryMethod::ship, {{"SKU-0009", 1}});
+  ApiClient t(s.port, s.pair("associate"));
+  REQUIRE(t.post("/api/v1/orders/FO-W/accept", nullptr).status == 200);
+  auto refused = t.post("/api/v1/orders/FO-W/scan", {{"barcode", barcode_of(s, "SKU-0009")}});
+  CHECK(refused.error_code() == "illegal_transition");
+  CHECK(refused.json()["error"]["message"] ==
+        "Order REF-FO-W is accepted, not being picked yet: it cannot have items picked. Next: "
+        "start picking, short pick, reject.");
+}
+
 }  // namespace
 }  // namespace fulfil::test

@@ -29,6 +29,7 @@ enum class ApiErrc {
   insufficient_stock,
   duplicate,
   over_scan,  // more units scanned than the line needs
+  claimed,    // another terminal is picking the order
   // 413
   body_too_large,
   // 422: a value is missing or wrong

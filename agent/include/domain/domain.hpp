@@ -30,6 +30,7 @@ enum class DomainErrc {
   duplicate,           // an id that already exists
   wrong_pickup_code,   // the code does not match (the attempt is counted)
   pickup_locked,       // too many wrong codes: a manager must unlock
+  claimed,             // another terminal is picking the order
   storage,             // the database failed; nothing was changed
 };
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "domain/domain.hpp"
+#include "domain/order_claims.hpp"
 #include "domain/order_lifecycle.hpp"
 #include "domain/outbox.hpp"
 #include "storage/database.hpp"
@@ -116,6 +117,8 @@ class FulfilmentOrders {
       : db_(db), outbox_(outbox), policy_(std::move(policy)) {}
   void set_policy(OrderPolicy policy) { policy_ = std::move(policy); }
   const OrderPolicy& policy() const { return policy_; }
+  // Who is picking which order (see order_claims.hpp): the picking commands take the claim.
+  OrderClaims& claims() { return claims_; }
 
   Result<void> receive(const FulfilmentOrder& routed, const CommandContext& ctx);
   Result<void> accept(const std::string& id, const CommandContext& ctx);
@@ -162,6 +165,7 @@ class FulfilmentOrders {
   Database& db_;
   Outbox& outbox_;
   OrderPolicy policy_;
+  OrderClaims claims_{db_};
   const OrderTransition* step_ = nullptr;  // the row of the transition() under way
 };
 

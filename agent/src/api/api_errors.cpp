@@ -20,6 +20,7 @@ constexpr auto kCodes = std::to_array<ApiErrcInfo>({
     {E::insufficient_stock, "insufficient_stock", 409},
     {E::duplicate, "duplicate", 409},
     {E::over_scan, "over_scan", 409},
+    {E::claimed, "claimed", 409},
     {E::body_too_large, "body_too_large", 413},
     {E::missing_field, "missing_field", 422},
     {E::invalid_field, "invalid_field", 422},
@@ -81,6 +82,8 @@ ApiErrc api_errc_of(DomainErrc code) {
       return E::wrong_pickup_code;
     case DomainErrc::pickup_locked:
       return E::pickup_locked;
+    case DomainErrc::claimed:
+      return E::claimed;
     case DomainErrc::storage:
       return E::storage;
   }

@@ -60,6 +60,8 @@ struct Routes {
   std::function<nlohmann::json()> scanners;  // each configured scanner's status
   PrintSpooler* printing = nullptr;          // null when printing is not running
   bool demo = false;
+  // Pushes a message to every connected terminal (a change no outbox event announces).
+  std::function<void(const nlohmann::json&)> notify_terminals;
 };
 
 void add_order_routes(Routes& routes);

@@ -24,8 +24,16 @@ json line_json(const OrderLine& l, Inventory& inventory) {
           {"unit_price_minor", l.unit_price_minor}};
 }
 
+json claim_json(const std::optional<OrderClaim>& claim, const Caller& caller) {
+  if (!claim) return nullptr;
+  return {{"holder", claim->holder},
+          {"holder_name", claim->holder_name},
+          {"claimed_at", claim->claimed_at},
+          {"mine", claim->holder == caller.actor().str()}};
+}
+
 json order_json(const FulfilmentOrder& o, Inventory& inventory, const OrderPolicy& policy,
-                const Caller& caller) {
+                const Caller& caller, const std::optional<OrderClaim>& claim) {
   json lines = json::array();
   for (const auto& l : o.lines) lines.push_back(line_json(l, inventory));
   // The pick walk: by bin, so the associate crosses the store once.
@@ -84,6 +92,7 @@ json order_json(const FulfilmentOrder& o, Inventory& inventory, const OrderPolic
       {"pickup_attempts", o.pickup_attempts},
       {"pickup_locked", o.pickup_attempts >= policy.pickup_code_max_attempts},
       {"allowed_actions", actions},
+      {"claim", claim_json(claim, caller)},
       {"updated_at", o.updated_at}};
   // The customer proves collection with the code; associates must not be able to read it.
   if (caller.role == Role::manager) out["pickup_code"] = o.pickup_code;
@@ -106,11 +115,16 @@ json summary_json(const OrderSummary& s, std::int64_t now) {
   return j;
 }
 
+json order_json(Routes& r, const FulfilmentOrder& o, const Caller& c) {
+  return order_json(o, r.store.inventory(), r.store.orders().policy(), c,
+                    r.store.orders().claims().of(o.id));
+}
+
 // The order as it is after a command, or the command's error.
 ApiResponse after(Routes& r, const Result<void>& result, const std::string& id, const Caller& c) {
   if (!result) return domain_error(result.error());
   auto o = r.store.orders().find(id);
-  return json_response(order_json(*o, r.store.inventory(), r.store.orders().policy(), c));
+  return json_response(order_json(r, *o, c));
 }
 
 // The order as after the step, with what the step printed.
@@ -148,7 +162,7 @@ void add_order_queue(Routes& r) {
         [&r](const ApiRequest& req, const Caller& c, const CommandContext&) {
           auto o = r.store.orders().find(req.params[0]);
           if (!o) return api_error(ApiErrc::not_found, "no fulfilment order " + req.params[0]);
-          return json_response(order_json(*o, r.store.inventory(), r.store.orders().policy(), c));
+          return json_response(order_json(r, *o, c));
         });
 }
 
@@ -216,13 +230,12 @@ ApiResponse scan_into_order(Routes& r, const std::string& id, const std::string&
   }
   count("ok");
   auto now = r.store.orders().find(id);
-  return json_response(
-      {{"sku", *sku},
-       {"line_no", picked->line_no},
-       {"line_picked", picked->line_picked},
-       {"line_open", picked->line_open},
-       {"all_lines_resolved", picked->all_lines_resolved},
-       {"order", order_json(*now, r.store.inventory(), r.store.orders().policy(), c)}});
+  return json_response({{"sku", *sku},
+                        {"line_no", picked->line_no},
+                        {"line_picked", picked->line_picked},
+                        {"line_open", picked->line_open},
+                        {"all_lines_resolved", picked->all_lines_resolved},
+                        {"order", order_json(r, *now, c)}});
 }
 
 namespace {
@@ -408,6 +421,21 @@ void add_handover(Routes& r) {
   add_plain(r, "unlock-pickup", Role::manager, &FulfilmentOrders::unlock_pickup);
 }
 
+// A manager frees an order another terminal is picking; the next terminal to pick into it
+// takes it. Releasing an unclaimed order changes nothing and is not an error.
+void add_claims(Routes& r) {
+  r.add("POST", "/api/v1/orders/*/release-claim", Role::manager,
+        [&r](const ApiRequest& req, const Caller& c, const CommandContext&) {
+          Body b(req, {});
+          if (!b) return b.error();
+          auto o = r.store.orders().find(req.params[0]);
+          if (!o) return api_error(ApiErrc::not_found, "no fulfilment order " + req.params[0]);
+          if (r.store.orders().claims().release(o->id) && r.notify_terminals)
+            r.notify_terminals({{"type", "claim"}, {"order_id", o->id}, {"claim", nullptr}});
+          return json_response(order_json(r, *o, c));
+        });
+}
+
 }  // namespace
 
 void add_order_routes(Routes& r) {
@@ -416,6 +444,7 @@ void add_order_routes(Routes& r) {
   add_picking(r);
   add_packing(r);
   add_handover(r);
+  add_claims(r);
 }
 
 }  // namespace fulfil::agent::api

@@ -85,6 +85,9 @@ void add_station_routes(Routes& r) {
                              "order " + order->order_ref + " is " +
                                  std::string(state_name(order->state)) +
                                  ": scanners can only pick into an order being picked");
+          // The desk's scanner picks for the terminal that points it at the order.
+          if (auto claimed = r.store.orders().claims().take(order_id, ctx); !claimed)
+            return domain_error(claimed.error());
           auto session = r.store.stations().open(station, order_id, ctx);
           if (!session) return domain_error(session.error());
           return json_response({{"station", station}, {"session", session_json(r, *session)}});

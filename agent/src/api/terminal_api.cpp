@@ -324,7 +324,13 @@ TerminalApi::TerminalApi(asio::io_context& io, HttpServer& server, Store& store,
         auto st = weak.lock();
         return st && st->hooks.scanners ? st->hooks.scanners() : json::array();
       },
-      s.hooks.printing, s.hooks.demo});
+      s.hooks.printing, s.hooks.demo,
+      [weak](const json& message) {
+        if (auto st = weak.lock()) {
+          st->prune();
+          st->broadcast(message);
+        }
+      }});
   api::add_order_routes(*s.routes);
   api::add_store_routes(*s.routes);
   api::add_terminal_routes(*s.routes);

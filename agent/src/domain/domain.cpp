@@ -14,9 +14,9 @@ static_assert(kActorKindNames.size() == static_cast<std::size_t>(Actor::Kind::sy
               "a name for every Actor::Kind");
 
 // Stable: these are the error codes of the local API and of refused cloud commands.
-constexpr std::array<std::string_view, 9> kErrcNames = {
+constexpr std::array<std::string_view, 10> kErrcNames = {
     "not_found", "invalid_argument",  "illegal_transition", "unknown_sku", "insufficient_stock",
-    "duplicate", "wrong_pickup_code", "pickup_locked",      "storage"};
+    "duplicate", "wrong_pickup_code", "pickup_locked",      "claimed",     "storage"};
 static_assert(kErrcNames.size() == static_cast<std::size_t>(DomainErrc::storage) + 1,
               "a name for every DomainErrc");
 

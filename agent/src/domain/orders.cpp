@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <array>
 
 #include "domain/transaction.hpp"
 #include "order_rows.hpp"
@@ -14,19 +15,63 @@
 namespace fulfil::agent {
 namespace {
 
-std::string allowed_actions(const FulfilmentOrder& o) {
+// Refusals are read by associates: where the order is and what can happen next, in
+// words, not the state machine's names.
+constexpr std::array<std::string_view, 11> kStateWords = {"routed, waiting to be accepted",
+                                                          "accepted, not being picked yet",
+                                                          "rejected",
+                                                          "expired",
+                                                          "being picked",
+                                                          "picked, waiting to be packed",
+                                                          "packed",
+                                                          "shipped",
+                                                          "ready for pickup",
+                                                          "collected",
+                                                          "cancelled"};
+constexpr std::array<std::string_view, 15> kCannotWords = {"be accepted",
+                                                           "be rejected",
+                                                           "expire",
+                                                           "start picking",
+                                                           "have items picked",
+                                                           "have items short-picked",
+                                                           "complete picking",
+                                                           "be packed",
+                                                           "be handed to a carrier",
+                                                           "be made ready for pickup",
+                                                           "be handed to the customer",
+                                                           "have its pickup unlocked",
+                                                           "be cancelled",
+                                                           "be received again",
+                                                           "be changed"};
+static_assert(kStateWords.size() == static_cast<std::size_t>(OrderState::cancelled) + 1);
+static_assert(kCannotWords.size() == static_cast<std::size_t>(OrderAction::update) + 1);
+
+std::string next_steps(const FulfilmentOrder& o) {
+  // Forward steps first, rejecting last; the cloud's own actions are not the associate's.
+  std::vector<std::string> steps;
+  if (allows(o.state, o.method, OrderAction::pick_item)) steps.emplace_back("scan its items");
+  for (auto a : all_actions()) {
+    if (a == OrderAction::expire || a == OrderAction::cancel || a == OrderAction::pick_item ||
+        a == OrderAction::reject || !allows(o.state, o.method, a))
+      continue;
+    std::string words(action_name(a));
+    std::replace(words.begin(), words.end(), '_', ' ');
+    steps.push_back(words);
+  }
+  if (allows(o.state, o.method, OrderAction::reject)) steps.emplace_back("reject");
   std::string out;
-  for (auto a : all_actions())
-    if (allows(o.state, o.method, a))
-      out += (out.empty() ? "" : ", ") + std::string(action_name(a));
-  return out.empty() ? "none, the order has ended" : out;
+  for (const auto& step : steps) out += (out.empty() ? "" : ", ") + step;
+  return out;
 }
 
 Unexpected<DomainError> illegal(const FulfilmentOrder& o, OrderAction action) {
+  const std::string ref = o.order_ref.empty() ? o.id : o.order_ref;
+  const auto state = kStateWords.at(static_cast<std::size_t>(o.state));
+  const auto cannot = kCannotWords.at(static_cast<std::size_t>(action));
+  const std::string next = next_steps(o);
   return fail(DomainErrc::illegal_transition,
-              "order " + o.id + " is " + std::string(state_name(o.state)) + " (" +
-                  std::string(method_name(o.method)) + "); cannot " +
-                  std::string(action_name(action)) + " it. Allowed now: " + allowed_actions(o));
+              "Order " + ref + " is " + std::string(state) + ": it cannot " + std::string(cannot) +
+                  (next.empty() ? " (the order has ended)." : ". Next: " + next + "."));
 }
 
 bool listed(const std::vector<std::string>& list, const std::string& value) {
@@ -102,6 +147,7 @@ void FulfilmentOrders::record(FulfilmentOrder& o, Outcome outcome, const std::st
   const std::string_view action = action_name(step_->action);
   const OrderState from = o.state;
   o.state = to;
+  if (from == OrderState::picking && to != OrderState::picking) claims_.release(o.id);
   o.updated_at = ctx.now_ms;
   update_order(db_, o);
   db_.prepare(
@@ -225,6 +271,7 @@ Result<std::vector<std::string>> FulfilmentOrders::expire_overdue(const CommandC
 
 Result<void> FulfilmentOrders::start_picking(const std::string& id, const CommandContext& ctx) {
   return transition<void>(id, OrderAction::start_picking, [&](FulfilmentOrder& o) -> Result<void> {
+    if (auto claimed = claims_.take(o.id, ctx); !claimed) return claimed;
     record(o, Outcome::to, "order.picking_started", {}, ctx);
     return {};
   });
@@ -236,6 +283,8 @@ Result<PickResult> FulfilmentOrders::pick_item(const std::string& id, const std:
     return fail(DomainErrc::invalid_argument, "pick quantity must be 1 to 10000");
   return transition<PickResult>(
       id, OrderAction::pick_item, [&](FulfilmentOrder& o) -> Result<PickResult> {
+        if (auto claimed = claims_.take(o.id, ctx); !claimed)
+          return Unexpected<DomainError>{claimed.error()};
         auto line = std::find_if(o.lines.begin(), o.lines.end(),
                                  [&](const OrderLine& l) { return l.sku == sku && l.open() > 0; });
         if (line == o.lines.end()) {
@@ -273,6 +322,8 @@ Result<void> FulfilmentOrders::short_pick(const std::string& id, int line_no, st
   if (qty <= 0 || qty > 10000)
     return fail(DomainErrc::invalid_argument, "short-pick quantity must be 1 to 10000");
   return transition<void>(id, OrderAction::short_pick, [&](FulfilmentOrder& o) -> Result<void> {
+    if (o.state == OrderState::picking)
+      if (auto claimed = claims_.take(o.id, ctx); !claimed) return claimed;
     auto line = std::find_if(o.lines.begin(), o.lines.end(),
                              [&](const OrderLine& l) { return l.line_no == line_no; });
     if (line == o.lines.end())
@@ -316,6 +367,7 @@ Result<void> FulfilmentOrders::short_pick(const std::string& id, int line_no, st
 Result<void> FulfilmentOrders::complete_picking(const std::string& id, const CommandContext& ctx) {
   return transition<void>(
       id, OrderAction::complete_picking, [&](FulfilmentOrder& o) -> Result<void> {
+        if (auto claimed = claims_.take(o.id, ctx); !claimed) return claimed;
         for (const auto& l : o.lines)
           if (l.open() > 0)
             return fail(DomainErrc::illegal_transition,
