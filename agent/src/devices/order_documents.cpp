@@ -83,6 +83,7 @@ Result<drivers::OrderDocument> order_document(Store& store, drivers::DocumentKin
   d.order_qr = o->id;  // scanning the pick list's QR at a terminal opens the order
   d.carrier = o->carrier;
   d.tracking = o->tracking;
+  d.shelf = o->pickup_shelf;
   // The pickup code is the customer's alone: no document carries it (see documents.hpp).
   d.return_ref = facts.return_ref;
   d.printed_at_ms = facts.now_ms;
@@ -101,6 +102,7 @@ Result<drivers::OrderDocument> order_document(Store& store, drivers::DocumentKin
     d.package_no = package->package_no;
     d.box_type = package->box_type;
     d.weight_g = package->weight_g;
+    if (!package->tracking.empty()) d.tracking = package->tracking;  // the parcel's own
   }
   d.lines =
       lines_for(store, *o, kind, kind == drivers::DocumentKind::pick_list ? nullptr : package);
