@@ -11,6 +11,7 @@
 
 #include "api/terminal_api.hpp"
 #include "api_client.hpp"
+#include "child_process.hpp"
 #include "http/http_server.hpp"
 #include "test_support.hpp"
 
@@ -298,15 +299,32 @@ TEST_CASE(
     REQUIRE(t.post(std::string("/api/v1/orders/FO-P/") + step, nullptr).status == 200);
   REQUIRE(t.post("/api/v1/orders/FO-P/scan", {{"barcode", barcode_of(s, "SKU-0003")}}).status ==
           200);
-  REQUIRE(t.post("/api/v1/orders/FO-P/complete-picking", nullptr).status == 200);
-  REQUIRE(t.post("/api/v1/orders/FO-P/pack", {{"packages",
-                                               {{{"box_type", "S"},
-                                                 {"weight_g", 300},
-                                                 {"items", {{{"line_no", 1}, {"quantity", 1}}}}}}}})
-              .status == 200);
-  auto ready = t.post("/api/v1/orders/FO-P/ready-for-pickup", nullptr);
+  auto picked = t.post("/api/v1/orders/FO-P/complete-picking", nullptr);
+  REQUIRE(picked.status == 200);
+  // No box, no weight: from the picking bench to the shelf.
+  CHECK(picked.json()["allowed_actions"] == json::array({"ready_for_pickup"}));
+  CHECK(t.post("/api/v1/orders/FO-P/pack", {{"packages",
+                                             {{{"box_type", "S"},
+                                               {"weight_g", 300},
+                                               {"items", {{{"line_no", 1}, {"quantity", 1}}}}}}}})
+            .error_code() == "illegal_transition");
+  // A shelf is 1 to 20 printable characters; a bad one is refused and changes nothing.
+  const auto before = s.fingerprint_without_audit();
+  for (const json& bad : {json(""), json("   "), json(std::string(21, 'P')), json("P\n3"), json(3),
+                          json("R\u00e9gal")}) {
+    CAPTURE(bad.dump());
+    auto refused = t.post("/api/v1/orders/FO-P/ready-for-pickup", {{"shelf", bad}});
+    CHECK(refused.status == 422);
+    CHECK(refused.error_code() == "invalid_field");
+    CHECK(refused.body.find("shelf") != std::string::npos);
+  }
+  CHECK(s.fingerprint_without_audit() == before);
+  auto ready = t.post("/api/v1/orders/FO-P/ready-for-pickup", {{"shelf", " P-03 "}});
   REQUIRE(ready.status == 200);
   CHECK_FALSE(ready.json().contains("pickup_code"));
+  CHECK(ready.json()["pickup_shelf"] == "P-03");
+  CHECK(ready.json()["packages"].empty());
+  CHECK(t.get("/api/v1/orders/FO-P").json()["pickup_shelf"] == "P-03");
   const std::string code =
       unix_request(s.socket, "GET", "/api/v1/orders/FO-P").json()["pickup_code"];
   REQUIRE_FALSE(code.empty());
@@ -464,12 +482,9 @@ TEST_CASE("the rest of the workflow: reject, pick by SKU, short pick, single shi
     REQUIRE(t.post(std::string("/api/v1/orders/FO-L/") + step, nullptr).status == 200);
   REQUIRE(t.post("/api/v1/orders/FO-L/pick", {{"sku", "SKU-0004"}}).status == 200);
   REQUIRE(t.post("/api/v1/orders/FO-L/complete-picking", nullptr).status == 200);
-  REQUIRE(t.post("/api/v1/orders/FO-L/pack", {{"packages",
-                                               {{{"box_type", "S"},
-                                                 {"weight_g", 100},
-                                                 {"items", {{{"line_no", 1}, {"quantity", 1}}}}}}}})
-              .status == 200);
-  REQUIRE(t.post("/api/v1/orders/FO-L/ready-for-pickup", nullptr).status == 200);
+  auto ready = t.post("/api/v1/orders/FO-L/ready-for-pickup", nullptr);  // no shelf: none
+  REQUIRE(ready.status == 200);
+  CHECK(ready.json()["pickup_shelf"] == "");
   CHECK_FALSE(has(t.get("/api/v1/orders/FO-L").json()["allowed_actions"], "unlock_pickup"));
   for (int i = 0; i < 5; ++i)
     CHECK(t.post("/api/v1/orders/FO-L/collect", {{"code", "NOPE"}}).status == 422);
@@ -810,6 +825,174 @@ TEST_CASE("a refused step says where the order is and what comes next, in words"
   CHECK(refused.json()["error"]["message"] ==
         "Order REF-FO-W is accepted, not being picked yet: it cannot have items picked. Next: "
         "start picking, short pick, reject.");
+}
+
+// A PDF's text as poppler's pdftotext extracts it (nothing where the tool is missing).
+std::optional<std::string> pdf_text(const TempDir& dir, const std::string& name,
+                                    const std::string& pdf) {
+#ifdef FULFIL_PDFTOTEXT
+  const std::string file = dir.path() + "/" + name + ".pdf";
+  std::ofstream(file, std::ios::binary) << pdf;
+  ChildProcess tool(FULFIL_PDFTOTEXT, {"-layout", file, "-"}, {}, false);
+  REQUIRE(tool.wait(10s) == 0);
+  return tool.stdout_text();
+#else
+  (void)dir, (void)name, (void)pdf;
+  return std::nullopt;
+#endif
+}
+
+TEST_CASE("no document of a pickup order shows its pickup code; the shelf label names the shelf") {
+  TempDir labels;
+  const json printers = json::array(
+      {{{"id", "desk1-zebra"}, {"kind", "file"}, {"language", "zpl"}, {"directory", labels.path()}},
+       {{"id", "office-laser"},
+        {"kind", "file"},
+        {"language", "pdf"},
+        {"directory", labels.path()}}});
+  const json stations =
+      json::array({{{"id", "desk-1"}, {"documents", {{"pickup_shelf_label", "desk1-zebra"}}}}});
+  ApiServer s({"printers=" + printers.dump(), "stations=" + stations.dump()});
+  s.add_order("FO-K", DeliveryMethod::pickup, {{"SKU-0005", 2}, {"SKU-0006", 1}});
+  ApiClient t(s.port, s.pair("associate", "Desk 1", "desk-1"));
+  ApiClient m(s.port, s.pair("manager"));
+  for (const char* step : {"accept", "start-picking"})
+    REQUIRE(t.post(std::string("/api/v1/orders/FO-K/") + step, nullptr).status == 200);
+  REQUIRE(t.post("/api/v1/orders/FO-K/pick", {{"sku", "SKU-0005"}, {"quantity", 2}}).status == 200);
+  REQUIRE(t.post("/api/v1/orders/FO-K/pick", {{"sku", "SKU-0006"}}).status == 200);
+  REQUIRE(t.post("/api/v1/orders/FO-K/complete-picking", nullptr).status == 200);
+  auto ready = t.post("/api/v1/orders/FO-K/ready-for-pickup", {{"shelf", "P-07"}});
+  REQUIRE(ready.status == 200);
+  const auto printed = ready.json()["printing"];
+  REQUIRE(printed["jobs"].size() == 1);
+  CHECK(printed["jobs"][0]["kind"] == "pickup_shelf_label");
+  const std::string code = m.get("/api/v1/orders/FO-K").json()["pickup_code"];
+  REQUIRE(code.size() == 6);
+
+  // The label the station printed: the order number, the shelf, the order id as its one
+  // barcode, and not the code.
+  const std::string job = printed["jobs"][0]["id"];
+  REQUIRE(wait_for_job(t, job, "printed")["state"] == "printed");
+  std::string label;
+  for (const auto& f : std::filesystem::directory_iterator(labels.path()))
+    if (f.path().filename().string().starts_with(job)) label = read_all(f.path().string());
+  REQUIRE(label.starts_with("^XA"));
+  CHECK(label.find("^FDOrder REF-FO-K^FS") != std::string::npos);
+  CHECK(label.find("^FDShelf P-07^FS") != std::string::npos);
+  CHECK(label.find("^BCN,200,N,N,N^FH_^FDFO-K^FS") != std::string::npos);
+  CHECK(label.find(code) == std::string::npos);
+
+  // Every kind, in both formats, as an associate may fetch it.
+  int rendered = 0;
+  for (const char* kind :
+       {"shipping_label", "packing_slip", "pick_list", "pickup_shelf_label", "return_label"}) {
+    for (const char* format : {"zpl", "pdf"}) {
+      CAPTURE(kind);
+      CAPTURE(format);
+      auto doc = t.get(std::string("/api/v1/orders/FO-K/documents/") + kind + "?format=" + format +
+                       "&return_ref=R-1");
+      // A pickup order has no delivery address for a shipping label: refused, nothing shown.
+      if (std::string(kind) == "shipping_label") {
+        CHECK(doc.status == 422);
+        continue;
+      }
+      REQUIRE(doc.status == 200);
+      ++rendered;
+      // ZPL is text; a PDF's text is in compressed streams, so it is read back with poppler.
+      if (std::string(format) == "zpl") CHECK(doc.body.find(code) == std::string::npos);
+      if (std::string(format) == "pdf") {
+        const auto text = pdf_text(labels, std::string(kind), doc.body);
+        if (!text) continue;
+        CHECK(text->find(code) == std::string::npos);
+        if (std::string(kind) == "pickup_shelf_label") {
+          CHECK(text->find("Order REF-FO-K") != std::string::npos);
+          CHECK(text->find("Shelf P-07") != std::string::npos);
+        }
+      }
+    }
+  }
+  CHECK(rendered == 8);
+}
+
+TEST_CASE("ship with a tracking number per package; the manifest keeps working") {
+  ApiServer s;
+  s.add_order("FO-T", DeliveryMethod::ship, {{"SKU-0009", 1}, {"SKU-0010", 1}});
+  s.add_order("FO-U", DeliveryMethod::ship, {{"SKU-0011", 1}});
+  ApiClient t(s.port, s.pair("associate"));
+  for (const char* id : {"FO-T", "FO-U"}) {
+    for (const char* step : {"accept", "start-picking"})
+      REQUIRE(t.post(std::string("/api/v1/orders/") + id + "/" + step, nullptr).status == 200);
+    auto o = t.get(std::string("/api/v1/orders/") + id).json();
+    for (const auto& l : o["lines"])
+      REQUIRE(t.post(std::string("/api/v1/orders/") + id + "/pick", {{"sku", l["sku"]}}).status ==
+              200);
+    REQUIRE(t.post(std::string("/api/v1/orders/") + id + "/complete-picking", nullptr).status ==
+            200);
+  }
+  REQUIRE(t.post("/api/v1/orders/FO-T/pack", {{"packages",
+                                               {{{"box_type", "S"},
+                                                 {"weight_g", 300},
+                                                 {"items", {{{"line_no", 1}, {"quantity", 1}}}}},
+                                                {{"box_type", "S"},
+                                                 {"weight_g", 200},
+                                                 {"items", {{{"line_no", 2}, {"quantity", 1}}}}}}}})
+              .status == 200);
+  REQUIRE(t.post("/api/v1/orders/FO-U/pack", {{"packages",
+                                               {{{"box_type", "S"},
+                                                 {"weight_g", 300},
+                                                 {"items", {{{"line_no", 1}, {"quantity", 1}}}}}}}})
+              .status == 200);
+
+  // Refused, naming the problem, changing nothing.
+  const auto before = s.fingerprint_without_audit();
+  const auto refused = [&](const json& packages, const std::string& code, const std::string& says) {
+    CAPTURE(packages.dump());
+    auto r = t.post("/api/v1/orders/FO-T/ship", {{"carrier", "DPD"}, {"packages", packages}});
+    CHECK(r.status == 422);
+    CHECK(r.error_code() == code);
+    CHECK_MESSAGE(r.body.find(says) != std::string::npos, r.body);
+  };
+  refused({{{"package_no", 3}, {"tracking", "X3"}}}, "invalid_argument", "has no package 3");
+  refused({{{"package_no", 1}, {"tracking", "X1"}}, {{"package_no", 1}, {"tracking", "X2"}}},
+          "invalid_argument", "more than once");
+  refused({{{"package_no", 1}, {"tracking", std::string(65, 'X')}}}, "invalid_field",
+          "packages[0].tracking");
+  refused({{{"package_no", 1}}}, "missing_field", "packages[0].tracking");
+  CHECK(t.post("/api/v1/orders/FO-T/ship",
+               {{"carrier", "DPD"},
+                {"packages", {{{"package_no", 1}, {"tracking", "X"}, {"box", "S"}}}}})
+            .error_code() == "unknown_field");
+  refused(json::object(), "invalid_field", "packages");
+  CHECK(s.fingerprint_without_audit() == before);
+
+  auto shipped = t.post(
+      "/api/v1/orders/FO-T/ship",
+      {{"carrier", "DPD"},
+       {"packages",
+        {{{"package_no", 2}, {"tracking", "DPD-2"}}, {{"package_no", 1}, {"tracking", "DPD-1"}}}}});
+  REQUIRE_MESSAGE(shipped.status == 200, shipped.body);
+  const auto o = shipped.json();
+  CHECK(o["tracking"] == "DPD-1");  // the order's: its first package's
+  CHECK(o["packages"][0]["tracking"] == "DPD-1");
+  CHECK(o["packages"][1]["tracking"] == "DPD-2");
+  const auto event = s.on_loop([&] {
+    auto q = s.store->db().prepare(
+        "SELECT payload FROM outbox WHERE type='order.shipped' ORDER BY seq DESC LIMIT 1");
+    REQUIRE(q.step());
+    return json::parse(q.text(0));
+  });
+  CHECK(event["packages"] == json::array({{{"package_no", 1}, {"tracking", "DPD-1"}},
+                                          {{"package_no", 2}, {"tracking", "DPD-2"}}}));
+
+  // The manifest with one number for an order, as before.
+  auto manifest =
+      t.post("/api/v1/manifests",
+             {{"carrier", "DPD"}, {"parcels", {{{"order_id", "FO-U"}, {"tracking", "DPD-U"}}}}});
+  REQUIRE_MESSAGE(manifest.status == 201, manifest.body);
+  CHECK(manifest.json()["parcels"][0]["tracking"] == "DPD-U");
+  const auto u = t.get("/api/v1/orders/FO-U").json();
+  CHECK(u["tracking"] == "DPD-U");
+  CHECK(u["packages"][0]["tracking"] == "");
 }
 
 }  // namespace

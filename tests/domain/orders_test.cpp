@@ -28,7 +28,7 @@ struct Fixture {
     return nlohmann::json::parse(s.text(0));
   }
 
-  void through_packing(const std::string& id) {
+  void through_picking(const std::string& id) {
     if (orders().find(id)->state == OrderState::routed)
       REQUIRE(orders().accept(id, ctx()).has_value());
     REQUIRE(orders().start_picking(id, ctx()).has_value());
@@ -36,6 +36,10 @@ struct Fixture {
     for (const auto& l : routed.lines)
       REQUIRE(orders().pick_item(id, l.sku, l.quantity, ctx()).has_value());
     REQUIRE(orders().complete_picking(id, ctx()).has_value());
+  }
+
+  void through_packing(const std::string& id) {
+    through_picking(id);
     Package p{1, "BOX-S", 800, {}};
     const auto picked = *orders().find(id);
     for (const auto& l : picked.lines) p.items.push_back({l.line_no, l.picked});
@@ -73,6 +77,40 @@ TEST_CASE("ship from store: reserve on accept, sell on ship, one event per step"
   CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
 }
 
+TEST_CASE("ship: a tracking number per package; the order's is the first package's") {
+  Fixture f;
+  REQUIRE(f.orders().receive(
+      fulfil::test::make_order("FO-2P", DeliveryMethod::ship, {{"SKU-0001", 1}, {"SKU-0002", 1}}),
+      ctx()));
+  f.through_picking("FO-2P");
+  REQUIRE(f.orders().pack("FO-2P", {{1, "BOX", 500, {{1, 1}}}, {2, "BOX", 400, {{2, 1}}}}, ctx()));
+  const auto ship = [&](std::string tracking, std::vector<PackageTracking> packages) {
+    return [&f, tracking, packages] {
+      return f.orders().ship("FO-2P", "DHL", tracking, packages, ctx());
+    };
+  };
+  f.refused(ship("", {{3, "JD3"}}), DomainErrc::invalid_argument, "has no package 3");
+  f.refused(ship("", {{1, "JD1"}, {1, "JD2"}}), DomainErrc::invalid_argument,
+            "package 1 is given more than once");
+  f.refused(ship("", {{1, ""}}), DomainErrc::invalid_argument, "tracking of package 1 is required");
+  f.refused(ship("", {{1, std::string(65, '1')}}), DomainErrc::invalid_argument, "at most 64");
+  f.refused(ship("JD9", {{2, "JD2"}, {1, "JD1"}}), DomainErrc::invalid_argument,
+            "is not package 1's");
+
+  REQUIRE(f.orders().ship("FO-2P", "DHL", "", {{2, "JD2"}, {1, "JD1"}}, ctx()));
+  const auto o = *f.orders().find("FO-2P");
+  CHECK(o.tracking == "JD1");
+  REQUIRE(o.packages.size() == 2);
+  CHECK(o.packages[0].tracking == "JD1");
+  CHECK(o.packages[1].tracking == "JD2");
+  const auto event = f.last_event("order.shipped");
+  CHECK(event["tracking"] == "JD1");
+  CHECK(event["packages"] ==
+        nlohmann::json::parse(
+            R"([{"package_no":1,"tracking":"JD1"},{"package_no":2,"tracking":"JD2"}])"));
+  CHECK(f.level("SKU-0001").on_hand == 4);
+}
+
 TEST_CASE("pickup in store: a six-digit code, wrong codes counted and locking, unlock") {
   Fixture f;
   OrderPolicy policy;
@@ -80,8 +118,8 @@ TEST_CASE("pickup in store: a six-digit code, wrong codes counted and locking, u
   f.orders().set_policy(policy);
   REQUIRE(f.orders().receive(
       fulfil::test::make_order("FO-P", DeliveryMethod::pickup, {{"SKU-0003", 1}}), ctx()));
-  f.through_packing("FO-P");
-  auto code = f.orders().ready_for_pickup("FO-P", ctx());
+  f.through_picking("FO-P");
+  auto code = f.orders().ready_for_pickup("FO-P", "", ctx());
   REQUIRE(code.has_value());
   CHECK(code->size() == 6);
   CHECK(code->find_first_not_of("0123456789") == std::string::npos);
@@ -107,8 +145,68 @@ TEST_CASE("a pickup code sent by the cloud is kept") {
   auto o = fulfil::test::make_order("FO-C", DeliveryMethod::pickup, {{"SKU-0001", 1}});
   o.pickup_code = "CL0UD7";
   REQUIRE(f.orders().receive(o, ctx()).has_value());
-  f.through_packing("FO-C");
-  CHECK(*f.orders().ready_for_pickup("FO-C", ctx()) == "CL0UD7");
+  f.through_picking("FO-C");
+  CHECK(*f.orders().ready_for_pickup("FO-C", "", ctx()) == "CL0UD7");
+}
+
+TEST_CASE("pickup orders go from picked to the staging shelf without packing; stock as before") {
+  Fixture f;
+  REQUIRE(f.orders().receive(
+      fulfil::test::make_order("FO-S", DeliveryMethod::pickup, {{"SKU-0001", 2}, {"SKU-0002", 1}}),
+      ctx()));
+  f.through_picking("FO-S");
+  // No box and no weight: packing is for parcels.
+  f.refused(
+      [&] {
+        return f.orders().pack("FO-S", {{1, "BOX", 500, {{1, 2}, {2, 1}}}}, ctx());
+      },
+      DomainErrc::illegal_transition, "cannot pack it. Allowed now: ready_for_pickup");
+  for (const std::string& bad :
+       std::vector<std::string>{" ", "P\x01", std::string(21, 'P'), "Regal \xC3\xA9"})
+    f.refused([&] { return f.orders().ready_for_pickup("FO-S", bad, ctx()); },
+              DomainErrc::invalid_argument, "1 to 20 printable ASCII characters");
+  CHECK(staging_shelf("  P-03 ").value_or("") == "P-03");
+  CHECK(staging_shelf(std::string(20, 'x')).has_value());
+
+  auto code = f.orders().ready_for_pickup("FO-S", "  P-03 ", ctx());
+  REQUIRE(code.has_value());
+  const auto ready = *f.orders().find("FO-S");
+  CHECK(ready.state == OrderState::ready_for_pickup);
+  CHECK(ready.pickup_shelf == "P-03");
+  CHECK(ready.packages.empty());
+  const auto event = f.last_event("order.ready_for_pickup");
+  CHECK(event["shelf"] == "P-03");
+  CHECK(event["from_state"] == "picked");
+  // The picked units stay reserved and on hand until the customer collects them.
+  CHECK(f.level("SKU-0001").reserved == 2);
+  CHECK(f.level("SKU-0001").on_hand == 5);
+  CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
+  REQUIRE(f.orders().collect("FO-S", *code, ctx()).has_value());
+  CHECK(f.level("SKU-0001").reserved == 0);
+  CHECK(f.level("SKU-0001").on_hand == 3);
+  CHECK(f.level("SKU-0002").on_hand == 4);
+  CHECK(f.last_event("order.collected")["movements"].size() == 2);
+  CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
+}
+
+TEST_CASE("a pickup order packed before pickup orders skipped packing still goes on") {
+  Fixture f;
+  REQUIRE(f.orders().receive(
+      fulfil::test::make_order("FO-OLD", DeliveryMethod::pickup, {{"SKU-0003", 1}}), ctx()));
+  f.through_picking("FO-OLD");
+  // As an older fulfild left it: packed, with its package.
+  f.t->db().exec(
+      "INSERT INTO package (order_id, package_no, box_type, weight_g) VALUES ('FO-OLD',1,'S',300);"
+      "INSERT INTO package_item (order_id, package_no, line_no, quantity) VALUES ('FO-OLD',1,1,1);"
+      "UPDATE fulfilment_order SET state='packed' WHERE id='FO-OLD'");
+  auto code = f.orders().ready_for_pickup("FO-OLD", "", ctx());
+  REQUIRE(code.has_value());
+  CHECK(f.orders().find("FO-OLD")->pickup_shelf.empty());
+  CHECK(f.last_event("order.ready_for_pickup")["from_state"] == "packed");
+  CHECK(f.last_event("order.ready_for_pickup")["shelf"] == "");
+  REQUIRE(f.orders().collect("FO-OLD", *code, ctx()).has_value());
+  CHECK(f.level("SKU-0003").on_hand == 4);
+  CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
 }
 
 TEST_CASE("accepting more than is available is refused unless the policy allows it") {

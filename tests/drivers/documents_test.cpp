@@ -45,14 +45,14 @@ OrderDocument sample(DocumentKind kind, std::size_t lines = 3) {
   d.ship_to = {"Ada Lovelace", "12 Main St", "Flat 2", "Springfield", "IL", "62701", "US"};
   for (std::size_t i = 0; i < lines; ++i) {
     const std::string n = std::to_string(i + 1);
-    d.lines.push_back({"SKU-" + n, "Item number " + n, "A" + n, "", 1, 0});
+    d.lines.push_back({"SKU-" + n, "Item number " + n, "A" + n, "", 1, 0, 1, 0, ""});
   }
   d.order_qr = "https://store.example/o/FO-1001";
   d.carrier = "DHL";
   d.tracking = "JD0146000012345";
   d.box_type = "M";
   d.weight_g = 1250;
-  d.pickup_code = "P-4821";
+  d.shelf = "P-03";
   d.return_ref = "R-77";
   d.printed_at_ms = 1714566896000;  // 2024-05-01 12:34:56 UTC
   return d;
@@ -220,13 +220,14 @@ TEST_CASE("golden: a small shipping label") {
 ^FO40,110^A0N,28,28^FH_^FDSHIP TO^FS
 ^FO40,155^A0N,44,44^FH_^FDAda Lovelace^FS
 ^FO40,215^A0N,38,38^FH_^FD12 Main St^FS
-^FO40,263^A0N,38,38^FH_^FD^FS
-^FO40,311^A0N,38,38^FH_^FD62701 Springfield IL^FS
-^FO40,359^A0N,38,38^FH_^FDUS^FS
+^FO40,263^A0N,38,38^FH_^FD62701 Springfield IL^FS
+^FO40,311^A0N,38,38^FH_^FDUS^FS
+^FO40,359^A0N,38,38^FH_^FD^FS
 ^FO30,430^GB752,4,4^FS
 ^FO40,455^A0N,36,36^FH_^FDCarrier: DHL^FS
-^FO40,515^BY3^BCN,180,N,N,N^FH_^FDJD0146000012345^FS
-^FO40,715^A0N,36,36^FH_^FDJD0146000012345^FS
+^FO40,515^BY3^BCN,170,N,N,N^FH_^FDJD0146000012345^FS
+^FO40,700^A0N,36,36^FH_^FDJD0146000012345^FS
+^FO40,740^A0N,24,24^FH_^FD^FS
 ^FO30,770^GB752,4,4^FS
 ^FO40,795^A0N,36,36^FH_^FDOrder #1001^FS
 ^FO40,850^A0N,32,32^FH_^FDPackage 1 of 1^FS
@@ -265,7 +266,7 @@ TEST_CASE("hostile fields print as text and never as commands") {
       CAPTURE(document_kind_name(kind));
       CAPTURE(docs::display_text(h));
       OrderDocument d = sample(kind, 2);
-      d.store_name = d.customer_name = d.order_ref = d.carrier = d.box_type = h;
+      d.store_name = d.customer_name = d.order_ref = d.carrier = d.box_type = d.shelf = h;
       d.ship_to = {h, h, h, h, h, h, h};
       for (auto& l : d.lines) l.title = l.sku = l.bin = h;
       d.order_qr = h;
@@ -431,13 +432,16 @@ OrderDocument random_document(std::mt19937& rng, DocumentKind kind, std::size_t 
   d.customer_name = h();
   d.ship_to = {h(), h(), h(), h(), h(), h(), h()};
   for (auto& l : d.lines) {
-    l = {h(), h(), h(), h(), std::uniform_int_distribution<std::int64_t>(0, 1000000)(rng), 0};
+    const auto qty = std::uniform_int_distribution<std::int64_t>(0, 1000000)(rng);
+    l = {h(), h(), h(), h(), qty, 0, qty, 0, h()};
   }
   d.order_qr = std::uniform_int_distribution<int>(0, 1)(rng) ? random_hostile(rng, 30) : "";
   d.carrier = h();
   d.tracking = random_barcode(rng);
   d.box_type = h();
-  d.pickup_code = random_barcode(rng);
+  d.shelf = h();
+  // The shelf label's barcode holds the order id: barcode-like data, as for the others.
+  if (kind == DocumentKind::pickup_shelf_label) d.order_id = random_barcode(rng);
   d.return_ref = random_barcode(rng);
   d.weight_g = std::uniform_int_distribution<std::int64_t>(0, 100000)(rng);
   return d;
@@ -493,10 +497,10 @@ TEST_CASE("property: field data decodes back to the original UTF-8") {
 
 TEST_CASE("pick lists are sorted by bin and long lists continue on more labels") {
   OrderDocument d = sample(DocumentKind::pick_list, 0);
-  d.lines = {{"S-B2", "b", "B2", "", 1, 0},
-             {"S-A10", "a10", "A10", "", 1, 0},
-             {"S-NONE", "n", "", "", 1, 0},
-             {"S-A2", "a2", "a2", "", 2, 0}};
+  d.lines = {{"S-B2", "b", "B2", "", 1, 0, 1, 0, ""},
+             {"S-A10", "a10", "A10", "", 1, 0, 1, 0, ""},
+             {"S-NONE", "n", "", "", 1, 0, 1, 0, ""},
+             {"S-A2", "a2", "a2", "", 2, 0, 2, 0, ""}};
   const auto fields = decoded_fields(zpl(d));
   std::vector<std::string> skus;
   for (const auto& f : fields) {
@@ -513,6 +517,88 @@ TEST_CASE("pick lists are sorted by bin and long lists continue on more labels")
   const auto f20 = decoded_fields(z);
   CHECK(std::find(f20.begin(), f20.end(), "Label 3 of 3") != f20.end());
   CHECK(std::find(f20.begin(), f20.end(), "SKU SKU-20") != f20.end());
+}
+
+namespace {
+
+bool has_field(const std::vector<std::string>& fields, const std::string& f) {
+  return std::find(fields.begin(), fields.end(), f) != fields.end();
+}
+
+std::size_t count_of(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (std::size_t p = 0; (p = text.find(needle, p)) != std::string::npos; p += needle.size()) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("the pickup shelf label: order number, customer, shelf, and the order id as barcode") {
+  OrderDocument d = sample(DocumentKind::pickup_shelf_label);
+  const std::string z = zpl(d);
+  const auto fields = decoded_fields(z);
+  CHECK(has_field(fields, "Order #1001"));
+  CHECK(has_field(fields, "Ada Lovelace"));
+  CHECK(has_field(fields, "Shelf P-03"));
+  CHECK(has_field(fields, "Order id FO-1001"));
+  // One barcode, and it is the order id (what a terminal's scan-to-open resolves).
+  CHECK(count_of(z, "^BC") == 1);
+  CHECK(z.find("^BCN,200,N,N,N^FH_^FDFO-1001^FS") != std::string::npos);
+  CHECK(z.find("^BQ") == std::string::npos);
+  // No shelf given: no "Shelf" line, the rest unchanged.
+  d.shelf = " ";
+  const auto no_shelf = decoded_fields(zpl(d));
+  CHECK(std::none_of(no_shelf.begin(), no_shelf.end(),
+                     [](const std::string& f) { return f.find("Shelf") != std::string::npos; }));
+  CHECK(has_field(no_shelf, "Order #1001"));
+}
+
+TEST_CASE("the fallback shipping label prints only lines with content, and none cut short") {
+  OrderDocument d = sample(DocumentKind::shipping_label);
+  d.carrier = d.tracking = d.box_type = "";  // packed, no carrier chosen yet
+  d.ship_to.line2 = d.ship_to.region = " ";
+  const std::string z = zpl(d);
+  const auto fields = decoded_fields(z);
+  for (const auto& f : fields) {
+    CAPTURE(f);
+    CHECK(f.find("Carrier") == std::string::npos);
+    CHECK(f.find("Box") == std::string::npos);
+    CHECK_FALSE((f.size() >= 3 && f.substr(f.size() - 3) == "..."));
+  }
+  // The address closes up under the name: no blank line where line 2 would be.
+  const auto name = std::find(fields.begin(), fields.end(), "Ada Lovelace");
+  REQUIRE(fields.end() - name > 4);
+  CHECK(*(name + 1) == "12 Main St");
+  CHECK(*(name + 2) == "62701 Springfield");
+  CHECK(*(name + 3) == "US");
+  // The store's package code as barcode and text, and the handover note whole.
+  CHECK(z.find("^BCN,170,N,N,N^FH_^FDFO-1001-1^FS") != std::string::npos);
+  CHECK(has_field(fields, "FO-1001-1"));
+  CHECK(has_field(fields, "Tracking number given at handover"));
+  // The same label once the carrier is known and has given its number.
+  d.carrier = "DHL";
+  d.tracking = "JD0146000012345";
+  const auto tracked = decoded_fields(zpl(d));
+  CHECK(has_field(tracked, "Carrier: DHL"));
+  CHECK_FALSE(has_field(tracked, "Tracking number given at handover"));
+  // The commands do not depend on which fields are empty.
+  CHECK(parse_zpl(zpl(d)).skeleton == parse_zpl(z).skeleton);
+}
+
+TEST_CASE("a packing slip of a short-picked order says what is missing and why") {
+  OrderDocument d = sample(DocumentKind::packing_slip, 2);
+  d.lines[0] = {"SKU-1", "Wool Scarf", "A1", "", 1, 1, 2, 1, "not_found"};
+  d.lines.push_back({"SKU-9", "Leather Belt", "A9", "", 0, 0, 1, 1, "out_of_stock"});
+  const auto fields = decoded_fields(zpl(d));
+  CHECK(has_field(fields, "2 ordered, 1 short: not found"));
+  CHECK(has_field(fields, "SKU SKU-1"));
+  CHECK(has_field(fields, "1 ordered, 1 short: out of stock"));
+  CHECK(has_field(fields, "SKU SKU-2"));  // a line in full, as ever
+  CHECK(has_field(fields, "0 x"));
+  CHECK(has_field(fields, std::string(docs::kShortNote)));
+  // Nothing short: no note.
+  const auto whole = decoded_fields(zpl(sample(DocumentKind::packing_slip, 2)));
+  CHECK_FALSE(has_field(whole, std::string(docs::kShortNote)));
 }
 
 TEST_CASE("ZPL scales to 300 dpi and can use a printer-resident TrueType font") {
@@ -545,9 +631,9 @@ TEST_CASE("errors are values that say what is wrong") {
     return r.error().message;
   };
   OrderDocument d = sample(DocumentKind::pickup_shelf_label);
-  d.pickup_code = "";
-  CHECK(error_of(d).find("pickup code is empty") != std::string::npos);
-  CHECK(error_of(d, DocumentFormat::pdf).find("pickup code is empty") != std::string::npos);
+  d.order_id = "FO-\xC3\xA9";
+  CHECK(error_of(d).find("the order id has characters a Code 128") != std::string::npos);
+  CHECK(error_of(d, DocumentFormat::pdf).find("the order id has characters") != std::string::npos);
 
   d = sample(DocumentKind::shipping_label);
   d.ship_to = {};
@@ -625,6 +711,15 @@ std::string pdf(const OrderDocument& d) {
   return *r;
 }
 
+// The PDF's text as poppler extracts it (-layout keeps each printed line on one line).
+std::string pdf_text(const TempDir& dir, const std::string& name, const std::string& pdf) {
+  const std::string file = (dir.path / (name + ".pdf")).string();
+  std::ofstream(file, std::ios::binary) << pdf;
+  const Run text = run({FULFIL_PDFTOTEXT, "-layout", file, "-"});
+  REQUIRE(text.status == 0);
+  return text.out;
+}
+
 }  // namespace
 
 TEST_CASE("PDF: each document of a normal order is one valid page") {
@@ -652,6 +747,33 @@ TEST_CASE("PDF: Devanagari names render with a Devanagari font; hostile text is 
   REQUIRE(fonts.status == 0);
   CHECK(fonts.out.find("Lohit") != std::string::npos);
   CHECK(fonts.out.find("DejaVuSans") != std::string::npos);
+}
+TEST_CASE("PDF: the pickup shelf label shows the order number, customer and shelf") {
+  TempDir dir;
+  const std::string text = pdf_text(dir, "shelf", pdf(sample(DocumentKind::pickup_shelf_label)));
+  CHECK(text.find("Order #1001") != std::string::npos);
+  CHECK(text.find("Ada Lovelace") != std::string::npos);
+  CHECK(text.find("Shelf P-03") != std::string::npos);
+  CHECK(text.find("Order id FO-1001") != std::string::npos);
+}
+TEST_CASE("PDF: the fallback label and a short-picked packing slip") {
+  TempDir dir;
+  OrderDocument label = sample(DocumentKind::shipping_label);
+  label.carrier = label.tracking = "";
+  label.ship_to.line2 = "";
+  const std::string l = pdf_text(dir, "fallback", pdf(label));
+  CHECK(l.find("Carrier") == std::string::npos);
+  CHECK(l.find("Tracking number given at handover") != std::string::npos);
+  CHECK(l.find("12 Main St") != std::string::npos);
+
+  OrderDocument slip = sample(DocumentKind::packing_slip, 2);
+  slip.lines[0] = {"SKU-1", "Wool Scarf", "A1", "", 1, 1, 2, 1, "not_found"};
+  slip.ship_to.line2 = "";
+  const std::string p = pdf_text(dir, "short", pdf(slip));
+  CHECK(p.find("2 ordered, 1 short: not found") != std::string::npos);
+  CHECK(p.find(std::string(docs::kShortNote)) != std::string::npos);
+  CHECK(pdf_text(dir, "whole", pdf(sample(DocumentKind::packing_slip))).find("short") ==
+        std::string::npos);
 }
 #else
 TEST_CASE("PDF rendering checks") {

@@ -112,6 +112,12 @@ bool advance(Store& store, const std::string& id, const CommandContext& ctx) {
       return true;
     }
     case OrderState::picked: {
+      if (o->method == DeliveryMethod::pickup) {
+        must(orders.ready_for_pickup(id, "P-" + std::to_string(n % 10), ctx), "ready_for_pickup",
+             id);
+        told("ready", id, store);
+        return true;
+      }
       Package box{1, "BOX-M", 700, {}};
       for (const auto& l : o->lines)
         if (l.picked > 0) box.items.push_back({l.line_no, l.picked});
@@ -124,7 +130,7 @@ bool advance(Store& store, const std::string& id, const CommandContext& ctx) {
         must(orders.ship(id, "DHL", "TRK" + id, ctx), "ship", id);
         told("ship", id, store);
       } else {
-        must(orders.ready_for_pickup(id, ctx), "ready_for_pickup", id);
+        must(orders.ready_for_pickup(id, "", ctx), "ready_for_pickup", id);
         told("ready", id, store);
       }
       return true;

@@ -167,8 +167,14 @@ class Simulation {
         return on({OrderState::picking}, "complete_picking",
                   [&](auto& id, Step& s) { set_result(s, orders().complete_picking(id, ctx())); });
       case 10:
-        return on({OrderState::picked}, "pack", [&](auto& id, Step& s) {
+        return on({OrderState::picked}, "pack_or_ready", [&](auto& id, Step& s) {
           const auto o = orders().find(id);
+          // Pickup orders go to a shelf unpacked (and packing one is refused).
+          if (o->method == DeliveryMethod::pickup && pick(8)) {
+            static const char* shelves[] = {"", "P-03", " A1 ", "no\tshelf"};
+            set_result(s, orders().ready_for_pickup(id, shelves[pick(4)], ctx()));
+            return;
+          }
           Package p{1, "BOX", 500 + pick(5000), {}};
           for (const auto& l : o->lines)
             if (l.picked > 0) p.items.push_back({l.line_no, l.picked + (pick(10) == 0 ? 1 : 0)});
@@ -179,7 +185,7 @@ class Simulation {
           if (orders().find(id)->method == DeliveryMethod::ship)
             set_result(s, orders().ship(id, "DHL", "JD" + std::to_string(now_), ctx()));
           else
-            set_result(s, orders().ready_for_pickup(id, ctx()));
+            set_result(s, orders().ready_for_pickup(id, "", ctx()));
         });
       case 12:
         return on({OrderState::ready_for_pickup}, "collect", [&](auto& id, Step& s) {

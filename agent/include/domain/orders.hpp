@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "domain/domain.hpp"
@@ -55,6 +56,13 @@ struct Package {
   std::string box_type;
   std::int64_t weight_g = 0;
   std::vector<PackageItem> items;
+  std::string tracking = {};  // the carrier's number for this parcel, given at ship; or ""
+};
+
+// A parcel's own tracking number, given when the order is shipped.
+struct PackageTracking {
+  int package_no = 0;
+  std::string tracking;
 };
 
 struct FulfilmentOrder {
@@ -73,7 +81,8 @@ struct FulfilmentOrder {
   std::string reject_reason;
   std::string carrier;
   std::string tracking;
-  std::string pickup_code;  // set by the cloud or generated when ready for pickup
+  std::string pickup_code;   // set by the cloud or generated when ready for pickup
+  std::string pickup_shelf;  // where the bag waits for the customer ("P-03"), or empty
   int pickup_attempts = 0;
   bool on_hold = false;  // set by the cloud (payment review, address check): no progress
   std::int64_t updated_at = 0;
@@ -111,6 +120,10 @@ struct OrderSummary {
   std::int64_t units = 0;
 };
 
+// A staging shelf as it is stored and printed: `text` trimmed of spaces, then 1 to 20
+// printable ASCII characters ("P-03"); anything else is refused, saying why.
+Result<std::string> staging_shelf(std::string_view text);
+
 class FulfilmentOrders {
  public:
   FulfilmentOrders(Database& db, Outbox& outbox, OrderPolicy policy)
@@ -135,7 +148,16 @@ class FulfilmentOrders {
                     const CommandContext& ctx);
   Result<void> ship(const std::string& id, const std::string& carrier, const std::string& tracking,
                     const CommandContext& ctx);
-  Result<std::string> ready_for_pickup(const std::string& id, const CommandContext& ctx);
+  // With a tracking number per package (`packages`: each a package of the order, at most
+  // once, 1-64 characters). The order's own tracking stays the first package's number (the
+  // lowest numbered of those given): `tracking`, if also given, must be that number.
+  Result<void> ship(const std::string& id, const std::string& carrier, const std::string& tracking,
+                    const std::vector<PackageTracking>& packages, const CommandContext& ctx);
+  // From picked (or packed, for orders packed before pickup orders skipped packing);
+  // `shelf` is the staging location the bag is put on, empty for none (see staging_shelf).
+  // Returns the pickup code.
+  Result<std::string> ready_for_pickup(const std::string& id, const std::string& shelf,
+                                       const CommandContext& ctx);
   Result<void> collect(const std::string& id, const std::string& code, const CommandContext& ctx);
   Result<void> unlock_pickup(const std::string& id, const CommandContext& ctx);
   // The cloud changed the order: a new delivery address (until shipped) and/or a hold.

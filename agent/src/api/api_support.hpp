@@ -103,6 +103,11 @@ class Body {
   std::int64_t integer(const char* key, bool required, std::int64_t min, std::int64_t max,
                        std::int64_t fallback = 0);
   bool has(const char* key) const { return doc_.contains(key); }
+  // Present with a value other than null (an optional field that was given).
+  bool given(const char* key) const {
+    auto it = doc_.find(key);
+    return it != doc_.end() && !it->is_null();
+  }
   // The elements of an array field (empty when absent or on error).
   std::vector<nlohmann::json> array(const char* key, bool required, std::size_t max_items);
   // Copies a nested object's first problem into this body; returns whether it had none.

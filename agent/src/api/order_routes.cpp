@@ -49,6 +49,7 @@ json order_json(const FulfilmentOrder& o, Inventory& inventory, const OrderPolic
     packages.push_back({{"package_no", p.package_no},
                         {"box_type", p.box_type},
                         {"weight_g", p.weight_g},
+                        {"tracking", p.tracking},
                         {"items", items}});
   }
   // What a terminal may offer now: the state machine's actions, less the cloud's own
@@ -89,6 +90,7 @@ json order_json(const FulfilmentOrder& o, Inventory& inventory, const OrderPolic
       {"reject_reason", o.reject_reason},
       {"carrier", o.carrier},
       {"tracking", o.tracking},
+      {"pickup_shelf", o.pickup_shelf},
       {"pickup_attempts", o.pickup_attempts},
       {"pickup_locked", o.pickup_attempts >= policy.pickup_code_max_attempts},
       {"allowed_actions", actions},
@@ -356,7 +358,7 @@ ApiResponse manifest(Routes& r, const ApiRequest& req, const Caller& c, const Co
                         {"package_no", pkg.package_no},
                         {"box_type", pkg.box_type},
                         {"weight_g", pkg.weight_g},
-                        {"tracking", o->tracking},
+                        {"tracking", pkg.tracking.empty() ? o->tracking : pkg.tracking},
                         {"recipient", o->address.name.empty() ? o->customer.name : o->address.name},
                         {"postcode", o->address.postcode},
                         {"country", o->address.country}});
@@ -377,14 +379,24 @@ ApiResponse manifest(Routes& r, const ApiRequest& req, const Caller& c, const Co
 void add_handover(Routes& r) {
   r.add("POST", "/api/v1/orders/*/ship", Role::associate,
         [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
-          Body b(req, {"carrier", "tracking"});
+          Body b(req, {"carrier", "tracking", "packages"});
           const auto carrier = b.text("carrier", true, 40);
           const auto tracking = b.text("tracking", false, 64);
+          // Optional: the carrier's number for each parcel.
+          std::vector<PackageTracking> packages;
+          int n = 0;
+          for (const auto& p : b.array("packages", false, 50)) {
+            Body pb(p, {"package_no", "tracking"}, "packages[" + std::to_string(n++) + "].");
+            PackageTracking t{static_cast<int>(pb.integer("package_no", true, 1, 50)),
+                              pb.text("tracking", true, 64)};
+            if (!b.take(pb)) break;
+            packages.push_back(std::move(t));
+          }
           if (!b) return b.error();
           if (!known_carrier(r, carrier))
             return api_error(ApiErrc::invalid_field,
                              "carrier '" + carrier + "' is not configured for this store");
-          return after(r, r.store.orders().ship(req.params[0], carrier, tracking, ctx),
+          return after(r, r.store.orders().ship(req.params[0], carrier, tracking, packages, ctx),
                        req.params[0], c);
         });
   r.add("POST", "/api/v1/manifests", Role::associate,
@@ -393,9 +405,17 @@ void add_handover(Routes& r) {
         });
   r.add("POST", "/api/v1/orders/*/ready-for-pickup", Role::associate,
         [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
-          Body b(req, {});
+          Body b(req, {"shelf"});
+          const auto raw_shelf = b.text("shelf", false, 200);
           if (!b) return b.error();
-          auto code = r.store.orders().ready_for_pickup(req.params[0], ctx);
+          std::string shelf;  // optional; given, it must be a valid shelf name
+          if (b.given("shelf")) {
+            auto checked = staging_shelf(raw_shelf);
+            if (!checked)
+              return api_error(ApiErrc::invalid_field, "field 'shelf': " + checked.error().message);
+            shelf = std::move(*checked);
+          }
+          auto code = r.store.orders().ready_for_pickup(req.params[0], shelf, ctx);
           if (!code) return domain_error(code.error());
           return with_printing(after(r, {}, req.params[0], c),
                                print_for_step(r, r.settings.printing.print_on_ready_for_pickup,

@@ -149,6 +149,8 @@ int order(const Invocation& inv) {
               << time_text(o["routed_at"].get<std::int64_t>()) << "\n";
     if (!o.value("pickup_code", "").empty())
       std::cout << "pickup    " << cell(o["pickup_code"]) << '\n';
+    if (!o.value("pickup_shelf", "").empty())
+      std::cout << "shelf     " << cell(o["pickup_shelf"]) << '\n';
     if (!o.value("carrier", "").empty())
       std::cout << "carrier   " << cell(o["carrier"]) << " " << cell(o["tracking"]) << '\n';
     std::vector<std::vector<std::string>> rows;

@@ -8,7 +8,13 @@ namespace fulfil::agent::printing {
 namespace {
 
 drivers::DocumentLine document_line(Store& store, const OrderLine& line) {
-  drivers::DocumentLine out{line.sku, "", "", "", line.quantity, line.picked};
+  drivers::DocumentLine out;
+  out.sku = line.sku;
+  out.quantity = line.quantity;
+  out.picked = line.picked;
+  out.ordered = line.quantity;
+  out.short_units = line.rejected;
+  out.short_reason = line.reject_reason;
   if (auto level = store.inventory().level(line.sku)) {
     out.title = level->title;
     out.bin = level->bin;
@@ -21,22 +27,33 @@ drivers::DocumentLine document_line(Store& store, const OrderLine& line) {
   return out;
 }
 
-// The package's own lines on its slip; the whole order when it has not been packed yet.
+// A pick list: every line as ordered. A packing slip: what the parcel (the package, or the
+// whole order when it has not been packed, as a pickup order's bag) holds, each line's
+// shortfall with it; a line short-picked entirely is on the first package's slip, at 0.
 std::vector<drivers::DocumentLine> lines_for(Store& store, const FulfilmentOrder& o,
-                                             const Package* package) {
+                                             drivers::DocumentKind kind, const Package* package) {
   std::vector<drivers::DocumentLine> out;
   for (const auto& line : o.lines) {
-    if (!package) {
-      out.push_back(document_line(store, line));
+    auto l = document_line(store, line);
+    if (kind == drivers::DocumentKind::pick_list) {
+      out.push_back(std::move(l));
       continue;
     }
+    if (!package) {
+      l.quantity = line.quantity - line.rejected;
+      out.push_back(std::move(l));
+      continue;
+    }
+    bool packed = false;
     for (const auto& item : package->items)
       if (item.line_no == line.line_no) {
-        auto l = document_line(store, line);
-        l.quantity = item.quantity;
-        l.picked = item.quantity;
-        out.push_back(std::move(l));
+        l.quantity = l.picked = item.quantity;
+        packed = true;
       }
+    if (packed || (line.picked == 0 && line.rejected > 0 && package->package_no == 1)) {
+      if (!packed) l.quantity = l.picked = 0;
+      out.push_back(std::move(l));
+    }
   }
   return out;
 }
@@ -66,7 +83,8 @@ Result<drivers::OrderDocument> order_document(Store& store, drivers::DocumentKin
   d.order_qr = o->id;  // scanning the pick list's QR at a terminal opens the order
   d.carrier = o->carrier;
   d.tracking = o->tracking;
-  d.pickup_code = o->pickup_code;
+  d.shelf = o->pickup_shelf;
+  // The pickup code is the customer's alone: no document carries it (see documents.hpp).
   d.return_ref = facts.return_ref;
   d.printed_at_ms = facts.now_ms;
   d.dpi = facts.dpi;
@@ -84,8 +102,10 @@ Result<drivers::OrderDocument> order_document(Store& store, drivers::DocumentKin
     d.package_no = package->package_no;
     d.box_type = package->box_type;
     d.weight_g = package->weight_g;
+    if (!package->tracking.empty()) d.tracking = package->tracking;  // the parcel's own
   }
-  d.lines = lines_for(store, *o, kind == drivers::DocumentKind::pick_list ? nullptr : package);
+  d.lines =
+      lines_for(store, *o, kind, kind == drivers::DocumentKind::pick_list ? nullptr : package);
   if (kind == drivers::DocumentKind::pick_list)
     std::stable_sort(d.lines.begin(), d.lines.end(),
                      [](const auto& x, const auto& y) { return x.bin < y.bin; });

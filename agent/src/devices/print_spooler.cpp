@@ -476,7 +476,7 @@ Result<PrintJob> PrintSpooler::print_test_label(const std::string& printer,
   doc.order_id = "TEST";
   doc.order_ref = "Test " + printer;
   doc.customer_name = "Zoë Ångström राजेश";  // accents and Devanagari show the font works
-  doc.pickup_code = "TEST-1234";
+  doc.shelf = "TEST-1";
   doc.printed_at_ms = ctx.now_ms;
   doc.dpi = pc.dpi;
   const auto format = pc.language == drivers::PrinterLanguage::pdf ? drivers::DocumentFormat::pdf

@@ -66,10 +66,14 @@ constexpr std::array kTransitions = std::to_array<OrderTransition>({
   {S::picking,             A::complete_picking, kAny,        S::picked,           kNone,               false},
   {S::picking,             A::cancel,           kAny,        S::cancelled,        kNone,               false},
   {S::picking,             A::update,           kAny,        S::picking,          kNone,               false},
-  {S::picked,              A::pack,             kAny,        S::packed,           kNone,               kHoldBlocks},
+  // A parcel is packed; a pickup order goes from the picking bench to the pickup shelf
+  // in a bag, with no box or weight to record.
+  {S::picked,              A::pack,             kShipOnly,   S::packed,           kNone,               kHoldBlocks},
+  {S::picked,              A::ready_for_pickup, kPickupOnly, S::ready_for_pickup, kNone,               kHoldBlocks},
   {S::picked,              A::cancel,           kAny,        S::cancelled,        kNone,               false},
   {S::picked,              A::update,           kAny,        S::picked,           kNone,               false},
   {S::packed,              A::ship,             kShipOnly,   S::shipped,          kNone,               kHoldBlocks},
+  // Pickup orders packed before they skipped packing (older databases) still go on.
   {S::packed,              A::ready_for_pickup, kPickupOnly, S::ready_for_pickup, kNone,               kHoldBlocks},
   {S::packed,              A::cancel,           kAny,        S::cancelled,        kNone,               false},
   {S::packed,              A::update,           kAny,        S::packed,           kNone,               false},

@@ -27,7 +27,7 @@ std::optional<FulfilmentOrder> load_order(Database& db, const std::string& id) {
     auto s = db.prepare(
         "SELECT id, order_ref, state, delivery_method, customer, address, currency, routed_at, "
         "accept_by, ship_by, reject_reason, carrier, tracking, pickup_code, pickup_attempts, "
-        "updated_at, on_hold, address FROM fulfilment_order WHERE id=?");
+        "updated_at, on_hold, pickup_shelf FROM fulfilment_order WHERE id=?");
     s.bind(1, id);
     if (!s.step()) return std::nullopt;
     o.id = s.text(0);
@@ -47,6 +47,7 @@ std::optional<FulfilmentOrder> load_order(Database& db, const std::string& id) {
     o.pickup_attempts = static_cast<int>(s.int64(14));
     o.updated_at = s.int64(15);
     o.on_hold = s.int64(16) != 0;
+    o.pickup_shelf = s.text(17);
   }
   {
     auto s = db.prepare(
@@ -59,14 +60,15 @@ std::optional<FulfilmentOrder> load_order(Database& db, const std::string& id) {
   }
   {
     auto s = db.prepare(
-        "SELECT p.package_no, p.box_type, p.weight_g, i.line_no, i.quantity FROM package p "
+        "SELECT p.package_no, p.box_type, p.weight_g, i.line_no, i.quantity, p.tracking "
+        "FROM package p "
         "JOIN package_item i USING (order_id, package_no) WHERE p.order_id=? "
         "ORDER BY p.package_no, i.line_no");
     s.bind(1, id);
     while (s.step()) {
       const int no = static_cast<int>(s.int64(0));
       if (o.packages.empty() || o.packages.back().package_no != no)
-        o.packages.push_back({no, s.text(1), s.int64(2), {}});
+        o.packages.push_back({no, s.text(1), s.int64(2), {}, s.text(5)});
       o.packages.back().items.push_back({static_cast<int>(s.int64(3)), s.int64(4)});
     }
   }
@@ -106,7 +108,8 @@ void insert_order(Database& db, const FulfilmentOrder& o) {
 void update_order(Database& db, const FulfilmentOrder& o) {
   db.prepare(
         "UPDATE fulfilment_order SET state=?, reject_reason=?, carrier=?, tracking=?, "
-        "pickup_code=?, pickup_attempts=?, updated_at=?, on_hold=?, address=? WHERE id=?")
+        "pickup_code=?, pickup_attempts=?, updated_at=?, on_hold=?, address=?, pickup_shelf=? "
+        "WHERE id=?")
       .bind(1, state_name(o.state))
       .bind(2, o.reject_reason)
       .bind(3, o.carrier)
@@ -116,7 +119,8 @@ void update_order(Database& db, const FulfilmentOrder& o) {
       .bind(7, o.updated_at)
       .bind(8, o.on_hold ? 1 : 0)
       .bind(9, address_json(o.address).dump())
-      .bind(10, o.id)
+      .bind(10, o.pickup_shelf)
+      .bind(11, o.id)
       .run();
 }
 
@@ -150,6 +154,15 @@ void insert_packages(Database& db, const std::string& order_id,
           .bind(4, i.quantity)
           .run();
   }
+}
+
+void update_package_tracking(Database& db, const std::string& order_id, int package_no,
+                             const std::string& tracking) {
+  db.prepare("UPDATE package SET tracking=? WHERE order_id=? AND package_no=?")
+      .bind(1, tracking)
+      .bind(2, order_id)
+      .bind(3, package_no)
+      .run();
 }
 
 }  // namespace fulfil::agent

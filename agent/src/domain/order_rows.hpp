@@ -17,6 +17,8 @@ void update_order(Database& db, const FulfilmentOrder& order);
 void update_line(Database& db, const std::string& order_id, const OrderLine& line);
 void insert_packages(Database& db, const std::string& order_id,
                      const std::vector<Package>& packages);
+void update_package_tracking(Database& db, const std::string& order_id, int package_no,
+                             const std::string& tracking);
 
 nlohmann::json customer_json(const Customer& c);
 nlohmann::json address_json(const Address& a);

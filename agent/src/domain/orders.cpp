@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <set>
 
 #include "domain/transaction.hpp"
 #include "order_rows.hpp"
@@ -417,27 +418,100 @@ Result<nlohmann::json> consume_picked(Database& db, const FulfilmentOrder& o,
 
 Result<void> FulfilmentOrders::ship(const std::string& id, const std::string& carrier,
                                     const std::string& tracking, const CommandContext& ctx) {
+  return ship(id, carrier, tracking, {}, ctx);
+}
+
+namespace {
+// The package numbers exist on the order and each is given once, each with a number.
+Result<void> check_package_tracking(const FulfilmentOrder& o,
+                                    const std::vector<PackageTracking>& given) {
+  std::set<int> seen;
+  for (const auto& p : given) {
+    const std::string which = "package " + std::to_string(p.package_no);
+    if (std::none_of(o.packages.begin(), o.packages.end(),
+                     [&](const Package& k) { return k.package_no == p.package_no; }))
+      return fail(DomainErrc::invalid_argument, "order " + o.id + " has no " + which);
+    if (!seen.insert(p.package_no).second)
+      return fail(DomainErrc::invalid_argument, which + " is given more than once");
+    if (auto ok = check_text("tracking of " + which, p.tracking, 64, true); !ok) return ok;
+  }
+  return {};
+}
+}  // namespace
+
+Result<void> FulfilmentOrders::ship(const std::string& id, const std::string& carrier,
+                                    const std::string& tracking,
+                                    const std::vector<PackageTracking>& packages,
+                                    const CommandContext& ctx) {
   if (auto ok = check_text("carrier", carrier, 40, true); !ok) return ok;
   if (auto ok = check_text("tracking", tracking, 64, false); !ok) return ok;
   return transition<void>(id, OrderAction::ship, [&](FulfilmentOrder& o) -> Result<void> {
+    if (auto ok = check_package_tracking(o, packages); !ok) return ok;
+    std::string order_tracking = tracking;
+    if (!packages.empty()) {
+      const auto first = std::min_element(
+          packages.begin(), packages.end(),
+          [](const auto& a, const auto& b) { return a.package_no < b.package_no; });
+      if (!tracking.empty() && tracking != first->tracking)
+        return fail(DomainErrc::invalid_argument,
+                    "tracking '" + tracking + "' is not package " +
+                        std::to_string(first->package_no) +
+                        "'s; the order's tracking is its first package's number");
+      order_tracking = first->tracking;
+    }
     auto consumed = consume_picked(db_, o, ctx);
     if (!consumed) return unexpected(consumed.error());
     nlohmann::json payload = std::move(*consumed);
+    for (const auto& p : packages) update_package_tracking(db_, o.id, p.package_no, p.tracking);
+    nlohmann::json per_package = nlohmann::json::array();
+    for (auto& k : o.packages) {
+      for (const auto& p : packages)
+        if (p.package_no == k.package_no) k.tracking = p.tracking;
+      per_package.push_back({{"package_no", k.package_no}, {"tracking", k.tracking}});
+    }
     o.carrier = carrier;
-    o.tracking = tracking;
+    o.tracking = order_tracking;
     payload["carrier"] = carrier;
-    payload["tracking"] = tracking;
+    payload["tracking"] = order_tracking;
+    payload["packages"] = per_package;
     record(o, Outcome::to, "order.shipped", payload, ctx);
     return {};
   });
 }
 
+Result<std::string> staging_shelf(std::string_view text) {
+  constexpr std::size_t kMaxShelf = 20;
+  const auto first = text.find_first_not_of(' ');
+  const auto trimmed = first == std::string_view::npos
+                           ? std::string_view{}
+                           : text.substr(first, text.find_last_not_of(' ') - first + 1);
+  const bool printable = std::all_of(trimmed.begin(), trimmed.end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7F;
+  });
+  if (trimmed.empty() || trimmed.size() > kMaxShelf || !printable)
+    return fail(DomainErrc::invalid_argument, "the staging shelf must be 1 to " +
+                                                  std::to_string(kMaxShelf) +
+                                                  " printable ASCII characters, like \"P-03\"");
+  return std::string(trimmed);
+}
+
 Result<std::string> FulfilmentOrders::ready_for_pickup(const std::string& id,
+                                                       const std::string& shelf,
                                                        const CommandContext& ctx) {
+  std::string staged;
+  if (!shelf.empty()) {
+    auto checked = staging_shelf(shelf);
+    if (!checked) return unexpected(checked.error());
+    staged = std::move(*checked);
+  }
+  // No stock moves here, from picked as from packed: the picked units stay reserved and on
+  // hand until collect sells them (consume_picked), as packing never moved them either.
   return transition<std::string>(
       id, OrderAction::ready_for_pickup, [&](FulfilmentOrder& o) -> Result<std::string> {
         if (o.pickup_code.empty()) o.pickup_code = new_pickup_code();
-        record(o, Outcome::to, "order.ready_for_pickup", {{"pickup_code", o.pickup_code}}, ctx);
+        o.pickup_shelf = staged;
+        record(o, Outcome::to, "order.ready_for_pickup",
+               {{"pickup_code", o.pickup_code}, {"shelf", o.pickup_shelf}}, ctx);
         return o.pickup_code;
       });
 }

@@ -43,6 +43,12 @@ struct DocumentLine {
   std::string gtin;  // 14 digits, or empty
   std::int64_t quantity = 0;
   std::int64_t picked = 0;
+  // Packing slips: a line short-picked (units the store could not supply) prints as
+  // "<ordered> ordered, <short_units> short: <reason>", with a note that they are not in
+  // the parcel. 0 short_units: a line like any other.
+  std::int64_t ordered = 0;
+  std::int64_t short_units = 0;
+  std::string short_reason;  // "not_found", "damaged", ... (underscores print as spaces)
 };
 
 struct OrderDocument {
@@ -64,8 +70,11 @@ struct OrderDocument {
   int package_count = 1;
   std::int64_t weight_g = 0;
 
-  std::string pickup_code;  // pickup shelf label: printed as a Code 128 barcode and text
-  std::string return_ref;   // return label: the return's reference, as a barcode
+  // Pickup shelf label: where the bag is staged ("P-03"), or empty. The label's barcode
+  // holds the order id (a terminal's scan opens the order), never the customer's pickup
+  // code: associates read and scan shelf labels, and the code is the customer's proof.
+  std::string shelf;
+  std::string return_ref;  // return label: the return's reference, as a barcode
 
   std::int64_t printed_at_ms = 0;  // shown on the document (Unix ms, UTC)
   int dpi = 203;                   // ZPL: the printer's resolution

@@ -77,7 +77,7 @@ Result check_kind(const OrderDocument& doc) {
     case DocumentKind::return_label:
       return check_code128("the return reference", doc.return_ref);
     case DocumentKind::pickup_shelf_label:
-      return check_code128("the pickup code", doc.pickup_code);
+      return check_code128("the order id", doc.order_id);
     case DocumentKind::packing_slip:
       return check_lines(doc);
     case DocumentKind::pick_list:

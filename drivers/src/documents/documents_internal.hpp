@@ -82,10 +82,21 @@ Expected<void, DocumentError> check_zpl_options(const OrderDocument& doc);
 std::vector<DocumentLine> lines_by_bin(const std::vector<DocumentLine>& lines);
 std::string format_printed_at(std::int64_t unix_ms);
 std::string city_line(const PostalAddress& a);
+// The address lines under the name that have something to print (street, second line,
+// postcode-city-region, country), moved up into `slots` lines, the rest empty: the label
+// keeps its fields (the commands never depend on the text) and shows no blank line.
+std::vector<std::string> address_lines(const PostalAddress& a, std::size_t slots);
+// A packing slip line's shortfall, "2 ordered, 1 short: not found"; empty when none.
+std::string short_text(const DocumentLine& l);
+bool any_short(const OrderDocument& doc);
+// Under a packing slip with short lines.
+inline constexpr std::string_view kShortNote = "Short items ship separately or are refunded.";
 std::string package_text(const OrderDocument& doc);
 // "Order <ref>", or the order id where the reference is empty once printable.
 std::string order_caption(const OrderDocument& doc);
 std::int64_t item_count(const OrderDocument& doc);
+// "1 item", "3 items".
+std::string item_text(std::int64_t n);
 // The store's own code for a parcel: "<order id>-<package no>" (Code 128 on the label).
 std::string package_code(const OrderDocument& doc);
 std::string weight_text(std::int64_t grams);

@@ -1,7 +1,10 @@
 // The 4x6 in label templates, in dots of a 203 dpi printer (812 x 1218). Used for ZPL and
 // for the PDF of the three labels. Every element is emitted whatever the data holds (an
 // empty field prints nothing), so a template's commands depend only on the document's kind
-// and number of lines, never on the text in its fields.
+// and its lines (how many, which are short-picked), never on the text in its fields. Where
+// a field may be empty, what it would print moves up into the field above it instead
+// (address_lines) or the field is left empty, so no line prints as a bare caption
+// ("Carrier:") or a gap.
 
 #include "documents_internal.hpp"
 
@@ -14,10 +17,15 @@ constexpr double kFooterY = 1150;
 
 void address_block(PageBuilder& b, double y, const PostalAddress& a) {
   b.text(kLeft, y, kWidth, 44, a.name, true);
-  b.text(kLeft, y + 60, kWidth, 38, a.line1);
-  b.text(kLeft, y + 108, kWidth, 38, a.line2);
-  b.text(kLeft, y + 156, kWidth, 38, city_line(a));
-  b.text(kLeft, y + 204, kWidth, 38, a.country);
+  const auto lines = address_lines(a, 4);
+  for (std::size_t i = 0; i < 4; ++i)
+    b.text(kLeft, y + 60 + 48 * static_cast<double>(i), kWidth, 38, lines[i]);
+}
+
+// "Label: <value>", or nothing when there is no value.
+std::string captioned(std::string_view caption, const std::string& value) {
+  const std::string shown = display_text(value);
+  return shown.empty() ? std::string() : std::string(caption) + shown;
 }
 
 Page shipping_label(const OrderDocument& doc) {
@@ -28,21 +36,27 @@ Page shipping_label(const OrderDocument& doc) {
   b.text(kLeft, 110, kWidth, 28, "SHIP TO", true);
   address_block(b, 155, doc.ship_to);
   b.rule(30, 430, kLabelWidth - 60, 4);
-  b.text(kLeft, 455, kWidth, 36, "Carrier: " + doc.carrier);
+  b.text(kLeft, 455, kWidth, 36, captioned("Carrier: ", doc.carrier));
+  // Before the carrier's number exists the label carries the store's package code, and
+  // says where the tracking number will come from, on a line of its own that fits.
   const bool tracked = !doc.tracking.empty();
-  b.code128(kLeft, 515, kWidth, 180, tracked ? doc.tracking : package_code(doc));
-  b.text(kLeft, 715, kWidth, 36,
-         tracked ? doc.tracking : "Package " + package_code(doc) + " (tracking at handover)");
+  b.code128(kLeft, 515, kWidth, 170, tracked ? doc.tracking : package_code(doc));
+  b.text(kLeft, 700, kWidth, 36, tracked ? doc.tracking : package_code(doc));
+  b.text(kLeft, 740, kWidth, 24, tracked ? "" : "Tracking number given at handover");
   b.rule(30, 770, kLabelWidth - 60, 4);
   b.text(kLeft, 795, kWidth, 36, order_caption(doc));
   b.text(kLeft, 850, kWidth, 32, package_text(doc));
-  b.text(kLeft, 900, 400, 32, "Box: " + doc.box_type);
+  b.text(kLeft, 900, 400, 32, captioned("Box: ", doc.box_type));
   b.text(460, 900, kWidth - 420, 32, weight_text(doc.weight_g));
   b.text(kLeft, 950, kWidth, 28, "Order id " + doc.order_id);
   b.text(kLeft, kFooterY, kWidth, 24, format_printed_at(doc.printed_at_ms));
   return page;
 }
 
+// What the associate needs to shelve the bag and find it again: whose it is, the order
+// number the customer quotes, the staging shelf, and the order id as a barcode (a scan at
+// a terminal opens the order). Never the pickup code: that is the customer's proof of
+// collection, and a label anyone can read or scan would bypass the wrong-code lock.
 Page pickup_shelf_label(const OrderDocument& doc) {
   Page page;
   PageBuilder b(page);
@@ -50,11 +64,11 @@ Page pickup_shelf_label(const OrderDocument& doc) {
   b.text(kLeft, 95, kWidth, 90, "PICKUP", true);
   b.rule(30, 205, kLabelWidth - 60, 4);
   b.text(kLeft, 235, kWidth, 70, doc.customer_name, true);
-  b.text(kLeft, 335, kWidth, 40, order_caption(doc));
-  b.text(kLeft, 390, kWidth, 30, "Order id " + doc.order_id);
-  b.code128(kLeft, 460, kWidth, 220, doc.pickup_code);
-  b.text(kLeft, 705, kWidth, 80, doc.pickup_code, true);
-  b.text(kLeft, 830, kWidth, 36, std::to_string(item_count(doc)) + " items");
+  b.text(kLeft, 330, kWidth, 56, order_caption(doc), true);
+  b.text(kLeft, 410, kWidth, 44, captioned("Shelf ", doc.shelf), true);
+  b.code128(kLeft, 490, kWidth, 200, doc.order_id);
+  b.text(kLeft, 710, kWidth, 30, "Order id " + doc.order_id);
+  b.text(kLeft, 830, kWidth, 36, item_text(item_count(doc)));
   b.text(kLeft, 885, kWidth, 36, package_text(doc));
   b.text(kLeft, kFooterY, kWidth, 24, format_printed_at(doc.printed_at_ms));
   return page;
@@ -98,14 +112,16 @@ void packing_header(PageBuilder& b, const OrderDocument& doc) {
   b.text(kLeft, 170, kWidth, 40, order_caption(doc));
   const bool has_name = !display_text(doc.ship_to.name).empty();
   b.text(kLeft, 225, kWidth, 36, has_name ? doc.ship_to.name : doc.customer_name);
-  b.text(kLeft, 275, kWidth, 30, package_text(doc) + " | Box " + doc.box_type);
+  b.text(kLeft, 275, kWidth, 30, package_text(doc) + captioned(" | Box ", doc.box_type));
   b.rule(30, 320, kLabelWidth - 60, 4);
 }
 
+// A short-picked line has a third line saying what is missing (rows are 95 dots apart).
 void packing_row(PageBuilder& b, double y, const DocumentLine& l) {
   b.text(kLeft, y, 100, 36, std::to_string(l.quantity) + " x", true);
   b.text(150, y, kWidth - 110, 36, l.title);
   b.text(150, y + 44, kWidth - 110, 26, "SKU " + l.sku);
+  if (l.short_units > 0) b.text(150, y + 72, kWidth - 110, 22, short_text(l), true);
 }
 
 void pick_header(PageBuilder& b, const OrderDocument& doc) {
@@ -141,6 +157,8 @@ std::vector<Page> list_labels(const OrderDocument& doc) {
       pick ? pick_row(b, y, lines[i]) : packing_row(b, y, lines[i]);
     }
     list_footer(b, doc, k + 1, n);
+    // Between the footer's rule and its text.
+    if (!pick && any_short(doc)) b.text(kLeft, 1121, kWidth, 24, kShortNote, true);
   }
   return pages;
 }

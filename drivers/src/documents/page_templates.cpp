@@ -74,12 +74,14 @@ void packing_first_header(PageBuilder& b, const OrderDocument& doc) {
   const bool has_name = !display_text(a.name).empty();
   text(b, 330, 58, 225, 10, "Ship to", true);
   text(b, 330, 74, 225, 11, has_name ? a.name : doc.customer_name);
-  text(b, 330, 91, 225, 10, a.line1);
-  text(b, 330, 106, 225, 10, a.line2);
-  text(b, 330, 121, 225, 10, city_line(a));
-  text(b, 330, 136, 225, 10, a.country);
-  text(b, kPageLeft, 158, kPageWidth, 10,
-       package_text(doc) + " | Box " + doc.box_type + " | " + weight_text(doc.weight_g));
+  const auto lines = address_lines(a, 4);  // no blank line where a part is empty
+  for (std::size_t i = 0; i < 4; ++i)
+    text(b, 330, 91 + 15 * static_cast<double>(i), 225, 10, lines[i]);
+  std::string package = package_text(doc);
+  if (const auto box = display_text(doc.box_type); !box.empty()) package += " | Box " + box;
+  if (const auto kg = weight_text(doc.weight_g); !kg.empty()) package += " | " + kg;
+  text(b, kPageLeft, 158, 250, 10, package);
+  if (any_short(doc)) text(b, 300, 158, kA4Width - kPageLeft - 300, 9, kShortNote, true);
   b.rule(kPageLeft, 178, kPageWidth, 1);
 }
 
@@ -90,10 +92,12 @@ void packing_table_header(PageBuilder& b, double y) {
   b.rule(kPageLeft, y + 17, kPageWidth, 0.5);
 }
 
+// Two lines a row: the item, and under its title what was short of it (if anything).
 void packing_table_row(PageBuilder& b, double y, const DocumentLine& l) {
   text(b, kPageLeft, y, 45, 10, std::to_string(l.quantity));
   text(b, 90, y, 130, 10, l.sku);
   text(b, 225, y, kA4Width - kPageLeft - 225, 10, l.title);
+  if (l.short_units > 0) text(b, 225, y + 13, kA4Width - kPageLeft - 225, 8, short_text(l), true);
 }
 
 void pick_first_header(PageBuilder& b, const OrderDocument& doc) {
@@ -133,7 +137,7 @@ Layout page_layout(const OrderDocument& doc) {
     const Table t{20, 200, pick_table_header, pick_table_row};
     layout.pages = table_pages(doc, lines_by_bin(doc.lines), t, pick_first_header, "Pick list");
   } else {
-    const Table t{18, 210, packing_table_header, packing_table_row};
+    const Table t{26, 210, packing_table_header, packing_table_row};
     layout.pages = table_pages(doc, doc.lines, t, packing_first_header, "Packing slip");
   }
   return layout;

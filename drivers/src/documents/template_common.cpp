@@ -87,6 +87,28 @@ std::string city_line(const PostalAddress& a) {
   return out;
 }
 
+std::vector<std::string> address_lines(const PostalAddress& a, std::size_t slots) {
+  std::vector<std::string> out;
+  for (const std::string& line :
+       {display_text(a.line1), display_text(a.line2), city_line(a), display_text(a.country)})
+    if (!line.empty()) out.push_back(line);
+  out.resize(std::max(slots, out.size()));
+  return out;
+}
+
+std::string short_text(const DocumentLine& l) {
+  if (l.short_units <= 0) return {};
+  std::string reason = display_text(l.short_reason);
+  std::replace(reason.begin(), reason.end(), '_', ' ');
+  return std::to_string(l.ordered) + " ordered, " + std::to_string(l.short_units) + " short" +
+         (reason.empty() ? "" : ": " + reason);
+}
+
+bool any_short(const OrderDocument& doc) {
+  return std::any_of(doc.lines.begin(), doc.lines.end(),
+                     [](const DocumentLine& l) { return l.short_units > 0; });
+}
+
 std::string package_code(const OrderDocument& doc) {
   return doc.order_id + "-" + std::to_string(doc.package_no);
 }
@@ -113,6 +135,10 @@ std::string order_caption(const OrderDocument& doc) {
 std::int64_t item_count(const OrderDocument& doc) {
   return std::accumulate(doc.lines.begin(), doc.lines.end(), std::int64_t{0},
                          [](std::int64_t n, const DocumentLine& l) { return n + l.quantity; });
+}
+
+std::string item_text(std::int64_t n) {
+  return std::to_string(n) + (n == 1 ? " item" : " items");
 }
 
 }  // namespace fulfil::drivers::docs
