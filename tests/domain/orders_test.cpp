@@ -160,7 +160,7 @@ TEST_CASE("pickup orders go from picked to the staging shelf without packing; st
       [&] {
         return f.orders().pack("FO-S", {{1, "BOX", 500, {{1, 2}, {2, 1}}}}, ctx());
       },
-      DomainErrc::illegal_transition, "cannot pack it. Allowed now: ready_for_pickup");
+      DomainErrc::illegal_transition, "it cannot be packed. Next: ready for pickup.");
   for (const std::string& bad :
        std::vector<std::string>{" ", "P\x01", std::string(21, 'P'), "Regal \xC3\xA9"})
     f.refused([&] { return f.orders().ready_for_pickup("FO-S", bad, ctx()); },

@@ -23,7 +23,7 @@ constexpr std::array<std::string_view, 11> kStateWords = {"routed, waiting to be
                                                           "rejected",
                                                           "expired",
                                                           "being picked",
-                                                          "picked, waiting to be packed",
+                                                          "picked",
                                                           "packed",
                                                           "shipped",
                                                           "ready for pickup",
