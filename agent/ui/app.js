@@ -14,7 +14,13 @@ const TOKEN_KEY = "fulfild.token";
 const ACTIVE_STATES = ["routed", "accepted", "picking", "picked", "packed", "ready_for_pickup"];
 const DONE_STATES = ["shipped", "collected", "rejected", "expired", "cancelled"];
 const ALL_STATES = [...ACTIVE_STATES, ...DONE_STATES];
-const SLA_WARN_MS = 5 * 60 * 1000; // a routed order turns red five minutes before it expires
+const SOUND_KEY = "fulfild.sound"; // "off" silences this terminal; anything else: sound on
+const ACK_KEY = "fulfild.acknowledged"; // the new orders someone here has acknowledged
+const CACHE_KEY = "fulfild.lastKnown"; // session, reference and queue, for when fulfild is down
+const CHIME_EVERY_MS = 20_000; // an unacknowledged new order chimes again this often
+// SLA clocks are "within" until this close to their deadline, then "nearing", then
+// "breached"; the store's configuration may say otherwise (reference.sla).
+const SLA_DEFAULTS = { accept_warn_ms: 5 * 60 * 1000, ship_warn_ms: 60 * 60 * 1000 };
 
 const app = {
   token: localStorage.getItem(TOKEN_KEY) || "",
@@ -22,7 +28,7 @@ const app = {
   reference: null, // GET /api/v1/reference
   screen: null,
   clockSkewMs: 0, // server clock minus ours, from the queue's "now"
-  queue: { filter: "todo", method: "", orders: [] },
+  queue: { filter: "todo", method: "", q: "", orders: [], counts: {} },
   order: null, // the open order, as the server last sent it
   orderKey: "", // JSON of that order: re-render only when it really changed
   packDraft: null, // the pack form being filled in: survives refreshes of the order
@@ -42,6 +48,15 @@ const app = {
   // both belong to one order and are dropped when another is opened.
   printJobs: { orderId: "", jobs: [] },
   printResult: null, // {orderId, title, jobs, problems}
+  // While fulfild cannot be reached: {since}, the time of the last answer. The screens keep
+  // what they last showed, marked stale, and actions wait.
+  stale: null,
+  lastAnswerAt: 0,
+  routed: [], // orders waiting to be accepted: [{id, order_ref, accept_by}]
+  acknowledged: new Set(JSON.parse(sessionStorage.getItem(ACK_KEY) || "[]")),
+  chimeTimer: 0,
+  slaLevels: {}, // order id -> the SLA level last announced for it
+  deskScanners: false, // whether this terminal's station has a hardware scanner
 };
 
 const $ = (id) => document.getElementById(id);
@@ -121,14 +136,35 @@ let audio = null;
 function unlockAudio() {
   try {
     audio = audio || new AudioContext();
-    if (audio.state === "suspended") audio.resume();
+    if (audio.state === "suspended") audio.resume().then(renderSoundToggle, () => {});
   } catch {
     audio = null;
   }
+  renderSoundToggle();
+}
+
+const soundOn = () => localStorage.getItem(SOUND_KEY) !== "off";
+
+// The switch says whether this terminal makes sound, and when the browser still waits for a
+// tap before it may ("Tap for sound"): a silent terminal in a noisy store misses orders.
+function renderSoundToggle() {
+  const b = $("sound-toggle");
+  const on = soundOn();
+  const waiting = on && (!audio || audio.state !== "running");
+  b.dataset.state = !on ? "off" : waiting ? "waiting" : "on";
+  b.setAttribute("aria-pressed", String(on));
+  b.textContent = !on ? "🔕 Sound off" : waiting ? "🔈 Tap for sound" : "🔔 Sound on";
+}
+
+function toggleSound() {
+  const wasWaiting = $("sound-toggle").dataset.state === "waiting";
+  if (!wasWaiting) localStorage.setItem(SOUND_KEY, soundOn() ? "off" : "on");
+  unlockAudio();
+  if (soundOn()) tone(1320, 120, "triangle", 0.25);
 }
 
 function tone(freq, ms, type = "sine", volume = 0.2, delayMs = 0) {
-  if (!audio) return;
+  if (!audio || !soundOn()) return;
   try {
     const osc = audio.createOscillator();
     const gain = audio.createGain();
@@ -151,6 +187,10 @@ const sound = {
   newOrder: () => {
     tone(880, 140, "triangle", 0.3);
     tone(1320, 200, "triangle", 0.3, 160);
+  },
+  nearing: () => {
+    tone(660, 180, "triangle", 0.3);
+    tone(660, 180, "triangle", 0.3, 260);
   },
 };
 
@@ -231,8 +271,10 @@ async function api(method, path, body) {
       cache: "no-store",
     });
   } catch (e) {
+    markStale();
     throw new ApiError(0, "unreachable", `fulfild cannot be reached (${e.message}); check the network and try again`);
   }
+  markFresh();
   const text = await resp.text();
   let data = null;
   try {
@@ -254,11 +296,16 @@ async function api(method, path, body) {
 // Runs a button's action: disables the button meanwhile (no double submits from a
 // double tap), shows any error with the server's message.
 async function run(button, fn) {
+  if (button && app.stale) {
+    showAlert("error", "fulfild cannot be reached, so nothing can be changed now. This page reconnects by itself; try again once the grey banner is gone.", "unreachable");
+    return undefined;
+  }
   if (button) button.disabled = true;
   try {
     return await fn();
   } catch (e) {
-    if (!(e instanceof ApiError && e.status === 401)) showError(e);
+    // Unreachable while only reading: the stale banner already says so.
+    if (!(e instanceof ApiError && (e.status === 401 || (e.code === "unreachable" && !button)))) showError(e);
     return undefined;
   } finally {
     if (button) button.disabled = false;
@@ -284,26 +331,104 @@ async function start() {
     app.reference = await api("GET", "/api/v1/reference");
   } catch (e) {
     if (e.status === 401) return undefined; // api() already showed the pairing screen
-    showError(e, " Retrying…");
     setTimeout(start, 5000);
+    // Down, but this terminal knows what it last showed: show that, marked stale.
+    if (e.code === "unreachable" && showLastKnown()) return undefined;
+    showError(e, " Retrying…");
     return undefined;
   }
-  $("store-name").textContent = app.reference.store.name || app.reference.store.id;
-  $("terminal-name").textContent = `${app.session.name} · ${app.session.station || "no station"} · ${app.session.role}`;
-  $("tabs").hidden = false;
-  fillSelect($("handover-carrier"), app.reference.carriers, "— choose carrier —");
-  fillSelect($("manifest-carrier"), app.reference.carriers, "— choose carrier —");
+  remember({ session: app.session, reference: app.reference });
+  app.deskScanners = await stationHasScanner().catch(() => false);
+  showTerminal();
   clearAlert();
   connectEvents();
   route();
-  refreshBadge().catch(() => {}); // the badge is a nicety; the screens report their own errors
+  refreshRouted().catch(() => {}); // the badge is a nicety; the screens report their own errors
   return undefined;
+}
+
+// The top bar, tabs and lists for the paired terminal.
+function showTerminal() {
+  $("store-name").textContent = app.reference.store.name || app.reference.store.id;
+  $("terminal-name").textContent = `${app.session.name} · ${app.session.station || "no station"} · ${app.session.role}`;
+  $("tabs").hidden = false;
+  $("find-form").hidden = false;
+  $("sound-toggle").hidden = false;
+  renderSoundToggle();
+  fillSelect($("handover-carrier"), app.reference.carriers, "— choose carrier —");
+  fillSelect($("manifest-carrier"), app.reference.carriers, "— choose carrier —");
+}
+
+// A station opens a desk session only where a hardware scanner can use it.
+async function stationHasScanner() {
+  if (!app.session.station) return false;
+  const { stations } = await api("GET", "/api/v1/stations");
+  const mine = stations.find((s) => s.station === app.session.station);
+  return Boolean(mine && mine.scanners && mine.scanners.length);
+}
+
+// What this terminal last knew, kept for a reload while fulfild is down.
+function remember(part) {
+  try {
+    const known = JSON.parse(localStorage.getItem(CACHE_KEY) || "{}");
+    localStorage.setItem(CACHE_KEY, JSON.stringify({ ...known, ...part, at: Date.now() }));
+  } catch {
+    // A full or disabled storage only loses the offline copy.
+  }
+}
+
+function showLastKnown() {
+  let known;
+  try {
+    known = JSON.parse(localStorage.getItem(CACHE_KEY) || "null");
+  } catch {
+    known = null;
+  }
+  if (!known || !known.session || !known.reference) return false;
+  app.session = known.session;
+  app.reference = known.reference;
+  if (known.queue) Object.assign(app.queue, known.queue);
+  app.lastAnswerAt = known.queue ? known.queue.at : known.at;
+  markStale();
+  showTerminal();
+  showScreen("queue");
+  renderChips(app.queue.counts || {});
+  renderQueue();
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------
+// Stale: fulfild cannot be reached
+// ---------------------------------------------------------------------------------------
+
+function markStale() {
+  if (!app.session) return; // pairing has its own errors
+  if (!app.stale) app.stale = { since: app.lastAnswerAt || Date.now() };
+  document.body.dataset.stale = "true";
+  const banner = $("stale");
+  banner.hidden = false;
+  banner.textContent = `fulfild cannot be reached: showing what was known at ${time(app.stale.since)}. Nothing can be changed until it is back; this page reconnects by itself.`;
+}
+
+function markFresh() {
+  app.lastAnswerAt = Date.now();
+  if (!app.stale) return;
+  app.stale = null;
+  document.body.dataset.stale = "false";
+  $("stale").hidden = true;
+  if ($("alert").dataset.code === "unreachable") clearAlert();
+  // Back: everything on screen may be old.
+  setTimeout(() => app.session && refreshVisible(true), 0);
 }
 
 async function showPairing(err) {
   closeEvents();
   app.session = null;
   $("tabs").hidden = true;
+  $("find-form").hidden = true;
+  $("sound-toggle").hidden = true;
+  $("attention").hidden = true;
+  stopChime();
   $("terminal-name").textContent = "";
   showScreen("pair");
   if (err) showError(err);
@@ -321,6 +446,14 @@ async function offerDemoCode() {
   } catch {
     // Not a demo: nothing to offer.
   }
+}
+
+async function pairAsAssociate(button) {
+  await run(button, async () => {
+    const demo = await api("POST", "/api/v1/demo/pairing-code?role=associate");
+    $("demo-code-value").textContent = demo.code;
+  });
+  await pair($("demo-code-value").textContent, button);
 }
 
 async function pair(code, button) {
@@ -346,6 +479,7 @@ function showScreen(name) {
   app.screen = name;
   syncDesk(); // leaving the pick screen ends this terminal's desk session
   for (const s of document.querySelectorAll(".screen")) s.hidden = s.id !== `screen-${name}`;
+  keepFocus();
   for (const t of document.querySelectorAll(".tab")) {
     const on = t.dataset.screen === name || (name === "order" && t.dataset.screen === "queue");
     t.classList.toggle("active", on);
@@ -412,6 +546,8 @@ function connectEvents() {
       onHardwareScan(msg);
     } else if (msg.type === "devices") {
       onDevicesChanged(msg);
+    } else if (msg.type === "claim") {
+      if (app.order && msg.order_id === app.order.id) refreshOrder(app.order.id).catch(() => {});
     }
   });
   ws.addEventListener("close", () => {
@@ -441,11 +577,8 @@ function scheduleReconnect() {
 }
 
 function onEvent(ev) {
-  if (ev.type === "order.received") {
-    sound.newOrder();
-    flash($("topbar"), "flash-new");
-    toast(`New order ${ev.subject}`);
-  }
+  if (ev.type === "order.received") flash($("topbar"), "flash-new"); // the banner and chime follow the refresh
+  if (ev.type === "order.expired") announceExpiry(ev.subject);
   if (app.order && ev.subject === app.order.id) app.pendingOrderRefresh = true;
   // Events come in bursts (a pack writes several): refresh once after the burst.
   clearTimeout(app.refreshTimer);
@@ -458,7 +591,7 @@ async function refreshVisible(orderToo) {
   app.pendingOrderRefresh = false;
   try {
     if (app.screen === "queue") await loadQueue();
-    else await refreshBadge();
+    await refreshRouted();
     if (app.screen === "order" && app.order && orderToo) {
       await refreshOrder(app.order.id);
       await loadPrintJobs(app.order.id);
@@ -472,10 +605,88 @@ async function refreshVisible(orderToo) {
   }
 }
 
-async function refreshBadge() {
-  const data = await api("GET", "/api/v1/orders?state=routed&limit=1");
+// The orders waiting to be accepted: the tab's badge and the attention banner.
+async function refreshRouted() {
+  const data = await api("GET", "/api/v1/orders?state=routed&limit=200");
   app.clockSkewMs = data.now - Date.now();
+  app.routed = data.orders.map((o) => ({ id: o.id, order_ref: o.order_ref, accept_by: o.accept_by }));
   setBadge(data.counts.routed || 0);
+  updateAttention();
+}
+
+// An order nobody accepted in time: said where it cannot be missed, by its number.
+async function announceExpiry(id) {
+  let ref = id;
+  try {
+    ref = (await api("GET", `/api/v1/orders/${enc(id)}`)).order_ref || id;
+  } catch {
+    // The id will do.
+  }
+  sound.error();
+  showNotice(`Order ${ref} expired: nobody accepted it in time, so the cloud routes it to another store.`, "order_expired");
+}
+
+// ---------------------------------------------------------------------------------------
+// Alerts: orders waiting to be accepted, SLA clocks
+// ---------------------------------------------------------------------------------------
+
+const sla = () => ({ ...SLA_DEFAULTS, ...((app.reference && app.reference.sla) || {}) });
+const SLA_RANK = { within: 0, nearing: 1, breached: 2 };
+
+function slaLevel(leftMs, warnMs) {
+  return leftMs <= 0 ? "breached" : leftMs < warnMs ? "nearing" : "within";
+}
+
+// Stays while any order waits to be accepted; chimes every CHIME_EVERY_MS until someone
+// here acknowledges the orders it names (a new order chimes again).
+function updateAttention() {
+  const box = $("attention");
+  const waiting = app.session ? app.routed : [];
+  box.hidden = waiting.length === 0;
+  if (box.hidden) return stopChime();
+  const now = Date.now() + app.clockSkewMs;
+  const soonest = waiting.reduce((a, b) => (a.accept_by <= b.accept_by ? a : b));
+  const left = soonest.accept_by - now;
+  box.dataset.sla = slaLevel(left, sla().accept_warn_ms);
+  const n = waiting.length;
+  $("attention-message").textContent =
+    `${n} order${n === 1 ? "" : "s"} waiting to be accepted · ${soonest.order_ref}: ` + (left > 0 ? `accept within ${duration(left)}` : "accept deadline passed");
+  $("attention-open").href = `#/order/${enc(soonest.id)}`;
+  const unacknowledged = waiting.some((o) => !app.acknowledged.has(o.id));
+  $("attention-ack").hidden = !unacknowledged;
+  box.dataset.acknowledged = String(!unacknowledged);
+  if (unacknowledged) startChime();
+  else stopChime();
+  return undefined;
+}
+
+function startChime() {
+  if (app.chimeTimer) return;
+  sound.newOrder();
+  app.chimeTimer = setInterval(sound.newOrder, CHIME_EVERY_MS);
+}
+
+function stopChime() {
+  clearInterval(app.chimeTimer);
+  app.chimeTimer = 0;
+}
+
+function acknowledge() {
+  app.acknowledged = new Set(app.routed.map((o) => o.id));
+  sessionStorage.setItem(ACK_KEY, JSON.stringify([...app.acknowledged]));
+  updateAttention();
+  keepFocus();
+}
+
+// An order's clock crossing into nearing or breached is heard once, on every terminal.
+function announceSla() {
+  const now = Date.now() + app.clockSkewMs;
+  for (const o of app.routed) {
+    const level = slaLevel(o.accept_by - now, sla().accept_warn_ms);
+    const was = app.slaLevels[o.id] || "within";
+    if (SLA_RANK[level] > SLA_RANK[was]) (level === "breached" ? sound.error : sound.nearing)();
+    app.slaLevels[o.id] = level;
+  }
 }
 
 function setBadge(n) {
@@ -490,17 +701,20 @@ function setBadge(n) {
 
 async function showQueue() {
   showScreen("queue");
-  renderChips({});
+  // What was last known at once (marked stale if fulfild is down), then the fresh answer.
+  renderChips(app.queue.counts || {});
+  renderQueue();
   await run(null, loadQueue);
 }
 
 // The list endpoint answers the oldest orders first, up to its limit: "to do" asks for each
 // open state separately so years of shipped orders can never push today's work off the end.
-async function fetchOrders(states, method) {
+async function fetchOrders(states, method, q) {
   const one = (state) => {
     const params = new URLSearchParams({ limit: "1000" });
     if (state) params.set("state", state);
     if (method) params.set("method", method);
+    if (q) params.set("q", q);
     return api("GET", `/api/v1/orders?${params}`);
   };
   const answers = await Promise.all(states.map(one));
@@ -510,7 +724,7 @@ async function fetchOrders(states, method) {
 async function loadQueue() {
   const q = app.queue;
   const states = q.filter === "todo" ? ACTIVE_STATES : [ALL_STATES.includes(q.filter) ? q.filter : ""];
-  const data = await fetchOrders(states, q.method);
+  const data = await fetchOrders(states, q.method, q.q);
   const receivedAt = Date.now();
   app.clockSkewMs = data.now - receivedAt;
   const orders = data.orders;
@@ -519,9 +733,19 @@ async function loadQueue() {
   const due = (o) => (o.state === "routed" ? o.accept_by : o.ship_by);
   orders.sort((a, b) => rank(a) - rank(b) || due(a) - due(b));
   q.orders = orders.map((o) => ({ ...o, deadline: receivedAt + o.accept_in_ms }));
+  q.counts = data.counts;
   renderChips(data.counts);
   renderQueue();
   setBadge(data.counts.routed || 0);
+  remember({ queue: { filter: q.filter, method: q.method, q: q.q, orders: q.orders, counts: q.counts, at: receivedAt } });
+}
+
+// The queue narrowed to what was searched for (or scanned), until cleared.
+function searchQueue(text) {
+  app.queue.q = text;
+  app.queue.filter = "all";
+  if (app.screen !== "queue") location.hash = "#/queue";
+  else run(null, loadQueue);
 }
 
 function chip(label, count, active, testid, onClick) {
@@ -558,14 +782,36 @@ function renderChips(counts) {
   );
 }
 
+function renderSearchNote() {
+  const note = $("queue-search");
+  note.hidden = !app.queue.q;
+  if (note.hidden) return;
+  const clearSearch = h("button", { type: "button", class: "btn ghost", testid: "queue-search-clear" }, "Clear search");
+  clearSearch.addEventListener("click", () => {
+    app.queue.q = "";
+    app.queue.filter = "todo";
+    run(null, loadQueue);
+    keepFocus();
+  });
+  clear(note).append(`Orders matching “${app.queue.q}” `, clearSearch);
+}
+
+// The SLA clock a row or header shows: accept-by while routed, then ship-by (ready-by for
+// pickups) while the order is open. Finished orders have none.
+function slaClock(o, testid) {
+  if (o.state === "routed")
+    return h("span", { class: "countdown", testid, data: { deadline: String(o.deadline || o.accept_by - app.clockSkewMs), warn: String(sla().accept_warn_ms), kind: "accept" } });
+  if (!ACTIVE_STATES.includes(o.state) || !o.ship_by) return null;
+  return h("span", { class: "countdown", testid, data: { deadline: String(o.ship_by - app.clockSkewMs), warn: String(sla().ship_warn_ms), kind: o.method === "pickup" ? "ready" : "ship" } });
+}
+
 function renderQueue() {
+  renderSearchNote();
   const list = clear($("queue-list"));
   $("queue-empty").hidden = app.queue.orders.length > 0;
+  $("queue-empty").textContent = app.queue.q ? `No order matches “${app.queue.q}”.` : "No orders here.";
   for (const o of app.queue.orders) {
-    const due =
-      o.state === "routed"
-        ? h("span", { class: "countdown", testid: "sla", data: { deadline: String(o.deadline) } })
-        : h("span", { class: "muted" }, `${o.method === "pickup" ? "ready by" : "ship by"} ${time(o.ship_by)}`);
+    const due = slaClock(o, "sla");
     list.append(
       h(
         "li",
@@ -576,7 +822,8 @@ function renderQueue() {
           h("span", { class: "ref" }, o.order_ref),
           h("span", { class: `badge method-${o.method}` }, o.method === "pickup" ? "Pickup" : "Ship"),
           h("span", { class: `badge state state-${o.state}` }, humanize(o.state)),
-          h("span", { class: "units" }, `${o.units} unit${o.units === 1 ? "" : "s"}`),
+          h("span", { class: "customer", testid: "queue-customer" }, o.customer_name || ""),
+          h("span", { class: "units" }, `${o.units} item${o.units === 1 ? "" : "s"}`),
           h("span", { class: "muted id" }, o.id),
           due,
         ),
@@ -586,14 +833,22 @@ function renderQueue() {
   tick();
 }
 
-// Every second: the SLA countdowns of routed orders (queue and detail).
+const CLOCK_WORDS = { accept: "accept", ship: "ship", ready: "ready for pickup" };
+
+// Every second: the SLA clocks (queue and detail), the attention banner, and the alarms of
+// clocks that crossed a threshold.
 function tick() {
   const now = Date.now();
   for (const el of document.querySelectorAll(".countdown")) {
     const left = Number(el.dataset.deadline) - now;
-    el.textContent = left > 0 ? `accept within ${duration(left)}` : "accept deadline passed";
-    el.classList.toggle("urgent", left < SLA_WARN_MS);
+    const words = CLOCK_WORDS[el.dataset.kind] || "accept";
+    const level = slaLevel(left, Number(el.dataset.warn) || SLA_DEFAULTS.accept_warn_ms);
+    el.dataset.sla = level;
+    el.textContent = left > 0 ? `${words} within ${duration(left)}` : `${words} deadline passed ${duration(-left)} ago`;
+    el.classList.toggle("urgent", level !== "within");
   }
+  updateAttention();
+  announceSla();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -622,7 +877,7 @@ function clearOrderView() {
   for (const id of ["print-result", "print-buttons", "print-jobs"]) clear($(id));
   app.printJobs = { orderId: "", jobs: [] };
   app.printResult = null;
-  for (const id of ["pack-card", "packages-card", "print-card", "print-result", "handover-card", "pickup-card", "done-card", "order-sla", "desk-indicator"]) $(id).hidden = true;
+  for (const id of ["pack-card", "ready-card", "packages-card", "print-card", "print-result", "handover-card", "pickup-card", "done-card", "order-sla", "desk-indicator", "order-claim"]) $(id).hidden = true;
 }
 
 async function refreshOrder(id) {
@@ -658,15 +913,28 @@ function renderOrder() {
   renderActions(o);
   renderPickList(o);
   renderPack(o);
+  renderReady(o);
   renderPackages(o);
   renderPrint(o);
   renderHandover(o);
   renderPickup(o);
   renderDone(o);
   renderDeskIndicator();
-  // The scan field is there while there is something to pick, or about to be.
-  $("scan-card").hidden = !["routed", "accepted", "picking"].includes(o.state);
+  renderScanCard(o);
   keepFocus();
+}
+
+const claimedByOther = (o) => Boolean(o.claim && !o.claim.mine);
+
+// The scan field is there only where a scan picks: while picking (a scan into an accepted
+// order starts picking first), and not while another terminal holds the order.
+function renderScanCard(o) {
+  const picking = ["accepted", "picking"].includes(o.state) && !o.on_hold;
+  $("scan-card").hidden = !picking || claimedByOther(o);
+  const hint = $("scan-hint");
+  if (o.state === "accepted") hint.textContent = "The first scan starts picking (or Alt+S). Alt+X rejects.";
+  else if (o.lines.every((l) => l.open === 0)) hint.textContent = "Every line is done: Alt+C completes picking.";
+  else hint.textContent = "Scan each item. A missing item: Short pick… on its line (Tab to it).";
 }
 
 function renderOrderHead(o) {
@@ -679,39 +947,53 @@ function renderOrderHead(o) {
   state.dataset.state = o.state;
   state.className = `badge state state-${o.state}`;
   $("order-hold").hidden = !o.on_hold;
+  const claim = $("order-claim");
+  claim.hidden = !claimedByOther(o);
+  claim.textContent = claimedByOther(o) ? `Being picked on ${o.claim.holder_name} since ${time(o.claim.claimed_at)}` : "";
   const units = o.lines.reduce((n, l) => n + l.quantity, 0);
-  $("order-meta").textContent = `${o.id} · routed ${time(o.routed_at)} · ${o.method === "pickup" ? "ready by" : "ship by"} ${time(o.ship_by)} · ${units} unit${units === 1 ? "" : "s"}`;
+  const shelf = o.pickup_shelf ? ` · on shelf ${o.pickup_shelf}` : "";
+  $("order-meta").textContent = `${o.id} · routed ${time(o.routed_at)} · ${o.method === "pickup" ? "ready by" : "ship by"} ${time(o.ship_by)} · ${units} unit${units === 1 ? "" : "s"}${shelf}`;
   const c = o.customer || {};
   $("order-customer").textContent = [c.name, c.phone, c.email].filter(Boolean).join(" · ");
   const a = o.address || {};
   const addr = [a.name, a.line1, a.line2, [a.postcode, a.city].filter(Boolean).join(" "), a.region, a.country].filter(Boolean);
   $("order-address").textContent = o.method === "ship" ? addr.join(", ") : "Customer collects in store";
-  const sla = $("order-sla");
-  sla.hidden = o.state !== "routed";
-  clear(sla);
-  if (o.state === "routed")
-    sla.append(h("span", { class: "countdown", testid: "order-sla-countdown", data: { deadline: String(o.accept_by - app.clockSkewMs) } }));
+  const clock = slaClock(o, "order-sla-countdown");
+  const box = clear($("order-sla"));
+  box.hidden = !clock;
+  if (clock) box.append(clock);
   tick();
 }
 
 // The buttons for what the server says may happen next. Pack, ship and collect have their
 // own panels; "cancel" comes from the cloud only and has no terminal endpoint.
+// Each with its Alt+key shortcut (ready for pickup, pack and hand over have their panels).
 const ACTIONS = [
-  { action: "accept", label: "Accept", cls: "primary", fn: (o) => post(o, "accept") },
-  { action: "start_picking", label: "Start picking", cls: "primary", fn: (o) => post(o, "start-picking") },
-  { action: "complete_picking", label: "Complete picking", cls: "primary", fn: (o) => post(o, "complete-picking") },
-  { action: "ready_for_pickup", label: "Ready for pickup", cls: "primary", fn: (o) => post(o, "ready-for-pickup") },
-  { action: "unlock_pickup", label: "Unlock pickup", cls: "", fn: (o) => post(o, "unlock-pickup") },
-  { action: "reject", label: "Reject…", cls: "danger", fn: rejectOrder },
+  { action: "accept", label: "Accept", cls: "primary", key: "KeyA", fn: (o) => post(o, "accept") },
+  { action: "start_picking", label: "Start picking", cls: "primary", key: "KeyS", fn: (o) => post(o, "start-picking") },
+  { action: "complete_picking", label: "Complete picking", cls: "primary", key: "KeyC", fn: (o) => post(o, "complete-picking") },
+  { action: "unlock_pickup", label: "Unlock pickup", cls: "", key: "KeyU", fn: (o) => post(o, "unlock-pickup") },
+  { action: "release_claim", label: "Release claim", cls: "", key: "KeyL", fn: (o) => post(o, "release-claim") },
+  { action: "reject", label: "Reject…", cls: "danger", key: "KeyX", fn: rejectOrder },
 ];
+
+// "Alt+A" for the KeyA shortcut.
+const keyLabel = (code) => `Alt+${code.replace(/^Key|^Digit/, "")}`;
+
+function offered(o, action) {
+  // Unlocking only makes sense on a manager terminal after wrong codes were typed.
+  if (action === "unlock_pickup") return allowed(action) && app.session.role === "manager" && o.pickup_attempts > 0;
+  if (action === "release_claim") return claimedByOther(o) && app.session.role === "manager";
+  // Another terminal's order: only a manager's release (or the cloud) changes it.
+  if (claimedByOther(o) && action !== "reject") return false;
+  return allowed(action);
+}
 
 function renderActions(o) {
   const bar = clear($("order-actions"));
   for (const a of ACTIONS) {
-    if (!allowed(a.action)) continue;
-    // Unlocking only makes sense on a manager terminal after wrong codes were typed.
-    if (a.action === "unlock_pickup" && (app.session.role !== "manager" || !o.pickup_attempts)) continue;
-    const btn = h("button", { type: "button", class: `btn big ${a.cls}`, testid: `action-${a.action}` }, a.label);
+    if (!offered(o, a.action)) continue;
+    const btn = h("button", { type: "button", class: `btn big ${a.cls}`, testid: `action-${a.action}`, data: { shortcut: a.key } }, a.label, " ", h("kbd", {}, keyLabel(a.key)));
     btn.addEventListener("click", () => run(btn, () => a.fn(app.order)));
     bar.append(btn);
   }
@@ -803,11 +1085,53 @@ function onScanKey(e) {
 
 async function submitScan(id, barcode) {
   try {
+    // Scanning the first item of an accepted order is how a scanner-only desk starts picking.
+    if (app.order && app.order.id === id && app.order.state === "accepted") await post(app.order, "start-picking");
     showScanResult(id, barcode, await api("POST", `/api/v1/orders/${enc(id)}/scan`, { barcode }), null);
   } catch (e) {
     if (e.status === 401) return;
+    // Not an item: maybe it names an order (its pick list's QR, its number, a parcel).
+    if (e.code === "unknown_barcode") {
+      const hit = await lookup(barcode).catch(() => null);
+      if (hit && hit.kind === "order") return openFound(hit);
+    }
     showScanResult(id, barcode, null, e);
   }
+}
+
+// What a scanned or typed code names: {kind: "order", order_id, order_ref, state} or
+// {kind: "item", sku, ...}; null when nothing in the store is known by it.
+async function lookup(code) {
+  try {
+    return await api("GET", `/api/v1/lookup?code=${enc(code)}`);
+  } catch (e) {
+    if (e.status === 404) return null;
+    throw e;
+  }
+}
+
+function openFound(hit) {
+  clearAlert();
+  sound.ok();
+  toast(`Opened order ${hit.order_ref || hit.order_id}`);
+  location.hash = `#/order/${enc(hit.order_id)}`;
+}
+
+// The top bar's field: a scan or typed text from any screen. A code that names an order
+// opens it; anything else (a name, a phone number, an item) searches the queue.
+async function find(text) {
+  const hit = await lookup(text);
+  if (hit && hit.kind === "order") return openFound(hit);
+  clearAlert();
+  return searchQueue(hit && hit.kind === "item" ? hit.sku : text);
+}
+
+function onFindSubmit(e) {
+  e.preventDefault();
+  const input = $("find-input");
+  const text = input.value.trim();
+  input.value = "";
+  if (text) run(null, () => find(text));
 }
 
 // The feedback for one scan into order `id`, whether typed into the scan field or read by
@@ -847,7 +1171,8 @@ function syncDesk() {
 // The order the desk's scanner should pick into according to this terminal, or "".
 function deskWanted() {
   const o = app.order;
-  if (!app.session || !app.session.station || app.screen !== "order" || !o || o.state !== "picking") return "";
+  if (!app.session || !app.session.station || !app.deskScanners || app.screen !== "order" || !o || o.state !== "picking") return "";
+  if (claimedByOther(o)) return "";
   return o.id;
 }
 
@@ -978,8 +1303,16 @@ function packageEditor(o, p, i, several) {
   fillSelect(select, app.reference.box_types);
   select.value = p.box_type;
   select.addEventListener("change", () => (p.box_type = select.value));
-  const weight = h("input", { class: "big-input", testid: `pack-weight-${n}`, id: `pack-weight-${n}`, type: "number", inputmode: "numeric", min: "1", step: "1", placeholder: "grams", value: p.weight });
+  const weight = h("input", { class: "big-input", testid: `pack-weight-${n}`, id: `pack-weight-${n}`, type: "number", inputmode: "numeric", min: "1", step: "1", placeholder: "grams, then Enter", value: p.weight });
   weight.addEventListener("input", () => (p.weight = weight.value));
+  // A scale that types its reading ends with Enter: the next package's weight, or pack.
+  weight.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter") return;
+    e.preventDefault();
+    const next = $(`pack-weight-${n + 1}`);
+    if (next) next.focus();
+    else $("pack-submit").click();
+  });
   const fieldset = h(
     "fieldset",
     { class: "package", testid: `pack-package-${n}` },
@@ -1043,6 +1376,16 @@ async function submitPack() {
   app.packDraft = null;
 }
 
+function renderReady(o) {
+  $("ready-card").hidden = !allowed("ready_for_pickup") || o.on_hold;
+}
+
+async function submitReady() {
+  const shelf = $("ready-shelf").value.trim();
+  await post(app.order, "ready-for-pickup", shelf ? { shelf } : {});
+  $("ready-shelf").value = "";
+}
+
 function renderPackages(o) {
   $("packages-card").hidden = o.packages.length === 0;
   const body = clear($("packages-body"));
@@ -1053,7 +1396,7 @@ function renderPackages(o) {
   for (const p of o.packages)
     body.append(
       h("tr", { testid: `package-${p.package_no}` }, h("td", {}, String(p.package_no)), h("td", {}, p.box_type), h("td", {}, grams(p.weight_g)),
-        h("td", {}, p.items.map((i) => `${i.quantity} × ${title(i.line_no)}`).join("; "))),
+        h("td", {}, p.items.map((i) => `${i.quantity} × ${title(i.line_no)}`).join("; ")), h("td", {}, p.tracking || "—")),
     );
 }
 
@@ -1218,6 +1561,11 @@ async function handOver() {
 
 function renderPickup(o) {
   $("pickup-card").hidden = !allowed("collect");
+  const locked = $("pickup-locked");
+  locked.hidden = !o.pickup_locked;
+  locked.textContent = o.pickup_locked ? "Locked after too many wrong codes: a manager must unlock it before the customer can collect." : "";
+  // A manager unlocked it: the lock's banner is out of date.
+  if (!o.pickup_locked && $("alert").dataset.code === "pickup_locked") clearAlert();
 }
 
 function onPickupKey(e) {
@@ -1241,9 +1589,10 @@ async function collect(button) {
       if (e.status === 401) return;
       sound.error();
       flash(document.body, "flash-error");
+      // The message already counts the attempts left; at none, the lock is what matters.
       const left = e.detail && e.detail.attempts_left;
-      const extra = left === 0 ? "No attempts left: a manager must unlock the order." : `Attempts left: ${left}, then a manager must unlock the order.`;
-      showError(e, e.code === "wrong_pickup_code" && left !== undefined ? extra : "");
+      if (e.code === "pickup_locked" || left === 0) showAlert("error", `${e.message}. No attempts left: a manager must unlock the order.`, "pickup_locked");
+      else showError(e);
       await refreshOrder(id).catch(() => {}); // the attempt counter moved
     }
   });
@@ -1257,7 +1606,7 @@ function renderDone(o) {
     rejected: ["Rejected", o.reject_reason ? `Reason: ${humanize(o.reject_reason)}` : ""],
     expired: ["Expired", "Nobody accepted this order in time; the cloud routes it elsewhere."],
     cancelled: ["Cancelled", "The order was cancelled. Put any picked items back."],
-    ready_for_pickup: ["Waiting for the customer", "Scan or type the customer's pickup code to hand the order over."],
+    ready_for_pickup: ["Waiting for the customer", `${o.pickup_shelf ? `On shelf ${o.pickup_shelf}. ` : ""}Type or scan the code the customer shows to hand the order over.`],
   }[o.state];
   card.hidden = !text;
   if (!text) return;
@@ -1266,32 +1615,84 @@ function renderDone(o) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Keeping the scan field focused
+// Keyboard: where scans land, shortcuts
 // ---------------------------------------------------------------------------------------
 
 // The field a keyboard-wedge scanner types into on the order screen: item barcodes while
-// picking, the weight when packing, the carrier label's tracking barcode at handover, the
-// customer's code at pickup.
+// picking, the customer's code at pickup, the staging shelf, the carrier label's tracking
+// barcode at handover, the weight when packing.
 function primaryInput() {
   if (app.screen !== "order") return null;
   if (!$("scan-card").hidden) return $("scan-input");
   if (!$("pickup-card").hidden) return $("pickup-code");
+  if (!$("ready-card").hidden) return $("ready-shelf");
   if (!$("handover-card").hidden) return $("handover-tracking");
   if (!$("pack-card").hidden) return $("pack-weight-1");
   return null;
 }
 
-// After focus moves (a button tap, a tap on empty space, a re-render), hand it back to the
-// scan field, unless the associate is typing somewhere else or a dialog is open.
+// Where a scan goes on each screen; the top bar's find field where the screen has none.
+function scanTarget() {
+  const find = $("find-form").hidden ? null : $("find-input");
+  switch (app.screen) {
+    case "pair":
+      return $("pair-code");
+    case "order":
+      return primaryInput() || find;
+    case "manifest":
+      return $("manifest-scan");
+    case "returns": {
+      const codes = [...document.querySelectorAll("#returns-lines input.code")];
+      return codes.find((c) => !c.value) || codes[codes.length - 1] || null;
+    }
+    case "stock":
+      return $("stock-query");
+    default:
+      return find;
+  }
+}
+
+// After focus is lost (a re-render removed the focused button, a tap on empty space, a
+// dialog closed), hand it to where the next scan should land. Focus the associate moved
+// on purpose (Tab to a button or a link) stays where it is.
 function keepFocus() {
   setTimeout(() => {
-    const target = primaryInput();
-    if (!target || $("dialog").open) return;
+    if ($("dialog").open) return;
+    const target = scanTarget();
     const active = document.activeElement;
-    if (active === target) return;
-    if (active && active !== document.body && active.matches("input, select, textarea, [contenteditable]")) return;
-    target.focus({ preventScroll: true });
+    // Lost: on nothing, or on something no longer shown. An empty find field gives way to
+    // the screen's own scan field once there is one (the order reached a scanning step).
+    const lost = !active || active === document.body || active.offsetParent === null;
+    const idleFind = active && active.id === "find-input" && !active.value && target !== active;
+    if (target && (lost || idleFind)) target.focus({ preventScroll: true });
   }, 0);
+}
+
+const usable = (el) => !el.disabled && el.offsetParent !== null && !el.closest("[hidden]");
+
+// Alt+key presses the visible button showing that shortcut (in the dialog while it is open).
+function onShortcut(e) {
+  if (!e.altKey || e.ctrlKey || e.metaKey || !e.code) return false;
+  const scope = $("dialog").open ? $("dialog") : document;
+  const el = [...scope.querySelectorAll(`[data-shortcut="${e.code}"]`)].find(usable);
+  if (!el) return false;
+  e.preventDefault();
+  el.click();
+  return true;
+}
+
+// A wedge scanner types wherever focus is. Typing on a button, a link or nothing goes to
+// the screen's scan field instead of being lost: moving focus during keydown makes the
+// character land in the field.
+function onKeyDown(e) {
+  unlockAudio();
+  if (onShortcut(e)) return;
+  if (e.ctrlKey || e.metaKey || e.altKey || e.key.length !== 1 || $("dialog").open) return;
+  const active = document.activeElement;
+  if (active && active.matches("input, select, textarea, [contenteditable]")) return;
+  if (e.key === " " && active && active.matches("button, a, summary")) return; // Space presses it
+  const target = scanTarget();
+  if (target && target !== active) target.focus({ preventScroll: true });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1370,6 +1771,35 @@ async function loadManifest() {
     );
   }
   $("manifest-all").checked = data.orders.length > 0 && data.orders.every((o) => app.manifestChecked.has(o.id));
+}
+
+// A scanned parcel (its label's package code or tracking number, or the order's number)
+// ticks its row.
+async function scanParcel(code) {
+  const hit = await lookup(code);
+  const id = hit && hit.kind === "order" ? hit.order_id : "";
+  const box = id && document.querySelector(`#manifest-orders input[type=checkbox][data-id="${CSS.escape(id)}"]`);
+  if (!box) {
+    sound.error();
+    flash(document.body, "flash-error");
+    const why = id ? `order ${hit.order_ref} is ${humanize(hit.state)}, not a packed parcel waiting for a courier` : "no parcel or order of this store has that code";
+    showAlert("error", `${code}: ${why}.`, "not_a_parcel");
+    return;
+  }
+  clearAlert();
+  box.checked = true;
+  app.manifestChecked.add(id);
+  sound.ok();
+  flash(box.closest("tr"), "flash-line");
+  toast(`Parcel ${hit.order_ref} on the manifest (${app.manifestChecked.size} ticked)`);
+}
+
+function onManifestScanKey(e) {
+  if (e.key !== "Enter") return;
+  e.preventDefault();
+  const code = e.target.value.trim();
+  e.target.value = "";
+  if (code) run(null, () => scanParcel(code));
 }
 
 function checkAllManifest() {
@@ -1479,7 +1909,7 @@ async function submitReturn(e) {
     $("returns-order").value = "";
     $("returns-note").value = "";
     clear($("returns-lines"));
-    addReturnLine();
+    addReturnLine().querySelector("input.code").focus(); // the next customer's first scan
     return r;
   });
 }
@@ -1503,10 +1933,12 @@ async function searchStock(e) {
     const body = clear($("stock-body"));
     $("stock-table").hidden = data.items.length === 0;
     $("stock-empty").hidden = data.items.length > 0;
+    $("stock-truncated").hidden = !data.truncated;
+    $("stock-truncated").textContent = data.truncated ? `Showing the first ${data.items.length}: add a word to narrow the search.` : "";
     for (const i of data.items)
       body.append(
-        h("tr", { testid: `stock-row-${i.sku}` }, h("td", {}, i.sku), h("td", {}, i.title), h("td", { class: "bin" }, i.bin), h("td", { class: "muted" }, i.barcodes.join(", ")),
-          ...["on_hand", "reserved", "unsellable", "safety_stock"].map((k) => h("td", { class: "num" }, String(i[k]))),
+        h("tr", { testid: `stock-row-${i.sku}` }, h("td", {}, i.sku), h("td", {}, i.title), h("td", { class: "bin" }, i.bin), h("td", { class: "muted wide-only" }, i.barcodes.join(", ")),
+          ...["on_hand", "reserved", "unsellable", "safety_stock"].map((k) => h("td", { class: `num${["unsellable", "safety_stock"].includes(k) ? " wide-only" : ""}` }, String(i[k]))),
           h("td", { class: `num strong${i.available > 0 ? "" : " none"}` }, String(i.available))),
       );
     $("stock-query").select(); // the next scan replaces the query
@@ -1685,6 +2117,28 @@ function wire() {
     pair($("pair-code").value.trim(), e.submitter);
   });
   $("demo-code-use").addEventListener("click", (e) => pair($("demo-code-value").textContent, e.currentTarget));
+  $("demo-code-associate").addEventListener("click", (e) => pairAsAssociate(e.currentTarget));
+  $("find-form").addEventListener("submit", onFindSubmit);
+  $("find-input").addEventListener("keydown", (e) => {
+    if (e.key !== "Escape" || !app.queue.q) return;
+    app.queue.q = "";
+    app.queue.filter = "todo";
+    if (app.screen === "queue") run(null, loadQueue);
+  });
+  $("sound-toggle").addEventListener("click", toggleSound);
+  $("attention-ack").addEventListener("click", acknowledge);
+  $("ready-submit").addEventListener("click", (e) => run(e.currentTarget, submitReady));
+  $("ready-shelf").addEventListener("keydown", (e) => {
+    if (e.key !== "Enter") return;
+    e.preventDefault();
+    $("ready-submit").click();
+  });
+  $("handover-tracking").addEventListener("keydown", (e) => {
+    if (e.key !== "Enter") return;
+    e.preventDefault();
+    $("handover-submit").click();
+  });
+  $("manifest-scan").addEventListener("keydown", onManifestScanKey);
   $("alert-close").addEventListener("click", () => {
     clearAlert();
     keepFocus();
@@ -1703,11 +2157,12 @@ function wire() {
   $("unpair").addEventListener("click", unpair);
   document.addEventListener("focusout", keepFocus);
   document.addEventListener("pointerdown", unlockAudio);
-  document.addEventListener("keydown", unlockAudio);
+  document.addEventListener("keydown", onKeyDown);
   window.addEventListener("hashchange", route);
   setInterval(tick, 1000);
   // Without the live link, poll; with it, a slow safety refresh in case an event was lost.
-  setInterval(() => app.session && !app.live && refreshVisible(true), 10000);
+  setInterval(() => app.session && !app.live && !app.stale && refreshVisible(true), 10000);
+  setInterval(() => app.session && app.stale && refreshVisible(true), 3000); // back soon after fulfild is
   setInterval(() => app.session && app.live && refreshVisible(true), 60000);
 }
 

@@ -29,9 +29,10 @@ import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 
-const GLOBAL_TIMEOUT_MS = 180_000; // ctest gives the whole script 300 s
+const GLOBAL_TIMEOUT_MS = 300_000; // ctest gives the whole script 420 s
 const STEP_TIMEOUT_MS = 15_000; // any single UI expectation
-const ROUTED_WAIT_MS = 60_000; // the demo routes an order every 45 s after its first five
+const ROUTED_WAIT_MS = 60_000; // the demo routes DEMO_ORDERS at once, then one every 45 s
+const DEMO_ORDERS = 16; // enough for every scenario without waiting for the 45 s ones
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
   "--no-first-run", "--disable-component-update", "--disable-sync"];
@@ -66,7 +67,7 @@ function startFulfild(binary, port, stateDir, logFile, extraArgs = []) {
   delete env.FULFIL_UI_DIR; // the embedded UI is what ships
   if (process.env.UI_DIR) env.FULFIL_UI_DIR = path.resolve(process.env.UI_DIR);
   const out = fs.openSync(logFile, "a");
-  const child = spawn(binary, ["--demo", "--state-dir", stateDir, "--listen", `127.0.0.1:${port}`, ...extraArgs], {
+  const child = spawn(binary, ["--demo", "--demo-orders", String(DEMO_ORDERS), "--state-dir", stateDir, "--listen", `127.0.0.1:${port}`, ...extraArgs], {
     env,
     stdio: ["ignore", out, out],
   });
@@ -382,8 +383,12 @@ async function scenarioPickup(page, t) {
   await t.expectFocus("scan-input");
   await t.pickAll(await t.api(`/api/v1/orders/${id}`));
   await t.action("complete_picking", "picked");
-  await t.pack("S", 400);
-  await t.action("ready_for_pickup", "ready_for_pickup");
+  // No box, no weight: a pickup goes onto a staging shelf.
+  check(!(await t.tid("pack-panel").isVisible()), "a pickup order offers packing");
+  await t.tid("ready-shelf").fill("P-03");
+  await t.tid("ready-submit").click();
+  await t.expectState("ready_for_pickup");
+  check((await t.tid("order-meta").innerText()).includes("shelf P-03"), "the order does not show its staging shelf");
   await t.expectFocus("pickup-code-input");
 
   // This terminal is a manager, so the API shows it the code the customer would bring.
@@ -398,7 +403,8 @@ async function scenarioPickup(page, t) {
     throw new TestFailure(`no red banner after a wrong pickup code; banner: ${await t.alertText()}`);
   }
   const text = await t.tid("alert-message").innerText();
-  check(/attempts left:\s*4/i.test(text), `wrong-code banner does not say how many attempts are left: "${text}"`);
+  check(/4 attempt\(s\) left/i.test(text), `wrong-code banner does not say how many attempts are left: "${text}"`);
+  check((text.match(/attempt/gi) || []).length === 1, `wrong-code banner says the attempts left twice: "${text}"`);
   await t.expectState("ready_for_pickup");
   await t.shot("05-pickup-wrong-code");
   log(`  wrong code refused: "${text.replace(/\s+/g, " ").trim()}"`);
@@ -420,7 +426,7 @@ async function scenarioOtherScreens(page, t, shipped) {
   log(`  stock lookup shows ${line.sku}`);
 
   await t.tid("nav-returns").click();
-  await t.tid("returns-order-id").fill(shipped.id);
+  await t.tid("returns-order-id").fill(shipped.order_ref); // the customer's order number
   await t.tid("screen-returns").locator('[data-testid^="return-code-"]').first().fill(line.barcodes[0]);
   await t.tid("returns-submit").click();
   const rid = t.tid("return-id");
@@ -477,6 +483,277 @@ async function scenarioManifest(page, t) {
   check(o.state === "shipped" && o.carrier === "UPS", `manifested order is ${o.state} with "${o.carrier}"`);
   await t.shot("07-manifest");
   log(`  manifest ${mid}: ${summary}`);
+}
+
+// ---------------------------------------------------------------------------------------
+// F-J: the associate's shift on a tablet and a phone, by keyboard and scanner only
+// ---------------------------------------------------------------------------------------
+
+const TABLET = { width: 820, height: 1180 };
+const PHONE = { width: 390, height: 844 };
+
+// Nothing on the screen may be wider than the viewport (a table that does not fit scrolls
+// inside its own box).
+async function checkNoOverflow(page, what) {
+  const r = await page.evaluate(() => {
+    const width = window.innerWidth;
+    const doc = document.documentElement.scrollWidth;
+    let widest = "";
+    if (doc > width)
+      for (const el of document.querySelectorAll("body *")) {
+        const box = el.getBoundingClientRect();
+        if (box.right > width + 1 && el.offsetParent !== null) {
+          widest = `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}${el.dataset.testid ? `[${el.dataset.testid}]` : ""} ends at ${Math.round(box.right)} px`;
+          break;
+        }
+      }
+    return { width, doc, widest };
+  });
+  check(r.doc <= r.width, `${what}: the page is ${r.doc} px wide in a ${r.width} px viewport (${r.widest})`);
+}
+
+// A terminal of its own (a browser profile), paired as an associate by typing the code.
+async function associateTerminal(env, viewport, name) {
+  const context = await env.browser.newContext({ viewport });
+  const page = await context.newPage();
+  env.watch(page);
+  page.setDefaultTimeout(STEP_TIMEOUT_MS);
+  const t = makeHelpers(page, env.base, env.artifacts);
+  await page.goto(`${env.base}/`);
+  await t.tid("screen-pair").waitFor();
+  const { code } = await postJson(env.base, "/api/v1/demo/pairing-code?role=associate", {});
+  await t.expectFocus("pair-code-input");
+  await t.wedge(code);
+  await t.tid("screen-queue").waitFor();
+  const who = await t.tid("terminal-name").innerText();
+  check(/associate/.test(who), `${name} paired as "${who}", expected an associate`);
+  log(`${name} (${viewport.width}×${viewport.height}) paired by keyboard: ${who}`);
+  return { context, page, t, shot: (n) => page.screenshot({ path: path.join(env.artifacts, `${n}.png`) }) };
+}
+
+async function press(page, keys) {
+  await page.keyboard.press(keys);
+}
+
+// A routed order of this method not yet taken by another scenario, with its number.
+async function takeRouted(t, method, taken) {
+  const deadline = Date.now() + ROUTED_WAIT_MS;
+  for (;;) {
+    const { orders } = await t.api(`/api/v1/orders?state=routed&method=${method}`);
+    const o = orders.find((x) => !taken.has(x.id));
+    if (o) {
+      taken.add(o.id);
+      return o;
+    }
+    check(Date.now() < deadline, `no routed ${method} order within ${ROUTED_WAIT_MS / 1000} s`);
+    await sleep(1000);
+  }
+}
+
+// Scans every unit with wedge bursts, checking the focus lands in the scan field first.
+async function scanAll(a, order) {
+  await a.t.pickAll(order, async (code) => {
+    await a.t.wedge(code);
+  });
+}
+
+// F: ship from store on a tablet, no pointer: find by the customer's order number, accept,
+// Tab around the buttons (no trap), scan while a button has the focus (the scan still lands),
+// complete, weigh, choose the carrier and hand over.
+async function scenarioKeyboardShip(env, manager, taken) {
+  log("F: ship from store by keyboard and scanner only (tablet)");
+  const a = await associateTerminal(env, TABLET, "tablet");
+  const o = await takeRouted(manager, "ship", taken);
+  await a.t.expectFocus("find-input");
+  await a.t.wedge(o.order_ref);
+  await a.t.expectState("routed");
+  check((await a.t.tid("order-ref").innerText()) === o.order_ref, `the find field did not open ${o.order_ref}`);
+  await checkNoOverflow(a.page, "tablet order screen");
+  await a.shot("20-kb-opened");
+  await press(a.page, "Alt+A");
+  await a.t.expectState("accepted");
+  await a.t.expectFocus("scan-input");
+  // Tab and Shift+Tab move on and stay (the old UI snapped back to the scan field).
+  await press(a.page, "Shift+Tab");
+  await sleep(150);
+  const onButton = await a.page.evaluate(() => document.activeElement?.tagName);
+  check(onButton === "BUTTON" || onButton === "A", `Shift+Tab from the scan field went to ${onButton}, or was pulled back`);
+  await press(a.page, "Shift+Tab");
+  await sleep(150);
+  check(await a.page.evaluate(() => document.activeElement?.dataset?.testid !== "scan-input"), "focus snapped back to the scan field");
+  log("  Tab moves between buttons without snapping back");
+  // A scan while a button has the focus lands in the scan field; the first scan starts picking.
+  const order = await manager.api(`/api/v1/orders/${o.id}`);
+  await scanAll(a, order);
+  await a.t.expectState("picking");
+  await a.shot("21-kb-picked");
+  await press(a.page, "Alt+C");
+  await a.t.expectState("picked");
+  await a.t.expectFocus("pack-weight-1");
+  await a.t.wedge("920"); // a scale typing its reading
+  await a.t.expectState("packed");
+  await a.t.expectFocus("handover-tracking");
+  await press(a.page, "Shift+Tab");
+  await a.t.expectFocus("handover-carrier");
+  await press(a.page, "ArrowDown");
+  await press(a.page, "Tab");
+  await a.t.expectFocus("handover-tracking");
+  await a.t.wedge("KB-TRACK-1");
+  await a.t.expectState("shipped");
+  const shipped = await manager.api(`/api/v1/orders/${o.id}`);
+  check(shipped.tracking === "KB-TRACK-1" && shipped.carrier, `shipped as ${shipped.carrier}/${shipped.tracking}`);
+  await a.shot("22-kb-shipped");
+  log(`  ${o.order_ref}: found, accepted, picked, packed and shipped (${shipped.carrier}) without a click`);
+  return a;
+}
+
+// G: pickup on a phone, no pointer: accept, scan, complete, staging shelf, a wrong code
+// (said once), the right one.
+async function scenarioKeyboardPickup(env, manager, taken) {
+  log("G: pickup in store by keyboard and scanner only (phone)");
+  const a = await associateTerminal(env, PHONE, "phone");
+  await checkNoOverflow(a.page, "phone queue");
+  const o = await takeRouted(manager, "pickup", taken);
+  await a.t.wedge(o.order_ref);
+  await a.t.expectState("routed");
+  await checkNoOverflow(a.page, "phone order screen");
+  await press(a.page, "Alt+A");
+  await a.t.expectState("accepted");
+  await scanAll(a, await manager.api(`/api/v1/orders/${o.id}`));
+  await press(a.page, "Alt+C");
+  await a.t.expectState("picked");
+  await a.t.expectFocus("ready-shelf");
+  await a.t.wedge("P-07");
+  await a.t.expectState("ready_for_pickup");
+  await a.t.expectFocus("pickup-code-input");
+  check(!(await a.page.content()).includes((await manager.api(`/api/v1/orders/${o.id}`)).pickup_code), "the associate's page holds the pickup code");
+  const { pickup_code: code } = await manager.api(`/api/v1/orders/${o.id}`);
+  await a.t.wedge(code === "000000" ? "111111" : "000000");
+  const text = await a.t.expectErrorBanner("wrong_pickup_code", "a wrong pickup code");
+  check((text.match(/attempt/gi) || []).length === 1, `the attempts left are said more than once: "${text}"`);
+  await a.shot("23-kb-pickup-wrong");
+  await a.t.expectFocus("pickup-code-input");
+  await a.t.wedge(code);
+  await a.t.expectState("collected");
+  await checkNoOverflow(a.page, "phone collected order");
+  await a.shot("24-kb-collected");
+  log(`  ${o.order_ref}: accepted, picked, shelved on P-07, collected without a click`);
+  return a;
+}
+
+// H: two terminals on one order: the tablet picks, the manager sees who has it and releases
+// it, then picks on; the tablet sees the manager has it.
+async function scenarioClaims(env, tablet, manager, managerPage, taken) {
+  log("H: two terminals, one order");
+  const o = await takeRouted(manager, "ship", taken);
+  const order = await manager.api(`/api/v1/orders/${o.id}`);
+  await tablet.t.tid("find-input").waitFor();
+  await tablet.page.evaluate(() => document.activeElement?.blur());
+  await press(tablet.page, "Alt+Q");
+  await tablet.t.tid("screen-queue").waitFor();
+  await tablet.t.wedge(o.order_ref);
+  await tablet.t.expectState("routed");
+  await press(tablet.page, "Alt+A");
+  await tablet.t.expectState("accepted");
+  const first = order.pick_walk[0];
+  await tablet.t.wedge(first.barcodes[0]); // starts picking: the tablet holds the order
+  await tablet.t.expectState("picking");
+
+  await managerPage.goto(`${env.base}/#/order/${encodeURIComponent(o.id)}`);
+  await manager.expectState("picking");
+  const badge = manager.tid("order-claim");
+  await badge.waitFor();
+  const says = await badge.innerText();
+  check(/Demo associate/.test(says), `the claim badge reads "${says}"`);
+  check(!(await manager.tid("scan-card").isVisible()), "another terminal's order offers the scan field");
+  await managerPage.screenshot({ path: path.join(env.artifacts, "25-claimed-elsewhere.png") });
+  await press(managerPage, "Alt+L");
+  await manager.tid("scan-card").waitFor();
+  check(!(await badge.isVisible()), "the claim badge stays after the release");
+  await manager.wedge(first.barcodes[0]);
+  await managerPage.waitForFunction(() => document.querySelector('[data-testid="order-claim"]')?.hidden !== false);
+  const claimed = tablet.t.tid("order-claim");
+  try {
+    await tablet.page.locator('[data-testid="order-claim"]', { hasText: "Demo manager" }).waitFor();
+  } catch {
+    throw new TestFailure(`the tablet does not show the manager picking: "${await claimed.innerText().catch(() => "")}"`);
+  }
+  check(!(await tablet.t.tid("scan-card").isVisible()), "the tablet still offers to scan into the manager's order");
+  await tablet.shot("26-claim-taken-over");
+  log(`  ${o.order_ref}: tablet picked, manager released and took over; tablet shows "${await claimed.innerText()}"`);
+}
+
+// I: an order waiting to be accepted is announced until acknowledged; the sound switch is
+// kept across a reload.
+async function scenarioAlerts(tablet) {
+  log("I: alerts that get noticed");
+  const box = tablet.t.tid("attention");
+  await box.waitFor();
+  const text = await tablet.t.tid("attention-message").innerText();
+  check(/waiting to be accepted/.test(text) && /accept within \d+:\d\d/.test(text), `the new-orders banner reads "${text}"`);
+  check((await box.getAttribute("data-acknowledged")) === "false", "new orders are acknowledged before anyone saw them");
+  await press(tablet.page, "Alt+G");
+  await tablet.page.locator('[data-testid="attention"][data-acknowledged="true"]').waitFor();
+  check(await box.isVisible(), "acknowledging hid the banner while orders still wait");
+  // On (or waiting for a first tap), then off: the switch is kept per terminal.
+  const sound = tablet.t.tid("sound-toggle");
+  const before = await sound.getAttribute("data-state");
+  for (let i = 0; i < 2 && (await sound.getAttribute("data-state")) !== "off"; i++) {
+    await sound.press("Enter");
+    await sleep(200);
+  }
+  const after = await sound.getAttribute("data-state");
+  check(after === "off", `the sound switch did not turn off (shows ${after})`);
+  await tablet.page.reload();
+  await tablet.t.tid("sound-toggle").waitFor();
+  const kept = await tablet.t.tid("sound-toggle").getAttribute("data-state");
+  check(kept === "off", `the sound switch was off and came back ${kept} after a reload`);
+  await tablet.shot("27-attention");
+  log(`  banner "${text}"; acknowledged; sound ${before} → ${after}, after reload ${kept}`);
+}
+
+// The screens at phone width: nothing wider than the viewport.
+async function scenarioNarrowScreens(phone, sku) {
+  for (const screen of ["queue", "manifest", "returns", "stock", "devices"]) {
+    await phone.page.evaluate((s) => (location.hash = `#/${s}`), screen);
+    await phone.t.tid(`screen-${screen}`).waitFor();
+    if (screen === "stock") {
+      await phone.t.tid("stock-query").fill(sku.slice(0, 5));
+      await phone.t.tid("stock-query").press("Enter");
+      await phone.t.tid("stock-results").waitFor();
+    }
+    await sleep(300);
+    await checkNoOverflow(phone.page, `phone ${screen} screen`);
+    await phone.shot(`28-phone-${screen}`);
+  }
+  log("  phone: queue, manifest, returns, stock and devices fit 390 px");
+}
+
+// J: fulfild goes away: the queue keeps what it showed, marked stale, actions wait; it comes
+// back by itself when fulfild does.
+async function scenarioOffline(env, tablet) {
+  log("J: fulfild down and back");
+  await tablet.page.evaluate(() => (location.hash = "#/queue"));
+  await tablet.t.tid("screen-queue").waitFor();
+  await tablet.page.locator('[data-testid^="queue-order-"]').first().waitFor();
+  const rows = await tablet.page.locator('[data-testid^="queue-order-"]').count();
+  await env.stopMain();
+  const stale = tablet.t.tid("stale");
+  await stale.waitFor({ timeout: 30_000 });
+  const shown = await tablet.page.locator('[data-testid^="queue-order-"]').count();
+  check(shown === rows, `the queue showed ${rows} orders and ${shown} once fulfild was down`);
+  const todo = Number(await tablet.t.tid("queue-chip-todo").getAttribute("data-count"));
+  check(todo > 0, "the to-do count went to 0 with fulfild down");
+  await tablet.shot("29-offline");
+  log(`  down: ${shown} orders still shown, marked stale: "${await stale.innerText()}"`);
+  await env.restartMain();
+  try {
+    await tablet.page.waitForFunction(() => document.querySelector('[data-testid="stale"]').hidden, null, { timeout: 30_000 });
+  } catch {
+    throw new TestFailure("the stale banner stayed after fulfild came back");
+  }
+  await tablet.page.locator('[data-testid^="queue-order-"]').first().waitFor();
+  log("  back: the page reconnected by itself");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -758,7 +1035,25 @@ async function main() {
     await scenarioOtherScreens(page, t, shipped);
     await scenarioManifest(page, t);
     const cleanup = (fn) => cleanups.push(async () => fn());
-    await scenarioDeskScanner({ binary, artifacts, browser, watch, cleanup, spawned: (c) => children.push(c) });
+    const env = {
+      binary, artifacts, browser, watch, cleanup, base,
+      spawned: (c) => children.push(c),
+      stopMain: () => stopFulfild(child),
+      restartMain: async () => {
+        child = startFulfild(binary, port, stateDir, path.join(artifacts, "fulfild.log"));
+        await waitHealthy(base, child);
+      },
+    };
+    const taken = new Set();
+    const tablet = await scenarioKeyboardShip(env, t, taken);
+    await checkNoOverflow(tablet.page, "tablet order screen after shipping");
+    const phone = await scenarioKeyboardPickup(env, t, taken);
+    await scenarioClaims(env, tablet, t, page, taken);
+    await scenarioAlerts(tablet);
+    await scenarioNarrowScreens(phone, "SKU-1");
+    await phone.context.close();
+    await scenarioDeskScanner(env);
+    await scenarioOffline(env, tablet);
     check(pageErrors.length === 0, `the page logged errors:\n  ${pageErrors.join("\n  ")}`);
   };
 

@@ -32,7 +32,9 @@ Expected<void, std::string> prepare_request(config::LoadRequest& request);
 // cannot write /run/fulfild), a brand key of its own so that remote configuration can be
 // tried end to end; at start, the sample catalog, and a reference cloud in the process
 // unless sync.cloud_url names a real one.
+// `first_orders` are routed a second apart at start (a busy morning to try the queue and
+// waves on), then one every 45 s; each expires 15 min after it is routed unless accepted.
 agent::DaemonOptions daemon_options(config::Settings& settings, const config::LoadRequest& request,
-                                    const std::string& agent_version);
+                                    const std::string& agent_version, int first_orders = 5);
 
 }  // namespace fulfil::demo

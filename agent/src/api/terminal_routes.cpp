@@ -94,8 +94,12 @@ void add_pairing(Routes& r) {
   if (r.demo) {
     // The demo has no store box shell to run fulfilctl in front of the user: its pairing
     // screen asks here. Only ever on the demo's loopback listener.
-    r.server.route("POST", "/api/v1/demo/pairing-code", [&r](const ApiRequest&) {
-      PairingRequest p{Role::manager, "Demo terminal", "pack-1", 600'000};
+    // ?role=associate pairs the demo's browser as an associate (the default is a manager, who
+    // sees everything): the demo shows either view.
+    r.server.route("POST", "/api/v1/demo/pairing-code", [&r](const ApiRequest& req) {
+      const bool associate = req.query_value("role") == "associate";
+      PairingRequest p{associate ? Role::associate : Role::manager,
+                       associate ? "Demo associate" : "Demo manager", "pack-1", 600'000};
       auto code = r.store.terminals().issue_code(p, {{Actor::Kind::system, "demo"}, now_ms()});
       if (!code) return domain_error(code.error());
       return json_response({{"code", code->code}, {"expires_at", code->expires_at}}, 201);

@@ -28,7 +28,10 @@ Options:
   --listen ADDR:PORT     same as --set api.listen=ADDR:PORT
   --log-level LEVEL      same as --set log.level=LEVEL (debug, info, warn, error)
   --demo                 run a sample store in a temporary state directory
-                         (terminal API on 127.0.0.1:8080 unless --listen is given)
+                         (terminal API on 127.0.0.1:8080 unless --listen is given);
+                         it routes 5 orders at start, then one every 45 s, each
+                         expiring 15 min later unless accepted
+  --demo-orders N        with --demo: route N orders at start instead (0 to 500)
   --check-config PATH    validate a configuration file and exit (0 = valid)
   --config-reference     print every configuration key as a Markdown table
   --version              print the version
@@ -54,6 +57,7 @@ int main(int argc, char** argv) {
   fulfil::log::install_terminate_handler("fulfild");
   fulfil::config::LoadRequest request;
   bool demo = false;
+  int demo_orders = 5;
   std::vector<std::string> args(argv + 1, argv + argc);
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -80,6 +84,13 @@ int main(int argc, char** argv) {
       return 0;
     } else if (a == "--demo") {
       demo = true;
+    } else if (a == "--demo-orders") {
+      const std::string* v = value("--demo-orders");
+      char* end = nullptr;
+      const long n = v ? std::strtol(v->c_str(), &end, 10) : -1;
+      if (!v || v->empty() || *end != '\0' || n < 0 || n > 500)
+        return usage_error("--demo-orders needs a number of orders from 0 to 500");
+      demo_orders = static_cast<int>(n);
     } else if (a == "--config" || a == "--set" || a == "--state-dir" || a == "--listen" ||
                a == "--log-level") {
       const std::string* v = value(a.c_str());
@@ -104,7 +115,7 @@ int main(int argc, char** argv) {
   if (!settings) return print_config_errors(settings.error());
   fulfil::agent::DaemonOptions options{request, false, {}, {}};
   if (demo) {
-    options = fulfil::demo::daemon_options(*settings, request, FULFIL_VERSION);
+    options = fulfil::demo::daemon_options(*settings, request, FULFIL_VERSION, demo_orders);
   } else {
     options.components = [](boost::asio::io_context& io, fulfil::agent::Store& store,
                             const fulfil::config::Settings& s) {

@@ -19,18 +19,19 @@ namespace {
 namespace asio = boost::asio;
 using sync::CloudSimulator;
 
-// Routes an order to the store now and then: quickly at first, then every 45 s.
+// Routes an order to the store now and then: the first few quickly, then every 45 s.
 class DemoCloudComponent : public agent::DaemonComponent {
  public:
   // Numbering continues after the orders already in the store (a restarted demo keeps its
   // state directory; ids must not repeat).
   DemoCloudComponent(asio::io_context& io, std::string store_id, CloudSimulator& sim,
-                     int orders_so_far)
+                     int orders_so_far, int first_orders)
       : sim_(sim),
         store_id_(std::move(store_id)),
         timer_(io),
         first_(orders_so_far),
-        orders_(orders_so_far) {}
+        orders_(orders_so_far),
+        quick_(first_orders) {}
   std::string name() const override { return "demo_cloud"; }
   void start() override { schedule(); }
   void stop() override {
@@ -45,9 +46,10 @@ class DemoCloudComponent : public agent::DaemonComponent {
   std::mt19937 rng_{20261124};
   int first_ = 0;
   int orders_ = 0;
+  int quick_ = 5;
 
   void schedule() {
-    timer_.expires_after(std::chrono::seconds(orders_ - first_ < 5 ? 1 : 45));
+    timer_.expires_after(std::chrono::seconds(orders_ - first_ < quick_ ? 1 : 45));
     timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
       auto order = demo_order(rng_, ++orders_, config::now_ms());
@@ -73,7 +75,7 @@ class OwnedSimulator : public agent::DaemonComponent {
 
 Expected<std::vector<std::unique_ptr<agent::DaemonComponent>>, std::string> make_demo_components(
     asio::io_context& io, agent::Store& store, const config::Settings& s,
-    const std::string& agent_version) {
+    const std::string& agent_version, int first_orders) {
   if (auto ok = seed_demo_store(store, config::now_ms()); !ok)
     return unexpected("cannot seed the demo store: " + ok.error().message);
   if (!s.sync.cloud_url.empty()) return sync::make_cloud_components(io, store, s, agent_version);
@@ -104,8 +106,8 @@ Expected<std::vector<std::unique_ptr<agent::DaemonComponent>>, std::string> make
   int orders_so_far = 0;
   for (const auto& [state, n] : store.orders().count_by_state())
     orders_so_far += static_cast<int>(n);
-  auto generator =
-      std::make_unique<DemoCloudComponent>(io, s.store.id, owned->sim(), orders_so_far);
+  auto generator = std::make_unique<DemoCloudComponent>(io, s.store.id, owned->sim(), orders_so_far,
+                                                        first_orders);
   out.push_back(std::move(owned));
   out.push_back(std::move(generator));
   auto link = sync::make_cloud_components(io, store, s, agent_version, cloud);

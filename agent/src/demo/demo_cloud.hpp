@@ -21,6 +21,6 @@ inline constexpr const char* kBrandKeyFile = "demo-brand.key";
 // and the cloud link to it.
 Expected<std::vector<std::unique_ptr<agent::DaemonComponent>>, std::string> make_demo_components(
     boost::asio::io_context& io, agent::Store& store, const config::Settings& settings,
-    const std::string& agent_version);
+    const std::string& agent_version, int first_orders);
 
 }  // namespace fulfil::demo

@@ -68,7 +68,7 @@ Expected<void, std::string> prepare_request(config::LoadRequest& request) {
 }
 
 agent::DaemonOptions daemon_options(config::Settings& settings, const config::LoadRequest& request,
-                                    const std::string& agent_version) {
+                                    const std::string& agent_version, int first_orders) {
   const bool has_socket = overridden(request, "api.socket");
   const std::string brand_key = make_brand_key(settings);
   // Run on every configuration the daemon loads (at start, on SIGHUP, for a remote trial).
@@ -89,9 +89,10 @@ agent::DaemonOptions daemon_options(config::Settings& settings, const config::Lo
   };
   adjust(settings);
   agent::DaemonOptions options{request, true, {}, adjust};
-  options.components = [agent_version](boost::asio::io_context& io, agent::Store& store,
-                                       const config::Settings& s) {
-    return make_demo_components(io, store, s, agent_version);
+  options.components = [agent_version, first_orders](boost::asio::io_context& io,
+                                                     agent::Store& store,
+                                                     const config::Settings& s) {
+    return make_demo_components(io, store, s, agent_version, first_orders);
   };
   return options;
 }
