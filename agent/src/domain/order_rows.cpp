@@ -152,4 +152,19 @@ void insert_packages(Database& db, const std::string& order_id,
   }
 }
 
+std::optional<std::string> order_id_for_ref(Database& db, const std::string& order_ref) {
+  if (order_ref.empty()) return std::nullopt;
+  auto s = db.prepare(
+      "SELECT id, state FROM fulfilment_order WHERE order_ref=? COLLATE NOCASE "
+      "ORDER BY routed_at DESC, id DESC");
+  s.bind(1, order_ref);
+  std::optional<std::string> newest;
+  while (s.step()) {
+    if (!newest) newest = s.text(0);
+    const auto state = state_from(s.text(1));
+    if (state && !is_terminal(*state)) return s.text(0);
+  }
+  return newest;
+}
+
 }  // namespace fulfil::agent

@@ -17,6 +17,10 @@ void update_order(Database& db, const FulfilmentOrder& order);
 void update_line(Database& db, const std::string& order_id, const OrderLine& line);
 void insert_packages(Database& db, const std::string& order_id,
                      const std::vector<Package>& packages);
+// The order a customer's order number names (ASCII letter case ignored): of the orders
+// sharing it, the most recently routed one that has not ended, else the most recently
+// routed one.
+std::optional<std::string> order_id_for_ref(Database& db, const std::string& order_ref);
 
 nlohmann::json customer_json(const Customer& c);
 nlohmann::json address_json(const Address& a);
