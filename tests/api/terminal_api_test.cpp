@@ -743,16 +743,19 @@ std::string encoded(const std::string& value) {
   return out;
 }
 
-// Routes an order with the customer and reference a search looks at.
+// Routes an order with the customer and reference a search looks at, a millisecond or
+// more after the one before (the queue's order is routing time, then id).
 void add_customer_order(ApiServer& s, const std::string& id, const std::string& ref,
                         const std::string& name, const std::string& phone, DeliveryMethod m,
                         std::vector<std::pair<std::string, std::int64_t>> lines) {
+  static std::int64_t last = 0;
+  last = std::max(agent::now_ms(), last + 1);
   s.on_loop([&] {
     auto o = make_order(id, m, lines);
     o.order_ref = ref;
     o.customer = {name, "", phone};
-    o.accept_by = agent::now_ms() + 3'600'000;
-    REQUIRE(s.store->orders().receive(o, ctx(agent::now_ms())));
+    o.accept_by = last + 3'600'000;
+    REQUIRE(s.store->orders().receive(o, ctx(last)));
     return 0;
   });
 }

@@ -12,6 +12,8 @@ namespace fulfil::agent {
 
 std::optional<FulfilmentOrder> load_order(Database& db, const std::string& id);
 void insert_order(Database& db, const FulfilmentOrder& order);
+// The phone as the queue's search compares it: without spaces, '+', '-' and parentheses.
+std::string phone_search(const std::string& phone);
 // Writes the header columns that transitions change (state, reasons, carrier, pickup...).
 void update_order(Database& db, const FulfilmentOrder& order);
 void update_line(Database& db, const std::string& order_id, const OrderLine& line);

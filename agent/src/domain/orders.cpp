@@ -512,17 +512,19 @@ namespace {
 // 10000): a second subquery per order took the 100-order queue from 0.5 to 0.8 ms.
 constexpr std::string_view kQueueSelect =
     "SELECT o.id, o.order_ref, o.state, o.delivery_method, o.routed_at, o.accept_by, "
-    "o.ship_by, json_extract(o.customer, '$.name'), "
+    "o.ship_by, o.customer_name, "
     "(SELECT count(*) * 4294967296 + coalesce(sum(quantity),0) FROM order_line l "
     "WHERE l.order_id=o.id) "
     "FROM fulfilment_order o WHERE (?2 IS NULL OR o.delivery_method=?2) ";
 constexpr std::string_view kQueueState = "AND o.state=?1 ";
+// ?4: a LIKE prefix of the text, ?5: a LIKE "contains" of the text, ?6: a LIKE "contains"
+// of its digits (NULL under 4 digits), ?7: the text as a SKU, ?8: the SKU its barcode
+// names (NULL when none). LIKE ignores ASCII case; the SKUs compare without case. The
+// name and phone are migration 014's columns: parsing each order's customer JSON instead
+// made a search of 20000 orders take 20 to 50 ms rather than 15.
 constexpr std::string_view kQueueSearch =
     "AND (o.id LIKE ?4 ESCAPE '\\' OR o.order_ref LIKE ?4 ESCAPE '\\' "
-    "OR json_extract(o.customer, '$.name') LIKE ?5 ESCAPE '\\' "
-    "OR (?6 IS NOT NULL AND replace(replace(replace(replace(replace("
-    "json_extract(o.customer, '$.phone'), ' ', ''), '+', ''), '-', ''), '(', ''), ')', '') "
-    "LIKE ?6) "
+    "OR o.customer_name LIKE ?5 ESCAPE '\\' OR o.phone_search LIKE ?6 "
     "OR o.id IN (SELECT order_id FROM order_line WHERE sku=?7 COLLATE NOCASE "
     "OR sku=?8 COLLATE NOCASE)) ";
 constexpr std::string_view kQueueOrder = "ORDER BY o.routed_at, o.id LIMIT ?3";
