@@ -995,5 +995,252 @@ TEST_CASE("ship with a tracking number per package; the manifest keeps working")
   CHECK(u["packages"][0]["tracking"] == "");
 }
 
+// A query parameter's value, percent-encoded byte by byte.
+std::string encoded(const std::string& value) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+// Routes an order with the customer and reference a search looks at, a millisecond or
+// more after the one before (the queue's order is routing time, then id).
+void add_customer_order(ApiServer& s, const std::string& id, const std::string& ref,
+                        const std::string& name, const std::string& phone, DeliveryMethod m,
+                        std::vector<std::pair<std::string, std::int64_t>> lines) {
+  static std::int64_t last = 0;
+  last = std::max(agent::now_ms(), last + 1);
+  s.on_loop([&] {
+    auto o = make_order(id, m, lines);
+    o.order_ref = ref;
+    o.customer = {name, "", phone};
+    o.accept_by = last + 3'600'000;
+    REQUIRE(s.store->orders().receive(o, ctx(last)));
+    return 0;
+  });
+}
+
+std::vector<std::string> order_ids(const json& queue) {
+  std::vector<std::string> out;
+  for (const auto& o : queue["orders"]) out.push_back(o["id"]);
+  return out;
+}
+
+using Ids = std::vector<std::string>;
+
+TEST_CASE("the queue searches with q; method and state filter before the limit") {
+  ApiServer s;
+  ApiClient t(s.port, s.pair("associate"));
+  // Routed in this order (the queue's order): three orders to ship, then two pickups.
+  add_customer_order(s, "FO-S1", "W100001", "Ada Lovelace", "+44 20 7946-0958",
+                     DeliveryMethod::ship, {{"SKU-0001", 2}, {"SKU-0002", 1}});
+  add_customer_order(s, "FO-S2", "W100002", "Grace Hopper", "", DeliveryMethod::ship,
+                     {{"SKU-0003", 1}});
+  add_customer_order(s, "FO-S3", "W200003", "Alan Turing", "", DeliveryMethod::ship,
+                     {{"SKU-0003", 1}});
+  add_customer_order(s, "FO-P1", "W100004", "Lovelace 100%_Ltd", "(030) 1234-5678",
+                     DeliveryMethod::pickup, {{"SKU-0004", 3}});
+  add_customer_order(s, "FO-P2", "W200005", "Katherine Johnson", "", DeliveryMethod::pickup,
+                     {{"SKU-0005", 1}});
+
+  auto all = t.get("/api/v1/orders").json();
+  CHECK(order_ids(all) == Ids{"FO-S1", "FO-S2", "FO-S3", "FO-P1", "FO-P2"});
+  CHECK(all["truncated"] == false);
+  CHECK(all["orders"][0]["customer_name"] == "Ada Lovelace");
+  CHECK(all["orders"][0]["lines"] == 2);
+  CHECK(all["orders"][0]["units"] == 3);
+  CHECK(all["counts"]["routed"] == 5);
+
+  // The method is part of the query: limit counts pickups, not the first orders of all.
+  auto pickups = t.get("/api/v1/orders?method=pickup&limit=1").json();
+  CHECK(order_ids(pickups) == Ids{"FO-P1"});
+  CHECK(pickups["truncated"] == true);
+  CHECK(t.get("/api/v1/orders?method=pickup&limit=2").json()["truncated"] == false);
+  CHECK(t.get("/api/v1/orders?limit=4").json()["truncated"] == true);
+
+  auto q = [&](const std::string& text, const std::string& more = "") {
+    auto r = t.get("/api/v1/orders?q=" + encoded(text) + more);
+    REQUIRE(r.status == 200);
+    return order_ids(r.json());
+  };
+  CHECK(q("w1000") == Ids{"FO-S1", "FO-S2", "FO-P1"});
+  CHECK(q("w1000", "&method=pickup") == Ids{"FO-P1"});
+  CHECK(q("w1000", "&state=accepted").empty());
+  CHECK(q("W100001") == Ids{"FO-S1"});
+  CHECK(q("fo-p") == Ids{"FO-P1", "FO-P2"});
+  CHECK(q("lovelace") == Ids{"FO-S1", "FO-P1"});
+  CHECK(q("  TURING ") == Ids{"FO-S3"});
+  CHECK(q("20 7946") == Ids{"FO-S1"});
+  CHECK(q("12345678") == Ids{"FO-P1"});
+  CHECK(q("SKU-0003") == Ids{"FO-S2", "FO-S3"});
+  CHECK(q(barcode_of(s, "SKU-0004")) == Ids{"FO-P1"});
+  auto first = t.get("/api/v1/orders?q=w&limit=2").json();
+  CHECK(order_ids(first) == Ids{"FO-S1", "FO-S2"});
+  CHECK(first["truncated"] == true);
+  // Hostile text matches only itself.
+  CHECK(q("%") == Ids{"FO-P1"});
+  CHECK(q("_") == Ids{"FO-P1"});
+  CHECK(q("' OR ''='").empty());
+  CHECK(q("\"); --").empty());
+  CHECK(q(std::string(100, 'x')).empty());
+  CHECK(q("") == order_ids(all));  // a blank search box lists the queue
+  CHECK(q("   ") == order_ids(all));
+
+  const auto before = s.fingerprint_without_audit();
+  auto too_long = t.get("/api/v1/orders?q=" + std::string(101, 'x'));
+  CHECK(too_long.status == 400);
+  CHECK(too_long.error_code() == "invalid_query");
+  CHECK(too_long.json()["error"]["message"].get<std::string>().find("at most 100") !=
+        std::string::npos);
+  CHECK(t.get("/api/v1/orders?method=drone").error_code() == "invalid_query");
+  CHECK(s.fingerprint_without_audit() == before);
+}
+
+TEST_CASE("lookup resolves a scanned code: order, order number, parcel, item, or nothing") {
+  ApiServer s;
+  ApiClient t(s.port, s.pair("associate"));
+  add_customer_order(s, "FO-L1", "W555", "Ada", "", DeliveryMethod::ship, {{"SKU-0001", 1}});
+  add_customer_order(s, "FO-L2", "W555", "Ada", "", DeliveryMethod::ship, {{"SKU-0002", 1}});
+  s.on_loop([&] {
+    auto& o = s.store->orders();
+    const auto c = ctx(agent::now_ms());
+    REQUIRE(o.accept("FO-L1", c));
+    REQUIRE(o.start_picking("FO-L1", c));
+    REQUIRE(o.pick_item("FO-L1", "SKU-0001", 1, c));
+    REQUIRE(o.complete_picking("FO-L1", c));
+    REQUIRE(o.pack("FO-L1", {{1, "M", 500, {{1, 1}}}}, c));
+    REQUIRE(o.reject("FO-L2", "other", c));
+    return 0;
+  });
+  auto look = [&](const std::string& code) {
+    return t.get("/api/v1/lookup?code=" + encoded(code));
+  };
+
+  auto by_id = look("FO-L2").json();
+  CHECK(by_id["kind"] == "order");
+  CHECK(by_id["matched"] == "order_id");
+  CHECK(by_id["order_id"] == "FO-L2");
+  CHECK(by_id["order_ref"] == "W555");
+  CHECK(by_id["state"] == "rejected");
+  CHECK_FALSE(by_id.contains("package_no"));
+  // Two orders share the number: the newer one has ended, so the open one answers.
+  auto by_ref = look(" w555\r\n").json();
+  CHECK(by_ref["matched"] == "order_ref");
+  CHECK(by_ref["order_id"] == "FO-L1");
+  CHECK(by_ref["state"] == "packed");
+  auto parcel = look("FO-L1-1").json();
+  CHECK(parcel["kind"] == "order");
+  CHECK(parcel["matched"] == "package");
+  CHECK(parcel["order_id"] == "FO-L1");
+  CHECK(parcel["package_no"] == 1);
+  CHECK(look("FO-L1-2").status == 404);
+  s.on_loop([&] {
+    REQUIRE(s.store->orders().ship("FO-L1", "DHL", "JD0146000099", ctx(agent::now_ms())));
+    return 0;
+  });
+  auto tracked = look("JD0146000099").json();
+  CHECK(tracked["matched"] == "tracking");
+  CHECK(tracked["order_id"] == "FO-L1");
+  CHECK(tracked["state"] == "shipped");
+  CHECK(tracked["package_no"] == 1);
+
+  auto item = look(barcode_of(s, "SKU-0003")).json();
+  CHECK(item["kind"] == "item");
+  CHECK(item["matched"] == "barcode");
+  CHECK(item["sku"] == "SKU-0003");
+  CHECK(item["title"] == "Item SKU-0003");
+  CHECK(item["bin"] == "A01-4");
+  CHECK(look("SKU-0004").json()["matched"] == "sku");
+
+  const auto before = s.fingerprint_without_audit();
+  auto nothing = look("4006381333931");
+  CHECK(nothing.status == 404);
+  CHECK(nothing.error_code() == "not_found");
+  CHECK(nothing.json()["error"]["message"] ==
+        "nothing in this store is known by '4006381333931': not an order number, parcel or "
+        "item barcode");
+  for (const char* hostile : {"%", "_", "W55_", "' OR 1=1 --", "FO-L1-1' --"})
+    CHECK(look(hostile).status == 404);
+  CHECK(look(std::string(200, 'z')).status == 404);
+  CHECK(look(std::string(201, 'z')).error_code() == "invalid_query");
+  CHECK(t.get("/api/v1/lookup").error_code() == "invalid_query");
+  CHECK(look("  ").error_code() == "invalid_query");
+  CHECK(ApiClient(s.port).get("/api/v1/lookup?code=W555").status == 401);
+  CHECK(s.fingerprint_without_audit() == before);
+}
+
+TEST_CASE("returns take the customer's order number; stock search by words says when cut") {
+  ApiServer s;
+  ApiClient t(s.port, s.pair("associate"));
+  add_customer_order(s, "FO-RT", "W900", "Ada", "", DeliveryMethod::ship, {{"SKU-0001", 2}});
+  s.on_loop([&] {
+    auto& o = s.store->orders();
+    const auto c = ctx(agent::now_ms());
+    REQUIRE(o.accept("FO-RT", c));
+    REQUIRE(o.start_picking("FO-RT", c));
+    REQUIRE(o.pick_item("FO-RT", "SKU-0001", 2, c));
+    REQUIRE(o.complete_picking("FO-RT", c));
+    REQUIRE(o.pack("FO-RT", {{1, "M", 500, {{1, 2}}}}, c));
+    REQUIRE(o.ship("FO-RT", "DHL", "", c));
+    return 0;
+  });
+  auto line = json{{"sku", "SKU-0001"}, {"quantity", 1}, {"disposition", "restock"}};
+  auto by_ref = t.post("/api/v1/returns", {{"order_id", "w900"}, {"lines", {line}}});
+  REQUIRE(by_ref.status == 201);
+  CHECK(by_ref.json()["order_id"] == "FO-RT");
+  auto by_id = t.post("/api/v1/returns", {{"order_id", "FO-RT"}, {"lines", {line}}});
+  REQUIRE(by_id.status == 201);
+  CHECK(by_id.json()["order_id"] == "FO-RT");
+  auto none = t.post("/api/v1/returns", {{"lines", {line}}});
+  REQUIRE(none.status == 201);
+  CHECK(none.json()["order_id"].is_null());
+  const auto before = s.fingerprint_without_audit();
+  auto unknown = t.post("/api/v1/returns", {{"order_id", "W9%"}, {"lines", {line}}});
+  CHECK(unknown.status == 404);
+  CHECK(unknown.error_code() == "not_found");
+  CHECK(unknown.json()["error"]["message"] ==
+        "no order of this store has the id or order number 'W9%'");
+  auto too_many = t.post("/api/v1/returns", {{"order_id", "W900"}, {"lines", {line}}});
+  CHECK(too_many.error_code() == "invalid_argument");  // 2 sold, 2 returned
+  CHECK(s.fingerprint_without_audit() == before);
+
+  // Stock: words in any order, and whether the list was cut at its 50.
+  s.on_loop([&] {
+    REQUIRE(s.store->inventory().upsert({"JKT-RED", "Red Denim Jacket", "C04-12", {}, 0},
+                                        ctx(agent::now_ms())));
+    return 0;
+  });
+  auto stock = [&](const std::string& text) {
+    return t.get("/api/v1/inventory?q=" + encoded(text));
+  };
+  auto denim = stock("denim red").json();
+  REQUIRE(denim["items"].size() == 1);
+  CHECK(denim["items"][0]["sku"] == "JKT-RED");
+  CHECK(denim["truncated"] == false);
+  CHECK(stock("c04-1").json()["items"][0]["sku"] == "JKT-RED");
+  auto items = stock("item").json();  // 20 "Item SKU-00nn" SKUs
+  CHECK(items["items"].size() == 20);
+  CHECK(items["truncated"] == false);
+  s.on_loop([&] {
+    seed_catalog(*s.store, 60, 0);  // SKU-0001..0060
+    return 0;
+  });
+  auto cut = stock("item").json();
+  CHECK(cut["items"].size() == 50);
+  CHECK(cut["truncated"] == true);
+  CHECK(stock("%_'\"").json()["items"].empty());
+  CHECK(stock("a b c d e f g h i").error_code() == "invalid_query");
+  CHECK(stock(std::string(101, 'a')).error_code() == "invalid_query");
+  CHECK(stock(" ").error_code() == "invalid_query");
+}
+
 }  // namespace
 }  // namespace fulfil::test

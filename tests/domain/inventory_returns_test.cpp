@@ -165,16 +165,68 @@ TEST_CASE("a snapshot re-bases stock and re-applies the movements the cloud has 
       DomainErrc::invalid_argument, "unsellable <= on_hand");
 }
 
+namespace {
+std::vector<std::string> skus_of(const Result<StockMatches>& found) {
+  REQUIRE(found.has_value());
+  std::vector<std::string> out;
+  for (const auto& l : found->items) out.push_back(l.sku);
+  return out;
+}
+using Skus = std::vector<std::string>;
+}  // namespace
+
 TEST_CASE("search finds by SKU, barcode and title words; wildcards are literal") {
   Fixture f;
   REQUIRE(f.inv().upsert({"SKU-0009", "Merino 100% Wool_Scarf", "C1", {}, 0}, ctx()));
-  CHECK(f.inv().search("SKU-0002", 10).front().sku == "SKU-0002");
-  CHECK(f.inv().search(fulfil::test::sample_gtin13(3), 10).front().sku == "SKU-0003");
-  CHECK(f.inv().search("merino", 10).front().sku == "SKU-0009");
-  CHECK(f.inv().search("100%", 10).size() == 1);
-  CHECK(f.inv().search("%", 10).size() == 1);
-  CHECK(f.inv().search("o_l", 10).empty());  // "_" would match "ool" as a wildcard
-  CHECK(f.inv().search("item", 2).size() == 2);
+  CHECK(f.inv().search("SKU-0002", 10)->items.front().sku == "SKU-0002");
+  CHECK(f.inv().search(fulfil::test::sample_gtin13(3), 10)->items.front().sku == "SKU-0003");
+  CHECK(f.inv().search("merino", 10)->items.front().sku == "SKU-0009");
+  CHECK(skus_of(f.inv().search("100%", 10)) == Skus{"SKU-0009"});
+  CHECK(skus_of(f.inv().search("%", 10)) == Skus{"SKU-0009"});
+  CHECK(f.inv().search("o_l", 10)->items.empty());  // "_" would match "ool" as a wildcard
+  CHECK(f.inv().search("item", 2)->items.size() == 2);
+  CHECK(f.inv().search("item", 2)->truncated);
+  CHECK_FALSE(f.inv().search("item", 3)->truncated);  // the fixture has 3 "Item" SKUs
+}
+
+TEST_CASE("search matches words in any order against SKU, title and bin, or a barcode") {
+  Fixture f;
+  REQUIRE(f.inv().upsert({"JKT-RED-M", "Red Denim Jacket", "C04-12", {}, 0}, ctx()));
+  REQUIRE(f.inv().upsert({"JKT-BLU-M", "Blue Denim Jacket", "C04-13", {}, 0}, ctx()));
+  REQUIRE(f.inv().upsert({"TEE-RED-S", "Red T-Shirt", "C05-1", {}, 0}, ctx()));
+  REQUIRE(f.inv().upsert({"QT-1", "It's a \"quoted\" 50% sale_item", "Z9", {}, 0}, ctx()));
+  auto find = [&](const std::string& q) { return skus_of(f.inv().search(q, 10)); };
+  CHECK(find("denim red") == Skus{"JKT-RED-M"});
+  CHECK(find("  RED   denim  ") == Skus{"JKT-RED-M"});
+  CHECK(find("red") == Skus{"JKT-RED-M", "TEE-RED-S"});
+  CHECK(find("C04-1") == Skus{"JKT-BLU-M", "JKT-RED-M"});  // bins C04-1x
+  CHECK(find("jacket c04-13") == Skus{"JKT-BLU-M"});
+  CHECK(find("jkt m blu") == Skus{"JKT-BLU-M"});
+  CHECK(find("denim green").empty());
+  // A word that is a barcode names its SKU, together with the other words.
+  const auto gtin = fulfil::test::sample_gtin13(2);
+  CHECK(find(gtin) == Skus{"SKU-0002"});
+  CHECK(find("item " + gtin) == Skus{"SKU-0002"});
+  CHECK(find("jacket " + gtin).empty());
+  // Hostile words are plain text.
+  CHECK(find("50%") == Skus{"QT-1"});
+  CHECK(find("sale_item") == Skus{"QT-1"});
+  CHECK(find("%").size() == 1);
+  CHECK(find("_").size() == 1);
+  CHECK(find("'quoted'").empty());
+  CHECK(find("it's \"quoted\"") == Skus{"QT-1"});
+  CHECK(find("' OR '1'='1").empty());
+  CHECK(find("\\").empty());
+  CHECK(find(std::string(100, '%')).empty());
+  // At most 8 words; no words at all is refused too. A search changes nothing.
+  const auto before = fulfil::test::fingerprint(f.t->db());
+  CHECK(find("a b c d e f g zz").empty());
+  auto nine = f.inv().search("a b c d e f g h i", 10);
+  REQUIRE_FALSE(nine.has_value());
+  CHECK(nine.error().code == DomainErrc::invalid_argument);
+  CHECK(nine.error().message.find("at most 8") != std::string::npos);
+  CHECK_FALSE(f.inv().search(" \t ", 10).has_value());
+  CHECK(fulfil::test::fingerprint(f.t->db()) == before);
 }
 
 TEST_CASE("returns: dispositions move stock; with an order, quantities are bounded") {
@@ -227,5 +279,44 @@ TEST_CASE("returns: dispositions move stock; with an order, quantities are bound
         return returns.receive({"FO-NS", {{"SKU-0001", 1, Disposition::restock, ""}}, ""}, ctx());
       },
       DomainErrc::illegal_transition, "only shipped or collected orders");
+  CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
+}
+
+TEST_CASE("a return names its order by id or by the customer's order number") {
+  Fixture f;
+  auto& returns = f.t->returns();
+  f.ship("FO-R1", {{"SKU-0001", 2}});  // make_order's order_ref: "REF-FO-R1"
+  auto by_ref =
+      returns.receive({"ref-fo-r1", {{"SKU-0001", 1, Disposition::restock, "too big"}}, ""}, ctx());
+  REQUIRE(by_ref.has_value());
+  CHECK(by_ref->order_id == "FO-R1");
+  CHECK(returns.returned_quantity("FO-R1", "SKU-0001") == 1);
+  auto by_id = returns.receive({"FO-R1", {{"SKU-0001", 1, Disposition::restock, ""}}, ""}, ctx());
+  REQUIRE(by_id.has_value());
+  CHECK(by_id->order_id == "FO-R1");
+  {
+    auto s = f.t->db().prepare("SELECT count(*) FROM return_receipt WHERE order_id='FO-R1'");
+    REQUIRE(s.step());
+    CHECK(s.int64(0) == 2);
+  }
+  // The order's sold quantity bounds returns by either name.
+  f.refused(
+      [&] {
+        return returns.receive({"REF-FO-R1", {{"SKU-0001", 1, Disposition::restock, ""}}, ""},
+                               ctx());
+      },
+      DomainErrc::invalid_argument, "2 already returned");
+  // Neither an id nor an order number: refused, nothing changed.
+  for (const char* nothing : {"REF-NONE", "%", "REF-FO-R_", "' OR 1=1 --"})
+    f.refused(
+        [&] {
+          return returns.receive({nothing, {{"SKU-0001", 1, Disposition::restock, ""}}, ""}, ctx());
+        },
+        DomainErrc::not_found,
+        std::string("no order of this store has the id or order number '") + nothing);
+  auto without =
+      returns.receive({std::nullopt, {{"SKU-0002", 1, Disposition::restock, ""}}, ""}, ctx());
+  REQUIRE(without.has_value());
+  CHECK_FALSE(without->order_id.has_value());
   CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
 }

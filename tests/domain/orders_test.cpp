@@ -392,3 +392,138 @@ TEST_CASE("a hold from the cloud stops progress until released; addresses can ch
   CHECK(f.orders().find("FO-H")->address.city == "Potsdam");
   REQUIRE(f.orders().accept("FO-H", ctx()));
 }
+
+namespace {
+
+// An order of the fixture's catalog with the customer and reference a search looks at.
+FulfilmentOrder searchable(const std::string& id, const std::string& ref, const std::string& name,
+                           const std::string& phone, DeliveryMethod method,
+                           std::vector<std::pair<std::string, std::int64_t>> lines,
+                           std::int64_t routed_at) {
+  auto o = fulfil::test::make_order(id, method, lines);
+  o.order_ref = ref;
+  o.customer = {name, "", phone};
+  o.routed_at = routed_at;
+  o.accept_by = routed_at + 3'600'000;
+  return o;
+}
+
+std::vector<std::string> ids(const OrderPage& page) {
+  std::vector<std::string> out;
+  for (const auto& o : page.orders) out.push_back(o.id);
+  return out;
+}
+
+using Ids = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("the queue searches order numbers, names, phones, SKUs and barcodes") {
+  Fixture f;
+  auto receive = [&](const FulfilmentOrder& o) {
+    REQUIRE(f.orders().receive(o, ctx(o.routed_at)));
+  };
+  receive(searchable("FO-101", "W100001", "Ada Lovelace", "+44 (0)20 7946-0958",
+                     DeliveryMethod::ship, {{"SKU-0001", 2}, {"SKU-0002", 1}}, kT0 + 1));
+  receive(searchable("FO-102", "W100002", "Grace Hopper", "555 0100", DeliveryMethod::pickup,
+                     {{"SKU-0002", 1}}, kT0 + 2));
+  receive(searchable("FO-103", "X-20", "Lovelace & Co. 100%_off", "", DeliveryMethod::pickup,
+                     {{"SKU-0003", 4}}, kT0 + 3));
+  auto find = [&](const std::string& text, std::optional<OrderState> state = std::nullopt,
+                  std::optional<DeliveryMethod> method = std::nullopt, std::size_t limit = 50) {
+    auto page = f.orders().search({state, method, text, limit});
+    REQUIRE(page.has_value());
+    return *page;
+  };
+
+  const auto all = find("");
+  CHECK(ids(all) == Ids{"FO-101", "FO-102", "FO-103"});  // oldest routed first
+  CHECK_FALSE(all.truncated);
+  CHECK(all.orders[0].customer_name == "Ada Lovelace");
+  CHECK(all.orders[0].lines == 2);
+  CHECK(all.orders[0].units == 3);
+
+  // Order number and id: equal or a prefix, letter case ignored; surrounding blanks trimmed.
+  CHECK(ids(find("W100001")) == Ids{"FO-101"});
+  CHECK(ids(find(" w1000 ")) == Ids{"FO-101", "FO-102"});
+  CHECK(ids(find("fo-10")) == Ids{"FO-101", "FO-102", "FO-103"});
+  CHECK(ids(find("100001")).empty());  // inside the number, not its beginning
+  // The customer's name: any part.
+  CHECK(ids(find("LOVE")) == Ids{"FO-101", "FO-103"});
+  CHECK(ids(find("hopp")) == Ids{"FO-102"});
+  // The phone: 4 digits or more, punctuation on either side ignored.
+  CHECK(ids(find("7946 0958")) == Ids{"FO-101"});
+  CHECK(ids(find("(020) 79460")) == Ids{"FO-101"});
+  CHECK(ids(find("5550100")) == Ids{"FO-102"});
+  CHECK(ids(find("010")).empty());  // 3 digits are no phone search
+  // A line's SKU exactly (letter case ignored), or its barcode.
+  CHECK(ids(find("SKU-0002")) == Ids{"FO-101", "FO-102"});
+  CHECK(ids(find("sku-0003")) == Ids{"FO-103"});
+  CHECK(ids(find("SKU-000")).empty());
+  CHECK(ids(find(fulfil::test::sample_gtin13(3))) == Ids{"FO-103"});
+
+  // Combined with state and method; limit counts matching orders.
+  CHECK(ids(find("SKU-0002", std::nullopt, DeliveryMethod::pickup)) == Ids{"FO-102"});
+  CHECK(ids(find("", std::nullopt, DeliveryMethod::pickup, 1)) == Ids{"FO-102"});
+  CHECK(find("", std::nullopt, DeliveryMethod::pickup, 1).truncated);
+  CHECK_FALSE(find("", std::nullopt, DeliveryMethod::pickup, 2).truncated);
+  REQUIRE(f.orders().accept("FO-102", ctx()));
+  CHECK(ids(find("w1000", OrderState::routed)) == Ids{"FO-101"});
+  CHECK(ids(find("w1000", OrderState::accepted)) == Ids{"FO-102"});
+
+  // Hostile text is data: wildcards, quotes and backslashes match only themselves.
+  CHECK(ids(find("%")) == Ids{"FO-103"});
+  CHECK(ids(find("100%_")) == Ids{"FO-103"});
+  CHECK(ids(find("_")) == Ids{"FO-103"});
+  CHECK(ids(find("' OR 1=1 --")).empty());
+  CHECK(ids(find("\\")).empty());
+  CHECK(ids(find("\"; DROP TABLE fulfilment_order; --")).empty());
+  CHECK(ids(find(std::string(100, 'a'))).empty());
+  CHECK(ids(find(std::string(100, 'e') + "  ")).empty());  // trimmed to 100
+  // Too long a text is refused, and a query changes nothing.
+  const auto before = fulfil::test::fingerprint(f.t->db());
+  auto too_long = f.orders().search({std::nullopt, std::nullopt, std::string(101, 'a'), 10});
+  REQUIRE_FALSE(too_long.has_value());
+  CHECK(too_long.error().code == DomainErrc::invalid_argument);
+  CHECK(too_long.error().message.find("at most 100") != std::string::npos);
+  CHECK(fulfil::test::fingerprint(f.t->db()) == before);
+}
+
+TEST_CASE("an order number names the newest order that has not ended; parcels by code") {
+  Fixture f;
+  REQUIRE(f.orders().receive(
+      searchable("FO-A", "W7", "A", "", DeliveryMethod::ship, {{"SKU-0001", 1}}, kT0 + 1),
+      ctx(kT0 + 1)));
+  REQUIRE(f.orders().receive(
+      searchable("FO-B", "w7", "B", "", DeliveryMethod::ship, {{"SKU-0001", 1}}, kT0 + 2),
+      ctx(kT0 + 2)));
+  CHECK(f.orders().id_for_ref("W7") == "FO-B");  // both open: the newest
+  CHECK(f.orders().id_for_ref("nope") == std::nullopt);
+  CHECK(f.orders().id_for_ref("") == std::nullopt);
+  CHECK(f.orders().id_for_ref("%") == std::nullopt);
+  REQUIRE(f.orders().reject("FO-B", "other", ctx()));
+  CHECK(f.orders().id_for_ref("w7") == "FO-A");  // the newest has ended
+  REQUIRE(f.orders().reject("FO-A", "other", ctx()));
+  CHECK(f.orders().id_for_ref("W7") == "FO-B");  // all ended: the newest
+
+  REQUIRE(f.orders().receive(
+      fulfil::test::make_order("FO-P-9", DeliveryMethod::ship, {{"SKU-0002", 1}}), ctx()));
+  CHECK_FALSE(f.orders().find_parcel("FO-P-9-1"));  // not packed yet
+  f.through_packing("FO-P-9");
+  auto by_code = f.orders().find_parcel("FO-P-9-1");
+  REQUIRE(by_code);
+  CHECK(by_code->by == ParcelMatch::By::package);
+  CHECK(by_code->order_id == "FO-P-9");
+  CHECK(by_code->package_no == 1);
+  CHECK_FALSE(f.orders().find_parcel("FO-P-9-2"));
+  CHECK_FALSE(f.orders().find_parcel("FO-P-9-"));
+  CHECK_FALSE(f.orders().find_parcel("FO-P-9-99999999999999999999"));
+  CHECK_FALSE(f.orders().find_parcel("1Z999"));
+  REQUIRE(f.orders().ship("FO-P-9", "UPS", "1Z999", ctx()));
+  auto by_tracking = f.orders().find_parcel("1Z999");
+  REQUIRE(by_tracking);
+  CHECK(by_tracking->by == ParcelMatch::By::tracking);
+  CHECK(by_tracking->order_id == "FO-P-9");
+  CHECK(by_tracking->package_no == 1);  // the order's only package
+  CHECK_FALSE(f.orders().find_parcel(""));
+}

@@ -34,7 +34,8 @@ void insert_rows_for(Database& db, int version) {
     db.exec(
         "INSERT INTO fulfilment_order (id, order_ref, state, delivery_method, customer, "
         "address, currency, routed_at, accept_by, ship_by, updated_at) VALUES ('FO-OLD', "
-        "'R1', 'routed', 'pickup', '{\"name\":\"A\"}', '{}', 'EUR', 1, 9999999999999, 0, 1)");
+        "'R1', 'routed', 'pickup', '{\"name\":\"Ada Old\",\"phone\":\"+1 (555) 010-9999\"}', "
+        "'{}', 'EUR', 1, 9999999999999, 0, 1)");
     db.exec(
         "INSERT INTO order_line (order_id, line_no, sku, quantity, unit_price_minor) VALUES "
         "('FO-OLD', 1, 'OLD-1', 1, 100)");
@@ -84,6 +85,14 @@ TEST_CASE("databases from every older schema version migrate forward with their 
       auto o = store.orders().find("FO-OLD");
       REQUIRE(o.has_value());
       CHECK_FALSE(o->on_hold);
+      // The queue's search finds it by the customer's name and phone (migration 014).
+      for (const char* text : {"ada old", "5550109999", "r1"}) {
+        CAPTURE(text);
+        auto found = store.orders().search({std::nullopt, std::nullopt, text, 10});
+        REQUIRE(found.has_value());
+        REQUIRE(found->orders.size() == 1);
+        CHECK(found->orders[0].customer_name == "Ada Old");
+      }
       CHECK(store.orders().accept("FO-OLD", ctx()).has_value());
     }
     if (v >= 3) CHECK(fulfil::test::count_rows(store.db(), "outbox") >= 1);

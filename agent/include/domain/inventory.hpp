@@ -79,6 +79,13 @@ struct InventorySnapshot {
   std::vector<SnapshotItem> items;
 };
 
+// What a stock search found, best first.
+struct StockMatches {
+  std::vector<StockLevel> items;
+  bool truncated = false;  // more SKUs matched than the limit
+};
+inline constexpr std::size_t kMaxStockSearchWords = 8;
+
 struct LedgerTotals {
   std::int64_t on_hand = 0;
   std::int64_t unsellable = 0;
@@ -105,8 +112,11 @@ class Inventory {
   // Resolves a scanned or typed barcode (any GTIN length) to its SKU.
   std::optional<std::string> sku_for_barcode(std::string_view scanned);
   std::vector<std::string> barcodes_of(const std::string& sku);
-  // By exact SKU, barcode, or words in the title (case-insensitive), best first.
-  std::vector<StockLevel> search(std::string_view text, std::size_t limit);
+  // Words in any order: a SKU matches when each whitespace-separated word of `text` is part
+  // of its SKU, title or bin (ASCII letter case ignored) or is one of its barcodes. Best
+  // first: the SKU `text` is exactly, the SKU of `text` as a barcode, then by SKU. Refuses
+  // (invalid_argument) a text with no words or more than kMaxStockSearchWords.
+  Result<StockMatches> search(std::string_view text, std::size_t limit);
   LedgerTotals ledger_totals(const std::string& sku);
   std::int64_t sku_count();
 

@@ -117,12 +117,41 @@ struct OrderSummary {
   std::int64_t routed_at = 0;
   std::int64_t accept_by = 0;
   std::int64_t ship_by = 0;
+  std::string customer_name;
+  std::int64_t lines = 0;
   std::int64_t units = 0;
 };
 
 // A staging shelf as it is stored and printed: `text` trimmed of spaces, then 1 to 20
 // printable ASCII characters ("P-03"); anything else is refused, saying why.
 Result<std::string> staging_shelf(std::string_view text);
+
+// Which orders the queue lists: every condition given must hold. `text` is what an
+// associate typed or scanned; an order matches it when the text (ASCII letter case
+// ignored) equals or begins the order's id or order_ref, is part of the customer's name,
+// has 4 digits or more that (in order) are part of the customer's phone digits, or is
+// exactly the SKU or a barcode of one of its lines.
+struct OrderQuery {
+  std::optional<OrderState> state;
+  std::optional<DeliveryMethod> method;
+  std::string text;  // surrounding whitespace ignored; blank: no search
+  std::size_t limit = 200;
+};
+inline constexpr std::size_t kMaxOrderSearchText = 100;
+
+struct OrderPage {
+  std::vector<OrderSummary> orders;  // oldest routed first, then by id
+  bool truncated = false;            // more orders matched than the limit
+};
+
+// What a scanned parcel code names: a package code "<order id>-<package_no>" printed on
+// labels without tracking, or an order's tracking number.
+struct ParcelMatch {
+  enum class By { package, tracking };
+  By by = By::package;
+  std::string order_id;
+  std::optional<int> package_no;  // for tracking: when the order has one package
+};
 
 class FulfilmentOrders {
  public:
@@ -167,7 +196,15 @@ class FulfilmentOrders {
                                       const CommandContext& ctx);
 
   std::optional<FulfilmentOrder> find(const std::string& id);
+  // The queue. Refuses (invalid_argument) a text of more than kMaxOrderSearchText
+  // characters.
+  Result<OrderPage> search(const OrderQuery& query);
   std::vector<OrderSummary> list(std::optional<OrderState> state, std::size_t limit);
+  // The order a customer's order number names (ASCII letter case ignored): of the orders
+  // sharing it, the most recently routed one that has not ended, else the most recently
+  // routed one.
+  std::optional<std::string> id_for_ref(const std::string& order_ref);
+  std::optional<ParcelMatch> find_parcel(const std::string& code);
   std::map<std::string, std::int64_t> count_by_state();
 
  private:

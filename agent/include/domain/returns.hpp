@@ -27,13 +27,16 @@ struct ReturnLine {
 };
 
 struct ReturnRequest {
-  std::optional<std::string> order_id;  // a shipped or collected order of this store, if known
+  // A shipped or collected order of this store, if known: its id or, when no order has
+  // that id, the customer's order number (as FulfilmentOrders::id_for_ref resolves it).
+  std::optional<std::string> order_id;
   std::vector<ReturnLine> lines;
   std::string note;
 };
 
 struct ReturnReceipt {
   std::string return_id;
+  std::optional<std::string> order_id;  // the order's id the return was booked against
 };
 
 class Returns {
@@ -44,7 +47,7 @@ class Returns {
   std::int64_t returned_quantity(const std::string& order_id, const std::string& sku);
 
  private:
-  Result<void> check_against_order(const ReturnRequest& request);
+  Result<void> check_against_order(const ReturnRequest& request, const std::string& order_id);
   Database& db_;
   Outbox& outbox_;
 };

@@ -112,6 +112,8 @@ json summary_json(const OrderSummary& s, std::int64_t now) {
   j["routed_at"] = s.routed_at;
   j["accept_by"] = s.accept_by;
   j["ship_by"] = s.ship_by;
+  j["customer_name"] = s.customer_name;
+  j["lines"] = s.lines;
   j["units"] = s.units;
   j["accept_in_ms"] = s.state == OrderState::routed ? s.accept_by - now : 0;
   return j;
@@ -137,6 +139,51 @@ ApiResponse with_printing(ApiResponse order, const json& printed) {
   return order;
 }
 
+json order_named(Routes& r, const std::string& id, const char* matched) {
+  auto o = r.store.orders().find(id);
+  return {{"kind", "order"},
+          {"matched", matched},
+          {"order_id", o->id},
+          {"order_ref", o->order_ref},
+          {"state", state_name(o->state)}};
+}
+
+// Scan-to-open: what a code names, tried in a fixed order (the OpenAPI document lists it).
+ApiResponse lookup(Routes& r, const ApiRequest& req) {
+  // Scanners end a read with CR or LF; spaces around a typed code mean nothing either.
+  auto code = req.query_value("code");
+  const auto first = code.find_first_not_of(" \t\r\n");
+  code = first == std::string::npos
+             ? std::string()
+             : code.substr(first, code.find_last_not_of(" \t\r\n") - first + 1);
+  if (code.empty() || code.size() > 200)
+    return api_error(ApiErrc::invalid_query, "code (1 to 200 characters) is required");
+  auto& orders = r.store.orders();
+  if (orders.find(code)) return json_response(order_named(r, code, "order_id"));
+  if (auto id = orders.id_for_ref(code)) return json_response(order_named(r, *id, "order_ref"));
+  if (auto parcel = orders.find_parcel(code)) {
+    auto out = order_named(r, parcel->order_id,
+                           parcel->by == ParcelMatch::By::package ? "package" : "tracking");
+    if (parcel->package_no) out["package_no"] = *parcel->package_no;
+    return json_response(out);
+  }
+  auto& inventory = r.store.inventory();
+  auto sku = inventory.sku_for_barcode(code);
+  const char* matched = "barcode";
+  if (!sku && inventory.level(code)) {
+    sku = code;
+    matched = "sku";
+  }
+  if (auto level = sku ? inventory.level(*sku) : std::nullopt)
+    return json_response({{"kind", "item"},
+                          {"matched", matched},
+                          {"sku", level->sku},
+                          {"title", level->title},
+                          {"bin", level->bin}});
+  return api_error(ApiErrc::not_found, "nothing in this store is known by '" + code +
+                                           "': not an order number, parcel or item barcode");
+}
+
 void add_order_queue(Routes& r) {
   r.add("GET", "/api/v1/orders", Role::associate,
         [&r](const ApiRequest& req, const Caller&, const CommandContext& ctx) {
@@ -153,13 +200,20 @@ void add_order_queue(Routes& r) {
           }
           const auto limit = query_limit(req, 200);
           if (!limit) return limit.error();
+          // The domain trims q and refuses one too long; a blank q searches nothing.
+          auto page = r.store.orders().search(
+              {state, method, req.query_value("q"), static_cast<std::size_t>(*limit)});
+          if (!page) return api_error(ApiErrc::invalid_query, "q: " + page.error().message);
           json orders = json::array();
-          for (const auto& s : r.store.orders().list(state, static_cast<std::size_t>(*limit)))
-            if (!method || s.method == *method) orders.push_back(summary_json(s, ctx.now_ms));
+          for (const auto& s : page->orders) orders.push_back(summary_json(s, ctx.now_ms));
           return json_response({{"orders", orders},
+                                {"truncated", page->truncated},
                                 {"counts", r.store.orders().count_by_state()},
                                 {"now", ctx.now_ms}});
         });
+  r.add(
+      "GET", "/api/v1/lookup", Role::associate,
+      [&r](const ApiRequest& req, const Caller&, const CommandContext&) { return lookup(r, req); });
   r.add("GET", "/api/v1/orders/*", Role::associate,
         [&r](const ApiRequest& req, const Caller& c, const CommandContext&) {
           auto o = r.store.orders().find(req.params[0]);

@@ -27,10 +27,11 @@ void add_inventory(Routes& r) {
           const auto q = req.query_value("q");
           if (q.empty() || q.size() > 100)
             return api_error(ApiErrc::invalid_query, "q (1 to 100 characters) is required");
+          auto found = r.store.inventory().search(q, 50);
+          if (!found) return api_error(ApiErrc::invalid_query, "q: " + found.error().message);
           json items = json::array();
-          for (const auto& l : r.store.inventory().search(q, 50))
-            items.push_back(level_json(l, r.store.inventory()));
-          return json_response({{"items", items}});
+          for (const auto& l : found->items) items.push_back(level_json(l, r.store.inventory()));
+          return json_response({{"items", items}, {"truncated", found->truncated}});
         });
   r.add("GET", "/api/v1/inventory/*", Role::associate,
         [&r](const ApiRequest& req, const Caller&, const CommandContext&) {
@@ -121,7 +122,10 @@ void add_returns(Routes& r) {
           if (!b) return b.error();
           auto receipt = r.store.returns().receive(rr, ctx);
           if (!receipt) return domain_error(receipt.error());
-          return json_response({{"return_id", receipt->return_id}}, 201);
+          return json_response(
+              {{"return_id", receipt->return_id},
+               {"order_id", receipt->order_id ? json(*receipt->order_id) : json(nullptr)}},
+              201);
         });
 }
 

@@ -1,12 +1,11 @@
 #include "domain/inventory.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <set>
 
-#include "codes/barcode.hpp"
 #include "codes/gtin.hpp"
 #include "domain/transaction.hpp"
+#include "search_text.hpp"
 #include "stock_ledger.hpp"
 #include "text_checks.hpp"
 
@@ -22,13 +21,6 @@ Result<void> check_quantity(std::string_view what, std::int64_t q, bool allow_ne
                                                   " and at most " + std::to_string(kMaxQuantity) +
                                                   " in size, got " + std::to_string(q));
   return {};
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 }  // namespace
@@ -267,14 +259,7 @@ std::optional<StockLevel> Inventory::level(const std::string& sku) {
 }
 
 std::optional<std::string> Inventory::sku_for_barcode(std::string_view scanned) {
-  // Any symbol naming a product: EAN/UPC (UPC-E expanded), GTIN-14, or a GS1 element
-  // string with (01).
-  auto decoded = drivers::decode_barcode(scanned);
-  if (!decoded || !decoded->gtin14) return std::nullopt;
-  auto s = db_.prepare("SELECT sku FROM sku_barcode WHERE gtin=?");
-  s.bind(1, *decoded->gtin14);
-  if (!s.step()) return std::nullopt;
-  return s.text(0);
+  return search_text::sku_for_barcode(db_, scanned);
 }
 
 std::vector<std::string> Inventory::barcodes_of(const std::string& sku) {
@@ -285,30 +270,59 @@ std::vector<std::string> Inventory::barcodes_of(const std::string& sku) {
   return out;
 }
 
-std::vector<StockLevel> Inventory::search(std::string_view text, std::size_t limit) {
-  std::vector<StockLevel> out;
-  if (text.empty() || limit == 0) return out;
-  std::set<std::string> found;
-  auto add = [&](const std::string& sku) {
-    if (out.size() < limit && found.insert(sku).second)
-      if (auto l = level(sku)) out.push_back(*l);
-  };
-  if (level(std::string(text))) add(std::string(text));
-  if (auto by_code = sku_for_barcode(text)) add(*by_code);
-  // LIKE with escaped wildcards: the text is data, never a pattern.
-  std::string pattern = "%";
-  for (char c : lower(text)) {
-    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
-    pattern += c;
+namespace {
+
+// The search for `words` words: each must be part of the SKU, title or bin (?2k, a LIKE
+// "contains" pattern) or name the SKU by barcode (?2k+1, NULL when the word is no known
+// barcode). ?1 is the limit. One statement per number of words, so the cache stays small.
+std::string stock_search_sql(std::size_t words) {
+  std::string sql = "SELECT sku FROM sku s WHERE 1";
+  for (std::size_t k = 1; k <= words; ++k) {
+    const std::string like = "?" + std::to_string(2 * k), code = "?" + std::to_string(2 * k + 1);
+    sql += " AND (s.sku LIKE " + like + " ESCAPE '\\' OR s.title LIKE " + like +
+           " ESCAPE '\\' OR s.bin LIKE " + like + " ESCAPE '\\' OR s.sku=" + code + ")";
   }
-  pattern += "%";
-  auto s = db_.prepare(
-      "SELECT sku FROM sku WHERE lower(title) LIKE ?1 ESCAPE '\\' OR lower(sku) LIKE ?1 "
-      "ESCAPE '\\' ORDER BY sku LIMIT ?2");
-  s.bind(1, pattern).bind(2, static_cast<std::int64_t>(limit));
+  return sql + " ORDER BY s.sku LIMIT ?1";
+}
+
+}  // namespace
+
+Result<StockMatches> Inventory::search(std::string_view text, std::size_t limit) {
+  const auto words = search_text::words(text);
+  if (words.empty()) return fail(DomainErrc::invalid_argument, "the search text has no words");
+  if (words.size() > kMaxStockSearchWords)
+    return fail(DomainErrc::invalid_argument,
+                "the search text has " + std::to_string(words.size()) + " words; at most " +
+                    std::to_string(kMaxStockSearchWords) + " are allowed");
+  StockMatches out;
+  if (limit == 0) return out;
   std::vector<std::string> skus;
-  while (s.step()) skus.push_back(s.text(0));
-  for (const auto& sku : skus) add(sku);
+  std::set<std::string> seen;
+  auto add = [&](const std::string& sku) {
+    if (seen.insert(sku).second) skus.push_back(sku);
+  };
+  // Best first: the SKU typed exactly, the SKU of a scanned barcode, then by SKU.
+  const auto whole = search_text::trimmed(text);
+  if (level(std::string(whole))) add(std::string(whole));
+  if (auto by_code = sku_for_barcode(whole)) add(*by_code);
+  std::vector<std::optional<std::string>> codes;
+  for (const auto& w : words) codes.push_back(sku_for_barcode(w));
+  auto s = db_.prepare(stock_search_sql(words.size()));
+  // One more than asked: whether there were more is part of the answer.
+  s.bind(1, static_cast<std::int64_t>(limit) + 1);
+  for (std::size_t k = 0; k < words.size(); ++k) {
+    s.bind(static_cast<int>(2 * k + 2), search_text::like_contains(words[k]));
+    s.bind_optional(static_cast<int>(2 * k + 3), codes[k]);
+  }
+  std::vector<std::string> matched;
+  while (s.step()) matched.push_back(s.text(0));
+  for (const auto& sku : matched) add(sku);
+  // The exact and barcode matches may be outside the rows read; beyond `limit` either way
+  // means more matched than are listed.
+  out.truncated = skus.size() > limit;
+  if (out.truncated) skus.resize(limit);
+  for (const auto& sku : skus)
+    if (auto l = level(sku)) out.items.push_back(*l);
   return out;
 }
 

@@ -75,11 +75,19 @@ std::optional<FulfilmentOrder> load_order(Database& db, const std::string& id) {
   return o;
 }
 
+// The phone as the queue's search compares it (migration 014 fills old rows the same way).
+std::string phone_search(const std::string& phone) {
+  std::string out;
+  for (char c : phone)
+    if (c != ' ' && c != '+' && c != '-' && c != '(' && c != ')') out += c;
+  return out;
+}
+
 void insert_order(Database& db, const FulfilmentOrder& o) {
   db.prepare(
         "INSERT INTO fulfilment_order (id, order_ref, state, delivery_method, customer, address, "
-        "currency, routed_at, accept_by, ship_by, pickup_code, updated_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
+        "currency, routed_at, accept_by, ship_by, pickup_code, updated_at, customer_name, "
+        "phone_search) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
       .bind(1, o.id)
       .bind(2, o.order_ref)
       .bind(3, state_name(o.state))
@@ -92,6 +100,8 @@ void insert_order(Database& db, const FulfilmentOrder& o) {
       .bind(10, o.ship_by)
       .bind(11, o.pickup_code)
       .bind(12, o.updated_at)
+      .bind(13, o.customer.name)
+      .bind(14, phone_search(o.customer.phone))
       .run();
   for (const auto& l : o.lines)
     db.prepare(
@@ -163,6 +173,21 @@ void update_package_tracking(Database& db, const std::string& order_id, int pack
       .bind(2, order_id)
       .bind(3, package_no)
       .run();
+}
+
+std::optional<std::string> order_id_for_ref(Database& db, const std::string& order_ref) {
+  if (order_ref.empty()) return std::nullopt;
+  auto s = db.prepare(
+      "SELECT id, state FROM fulfilment_order WHERE order_ref=? COLLATE NOCASE "
+      "ORDER BY routed_at DESC, id DESC");
+  s.bind(1, order_ref);
+  std::optional<std::string> newest;
+  while (s.step()) {
+    if (!newest) newest = s.text(0);
+    const auto state = state_from(s.text(1));
+    if (state && !is_terminal(*state)) return s.text(0);
+  }
+  return newest;
 }
 
 }  // namespace fulfil::agent

@@ -12,6 +12,8 @@ namespace fulfil::agent {
 
 std::optional<FulfilmentOrder> load_order(Database& db, const std::string& id);
 void insert_order(Database& db, const FulfilmentOrder& order);
+// The phone as the queue's search compares it: without spaces, '+', '-' and parentheses.
+std::string phone_search(const std::string& phone);
 // Writes the header columns that transitions change (state, reasons, carrier, pickup...).
 void update_order(Database& db, const FulfilmentOrder& order);
 void update_line(Database& db, const std::string& order_id, const OrderLine& line);
@@ -19,6 +21,11 @@ void insert_packages(Database& db, const std::string& order_id,
                      const std::vector<Package>& packages);
 void update_package_tracking(Database& db, const std::string& order_id, int package_no,
                              const std::string& tracking);
+
+// The order a customer's order number names (ASCII letter case ignored): of the orders
+// sharing it, the most recently routed one that has not ended, else the most recently
+// routed one.
+std::optional<std::string> order_id_for_ref(Database& db, const std::string& order_ref);
 
 nlohmann::json customer_json(const Customer& c);
 nlohmann::json address_json(const Address& a);

@@ -10,6 +10,7 @@
 #include "domain/transaction.hpp"
 #include "order_rows.hpp"
 #include "order_validation.hpp"
+#include "search_text.hpp"
 #include "stock_ledger.hpp"
 #include "text_checks.hpp"
 
@@ -628,24 +629,128 @@ std::optional<FulfilmentOrder> FulfilmentOrders::find(const std::string& id) {
   return load_order(db_, id);
 }
 
+namespace {
+
+// The queue's statement, in four forms: with or without a state (with one it walks the
+// order_queue_by_state index, migration 014), with or without a search. Each reads the
+// index in queue order and stops after limit + 1 rows. A line count and a unit count come
+// from one subquery, packed as lines * 2^32 + units (units are at most 500 lines of
+// 10000): a second subquery per order took the 100-order queue from 0.5 to 0.8 ms.
+constexpr std::string_view kQueueSelect =
+    "SELECT o.id, o.order_ref, o.state, o.delivery_method, o.routed_at, o.accept_by, "
+    "o.ship_by, o.customer_name, "
+    "(SELECT count(*) * 4294967296 + coalesce(sum(quantity),0) FROM order_line l "
+    "WHERE l.order_id=o.id) "
+    "FROM fulfilment_order o WHERE (?2 IS NULL OR o.delivery_method=?2) ";
+constexpr std::string_view kQueueState = "AND o.state=?1 ";
+// ?4: a LIKE prefix of the text, ?5: a LIKE "contains" of the text, ?6: a LIKE "contains"
+// of its digits (NULL under 4 digits), ?7: the text as a SKU, ?8: the SKU its barcode
+// names (NULL when none). LIKE ignores ASCII case; the SKUs compare without case. The
+// name and phone are migration 014's columns: parsing each order's customer JSON instead
+// made a search of 20000 orders take 20 to 50 ms rather than 15.
+constexpr std::string_view kQueueSearch =
+    "AND (o.id LIKE ?4 ESCAPE '\\' OR o.order_ref LIKE ?4 ESCAPE '\\' "
+    "OR o.customer_name LIKE ?5 ESCAPE '\\' OR o.phone_search LIKE ?6 "
+    "OR o.id IN (SELECT order_id FROM order_line WHERE sku=?7 COLLATE NOCASE "
+    "OR sku=?8 COLLATE NOCASE)) ";
+constexpr std::string_view kQueueOrder = "ORDER BY o.routed_at, o.id LIMIT ?3";
+
+}  // namespace
+
+Result<OrderPage> FulfilmentOrders::search(const OrderQuery& query) {
+  namespace st = search_text;
+  const auto text = st::trimmed(query.text);
+  if (const auto n = st::characters(text); n > kMaxOrderSearchText)
+    return fail(DomainErrc::invalid_argument,
+                "the search text is " + std::to_string(n) + " characters long; at most " +
+                    std::to_string(kMaxOrderSearchText) + " are allowed");
+  OrderPage page;
+  if (query.limit == 0) return page;
+  static const std::string forms[2][2] = {
+      {std::string(kQueueSelect) + std::string(kQueueOrder),
+       std::string(kQueueSelect) + std::string(kQueueSearch) + std::string(kQueueOrder)},
+      {std::string(kQueueSelect) + std::string(kQueueState) + std::string(kQueueOrder),
+       std::string(kQueueSelect) + std::string(kQueueState) + std::string(kQueueSearch) +
+           std::string(kQueueOrder)}};
+  // The barcode's SKU first: it reads the catalog, and a statement is not re-entrant.
+  const auto barcode_sku = text.empty() ? std::nullopt : st::sku_for_barcode(db_, text);
+  auto s = db_.prepare(forms[query.state ? 1 : 0][text.empty() ? 0 : 1]);
+  if (query.state) s.bind(1, state_name(*query.state));
+  if (query.method)
+    s.bind(2, method_name(*query.method));
+  else
+    s.bind_null(2);
+  // One more than asked: whether there were more is part of the answer.
+  s.bind(3, static_cast<std::int64_t>(query.limit) + 1);
+  if (!text.empty()) {
+    s.bind(4, st::like_prefix(text));
+    s.bind(5, st::like_contains(text));
+    if (const auto digits = st::digits(text); digits.size() >= 4)
+      s.bind(6, "%" + digits + "%");
+    else
+      s.bind_null(6);
+    s.bind(7, text);
+    s.bind_optional(8, barcode_sku);
+  }
+  while (s.step()) {
+    if (page.orders.size() == query.limit) {
+      page.truncated = true;
+      break;
+    }
+    OrderSummary o;
+    o.id = s.text(0);
+    o.order_ref = s.text(1);
+    o.state = state_from(s.text(2)).value_or(OrderState::routed);
+    o.method = method_from(s.text(3)).value_or(DeliveryMethod::ship);
+    o.routed_at = s.int64(4);
+    o.accept_by = s.int64(5);
+    o.ship_by = s.int64(6);
+    o.customer_name = s.text(7);
+    o.lines = s.int64(8) >> 32;
+    o.units = s.int64(8) & 0xFFFFFFFF;
+    page.orders.push_back(std::move(o));
+  }
+  return page;
+}
+
 std::vector<OrderSummary> FulfilmentOrders::list(std::optional<OrderState> state,
                                                  std::size_t limit) {
-  auto s = db_.prepare(
-      "SELECT o.id, o.order_ref, o.state, o.delivery_method, o.routed_at, o.accept_by, "
-      "o.ship_by, (SELECT coalesce(sum(quantity),0) FROM order_line l WHERE l.order_id=o.id) "
-      "FROM fulfilment_order o WHERE (?1 IS NULL OR o.state=?1) ORDER BY o.routed_at, o.id "
-      "LIMIT ?2");
-  if (state)
-    s.bind(1, state_name(*state));
-  else
-    s.bind_null(1);
-  s.bind(2, static_cast<std::int64_t>(limit));
-  std::vector<OrderSummary> out;
-  while (s.step())
-    out.push_back({s.text(0), s.text(1), state_from(s.text(2)).value_or(OrderState::routed),
-                   method_from(s.text(3)).value_or(DeliveryMethod::ship), s.int64(4), s.int64(5),
-                   s.int64(6), s.int64(7)});
-  return out;
+  auto page = search({state, std::nullopt, "", limit});
+  return page ? std::move(page->orders) : std::vector<OrderSummary>{};
+}
+
+std::optional<std::string> FulfilmentOrders::id_for_ref(const std::string& order_ref) {
+  return order_id_for_ref(db_, order_ref);
+}
+
+std::optional<ParcelMatch> FulfilmentOrders::find_parcel(const std::string& code) {
+  // "<order id>-<package_no>": the order id may hold '-' itself, the number never does.
+  if (const auto dash = code.rfind('-'); dash != std::string::npos && dash > 0) {
+    const std::string number = code.substr(dash + 1);
+    if (!number.empty() && number.size() <= 6 &&
+        number.find_first_not_of("0123456789") == std::string::npos) {
+      auto s = db_.prepare("SELECT package_no FROM package WHERE order_id=? AND package_no=?");
+      s.bind(1, code.substr(0, dash)).bind(2, std::stoi(number));
+      if (s.step())
+        return ParcelMatch{ParcelMatch::By::package, code.substr(0, dash),
+                           static_cast<int>(s.int64(0))};
+    }
+  }
+  if (code.empty()) return std::nullopt;
+  std::string id;
+  {
+    auto s = db_.prepare(
+        "SELECT id FROM fulfilment_order WHERE tracking=? AND tracking<>'' "
+        "ORDER BY routed_at DESC, id DESC LIMIT 1");
+    s.bind(1, code);
+    if (!s.step()) return std::nullopt;
+    id = s.text(0);
+  }
+  ParcelMatch match{ParcelMatch::By::tracking, id, std::nullopt};
+  auto s = db_.prepare("SELECT min(package_no), count(*) FROM package WHERE order_id=?");
+  s.bind(1, id);
+  if (s.step() && s.int64(1) == 1) match.package_no = static_cast<int>(s.int64(0));
+  return match;
 }
 
 std::map<std::string, std::int64_t> FulfilmentOrders::count_by_state() {

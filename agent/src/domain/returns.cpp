@@ -37,9 +37,10 @@ std::int64_t Returns::returned_quantity(const std::string& order_id, const std::
   return s.int64(0);
 }
 
-Result<void> Returns::check_against_order(const ReturnRequest& request) {
-  auto order = load_order(db_, *request.order_id);
-  if (!order) return fail(DomainErrc::not_found, "no fulfilment order " + *request.order_id);
+Result<void> Returns::check_against_order(const ReturnRequest& request,
+                                          const std::string& order_id) {
+  auto order = load_order(db_, order_id);
+  if (!order) return fail(DomainErrc::not_found, "no fulfilment order " + order_id);
   if (order->state != OrderState::shipped && order->state != OrderState::collected)
     return fail(DomainErrc::illegal_transition,
                 "order " + order->id + " is " + std::string(state_name(order->state)) +
@@ -77,13 +78,21 @@ Result<ReturnReceipt> Returns::receive(const ReturnRequest& request, const Comma
     StockLedger ledger(db_);
     for (const auto& l : request.lines)
       if (!ledger.level(l.sku)) return fail(DomainErrc::unknown_sku, "unknown SKU " + l.sku);
-    if (request.order_id)
-      if (auto ok = check_against_order(request); !ok) return unexpected(ok.error());
-    ReturnReceipt receipt{"RT-" + new_uuid()};
+    // The order by its id or, failing that, by the customer's order number.
+    std::optional<std::string> order_id;
+    if (request.order_id) {
+      order_id = load_order(db_, *request.order_id) ? request.order_id
+                                                    : order_id_for_ref(db_, *request.order_id);
+      if (!order_id)
+        return fail(DomainErrc::not_found, "no order of this store has the id or order number '" +
+                                               *request.order_id + "'");
+      if (auto ok = check_against_order(request, *order_id); !ok) return unexpected(ok.error());
+    }
+    ReturnReceipt receipt{"RT-" + new_uuid(), order_id};
     db_.prepare(
            "INSERT INTO return_receipt (id, order_id, actor, note, received_at) VALUES (?,?,?,?,?)")
         .bind(1, receipt.return_id)
-        .bind_optional(2, request.order_id)
+        .bind_optional(2, order_id)
         .bind(3, ctx.actor.str())
         .bind(4, request.note)
         .bind(5, ctx.now_ms)
@@ -104,11 +113,9 @@ Result<ReturnReceipt> Returns::receive(const ReturnRequest& request, const Comma
           .run();
       std::vector<Movement> line_moves;
       if (l.disposition != Disposition::to_vendor)
-        line_moves.push_back(
-            {l.sku, Bucket::on_hand, l.quantity, "return", l.reason, request.order_id});
+        line_moves.push_back({l.sku, Bucket::on_hand, l.quantity, "return", l.reason, order_id});
       if (l.disposition == Disposition::unsellable)
-        line_moves.push_back(
-            {l.sku, Bucket::unsellable, l.quantity, "return", l.reason, request.order_id});
+        line_moves.push_back({l.sku, Bucket::unsellable, l.quantity, "return", l.reason, order_id});
       for (const auto& m : line_moves) {
         if (auto ok = ledger.post(m, ctx); !ok) return unexpected(ok.error());
         moves.push_back(m);
@@ -120,7 +127,7 @@ Result<ReturnReceipt> Returns::receive(const ReturnRequest& request, const Comma
     }
     outbox_.append("return.received", receipt.return_id,
                    {{"return_id", receipt.return_id},
-                    {"order_id", request.order_id ? nlohmann::json(*request.order_id) : nullptr},
+                    {"order_id", order_id ? nlohmann::json(*order_id) : nullptr},
                     {"lines", lines},
                     {"note", request.note},
                     {"actor", ctx.actor.str()},
