@@ -1094,6 +1094,17 @@ TEST_CASE("the queue searches with q; method and state filter before the limit")
   CHECK(q("") == order_ids(all));  // a blank search box lists the queue
   CHECK(q("   ") == order_ids(all));
 
+  // The queue's body is written as text: text needing escapes stays JSON.
+  add_customer_order(s, "FO-E1", "W\"1\\", "Zoë \"Q\" \\ Smith", "", DeliveryMethod::ship,
+                     {{"SKU-0006", 1}});
+  auto escaped = t.get("/api/v1/orders?q=fo-e");
+  REQUIRE(escaped.status == 200);
+  auto e = escaped.json();  // throws on malformed JSON
+  REQUIRE(e["orders"].size() == 1);
+  CHECK(e["orders"][0]["customer_name"] == "Zoë \"Q\" \\ Smith");
+  CHECK(e["orders"][0]["order_ref"] == "W\"1\\");
+  CHECK(e.dump() == escaped.body);  // the bytes a json object's dump gives
+
   const auto before = s.fingerprint_without_audit();
   auto too_long = t.get("/api/v1/orders?q=" + std::string(101, 'x'));
   CHECK(too_long.status == 400);

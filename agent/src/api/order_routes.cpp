@@ -1,6 +1,7 @@
 // The workflow: queue, detail, accept/reject, pick by scan, short pick, pack, handover to
 // carriers (manifests) and to customers (pickup codes).
 #include <algorithm>
+#include <charconv>
 
 #include "api_support.hpp"
 
@@ -101,22 +102,73 @@ json order_json(const FulfilmentOrder& o, Inventory& inventory, const OrderPolic
   return out;
 }
 
-json summary_json(const OrderSummary& s, std::int64_t now) {
-  // Built field by field: the queue is polled by every terminal, and nlohmann's
-  // initializer-list form copies each value twice.
-  json j(json::value_t::object);
-  j["id"] = s.id;
-  j["order_ref"] = s.order_ref;
-  j["state"] = state_name(s.state);
-  j["method"] = method_name(s.method);
-  j["routed_at"] = s.routed_at;
-  j["accept_by"] = s.accept_by;
-  j["ship_by"] = s.ship_by;
-  j["customer_name"] = s.customer_name;
-  j["lines"] = s.lines;
-  j["units"] = s.units;
-  j["accept_in_ms"] = s.state == OrderState::routed ? s.accept_by - now : 0;
-  return j;
+// The queue is polled by every terminal, so its body is written as text rather than built
+// as a json tree and dumped: the tree's allocations and its serializer were most of the
+// request's time (perf). With the tree, adding each summary's customer name and line count
+// took tests/bench's queue (100 orders) from about 1700 to 1300 requests/s; as text it
+// serves 2000 to 2900 on the same machine. Keys in the order a json object has them.
+void append_string(std::string& out, std::string_view s) {
+  const bool plain = std::all_of(
+      s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+  if (plain) {
+    out += '"';
+    out += s;
+    out += '"';
+  } else {  // escapes, and bytes that are not UTF-8 replaced, as json_response does
+    out += json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+}
+
+void append_number(std::string& out, std::int64_t n) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  out.append(digits, end);
+}
+
+void append_summary(std::string& out, const OrderSummary& s, std::int64_t now) {
+  out += "{\"accept_by\":";
+  append_number(out, s.accept_by);
+  out += ",\"accept_in_ms\":";
+  append_number(out, s.state == OrderState::routed ? s.accept_by - now : 0);
+  out += ",\"customer_name\":";
+  append_string(out, s.customer_name);
+  out += ",\"id\":";
+  append_string(out, s.id);
+  out += ",\"lines\":";
+  append_number(out, s.lines);
+  out += ",\"method\":";
+  append_string(out, method_name(s.method));
+  out += ",\"order_ref\":";
+  append_string(out, s.order_ref);
+  out += ",\"routed_at\":";
+  append_number(out, s.routed_at);
+  out += ",\"ship_by\":";
+  append_number(out, s.ship_by);
+  out += ",\"state\":";
+  append_string(out, state_name(s.state));
+  out += ",\"units\":";
+  append_number(out, s.units);
+  out += '}';
+}
+
+ApiResponse queue_response(const OrderPage& page, const std::map<std::string, std::int64_t>& counts,
+                           std::int64_t now) {
+  ApiResponse r;
+  std::string& out = r.body;
+  out.reserve(256 + page.orders.size() * 320);
+  out += "{\"counts\":";
+  out += json(counts).dump();
+  out += ",\"now\":";
+  append_number(out, now);
+  out += ",\"orders\":[";
+  for (std::size_t i = 0; i < page.orders.size(); ++i) {
+    if (i) out += ',';
+    append_summary(out, page.orders[i], now);
+  }
+  out += "],\"truncated\":";
+  out += page.truncated ? "true" : "false";
+  out += '}';
+  return r;
 }
 
 json order_json(Routes& r, const FulfilmentOrder& o, const Caller& c) {
@@ -204,12 +256,7 @@ void add_order_queue(Routes& r) {
           auto page = r.store.orders().search(
               {state, method, req.query_value("q"), static_cast<std::size_t>(*limit)});
           if (!page) return api_error(ApiErrc::invalid_query, "q: " + page.error().message);
-          json orders = json::array();
-          for (const auto& s : page->orders) orders.push_back(summary_json(s, ctx.now_ms));
-          return json_response({{"orders", orders},
-                                {"truncated", page->truncated},
-                                {"counts", r.store.orders().count_by_state()},
-                                {"now", ctx.now_ms}});
+          return queue_response(*page, r.store.orders().count_by_state(), ctx.now_ms);
         });
   r.add(
       "GET", "/api/v1/lookup", Role::associate,
