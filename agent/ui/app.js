@@ -153,7 +153,7 @@ function renderSoundToggle() {
   const waiting = on && (!audio || audio.state !== "running");
   b.dataset.state = !on ? "off" : waiting ? "waiting" : "on";
   b.setAttribute("aria-pressed", String(on));
-  b.textContent = !on ? "🔕 Sound off" : waiting ? "🔈 Tap for sound" : "🔔 Sound on";
+  b.textContent = !on ? "Sound off" : waiting ? "Tap for sound" : "Sound on";
 }
 
 function toggleSound() {
@@ -801,7 +801,8 @@ function renderSearchNote() {
 function slaClock(o, testid) {
   if (o.state === "routed")
     return h("span", { class: "countdown", testid, data: { deadline: String(o.deadline || o.accept_by - app.clockSkewMs), warn: String(sla().accept_warn_ms), kind: "accept" } });
-  if (!ACTIVE_STATES.includes(o.state) || !o.ship_by) return null;
+  // A pickup on its shelf has met its ready-by time; the customer's clock is not ours.
+  if (!ACTIVE_STATES.includes(o.state) || o.state === "ready_for_pickup" || !o.ship_by) return null;
   return h("span", { class: "countdown", testid, data: { deadline: String(o.ship_by - app.clockSkewMs), warn: String(sla().ship_warn_ms), kind: o.method === "pickup" ? "ready" : "ship" } });
 }
 
@@ -924,7 +925,9 @@ function renderOrder() {
   keepFocus();
 }
 
-const claimedByOther = (o) => Boolean(o.claim && !o.claim.mine);
+// Judged here, not by the claim's `mine`: a desk scanner's pushed result carries the order
+// as the scanner saw it.
+const claimedByOther = (o) => Boolean(o.claim && app.session && o.claim.holder !== `terminal:${app.session.id}`);
 
 // The scan field is there only where a scan picks: while picking (a scan into an accepted
 // order starts picking first), and not while another terminal holds the order.

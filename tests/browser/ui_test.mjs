@@ -183,7 +183,9 @@ function makeHelpers(page, base, artifacts) {
             return [...lines].reduce((s, l) => s + Number(l.dataset.picked), 0) === n;
           }, expected, { timeout: STEP_TIMEOUT_MS });
         } catch {
-          throw new TestFailure(`scan of ${line.barcodes[0]} (line ${line.line_no}) did not tick; banner: ${await alertText()}`);
+          const server = await api(`/api/v1/orders/${order.id}`).catch(() => null);
+          const onServer = server ? server.lines.reduce((n, l) => n + l.picked, 0) : "?";
+          throw new TestFailure(`scan of ${line.barcodes[0]} (line ${line.line_no}) did not tick (page shows ${await pickedTotal()}, fulfild has ${onServer} picked, ${expected} expected); banner: ${await alertText()}; last scan: ${await tid("scan-last").innerText().catch(() => "?")}`);
         }
       }
       log(`  picked line ${line.line_no}: ${line.open} × ${line.sku} from ${line.bin}`);
@@ -498,13 +500,19 @@ async function checkNoOverflow(page, what) {
   const r = await page.evaluate(() => {
     const width = window.innerWidth;
     const doc = document.documentElement.scrollWidth;
+    // The element reaching furthest right outside any box that scrolls or clips it.
     let widest = "";
+    let right = 0;
     if (doc > width)
       for (const el of document.querySelectorAll("body *")) {
+        if (el.offsetParent === null) continue;
+        let clipped = false;
+        for (let p = el.parentElement; p && p !== document.body && !clipped; p = p.parentElement)
+          clipped = getComputedStyle(p).overflowX !== "visible";
         const box = el.getBoundingClientRect();
-        if (box.right > width + 1 && el.offsetParent !== null) {
-          widest = `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}${el.dataset.testid ? `[${el.dataset.testid}]` : ""} ends at ${Math.round(box.right)} px`;
-          break;
+        if (!clipped && box.right > right) {
+          right = box.right;
+          widest = `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}${el.dataset.testid ? `[${el.dataset.testid}]` : ""}${el.className ? `.${String(el.className).split(" ")[0]}` : ""} ends at ${Math.round(box.right)} px`;
         }
       }
     return { width, doc, widest };
@@ -536,11 +544,11 @@ async function press(page, keys) {
 }
 
 // A routed order of this method not yet taken by another scenario, with its number.
-async function takeRouted(t, method, taken) {
+async function takeRouted(t, method, taken, minUnits = 1) {
   const deadline = Date.now() + ROUTED_WAIT_MS;
   for (;;) {
     const { orders } = await t.api(`/api/v1/orders?state=routed&method=${method}`);
-    const o = orders.find((x) => !taken.has(x.id));
+    const o = orders.find((x) => !taken.has(x.id) && x.units >= minUnits);
     if (o) {
       taken.add(o.id);
       return o;
@@ -645,7 +653,7 @@ async function scenarioKeyboardPickup(env, manager, taken) {
 // it, then picks on; the tablet sees the manager has it.
 async function scenarioClaims(env, tablet, manager, managerPage, taken) {
   log("H: two terminals, one order");
-  const o = await takeRouted(manager, "ship", taken);
+  const o = await takeRouted(manager, "ship", taken, 2); // a unit for each terminal
   const order = await manager.api(`/api/v1/orders/${o.id}`);
   await tablet.t.tid("find-input").waitFor();
   await tablet.page.evaluate(() => document.activeElement?.blur());
@@ -664,14 +672,19 @@ async function scenarioClaims(env, tablet, manager, managerPage, taken) {
   const badge = manager.tid("order-claim");
   await badge.waitFor();
   const says = await badge.innerText();
-  check(/Demo associate/.test(says), `the claim badge reads "${says}"`);
+  check(/Demo associate/i.test(says), `the claim badge reads "${says}"`);
   check(!(await manager.tid("scan-card").isVisible()), "another terminal's order offers the scan field");
   await managerPage.screenshot({ path: path.join(env.artifacts, "25-claimed-elsewhere.png") });
   await press(managerPage, "Alt+L");
   await manager.tid("scan-card").waitFor();
   check(!(await badge.isVisible()), "the claim badge stays after the release");
-  await manager.wedge(first.barcodes[0]);
-  await managerPage.waitForFunction(() => document.querySelector('[data-testid="order-claim"]')?.hidden !== false);
+  await manager.expectFocus("scan-input");
+  const second = order.pick_walk.find((l) => l.open > (l === first ? 1 : 0));
+  await manager.wedge(second.barcodes[0]);
+  await waitFor("the manager's scan to take the order", async () => {
+    const now = await manager.api(`/api/v1/orders/${o.id}`);
+    return now.claim && now.claim.mine && now.lines.reduce((n, l) => n + l.picked, 0) === 2;
+  });
   const claimed = tablet.t.tid("order-claim");
   try {
     await tablet.page.locator('[data-testid="order-claim"]', { hasText: "Demo manager" }).waitFor();
@@ -915,6 +928,8 @@ async function scenarioDeskScanner(env) {
   // ... but only the terminal's own: one another terminal (the manager) opened stays.
   await t.openFromQueue(id2);
   await waitFor(`desk-1's session did not reopen on ${id2}`, async () => (await deskSession(t, STATION))?.order_id === id2);
+  // The order is the tablet's: the manager releases it first, then takes it with the desk.
+  await postJson(base, `/api/v1/orders/${id2}/release-claim`, {}, managerToken);
   await send(base, "PUT", `/api/v1/stations/${STATION}/session`, { order_id: id2 }, managerToken);
   await t.tid("nav-queue").click();
   await t.tid("screen-queue").waitFor();
