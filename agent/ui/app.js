@@ -1940,7 +1940,7 @@ async function searchStock(e) {
     $("stock-truncated").textContent = data.truncated ? `Showing the first ${data.items.length}: add a word to narrow the search.` : "";
     for (const i of data.items)
       body.append(
-        h("tr", { testid: `stock-row-${i.sku}` }, h("td", {}, i.sku), h("td", {}, i.title), h("td", { class: "bin" }, i.bin), h("td", { class: "muted wide-only" }, i.barcodes.join(", ")),
+        h("tr", { testid: `stock-row-${i.sku}` }, h("td", { class: "sku" }, i.sku), h("td", {}, i.title), h("td", { class: "bin" }, i.bin), h("td", { class: "muted wide-only" }, i.barcodes.join(", ")),
           ...["on_hand", "reserved", "unsellable", "safety_stock"].map((k) => h("td", { class: `num${["unsellable", "safety_stock"].includes(k) ? " wide-only" : ""}` }, String(i[k]))),
           h("td", { class: `num strong${i.available > 0 ? "" : " none"}` }, String(i.available))),
       );

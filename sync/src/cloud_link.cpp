@@ -11,6 +11,7 @@
 
 #include "config/json_input.hpp"
 #include "config/log.hpp"
+#include "config/url.hpp"
 #include "domain/cloud_commands.hpp"
 #include "sync/backoff.hpp"
 #include "sync/event_batch.hpp"
@@ -27,21 +28,6 @@ namespace {
 void crash_point(const char* name) {
   static const char* wanted = std::getenv("FULFIL_CRASH_POINT");
   if (wanted && std::string_view(wanted) == name) std::raise(SIGKILL);
-}
-
-std::string url_escape(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
 }
 
 std::string describe(const HttpResponse& r) {

@@ -12,6 +12,7 @@
 #include "api/terminal_api.hpp"
 #include "api_client.hpp"
 #include "child_process.hpp"
+#include "config/url.hpp"
 #include "http/http_server.hpp"
 #include "test_support.hpp"
 
@@ -995,22 +996,6 @@ TEST_CASE("ship with a tracking number per package; the manifest keeps working")
   CHECK(u["packages"][0]["tracking"] == "");
 }
 
-// A query parameter's value, percent-encoded byte by byte.
-std::string encoded(const std::string& value) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 // Routes an order with the customer and reference a search looks at, a millisecond or
 // more after the one before (the queue's order is routing time, then id).
 void add_customer_order(ApiServer& s, const std::string& id, const std::string& ref,
@@ -1067,7 +1052,7 @@ TEST_CASE("the queue searches with q; method and state filter before the limit")
   CHECK(t.get("/api/v1/orders?limit=4").json()["truncated"] == true);
 
   auto q = [&](const std::string& text, const std::string& more = "") {
-    auto r = t.get("/api/v1/orders?q=" + encoded(text) + more);
+    auto r = t.get("/api/v1/orders?q=" + url_escape(text) + more);
     REQUIRE(r.status == 200);
     return order_ids(r.json());
   };
@@ -1132,7 +1117,7 @@ TEST_CASE("lookup resolves a scanned code: order, order number, parcel, item, or
     return 0;
   });
   auto look = [&](const std::string& code) {
-    return t.get("/api/v1/lookup?code=" + encoded(code));
+    return t.get("/api/v1/lookup?code=" + url_escape(code));
   };
 
   auto by_id = look("FO-L2").json();
@@ -1230,7 +1215,7 @@ TEST_CASE("returns take the customer's order number; stock search by words says 
     return 0;
   });
   auto stock = [&](const std::string& text) {
-    return t.get("/api/v1/inventory?q=" + encoded(text));
+    return t.get("/api/v1/inventory?q=" + url_escape(text));
   };
   auto denim = stock("denim red").json();
   REQUIRE(denim["items"].size() == 1);

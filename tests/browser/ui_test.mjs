@@ -725,8 +725,8 @@ async function scenarioAlerts(tablet) {
   log(`  banner "${text}"; acknowledged; sound ${before} → ${after}, after reload ${kept}`);
 }
 
-// The screens at phone width: nothing wider than the viewport.
-async function scenarioNarrowScreens(phone, sku) {
+// Every screen at a tablet's or a phone's width: nothing wider than the viewport.
+async function scenarioNarrowScreens(phone, sku, device) {
   for (const screen of ["queue", "manifest", "returns", "stock", "devices"]) {
     await phone.page.evaluate((s) => (location.hash = `#/${s}`), screen);
     await phone.t.tid(`screen-${screen}`).waitFor();
@@ -736,10 +736,10 @@ async function scenarioNarrowScreens(phone, sku) {
       await phone.t.tid("stock-results").waitFor();
     }
     await sleep(300);
-    await checkNoOverflow(phone.page, `phone ${screen} screen`);
-    await phone.shot(`28-phone-${screen}`);
+    await checkNoOverflow(phone.page, `${device} ${screen} screen`);
+    await phone.shot(`28-${device}-${screen}`);
   }
-  log("  phone: queue, manifest, returns, stock and devices fit 390 px");
+  log(`  ${device}: queue, manifest, returns, stock and devices fit ${phone.page.viewportSize().width} px`);
 }
 
 // J: fulfild goes away: the queue keeps what it showed, marked stale, actions wait; it comes
@@ -1065,7 +1065,8 @@ async function main() {
     const phone = await scenarioKeyboardPickup(env, t, taken);
     await scenarioClaims(env, tablet, t, page, taken);
     await scenarioAlerts(tablet);
-    await scenarioNarrowScreens(phone, "SKU-1");
+    await scenarioNarrowScreens(phone, "SKU-1", "phone");
+    await scenarioNarrowScreens(tablet, "SKU-1", "tablet");
     await phone.context.close();
     await scenarioDeskScanner(env);
     await scenarioOffline(env, tablet);
