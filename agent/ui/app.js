@@ -1564,6 +1564,8 @@ async function handOver() {
 
 function renderPickup(o) {
   $("pickup-card").hidden = !allowed("collect");
+  $("pickup-id-check").hidden = app.session.role !== "manager";
+  if ($("pickup-card").hidden && signature.orderId !== o.id) clearSignature();
   const locked = $("pickup-locked");
   locked.hidden = !o.pickup_locked;
   locked.textContent = o.pickup_locked ? "Locked after too many wrong codes: a manager must unlock it before the customer can collect." : "";
@@ -1577,6 +1579,73 @@ function onPickupKey(e) {
   collect($("pickup-collect"));
 }
 
+// The signature pad: strokes drawn with a finger, a pen or the mouse. Optional.
+const signature = { orderId: "", strokes: 0, drawing: false };
+
+function clearSignature() {
+  const pad = $("pickup-signature");
+  pad.getContext("2d").clearRect(0, 0, pad.width, pad.height);
+  signature.strokes = 0;
+  signature.orderId = app.order ? app.order.id : "";
+}
+
+function wireSignature() {
+  const pad = $("pickup-signature");
+  const ctx = pad.getContext("2d");
+  const at = (e) => {
+    const r = pad.getBoundingClientRect();
+    return [((e.clientX - r.left) * pad.width) / r.width, ((e.clientY - r.top) * pad.height) / r.height];
+  };
+  pad.addEventListener("pointerdown", (e) => {
+    signature.drawing = true;
+    signature.orderId = app.order ? app.order.id : "";
+    pad.setPointerCapture(e.pointerId);
+    ctx.lineWidth = 3;
+    ctx.lineCap = "round";
+    ctx.strokeStyle = "#14181d";
+    ctx.beginPath();
+    ctx.moveTo(...at(e));
+  });
+  pad.addEventListener("pointermove", (e) => {
+    if (!signature.drawing) return;
+    ctx.lineTo(...at(e));
+    ctx.stroke();
+  });
+  const end = () => {
+    if (signature.drawing) signature.strokes += 1;
+    signature.drawing = false;
+  };
+  pad.addEventListener("pointerup", end);
+  pad.addEventListener("pointercancel", end);
+  $("pickup-signature-clear").addEventListener("click", clearSignature);
+}
+
+// The proof that goes with the handover besides the code or the ID check.
+function pickupExtras() {
+  const extras = {};
+  const by = $("pickup-collected-by").value.trim();
+  if (by) extras.collected_by = by;
+  if (signature.strokes > 0 && app.order && signature.orderId === app.order.id)
+    extras.signature_png_base64 = $("pickup-signature").toDataURL("image/png").split(",")[1];
+  return extras;
+}
+
+async function collectById(button) {
+  const digits = $("pickup-id-digits").value.trim();
+  if (!digits) {
+    showAlert("error", "Type the last 4 characters of the ID's number.", "id_missing");
+    $("pickup-id-digits").focus();
+    return;
+  }
+  await run(button, async () => {
+    await post(app.order, "collect", { id_type: $("pickup-id-type").value, id_last_digits: digits, ...pickupExtras() });
+    $("pickup-id-digits").value = "";
+    $("pickup-collected-by").value = "";
+    clearSignature();
+    sound.ok();
+  });
+}
+
 async function collect(button) {
   const input = $("pickup-code");
   const code = input.value.trim();
@@ -1585,7 +1654,9 @@ async function collect(button) {
   const id = app.order.id;
   await run(button, async () => {
     try {
-      await post(app.order, "collect", { code });
+      await post(app.order, "collect", { code, ...pickupExtras() });
+      $("pickup-collected-by").value = "";
+      clearSignature();
       sound.ok();
       flash(document.body, "flash-ok");
     } catch (e) {
@@ -1601,11 +1672,18 @@ async function collect(button) {
   });
 }
 
+function proofText(p) {
+  if (!p) return "The customer has collected this order.";
+  const how = p.method === "id_check" ? `against ${humanize(p.id_type)} …${p.id_last_digits}, checked by a manager` : "with the pickup code";
+  const who = p.collected_by ? `by ${p.collected_by} for the customer` : "by the customer";
+  return `Collected ${who} ${how}${p.signed ? ", signed" : ""} at ${time(p.collected_at)}.`;
+}
+
 function renderDone(o) {
   const card = $("done-card");
   const text = {
     shipped: ["Shipped", `Handed to ${o.carrier}${o.tracking ? `, tracking ${o.tracking}` : ""}.`],
-    collected: ["Collected", "The customer has collected this order."],
+    collected: ["Collected", proofText(o.pickup_proof)],
     rejected: ["Rejected", o.reject_reason ? `Reason: ${humanize(o.reject_reason)}` : ""],
     expired: ["Expired", "Nobody accepted this order in time; the cloud routes it elsewhere."],
     cancelled: ["Cancelled", "The order was cancelled. Put any picked items back."],
@@ -2149,6 +2227,8 @@ function wire() {
   $("scan-input").addEventListener("keydown", onScanKey);
   $("pickup-code").addEventListener("keydown", onPickupKey);
   $("pickup-collect").addEventListener("click", (e) => collect(e.currentTarget));
+  $("pickup-id-collect").addEventListener("click", (e) => collectById(e.currentTarget));
+  wireSignature();
   $("pack-add").addEventListener("click", addPackage);
   $("pack-submit").addEventListener("click", (e) => run(e.currentTarget, submitPack));
   $("handover-submit").addEventListener("click", (e) => run(e.currentTarget, handOver));

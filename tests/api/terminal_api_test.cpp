@@ -1238,5 +1238,81 @@ TEST_CASE("returns take the customer's order number; stock search by words says 
   CHECK(stock(" ").error_code() == "invalid_query");
 }
 
+TEST_CASE("proof of pickup: the code, who collected and a signature; a manager's ID check") {
+  ApiServer s;
+  s.add_order("FO-PK", DeliveryMethod::pickup, {{"SKU-0003", 1}});
+  s.add_order("FO-PL", DeliveryMethod::pickup, {{"SKU-0004", 1}});
+  ApiClient t(s.port, s.pair("associate"));
+  ApiClient m(s.port, s.pair("manager"));
+  for (const char* id : {"FO-PK", "FO-PL"})
+    s.on_loop([&] {
+      auto& o = s.store->orders();
+      const auto c = ctx(agent::now_ms());
+      REQUIRE(o.accept(id, c));
+      REQUIRE(o.start_picking(id, c));
+      REQUIRE(o.pick_item(id, o.find(id)->lines[0].sku, 1, c));
+      REQUIRE(o.complete_picking(id, c));
+      REQUIRE(o.ready_for_pickup(id, "", c));
+      return 0;
+    });
+  // A 1x1 PNG, as a terminal's signature pad would send (base64).
+  const std::string png =
+      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJg"
+      "gg==";
+  const auto code = m.get("/api/v1/orders/FO-PK").json()["pickup_code"].get<std::string>();
+
+  // Refused, changing nothing: both proofs at once, a signature that is not a PNG, an ID
+  // check from an associate, an ID type or digits that make no sense.
+  const auto before = s.fingerprint_without_audit();
+  CHECK(t.post("/api/v1/orders/FO-PK/collect",
+               {{"code", code}, {"id_type", "passport"}, {"id_last_digits", "1234"}})
+            .error_code() == "invalid_field");
+  CHECK(
+      t.post("/api/v1/orders/FO-PK/collect", {{"code", code}, {"signature_png_base64", "aGVsbG8="}})
+          .error_code() == "invalid_argument");
+  CHECK(t.post("/api/v1/orders/FO-PK/collect", {{"code", code}, {"signature_png_base64", "%%"}})
+            .error_code() == "invalid_field");
+  CHECK(
+      t.post("/api/v1/orders/FO-PL/collect", {{"id_type", "passport"}, {"id_last_digits", "1234"}})
+          .status == 403);
+  CHECK(m.post("/api/v1/orders/FO-PL/collect",
+               {{"id_type", "library_card"}, {"id_last_digits", "12"}})
+            .error_code() == "invalid_argument");
+  CHECK(
+      m.post("/api/v1/orders/FO-PL/collect", {{"id_type", "passport"}, {"id_last_digits", "12-4"}})
+          .error_code() == "invalid_argument");
+  CHECK(s.fingerprint_without_audit() == before);
+
+  // The code, collected by a neighbour, signed.
+  auto done =
+      t.post("/api/v1/orders/FO-PK/collect",
+             {{"code", code}, {"collected_by", "Sam (neighbour)"}, {"signature_png_base64", png}});
+  REQUIRE_MESSAGE(done.status == 200, done.body);
+  CHECK(done.json()["state"] == "collected");
+  CHECK(done.json()["pickup_proof"]["method"] == "code");
+  CHECK(done.json()["pickup_proof"]["collected_by"] == "Sam (neighbour)");
+  CHECK(done.json()["pickup_proof"]["signed"] == true);
+  // A lost code: the manager checks the customer's ID instead (even when locked).
+  auto by_id = m.post("/api/v1/orders/FO-PL/collect",
+                      {{"id_type", "driving_licence"}, {"id_last_digits", "X42"}});
+  REQUIRE_MESSAGE(by_id.status == 200, by_id.body);
+  CHECK(by_id.json()["pickup_proof"]["method"] == "id_check");
+  CHECK(by_id.json()["pickup_proof"]["id_last_digits"] == "X42");
+  CHECK(by_id.json()["pickup_proof"]["signed"] == false);
+
+  // The cloud gets the proof with the collection: the signature as it was drawn.
+  const auto proofs = s.on_loop([&] {
+    std::vector<json> out;
+    for (const auto& e : s.store->outbox().since(0, 200))
+      if (e.type == "order.collected") out.push_back(json::parse(e.payload)["proof"]);
+    return out;
+  });
+  REQUIRE(proofs.size() == 2);
+  CHECK(proofs[0]["signature_png_base64"] == png);
+  CHECK(proofs[0]["collected_by"] == "Sam (neighbour)");
+  CHECK(proofs[1]["id_type"] == "driving_licence");
+  CHECK_FALSE(proofs[1].contains("signature_png_base64"));
+}
+
 }  // namespace
 }  // namespace fulfil::test

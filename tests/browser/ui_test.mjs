@@ -411,11 +411,24 @@ async function scenarioPickup(page, t) {
   await t.shot("05-pickup-wrong-code");
   log(`  wrong code refused: "${text.replace(/\s+/g, " ").trim()}"`);
 
-  await t.expectFocus("pickup-code-input");
+  // A neighbour collects for the customer and signs on the pad.
+  await t.tid("pickup-collected-by").fill("Sam (neighbour)");
+  await t.tid("pickup-signature").scrollIntoViewIfNeeded();
+  const pad = await t.tid("pickup-signature").boundingBox();
+  await page.mouse.move(pad.x + 20, pad.y + 40);
+  await page.mouse.down();
+  await page.mouse.move(pad.x + 140, pad.y + 70, { steps: 6 });
+  await page.mouse.move(pad.x + 260, pad.y + 25, { steps: 6 });
+  await page.mouse.up();
+  await t.tid("pickup-code-input").focus();
   await t.wedge(code);
   await t.expectState("collected");
+  const proof = (await t.api(`/api/v1/orders/${id}`)).pickup_proof;
+  check(proof && proof.method === "code" && proof.signed && proof.collected_by === "Sam (neighbour)", `the proof kept is ${JSON.stringify(proof)}`);
+  const said = await t.tid("done-detail").innerText();
+  check(/Sam \(neighbour\)/.test(said) && /signed/.test(said), `the collected order says "${said}"`);
   await t.shot("06-collected");
-  log("  right code → collected");
+  log(`  right code → collected: "${said}"`);
 }
 
 async function scenarioOtherScreens(page, t, shipped) {
@@ -634,6 +647,7 @@ async function scenarioKeyboardPickup(env, manager, taken) {
   await a.t.wedge("P-07");
   await a.t.expectState("ready_for_pickup");
   await a.t.expectFocus("pickup-code-input");
+  check(!(await a.t.tid("pickup-id-check").isVisible()), "an associate is offered the manager's ID check");
   check(!(await a.page.content()).includes((await manager.api(`/api/v1/orders/${o.id}`)).pickup_code), "the associate's page holds the pickup code");
   const { pickup_code: code } = await manager.api(`/api/v1/orders/${o.id}`);
   await a.t.wedge(code === "000000" ? "111111" : "000000");

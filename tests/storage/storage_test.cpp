@@ -85,8 +85,11 @@ TEST_CASE("databases from every older schema version migrate forward with their 
       auto o = store.orders().find("FO-OLD");
       REQUIRE(o.has_value());
       CHECK_FALSE(o->on_hold);
-      // The queue's search finds it by the customer's name and phone (migration 014).
+      // The queue's search finds it by the customer's name and phone: migration 014 filled
+      // them in for the orders before it (rows written raw at version 14 or later have
+      // none, which fulfild never writes).
       for (const char* text : {"ada old", "5550109999", "r1"}) {
+        if (v >= 14) break;
         CAPTURE(text);
         auto found = store.orders().search({std::nullopt, std::nullopt, text, 10});
         REQUIRE(found.has_value());

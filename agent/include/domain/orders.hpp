@@ -4,6 +4,7 @@
 // stock movements and reservation changes, a history row and exactly one outbox event.
 // A refused command returns an error and changes nothing (the one deliberate exception: a
 // wrong pickup code is counted).
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -153,6 +154,22 @@ struct ParcelMatch {
   std::optional<int> package_no;  // for tracking: when the order has one package
 };
 
+// How a pickup was handed over (see collect()).
+struct PickupProof {
+  enum class Method { code, id_check };
+  Method method = Method::code;
+  std::string code;               // Method::code: what the customer showed
+  std::string id_type;            // Method::id_check: one of kIdTypes
+  std::string id_last_digits;     // Method::id_check: the ID number's last 2 to 6 characters
+  std::string collected_by;       // someone collecting for the customer; "" = the customer
+  std::string signature_png;      // drawn on the terminal, PNG bytes; "" = none
+  std::int64_t collected_at = 0;  // as read back
+  std::string actor;              // as read back
+};
+inline constexpr std::array<std::string_view, 4> kIdTypes = {"passport", "id_card",
+                                                             "driving_licence", "other"};
+inline constexpr std::size_t kMaxSignatureBytes = 32 * 1024;  // base64 fits api.max_body_bytes
+
 class FulfilmentOrders {
  public:
   FulfilmentOrders(Database& db, Outbox& outbox, OrderPolicy policy)
@@ -188,6 +205,11 @@ class FulfilmentOrders {
   Result<std::string> ready_for_pickup(const std::string& id, const std::string& shelf,
                                        const CommandContext& ctx);
   Result<void> collect(const std::string& id, const std::string& code, const CommandContext& ctx);
+  // Hands the order over with its proof: the code (wrong codes counted, as above), or an ID
+  // check (for a lost code; the caller makes sure only a manager does it), with who
+  // collected and the signature when given. The proof is kept and sent with the event.
+  Result<void> collect(const std::string& id, const PickupProof& proof, const CommandContext& ctx);
+  std::optional<PickupProof> pickup_proof(const std::string& id);
   Result<void> unlock_pickup(const std::string& id, const CommandContext& ctx);
   // The cloud changed the order: a new delivery address (until shipped) and/or a hold.
   Result<void> update_from_cloud(const std::string& id, const std::optional<Address>& address,

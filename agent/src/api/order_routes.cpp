@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "api_support.hpp"
+#include "config/remote_config.hpp"
 
 namespace fulfil::agent::api {
 namespace {
@@ -171,9 +172,24 @@ ApiResponse queue_response(const OrderPage& page, const std::map<std::string, st
   return r;
 }
 
+json proof_json(const std::optional<PickupProof>& p) {
+  if (!p) return nullptr;
+  json j = {{"method", p->method == PickupProof::Method::code ? "code" : "id_check"},
+            {"id_type", p->id_type},
+            {"id_last_digits", p->id_last_digits},
+            {"collected_by", p->collected_by},
+            {"signed", !p->signature_png.empty()},
+            {"collected_at", p->collected_at},
+            {"actor", p->actor}};
+  return j;
+}
+
 json order_json(Routes& r, const FulfilmentOrder& o, const Caller& c) {
-  return order_json(o, r.store.inventory(), r.store.orders().policy(), c,
-                    r.store.orders().claims().of(o.id));
+  json out = order_json(o, r.store.inventory(), r.store.orders().policy(), c,
+                        r.store.orders().claims().of(o.id));
+  if (o.state == OrderState::collected)
+    out["pickup_proof"] = proof_json(r.store.orders().pickup_proof(o.id));
+  return out;
 }
 
 // The order as it is after a command, or the command's error.
@@ -522,23 +538,49 @@ void add_handover(Routes& r) {
                                print_for_step(r, r.settings.printing.print_on_ready_for_pickup,
                                               req.params[0], c, ctx));
         });
-  r.add("POST", "/api/v1/orders/*/collect", Role::associate,
-        [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
-          Body b(req, {"code"});
-          const auto code = b.text("code", true, 32);
-          if (!b) return b.error();
-          auto result = r.store.orders().collect(req.params[0], code, ctx);
-          if (!result && result.error().code == DomainErrc::wrong_pickup_code) {
-            auto o = r.store.orders().find(req.params[0]);
-            auto e = api_error(ApiErrc::wrong_pickup_code, result.error().message);
-            auto body = nlohmann::json::parse(e.body);
-            body["error"]["attempts_left"] = std::max(
-                0, r.store.orders().policy().pickup_code_max_attempts - o->pickup_attempts);
-            e.body = body.dump();
-            return e;
-          }
-          return after(r, result, req.params[0], c);
-        });
+  r.add(
+      "POST", "/api/v1/orders/*/collect", Role::associate,
+      [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
+        Body b(req, {"code", "id_type", "id_last_digits", "collected_by", "signature_png_base64"});
+        PickupProof proof;
+        proof.code = b.text("code", false, 32);
+        proof.id_type = b.text("id_type", false, 20);
+        proof.id_last_digits = b.text("id_last_digits", false, 6);
+        proof.collected_by = b.text("collected_by", false, 80);
+        const auto signature =
+            b.text("signature_png_base64", false, (kMaxSignatureBytes + 2) / 3 * 4);
+        if (!b) return b.error();
+        if (proof.code.empty() == proof.id_type.empty())
+          return api_error(ApiErrc::invalid_field,
+                           "give the customer's pickup 'code', or (a manager) an ID check: "
+                           "'id_type' and 'id_last_digits'");
+        if (!proof.id_type.empty()) {
+          // The code proves the customer; without it only a manager vouches for an ID.
+          if (c.role != Role::manager)
+            return api_error(ApiErrc::forbidden,
+                             "only a manager can hand over by ID check: ask one to verify "
+                             "the customer's ID");
+          proof.method = PickupProof::Method::id_check;
+        }
+        if (!signature.empty()) {
+          auto png = config::base64_decode(signature);
+          if (!png)
+            return api_error(ApiErrc::invalid_field,
+                             "field 'signature_png_base64' is not base64: " + png.error());
+          proof.signature_png = std::move(*png);
+        }
+        auto result = r.store.orders().collect(req.params[0], proof, ctx);
+        if (!result && result.error().code == DomainErrc::wrong_pickup_code) {
+          auto o = r.store.orders().find(req.params[0]);
+          auto e = api_error(ApiErrc::wrong_pickup_code, result.error().message);
+          auto body = nlohmann::json::parse(e.body);
+          body["error"]["attempts_left"] =
+              std::max(0, r.store.orders().policy().pickup_code_max_attempts - o->pickup_attempts);
+          e.body = body.dump();
+          return e;
+        }
+        return after(r, result, req.params[0], c);
+      });
   add_plain(r, "unlock-pickup", Role::manager, &FulfilmentOrders::unlock_pickup);
 }
 

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <set>
 
+#include "config/remote_config.hpp"
 #include "domain/transaction.hpp"
 #include "order_rows.hpp"
 #include "order_validation.hpp"
@@ -519,17 +521,87 @@ Result<std::string> FulfilmentOrders::ready_for_pickup(const std::string& id,
 
 Result<void> FulfilmentOrders::collect(const std::string& id, const std::string& code,
                                        const CommandContext& ctx) {
+  PickupProof proof;
+  proof.code = code;
+  return collect(id, proof, ctx);
+}
+
+namespace {
+
+// What may be kept as proof: refused with the reason before anything is touched.
+Result<void> check_proof(const PickupProof& p) {
+  if (p.method == PickupProof::Method::id_check) {
+    if (std::find(kIdTypes.begin(), kIdTypes.end(), p.id_type) == kIdTypes.end())
+      return fail(DomainErrc::invalid_argument, "ID type '" + p.id_type +
+                                                    "' is not one of: passport, id_card, "
+                                                    "driving_licence, other");
+    const bool digits_ok = p.id_last_digits.size() >= 2 && p.id_last_digits.size() <= 6 &&
+                           std::all_of(p.id_last_digits.begin(), p.id_last_digits.end(),
+                                       [](unsigned char c) { return std::isalnum(c) != 0; });
+    if (!digits_ok)
+      return fail(DomainErrc::invalid_argument,
+                  "the ID's last characters must be 2 to 6 letters or digits (never the whole "
+                  "number)");
+  }
+  if (auto ok = check_text("collected_by", p.collected_by, 80, false); !ok) return ok;
+  static constexpr std::string_view kPngMagic = "\x89PNG\r\n\x1a\n";
+  if (!p.signature_png.empty() &&
+      (p.signature_png.size() > kMaxSignatureBytes || p.signature_png.rfind(kPngMagic, 0) != 0))
+    return fail(DomainErrc::invalid_argument, "the signature must be a PNG image of at most " +
+                                                  std::to_string(kMaxSignatureBytes / 1024) +
+                                                  " KiB");
+  return {};
+}
+
+nlohmann::json proof_json(const PickupProof& p) {
+  nlohmann::json j = {{"method", p.method == PickupProof::Method::code ? "code" : "id_check"},
+                      {"collected_by", p.collected_by},
+                      {"signed", !p.signature_png.empty()}};
+  if (p.method == PickupProof::Method::id_check) {
+    j["id_type"] = p.id_type;
+    j["id_last_digits"] = p.id_last_digits;
+  }
+  if (!p.signature_png.empty()) j["signature_png_base64"] = config::base64_encode(p.signature_png);
+  return j;
+}
+
+void keep_proof(Database& db, const std::string& order_id, const PickupProof& p,
+                const CommandContext& ctx) {
+  auto s = db.prepare(
+      "INSERT INTO pickup_proof (order_id, method, id_type, id_last_digits, collected_by, "
+      "signature_png, collected_at, actor) VALUES (?,?,?,?,?,?,?,?)");
+  s.bind(1, order_id)
+      .bind(2, p.method == PickupProof::Method::code ? "code" : "id_check")
+      .bind(3, p.id_type)
+      .bind(4, p.id_last_digits)
+      .bind(5, p.collected_by);
+  if (p.signature_png.empty())
+    s.bind_null(6);
+  else
+    s.bind_blob(6, p.signature_png);
+  s.bind(7, ctx.now_ms).bind(8, ctx.actor.str()).run();
+}
+
+}  // namespace
+
+Result<void> FulfilmentOrders::collect(const std::string& id, const PickupProof& proof,
+                                       const CommandContext& ctx) {
+  if (auto ok = check_proof(proof); !ok) return ok;
+  const bool by_code = proof.method == PickupProof::Method::code;
   // A wrong code is committed (counted) and then reported as an error, so the attempt
   // counter survives a crash and brute-forcing a code is bounded.
   std::optional<DomainError> refusal;
   auto committed =
       transition<void>(id, OrderAction::collect, [&](FulfilmentOrder& o) -> Result<void> {
-        if (o.pickup_attempts >= policy_.pickup_code_max_attempts)
+        // An ID check is how a manager hands over when the code is lost, locked or not.
+        if (by_code && o.pickup_attempts >= policy_.pickup_code_max_attempts)
           return fail(DomainErrc::pickup_locked,
                       "order " + id + " is locked after " + std::to_string(o.pickup_attempts) +
                           " wrong pickup codes; a manager must unlock it");
-        const bool match = code.size() == o.pickup_code.size() &&
-                           CRYPTO_memcmp(code.data(), o.pickup_code.data(), code.size()) == 0;
+        const std::string& code = proof.code;
+        const bool match =
+            !by_code || (code.size() == o.pickup_code.size() &&
+                         CRYPTO_memcmp(code.data(), o.pickup_code.data(), code.size()) == 0);
         if (!match) {
           ++o.pickup_attempts;
           const int left = policy_.pickup_code_max_attempts - o.pickup_attempts;
@@ -543,12 +615,31 @@ Result<void> FulfilmentOrders::collect(const std::string& id, const std::string&
         auto consumed = consume_picked(db_, o, ctx);
         if (!consumed) return unexpected(consumed.error());
         nlohmann::json payload = std::move(*consumed);
+        payload["proof"] = proof_json(proof);
+        keep_proof(db_, o.id, proof, ctx);
         record(o, Outcome::to, "order.collected", payload, ctx);
         return {};
       });
   if (!committed) return committed;
   if (refusal) return unexpected(*refusal);
   return {};
+}
+
+std::optional<PickupProof> FulfilmentOrders::pickup_proof(const std::string& id) {
+  auto s = db_.prepare(
+      "SELECT method, id_type, id_last_digits, collected_by, signature_png, "
+      "collected_at, actor FROM pickup_proof WHERE order_id = ?");
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  PickupProof p;
+  p.method = s.text(0) == "id_check" ? PickupProof::Method::id_check : PickupProof::Method::code;
+  p.id_type = s.text(1);
+  p.id_last_digits = s.text(2);
+  p.collected_by = s.text(3);
+  p.signature_png = s.blob(4);
+  p.collected_at = s.int64(5);
+  p.actor = s.text(6);
+  return p;
 }
 
 Result<void> FulfilmentOrders::unlock_pickup(const std::string& id, const CommandContext& ctx) {
