@@ -973,6 +973,9 @@ function renderOrderHead(o) {
 // Each with its Alt+key shortcut (ready for pickup, pack and hand over have their panels).
 const ACTIONS = [
   { action: "accept", label: "Accept", cls: "primary", key: "KeyA", fn: (o) => post(o, "accept") },
+  { action: "accept_part", label: "Accept part…", cls: "", key: "KeyY", fn: acceptPart },
+  { action: "unaccept", label: "Un-accept", cls: "", key: "KeyZ", fn: (o) => post(o, "unaccept") },
+  { action: "unpack", label: "Unpack", cls: "", key: "KeyZ", fn: (o) => post(o, "unpack") },
   { action: "start_picking", label: "Start picking", cls: "primary", key: "KeyS", fn: (o) => post(o, "start-picking") },
   { action: "complete_picking", label: "Complete picking", cls: "primary", key: "KeyC", fn: (o) => post(o, "complete-picking") },
   { action: "unlock_pickup", label: "Unlock pickup", cls: "", key: "KeyU", fn: (o) => post(o, "unlock-pickup") },
@@ -987,8 +990,10 @@ function offered(o, action) {
   // Unlocking only makes sense on a manager terminal after wrong codes were typed.
   if (action === "unlock_pickup") return allowed(action) && app.session.role === "manager" && o.pickup_attempts > 0;
   if (action === "release_claim") return claimedByOther(o) && app.session.role === "manager";
-  // Another terminal's order: only a manager's release (or the cloud) changes it.
-  if (claimedByOther(o) && action !== "reject") return false;
+  // Some units but not all: worth offering only where there is more than one.
+  if (action === "accept_part") return allowed("accept") && o.lines.reduce((n, l) => n + l.quantity, 0) > 1;
+  // Another terminal's order: only a manager releases or rejects it (or the cloud cancels).
+  if (claimedByOther(o)) return action === "reject" && app.session.role === "manager" && allowed(action);
   return allowed(action);
 }
 
@@ -1013,6 +1018,18 @@ async function post(o, path, body = {}) {
     loadPrintJobs(updated.id).catch(() => {});
   }
   return updated;
+}
+
+// Accept the units in stock, reject the rest with a reason (the cloud reroutes them).
+async function acceptPart(o) {
+  const fields = o.lines.map((l) => ({ name: `line_${l.line_no}`, label: `${l.title || l.sku}: units to accept (of ${l.quantity})`, type: "number", min: 0, max: l.quantity, value: l.quantity }));
+  fields.push({ name: "reason", label: "Reason for the rest", type: "select", options: app.reference.reject_reasons });
+  const values = await ask(`Accept part of ${o.order_ref}`, fields, "Accept these");
+  if (!values) return;
+  const lines = o.lines
+    .map((l) => ({ line_no: l.line_no, quantity: Number(values[`line_${l.line_no}`]) }))
+    .filter((x, i) => x.quantity !== o.lines[i].quantity);
+  await post(o, "accept", lines.length ? { lines, reason: values.reason } : {});
 }
 
 async function rejectOrder(o) {
