@@ -302,7 +302,7 @@ TEST_CASE(
   auto picked = t.post("/api/v1/orders/FO-P/complete-picking", nullptr);
   REQUIRE(picked.status == 200);
   // No box, no weight: from the picking bench to the shelf.
-  CHECK(picked.json()["allowed_actions"] == json::array({"ready_for_pickup"}));
+  CHECK(picked.json()["allowed_actions"] == json::array({"reject", "ready_for_pickup"}));
   CHECK(t.post("/api/v1/orders/FO-P/pack", {{"packages",
                                              {{{"box_type", "S"},
                                                {"weight_g", 300},
@@ -824,7 +824,7 @@ TEST_CASE("a refused step says where the order is and what comes next, in words"
   CHECK(refused.error_code() == "illegal_transition");
   CHECK(refused.json()["error"]["message"] ==
         "Order REF-FO-W is accepted, not being picked yet: it cannot have items picked. Next: "
-        "start picking, short pick, reject.");
+        "start picking, short pick, unaccept, reject.");
 }
 
 // A PDF's text as poppler's pdftotext extracts it (nothing where the tool is missing).
