@@ -303,7 +303,7 @@ TEST_CASE(
   auto picked = t.post("/api/v1/orders/FO-P/complete-picking", nullptr);
   REQUIRE(picked.status == 200);
   // No box, no weight: from the picking bench to the shelf.
-  CHECK(picked.json()["allowed_actions"] == json::array({"ready_for_pickup"}));
+  CHECK(picked.json()["allowed_actions"] == json::array({"reject", "ready_for_pickup"}));
   CHECK(t.post("/api/v1/orders/FO-P/pack", {{"packages",
                                              {{{"box_type", "S"},
                                                {"weight_g", 300},
@@ -825,7 +825,95 @@ TEST_CASE("a refused step says where the order is and what comes next, in words"
   CHECK(refused.error_code() == "illegal_transition");
   CHECK(refused.json()["error"]["message"] ==
         "Order REF-FO-W is accepted, not being picked yet: it cannot have items picked. Next: "
-        "start picking, short pick, reject.");
+        "start picking, short pick, unaccept, reject.");
+}
+
+TEST_CASE("undo over HTTP: accept in part, unaccept, unpack, reject after picking started") {
+  ApiServer s;
+  s.add_order("FO-A", DeliveryMethod::ship, {{"SKU-0001", 3}, {"SKU-0002", 1}});
+  s.add_order("FO-U", DeliveryMethod::ship, {{"SKU-0003", 2}});
+  s.add_order("FO-K", DeliveryMethod::ship, {{"SKU-0004", 1}});
+  s.add_order("FO-J", DeliveryMethod::pickup, {{"SKU-0005", 2}});
+  ApiClient t(s.port, s.pair("associate"));
+  auto reserved = [&](const char* sku) {
+    return s.on_loop([&] { return s.store->inventory().level(sku)->reserved; });
+  };
+  auto has = [](const json& actions, const char* a) {
+    return std::find(actions.begin(), actions.end(), a) != actions.end();
+  };
+
+  // Accept in part: bad bodies are refused and change nothing.
+  const auto before = s.fingerprint_without_audit();
+  CHECK(t.post("/api/v1/orders/FO-A/accept", {{"lines", {{{"line_no", 1}, {"quantity", -1}}}}})
+            .error_code() == "invalid_field");
+  CHECK(t.post("/api/v1/orders/FO-A/accept", {{"lines", {{{"line_no", 1}}}}}).error_code() ==
+        "missing_field");
+  CHECK(
+      t.post("/api/v1/orders/FO-A/accept", {{"lines", json::array()}, {"why", "x"}}).error_code() ==
+      "unknown_field");
+  auto none =
+      t.post("/api/v1/orders/FO-A/accept",
+             {{"lines", {{{"line_no", 1}, {"quantity", 0}}, {{"line_no", 2}, {"quantity", 0}}}},
+              {"reason", "out_of_stock"}});
+  CHECK(none.status == 422);
+  CHECK(none.body.find("reject the order instead") != std::string::npos);
+  CHECK(t.post("/api/v1/orders/FO-A/accept", {{"lines", {{{"line_no", 1}, {"quantity", 1}}}}})
+            .error_code() == "invalid_argument");  // no reason for the two rejected units
+  CHECK(s.fingerprint_without_audit() == before);
+  auto part = t.post("/api/v1/orders/FO-A/accept",
+                     {{"lines", {{{"line_no", 1}, {"quantity", 1}}}}, {"reason", "out_of_stock"}});
+  REQUIRE(part.status == 200);
+  CHECK(part.json()["state"] == "accepted");
+  CHECK(part.json()["lines"][0]["rejected"] == 2);
+  CHECK(part.json()["lines"][0]["reject_reason"] == "out_of_stock");
+  CHECK(part.json()["lines"][1]["rejected"] == 0);
+  CHECK(reserved("SKU-0001") == 1);
+  CHECK(reserved("SKU-0002") == 1);
+  CHECK(has(part.json()["allowed_actions"], "unaccept"));
+
+  // Unaccept: back to routed, reservations released, the deadline kept.
+  REQUIRE(t.post("/api/v1/orders/FO-U/accept", nullptr).status == 200);
+  const auto accept_by = t.get("/api/v1/orders/FO-U").json()["accept_by"];
+  CHECK(reserved("SKU-0003") == 2);
+  auto unaccepted = t.post("/api/v1/orders/FO-U/unaccept", nullptr);
+  REQUIRE(unaccepted.status == 200);
+  CHECK(unaccepted.json()["state"] == "routed");
+  CHECK(unaccepted.json()["accept_by"] == accept_by);
+  CHECK(reserved("SKU-0003") == 0);
+  CHECK(t.post("/api/v1/orders/FO-U/unaccept", nullptr).error_code() == "illegal_transition");
+  CHECK(t.post("/api/v1/orders/FO-U/unaccept", {{"x", 1}}).error_code() == "unknown_field");
+
+  // Unpack: back to picked, the packages gone, the units still reserved.
+  for (const char* step : {"accept", "start-picking"})
+    REQUIRE(t.post(std::string("/api/v1/orders/FO-K/") + step, nullptr).status == 200);
+  REQUIRE(t.post("/api/v1/orders/FO-K/pick", {{"sku", "SKU-0004"}}).status == 200);
+  REQUIRE(t.post("/api/v1/orders/FO-K/complete-picking", nullptr).status == 200);
+  CHECK(t.post("/api/v1/orders/FO-K/unpack", nullptr).error_code() == "illegal_transition");
+  auto packed = t.post(
+      "/api/v1/orders/FO-K/pack",
+      {{"packages",
+        {{{"box_type", "S"}, {"weight_g", 500}, {"items", {{{"line_no", 1}, {"quantity", 1}}}}}}}});
+  REQUIRE(packed.status == 200);
+  CHECK(has(packed.json()["allowed_actions"], "unpack"));
+  auto unpacked = t.post("/api/v1/orders/FO-K/unpack", nullptr);
+  REQUIRE(unpacked.status == 200);
+  CHECK(unpacked.json()["state"] == "picked");
+  CHECK(unpacked.json()["packages"].empty());
+  CHECK(reserved("SKU-0004") == 1);
+
+  // Reject while picking: the picked unit goes back, the claim ends.
+  for (const char* step : {"accept", "start-picking"})
+    REQUIRE(t.post(std::string("/api/v1/orders/FO-J/") + step, nullptr).status == 200);
+  auto picking = t.post("/api/v1/orders/FO-J/pick", {{"sku", "SKU-0005"}});
+  REQUIRE(picking.status == 200);
+  CHECK(has(picking.json()["allowed_actions"], "reject"));
+  auto rejected = t.post("/api/v1/orders/FO-J/reject", {{"reason", "other"}});
+  REQUIRE(rejected.status == 200);
+  CHECK(rejected.json()["state"] == "rejected");
+  CHECK(rejected.json()["lines"][0]["picked"] == 1);
+  CHECK(rejected.json()["claim"].is_null());
+  CHECK(reserved("SKU-0005") == 0);
+  CHECK(s.on_loop([&] { return invariant_violations(s.store->db()); }).empty());
 }
 
 // A PDF's text as poppler's pdftotext extracts it (nothing where the tool is missing).

@@ -160,7 +160,7 @@ TEST_CASE("pickup orders go from picked to the staging shelf without packing; st
       [&] {
         return f.orders().pack("FO-S", {{1, "BOX", 500, {{1, 2}, {2, 1}}}}, ctx());
       },
-      DomainErrc::illegal_transition, "it cannot be packed. Next: ready for pickup.");
+      DomainErrc::illegal_transition, "it cannot be packed. Next: ready for pickup, reject.");
   for (const std::string& bad :
        std::vector<std::string>{" ", "P\x01", std::string(21, 'P'), "Regal \xC3\xA9"})
     f.refused([&] { return f.orders().ready_for_pickup("FO-S", bad, ctx()); },
@@ -526,4 +526,186 @@ TEST_CASE("an order number names the newest order that has not ended; parcels by
   CHECK(by_tracking->order_id == "FO-P-9");
   CHECK(by_tracking->package_no == 1);  // the order's only package
   CHECK_FALSE(f.orders().find_parcel(""));
+}
+
+TEST_CASE("unaccept gives the reservations back and keeps the accept-by deadline") {
+  Fixture f;
+  auto o =
+      fulfil::test::make_order("FO-U", DeliveryMethod::ship, {{"SKU-0001", 2}, {"SKU-0002", 1}});
+  o.accept_by = kT0 + 60000;
+  REQUIRE(f.orders().receive(o, ctx()));
+  REQUIRE(f.orders().accept("FO-U", ctx()));
+  REQUIRE(f.orders().short_pick("FO-U", 2, 1, "not_found", ctx()));  // line 2 already released
+  CHECK(f.level("SKU-0001").reserved == 2);
+  REQUIRE(f.orders().unaccept("FO-U", ctx(kT0 + 1000)));
+  const auto back = *f.orders().find("FO-U");
+  CHECK(back.state == OrderState::routed);
+  CHECK(back.accept_by == kT0 + 60000);
+  CHECK(f.level("SKU-0001").reserved == 0);
+  CHECK(f.level("SKU-0001").on_hand == 5);
+  CHECK(f.level("SKU-0002").reserved == 0);
+  auto e = f.last_event("order.unaccepted");
+  CHECK(e["from_state"] == "accepted");
+  CHECK(e["state"] == "routed");
+  CHECK(e["accept_by"] == kT0 + 60000);
+  REQUIRE(e["released"].size() == 1);
+  CHECK(e["released"][0] == nlohmann::json{{"line_no", 1}, {"sku", "SKU-0001"}, {"quantity", 2}});
+  CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
+
+  // Accepted again, only the open units are reserved: the short-picked one stays rejected.
+  REQUIRE(f.orders().accept("FO-U", ctx(kT0 + 2000)));
+  CHECK(f.level("SKU-0001").reserved == 2);
+  CHECK(f.level("SKU-0002").reserved == 0);
+  CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
+
+  // Once picking started it is too late; a refusal changes nothing.
+  REQUIRE(f.orders().start_picking("FO-U", ctx()));
+  f.refused([&] { return f.orders().unaccept("FO-U", ctx()); }, DomainErrc::illegal_transition,
+            "it cannot have its acceptance undone");
+
+  // Undone past its deadline, the expiry sweep takes it as any routed order.
+  auto late = fulfil::test::make_order("FO-U2", DeliveryMethod::ship, {{"SKU-0003", 1}});
+  late.accept_by = kT0 + 5000;
+  REQUIRE(f.orders().receive(late, ctx()));
+  REQUIRE(f.orders().accept("FO-U2", ctx()));
+  REQUIRE(f.orders().unaccept("FO-U2", ctx(kT0 + 9000)));
+  auto expired = f.orders().expire_overdue(ctx(kT0 + 9000));
+  REQUIRE(expired.has_value());
+  CHECK(*expired == std::vector<std::string>{"FO-U2"});
+  CHECK(f.level("SKU-0003").reserved == 0);
+}
+
+TEST_CASE("unpack deletes the packages before shipping; the picked units stay reserved") {
+  Fixture f;
+  REQUIRE(f.orders().receive(
+      fulfil::test::make_order("FO-P", DeliveryMethod::ship, {{"SKU-0001", 2}}), ctx()));
+  f.through_packing("FO-P");
+  f.t->db().exec(
+      "INSERT INTO carrier_label (order_id, package_no, carrier, tracking, format, document, "
+      "received_at) VALUES ('FO-P', 1, 'DHL', 'JD1', 'zpl', x'00', 0)");
+  const auto stock = f.level("SKU-0001");
+  REQUIRE(f.orders().unpack("FO-P", ctx()));
+  const auto o = *f.orders().find("FO-P");
+  CHECK(o.state == OrderState::picked);
+  CHECK(o.packages.empty());
+  CHECK(fulfil::test::count_rows(f.t->db(), "package") == 0);
+  CHECK(fulfil::test::count_rows(f.t->db(), "package_item") == 0);
+  CHECK(fulfil::test::count_rows(f.t->db(), "carrier_label") == 0);
+  CHECK(f.level("SKU-0001").reserved == stock.reserved);
+  CHECK(f.level("SKU-0001").on_hand == stock.on_hand);
+  CHECK(f.last_event("order.unpacked")["packages_removed"] == nlohmann::json::array({1}));
+  CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
+  // Packed again, it ships as usual.
+  REQUIRE(f.orders().pack("FO-P", {{1, "BOX-L", 900, {{1, 2}}}}, ctx()));
+  REQUIRE(f.orders().ship("FO-P", "DHL", "JD2", ctx()));
+  CHECK(f.level("SKU-0001").on_hand == 3);
+  // Shipped, or not packed, there is nothing to unpack.
+  f.refused([&] { return f.orders().unpack("FO-P", ctx()); }, DomainErrc::illegal_transition,
+            "it cannot be unpacked");
+  REQUIRE(f.orders().receive(
+      fulfil::test::make_order("FO-P2", DeliveryMethod::ship, {{"SKU-0002", 1}}), ctx()));
+  f.through_picking("FO-P2");
+  f.refused([&] { return f.orders().unpack("FO-P2", ctx()); }, DomainErrc::illegal_transition,
+            "it cannot be unpacked");
+}
+
+TEST_CASE("rejecting after picking started puts the picked units back on the shelf") {
+  Fixture f;
+  REQUIRE(f.orders().receive(
+      fulfil::test::make_order("FO-R", DeliveryMethod::ship, {{"SKU-0001", 2}, {"SKU-0002", 1}}),
+      ctx()));
+  REQUIRE(f.orders().accept("FO-R", ctx()));
+  REQUIRE(f.orders().start_picking("FO-R", ctx()));
+  REQUIRE(f.orders().pick_item("FO-R", "SKU-0001", 1, ctx()));
+  f.refused([&] { return f.orders().reject("FO-R", "bogus", ctx()); }, DomainErrc::invalid_argument,
+            "not one of");
+  // Another terminal may reject it (the claim guards picks); the claim ends.
+  REQUIRE(f.orders().claims().of("FO-R").has_value());
+  CommandContext other = ctx();
+  other.actor = {Actor::Kind::terminal, "other"};
+  REQUIRE(f.orders().reject("FO-R", "out_of_stock", other));
+  const auto o = *f.orders().find("FO-R");
+  CHECK(o.state == OrderState::rejected);
+  CHECK(o.reject_reason == "out_of_stock");
+  CHECK_FALSE(f.orders().claims().of("FO-R").has_value());
+  for (const char* sku : {"SKU-0001", "SKU-0002"}) {
+    CHECK(f.level(sku).reserved == 0);
+    CHECK(f.level(sku).on_hand == 5);
+    CHECK(f.level(sku).available() == 5);
+  }
+  auto e = f.last_event("order.rejected");
+  CHECK(e["from_state"] == "picking");
+  CHECK(e["reason"] == "out_of_stock");
+  CHECK(e["lines"][0]["picked"] == 1);
+  CHECK(e["lines"][1]["picked"] == 0);
+  CHECK(e["put_back"] == nlohmann::json::array({{{"sku", "SKU-0001"}, {"quantity", 1}}}));
+  CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
+
+  // From picked (a pickup order waiting for its shelf) too.
+  REQUIRE(f.orders().receive(
+      fulfil::test::make_order("FO-R2", DeliveryMethod::pickup, {{"SKU-0003", 2}}), ctx()));
+  f.through_picking("FO-R2");
+  CHECK(f.level("SKU-0003").reserved == 2);
+  REQUIRE(f.orders().reject("FO-R2", "other", ctx()));
+  CHECK(f.orders().find("FO-R2")->state == OrderState::rejected);
+  CHECK(f.level("SKU-0003").reserved == 0);
+  CHECK(f.level("SKU-0003").on_hand == 5);
+  CHECK(f.last_event("order.rejected")["lines"][0]["picked"] == 2);
+  CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
+}
+
+TEST_CASE("accepting in part reserves the accepted units and rejects the rest with a reason") {
+  Fixture f;
+  REQUIRE(f.orders().receive(
+      fulfil::test::make_order("FO-A", DeliveryMethod::ship,
+                               {{"SKU-0001", 3}, {"SKU-0002", 2}, {"SKU-0003", 1}}),
+      ctx()));
+  // Refusals change nothing: unknown or repeated lines, too many units, no or a bad reason,
+  // every unit rejected.
+  auto part = [&](std::vector<AcceptedLine> lines, const std::string& reason) {
+    return [&f, lines, reason] { return f.orders().accept("FO-A", lines, reason, ctx()); };
+  };
+  f.refused(part({{9, 1}}, "out_of_stock"), DomainErrc::invalid_argument, "has no line 9");
+  f.refused(part({{1, 1}, {1, 2}}, "out_of_stock"), DomainErrc::invalid_argument, "more than once");
+  f.refused(part({{1, 4}}, "out_of_stock"), DomainErrc::invalid_argument, "cannot accept 4");
+  f.refused(part({{1, -1}}, "out_of_stock"), DomainErrc::invalid_argument, "cannot accept -1");
+  f.refused(part({{1, 1}}, ""), DomainErrc::invalid_argument, "needs a reason");
+  f.refused(part({{1, 1}}, "bogus"), DomainErrc::invalid_argument, "not one of");
+  f.refused(part({{1, 0}, {2, 0}, {3, 0}}, "out_of_stock"), DomainErrc::invalid_argument,
+            "reject the order instead");
+
+  REQUIRE(f.orders().accept("FO-A", {{1, 1}, {3, 0}}, "out_of_stock", ctx()));
+  const auto o = *f.orders().find("FO-A");
+  CHECK(o.state == OrderState::accepted);
+  CHECK(o.lines[0].rejected == 2);
+  CHECK(o.lines[0].reject_reason == "out_of_stock");
+  CHECK(o.lines[1].rejected == 0);
+  CHECK(o.lines[2].rejected == 1);
+  CHECK(f.level("SKU-0001").reserved == 1);
+  CHECK(f.level("SKU-0002").reserved == 2);
+  CHECK(f.level("SKU-0003").reserved == 0);
+  auto e = f.last_event("order.accepted");
+  CHECK(e["accepted"] == nlohmann::json::parse(R"([
+    {"line_no": 1, "sku": "SKU-0001", "quantity": 1},
+    {"line_no": 2, "sku": "SKU-0002", "quantity": 2},
+    {"line_no": 3, "sku": "SKU-0003", "quantity": 0}])"));
+  CHECK(e["rejected"] == nlohmann::json::parse(R"([
+    {"line_no": 1, "sku": "SKU-0001", "quantity": 2, "reason": "out_of_stock"},
+    {"line_no": 3, "sku": "SKU-0003", "quantity": 1, "reason": "out_of_stock"}])"));
+  CHECK(e["lines"][0]["rejected"] == 2);
+  CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
+
+  // The rest picks as usual: line 3 has nothing open, so picking the others completes.
+  REQUIRE(f.orders().start_picking("FO-A", ctx()));
+  REQUIRE(f.orders().pick_item("FO-A", "SKU-0001", 1, ctx()));
+  REQUIRE(f.orders().pick_item("FO-A", "SKU-0002", 2, ctx()));
+  REQUIRE(f.orders().complete_picking("FO-A", ctx()));
+  CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
+
+  // A plain accept (and listing every line in full) rejects nothing and needs no reason.
+  REQUIRE(f.orders().receive(
+      fulfil::test::make_order("FO-A2", DeliveryMethod::ship, {{"SKU-0003", 1}}), ctx()));
+  REQUIRE(f.orders().accept("FO-A2", {{1, 1}}, "", ctx()));
+  CHECK(f.last_event("order.accepted")["rejected"].empty());
+  CHECK(f.level("SKU-0003").reserved == 1);
 }

@@ -162,6 +162,10 @@ Outcome perform(Store& s, const std::string& id, A action) {
     }
     case A::unlock_pickup:
       return outcome_of(o.unlock_pickup(id, ctx()));
+    case A::unaccept:
+      return outcome_of(o.unaccept(id, ctx()));
+    case A::unpack:
+      return outcome_of(o.unpack(id, ctx()));
     case A::cancel: {
       auto r = o.request_cancel(id, "customer", ctx());
       if (!r) return outcome_of(r);
@@ -230,10 +234,11 @@ TEST_CASE("every state x every action x both methods follows the lifecycle table
     }
   }
   // Reachable: 9 states shipping, 10 for pickup (packed: as older versions left pickup
-  // orders); allowed cells: 16 + 5 updates shipping, 19 + 6 updates pickup (picked:
-  // ready_for_pickup where shipping has pack).
-  CHECK(allowed_checked == 46);
-  CHECK(refused_checked == (9 + 10) * 14 - 46);
+  // orders); allowed cells: 20 + 5 updates shipping, 22 + 6 updates pickup (picked:
+  // ready_for_pickup where shipping has pack; unpack is for parcels only). The undo rows:
+  // unaccept (both), reject from picking and from picked (both), unpack (shipping).
+  CHECK(allowed_checked == 53);
+  CHECK(refused_checked == (9 + 10) * 16 - 53);
 }
 
 TEST_CASE("a hold blocks exactly the rows the table marks, and nothing else") {

@@ -1,5 +1,6 @@
-// Seeded random sequences of store operations (accept, pick, short-pick, pack, ship,
-// collect, cancel, return, count, adjust, expire...) checking after every step:
+// Seeded random sequences of store operations (accept in full or in part, unaccept, pick,
+// short-pick, reject, pack, unpack, ship, collect, cancel, return, count, adjust, expire...)
+// checking after every step:
 //  - on_hand and unsellable equal the ledger's sums; reserved equals open reservations;
 //  - a successful command wrote exactly one outbox event, a refused one changed nothing;
 //  - an accepted order never drives availability negative (unless the policy allows it).
@@ -7,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <map>
 #include <random>
 
 #include "test_support.hpp"
@@ -77,6 +79,7 @@ class Simulation {
       const auto events_after = fulfil::test::count_rows(db(), "outbox");
       if (step.ok) {
         ++succeeded_;
+        ++committed_[step.name];
         REQUIRE(events_after - events_before == step.expected_events);
       } else if (step.code == DomainErrc::wrong_pickup_code) {
         REQUIRE(events_after - events_before == 1);  // the attempt is counted and reported
@@ -100,6 +103,7 @@ class Simulation {
 
   int succeeded_ = 0;
   int refused_ = 0;
+  std::map<std::string, int> committed_;  // by operation
 
  private:
   std::mt19937 rng_;
@@ -125,7 +129,7 @@ class Simulation {
   }
 
   Step random_step() {
-    switch (pick(17)) {
+    switch (pick(20)) {
       case 0:
       case 1:
         return receive();
@@ -138,9 +142,28 @@ class Simulation {
             for (const auto& l : order->lines) REQUIRE(inv().level(l.sku)->raw_available() >= 0);
         });
       case 4:
-        return on({OrderState::routed, OrderState::accepted}, "reject", [&](auto& id, Step& s) {
-          set_result(s, orders().reject(id, pick(4) ? "out_of_stock" : "bogus_reason", ctx()));
+        return on(
+            {OrderState::routed, OrderState::accepted, OrderState::picking, OrderState::picked},
+            "reject", [&](auto& id, Step& s) {
+              set_result(s, orders().reject(id, pick(4) ? "out_of_stock" : "bogus_reason", ctx()));
+            });
+      case 17:
+        return on({OrderState::routed}, "accept_in_part", [&](auto& id, Step& s) {
+          // Some lines in part (now and then more than the line has, or none at all).
+          const auto o = orders().find(id);
+          std::vector<AcceptedLine> lines;
+          for (const auto& l : o->lines)
+            if (pick(2)) lines.push_back({l.line_no, pick(static_cast<int>(l.quantity) + 2)});
+          set_result(s, orders().accept(id, lines, pick(5) ? "out_of_stock" : "", ctx()));
+          if (s.ok && !policy_.allow_negative_available)
+            for (const auto& l : o->lines) REQUIRE(inv().level(l.sku)->raw_available() >= 0);
         });
+      case 18:
+        return on({OrderState::accepted, OrderState::routed}, "unaccept",
+                  [&](auto& id, Step& s) { set_result(s, orders().unaccept(id, ctx())); });
+      case 19:
+        return on({OrderState::packed, OrderState::picked}, "unpack",
+                  [&](auto& id, Step& s) { set_result(s, orders().unpack(id, ctx())); });
       case 5:
         return on({OrderState::accepted}, "start_picking",
                   [&](auto& id, Step& s) { set_result(s, orders().start_picking(id, ctx())); });
@@ -305,6 +328,11 @@ TEST_CASE("random operation sequences keep stock, reservations and outbox consis
                     << " refused");
     CHECK(sim.succeeded_ > steps() / 3);
     CHECK(sim.refused_ > 0);
+    // The undo operations are reached, not only refused.
+    for (const char* op : {"accept_in_part", "unaccept", "unpack", "reject"}) {
+      CAPTURE(op);
+      CHECK(sim.committed_[op] > 0);
+    }
   }
 }
 

@@ -37,6 +37,10 @@ enum class OrderAction {
   ready_for_pickup,
   collect,
   unlock_pickup,
+  // Undoing a step where a store needs it: accepting (before picking starts) gives the
+  // reservations back; packing (before shipping) deletes the packages.
+  unaccept,
+  unpack,
   cancel,  // a cancel request that cancels; a refused request is not a transition
   // The cloud's changes that do not move the order: the order arriving (routed), and a
   // new address or hold. Not steps an associate takes: all_actions() leaves them out.
@@ -83,7 +87,7 @@ bool blocked_by_hold(OrderAction action);
 // Ended orders: no action leaves them, they hold no reservation.
 bool is_terminal(OrderState s);
 // Orders whose stock is reserved: every state an accepted order passes through before it
-// ends.
+// ends (unaccept, which gives the reservations back, leads out of them).
 bool holds_reservation(OrderState s);
 
 }  // namespace fulfil::agent

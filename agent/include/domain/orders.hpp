@@ -97,6 +97,13 @@ struct OrderPolicy {
   bool allow_negative_available = false;
 };
 
+// Accepting part of a line: `quantity` of its units (0 to the line's open units); the rest
+// of the line is rejected for the cloud to reroute.
+struct AcceptedLine {
+  int line_no = 0;
+  std::int64_t quantity = 0;
+};
+
 struct PickResult {
   int line_no = 0;
   std::int64_t line_picked = 0;
@@ -181,6 +188,18 @@ class FulfilmentOrders {
 
   Result<void> receive(const FulfilmentOrder& routed, const CommandContext& ctx);
   Result<void> accept(const std::string& id, const CommandContext& ctx);
+  // Accepts the listed lines in part (each at most once; lines not listed in full) and
+  // rejects the rest of each listed line with `reason`, one of the reject reasons (needed
+  // only when a unit is rejected): like a short pick, the cloud reroutes those units. Only
+  // the accepted units are reserved. Refused when every unit would be rejected: that is
+  // rejecting the order.
+  Result<void> accept(const std::string& id, const std::vector<AcceptedLine>& lines,
+                      const std::string& reason, const CommandContext& ctx);
+  // Back to routed before picking starts: the reservations accept made are released and
+  // the accept-by deadline stays what it was (past it, the expiry sweep expires the order).
+  Result<void> unaccept(const std::string& id, const CommandContext& ctx);
+  // From routed, accepted, picking or picked. After picking started, the picked units go
+  // back to the shelf: they never left the books, so releasing the reservations is all.
   Result<void> reject(const std::string& id, const std::string& reason, const CommandContext& ctx);
   // Expires every routed order whose accept-by deadline has passed; returns their ids.
   Result<std::vector<std::string>> expire_overdue(const CommandContext& ctx);
@@ -192,6 +211,9 @@ class FulfilmentOrders {
   Result<void> complete_picking(const std::string& id, const CommandContext& ctx);
   Result<void> pack(const std::string& id, const std::vector<Package>& packages,
                     const CommandContext& ctx);
+  // Back to picked before shipping (ship orders): the packages, their tracking and carrier
+  // labels are deleted; what was printed stays printed. No stock moves.
+  Result<void> unpack(const std::string& id, const CommandContext& ctx);
   Result<void> ship(const std::string& id, const std::string& carrier, const std::string& tracking,
                     const CommandContext& ctx);
   // With a tracking number per package (`packages`: each a package of the order, at most

@@ -298,7 +298,25 @@ void add_plain(Routes& r, const std::string& action, Role role, PlainCommand com
 }
 
 void add_decisions(Routes& r) {
-  add_plain(r, "accept", Role::associate, &FulfilmentOrders::accept);
+  // Accept, in full with no body, or in part: {"lines": [{"line_no", "quantity"}], "reason"}.
+  r.add("POST", "/api/v1/orders/*/accept", Role::associate,
+        [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
+          Body b(req, {"lines", "reason"});
+          std::vector<AcceptedLine> lines;
+          int n = 0;
+          for (const auto& l : b.array("lines", false, 500)) {
+            Body lb(l, {"line_no", "quantity"}, "lines[" + std::to_string(n++) + "].");
+            AcceptedLine line{static_cast<int>(lb.integer("line_no", true, 1, 100000)),
+                              lb.integer("quantity", true, 0, 10000)};
+            if (!b.take(lb)) break;
+            lines.push_back(line);
+          }
+          const auto reason = b.text("reason", false, 40);
+          if (!b) return b.error();
+          return after(r, r.store.orders().accept(req.params[0], lines, reason, ctx), req.params[0],
+                       c);
+        });
+  add_plain(r, "unaccept", Role::associate, &FulfilmentOrders::unaccept);
   r.add("POST", "/api/v1/orders/*/reject", Role::associate,
         [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
           Body b(req, {"reason"});
@@ -438,6 +456,8 @@ void add_packing(Routes& r) {
               after(r, {}, req.params[0], c),
               print_for_step(r, r.settings.printing.print_on_pack, req.params[0], c, ctx));
         });
+  // Nothing printed at pack is taken back: labels already out are thrown away by hand.
+  add_plain(r, "unpack", Role::associate, &FulfilmentOrders::unpack);
 }
 
 bool known_carrier(Routes& r, const std::string& carrier) {

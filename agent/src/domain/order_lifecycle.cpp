@@ -17,23 +17,16 @@ constexpr std::array<std::string_view, 11> kStateNames = {
     "routed", "accepted", "rejected",         "expired",   "picking",  "picked",
     "packed", "shipped",  "ready_for_pickup", "collected", "cancelled"};
 // The steps, in the order a terminal shows them; receive and update follow in the enum.
-constexpr std::array kActions = {OrderAction::accept,
-                                 OrderAction::reject,
-                                 OrderAction::expire,
-                                 OrderAction::start_picking,
-                                 OrderAction::pick_item,
-                                 OrderAction::short_pick,
-                                 OrderAction::complete_picking,
-                                 OrderAction::pack,
-                                 OrderAction::ship,
-                                 OrderAction::ready_for_pickup,
-                                 OrderAction::collect,
-                                 OrderAction::unlock_pickup,
-                                 OrderAction::cancel};
-constexpr std::array<std::string_view, 15> kActionNames = {
-    "accept",     "reject",           "expire", "start_picking", "pick_item",
-    "short_pick", "complete_picking", "pack",   "ship",          "ready_for_pickup",
-    "collect",    "unlock_pickup",    "cancel", "receive",       "update"};
+constexpr std::array kActions = {
+    OrderAction::accept,           OrderAction::reject,    OrderAction::expire,
+    OrderAction::start_picking,    OrderAction::pick_item, OrderAction::short_pick,
+    OrderAction::complete_picking, OrderAction::pack,      OrderAction::ship,
+    OrderAction::ready_for_pickup, OrderAction::collect,   OrderAction::unlock_pickup,
+    OrderAction::unaccept,         OrderAction::unpack,    OrderAction::cancel};
+constexpr std::array<std::string_view, 17> kActionNames = {
+    "accept",           "reject", "expire", "start_picking",    "pick_item", "short_pick",
+    "complete_picking", "pack",   "ship",   "ready_for_pickup", "collect",   "unlock_pickup",
+    "unaccept",         "unpack", "cancel", "receive",          "update"};
 static_assert(kStateNames.size() == static_cast<std::size_t>(OrderState::cancelled) + 1);
 static_assert(kStates.size() == kStateNames.size());
 static_assert(kActionNames.size() == static_cast<std::size_t>(OrderAction::update) + 1);
@@ -57,6 +50,9 @@ constexpr std::array kTransitions = std::to_array<OrderTransition>({
   {S::routed,              A::cancel,           kAny,        S::cancelled,        kNone,               false},
   {S::routed,              A::update,           kAny,        S::routed,           kNone,               false},
   {S::accepted,            A::reject,           kAny,        S::rejected,         kNone,               false},
+  // Undoing accept before picking starts: the reservations go back, the accept-by deadline
+  // is the one the order came with (the expiry sweep takes it if that has passed).
+  {S::accepted,            A::unaccept,         kAny,        S::routed,           kNone,               false},
   {S::accepted,            A::start_picking,    kAny,        S::picking,          kNone,               kHoldBlocks},
   {S::accepted,            A::short_pick,       kAny,        S::accepted,         S::rejected,         false},
   {S::accepted,            A::cancel,           kAny,        S::cancelled,        kNone,               false},
@@ -64,17 +60,22 @@ constexpr std::array kTransitions = std::to_array<OrderTransition>({
   {S::picking,             A::pick_item,        kAny,        S::picking,          kNone,               false},
   {S::picking,             A::short_pick,       kAny,        S::picking,          S::rejected,         false},
   {S::picking,             A::complete_picking, kAny,        S::picked,           kNone,               false},
+  // Rejecting after picking started: the picked units go back to the shelf.
+  {S::picking,             A::reject,           kAny,        S::rejected,         kNone,               false},
   {S::picking,             A::cancel,           kAny,        S::cancelled,        kNone,               false},
   {S::picking,             A::update,           kAny,        S::picking,          kNone,               false},
   // A parcel is packed; a pickup order goes from the picking bench to the pickup shelf
   // in a bag, with no box or weight to record.
   {S::picked,              A::pack,             kShipOnly,   S::packed,           kNone,               kHoldBlocks},
   {S::picked,              A::ready_for_pickup, kPickupOnly, S::ready_for_pickup, kNone,               kHoldBlocks},
+  {S::picked,              A::reject,           kAny,        S::rejected,         kNone,               false},
   {S::picked,              A::cancel,           kAny,        S::cancelled,        kNone,               false},
   {S::picked,              A::update,           kAny,        S::picked,           kNone,               false},
   {S::packed,              A::ship,             kShipOnly,   S::shipped,          kNone,               kHoldBlocks},
   // Pickup orders packed before they skipped packing (older databases) still go on.
   {S::packed,              A::ready_for_pickup, kPickupOnly, S::ready_for_pickup, kNone,               kHoldBlocks},
+  // Undoing packing before shipping: the packages go, the picked units stay reserved.
+  {S::packed,              A::unpack,           kShipOnly,   S::picked,           kNone,               false},
   {S::packed,              A::cancel,           kAny,        S::cancelled,        kNone,               false},
   {S::packed,              A::update,           kAny,        S::packed,           kNone,               false},
   {S::ready_for_pickup,    A::collect,          kAny,        S::collected,        S::ready_for_pickup, kHoldBlocks},
@@ -159,7 +160,8 @@ bool is_terminal(OrderState s) {
 }
 
 bool holds_reservation(OrderState s) {
-  // The states reachable from where accept leads, less the ended ones.
+  // The states reachable from where accept leads, less the ended ones; unaccept gives the
+  // reservations back, so the walk does not follow it.
   static const auto reached = [] {
     std::array<bool, kStates.size()> out{};
     std::vector<OrderState> todo;
@@ -170,7 +172,7 @@ bool holds_reservation(OrderState s) {
       todo.pop_back();
       if (std::exchange(out[static_cast<std::size_t>(at)], true)) continue;
       for (const auto& t : kTransitions)
-        if (t.from == at) {
+        if (t.from == at && t.action != OrderAction::unaccept) {
           todo.push_back(t.to);
           if (t.or_to) todo.push_back(*t.or_to);
         }

@@ -166,6 +166,14 @@ void insert_packages(Database& db, const std::string& order_id,
   }
 }
 
+void delete_packages(Database& db, const std::string& order_id) {
+  // A carrier label is bought for a package as packed; a new packing gets its own.
+  for (const char* sql :
+       {"DELETE FROM package_item WHERE order_id=?", "DELETE FROM carrier_label WHERE order_id=?",
+        "DELETE FROM package WHERE order_id=?"})
+    db.prepare(sql).bind(1, order_id).run();
+}
+
 void update_package_tracking(Database& db, const std::string& order_id, int package_no,
                              const std::string& tracking) {
   db.prepare("UPDATE package SET tracking=? WHERE order_id=? AND package_no=?")

@@ -19,6 +19,8 @@ void update_order(Database& db, const FulfilmentOrder& order);
 void update_line(Database& db, const std::string& order_id, const OrderLine& line);
 void insert_packages(Database& db, const std::string& order_id,
                      const std::vector<Package>& packages);
+// Deletes the order's packages, their items and the carrier labels bought for them.
+void delete_packages(Database& db, const std::string& order_id);
 void update_package_tracking(Database& db, const std::string& order_id, int package_no,
                              const std::string& tracking);
 

@@ -32,7 +32,7 @@ constexpr std::array<std::string_view, 11> kStateWords = {"routed, waiting to be
                                                           "ready for pickup",
                                                           "collected",
                                                           "cancelled"};
-constexpr std::array<std::string_view, 15> kCannotWords = {"be accepted",
+constexpr std::array<std::string_view, 17> kCannotWords = {"be accepted",
                                                            "be rejected",
                                                            "expire",
                                                            "start picking",
@@ -44,6 +44,8 @@ constexpr std::array<std::string_view, 15> kCannotWords = {"be accepted",
                                                            "be made ready for pickup",
                                                            "be handed to the customer",
                                                            "have its pickup unlocked",
+                                                           "have its acceptance undone",
+                                                           "be unpacked",
                                                            "be cancelled",
                                                            "be received again",
                                                            "be changed"};
@@ -214,13 +216,62 @@ Result<void> FulfilmentOrders::receive(const FulfilmentOrder& routed, const Comm
 }
 
 Result<void> FulfilmentOrders::accept(const std::string& id, const CommandContext& ctx) {
+  return accept(id, {}, "", ctx);
+}
+
+namespace {
+// How many units of each line an accept takes: the listed ones as listed, the others all
+// their open units. Refuses a line the order does not have, one listed twice, or more
+// units than the line has open.
+Result<std::map<int, std::int64_t>> accepted_units(const FulfilmentOrder& o,
+                                                   const std::vector<AcceptedLine>& listed) {
+  std::map<int, std::int64_t> out;
+  for (const auto& l : o.lines) out[l.line_no] = l.open();
+  std::set<int> seen;
+  for (const auto& a : listed) {
+    const std::string which = "line " + std::to_string(a.line_no);
+    const auto line = std::find_if(o.lines.begin(), o.lines.end(),
+                                   [&](const OrderLine& l) { return l.line_no == a.line_no; });
+    if (line == o.lines.end())
+      return fail(DomainErrc::invalid_argument, "order " + o.id + " has no " + which);
+    if (!seen.insert(a.line_no).second)
+      return fail(DomainErrc::invalid_argument, which + " is given more than once");
+    if (a.quantity < 0 || a.quantity > line->open())
+      return fail(DomainErrc::invalid_argument, which + " has " + std::to_string(line->open()) +
+                                                    " unit(s); cannot accept " +
+                                                    std::to_string(a.quantity));
+    out[a.line_no] = a.quantity;
+  }
+  return out;
+}
+}  // namespace
+
+Result<void> FulfilmentOrders::accept(const std::string& id, const std::vector<AcceptedLine>& lines,
+                                      const std::string& reason, const CommandContext& ctx) {
+  if (!reason.empty() && !listed(policy_.reject_reasons, reason))
+    return fail(DomainErrc::invalid_argument,
+                "reject reason '" + reason + "' is not one of: " + joined(policy_.reject_reasons));
   return transition<void>(id, OrderAction::accept, [&](FulfilmentOrder& o) -> Result<void> {
     if (o.accept_by <= ctx.now_ms)
       return fail(DomainErrc::illegal_transition,
                   "order " + id + " passed its accept-by deadline; it expires for rerouting");
+    auto units = accepted_units(o, lines);
+    if (!units) return unexpected(units.error());
+    std::int64_t accepted = 0, refused = 0;
+    for (const auto& l : o.lines) {
+      accepted += units->at(l.line_no);
+      refused += l.open() - units->at(l.line_no);
+    }
+    if (accepted == 0)
+      return fail(DomainErrc::invalid_argument,
+                  "accepting none of order " + id + "'s units: reject the order instead");
+    if (refused > 0 && reason.empty())
+      return fail(DomainErrc::invalid_argument,
+                  "accepting part of order " + id +
+                      " needs a reason for the rest, one of: " + joined(policy_.reject_reasons));
     StockLedger ledger(db_);
     std::map<std::string, std::int64_t> needed;
-    for (const auto& l : o.lines) needed[l.sku] += l.quantity;
+    for (const auto& l : o.lines) needed[l.sku] += units->at(l.line_no);
     for (const auto& [sku, qty] : needed) {
       auto level = ledger.level(sku);
       if (!policy_.allow_negative_available && level->raw_available() < qty)
@@ -228,8 +279,36 @@ Result<void> FulfilmentOrders::accept(const std::string& id, const CommandContex
                     "SKU " + sku + ": order " + id + " needs " + std::to_string(qty) + ", " +
                         std::to_string(level->available()) + " available");
     }
-    for (const auto& l : o.lines) ledger.reserve(o.id, l.line_no, l.sku, l.quantity);
-    record(o, Outcome::to, "order.accepted", {{"lines", lines_json(o)}}, ctx);
+    nlohmann::json accepted_lines = nlohmann::json::array();
+    nlohmann::json rejected_lines = nlohmann::json::array();
+    for (auto& l : o.lines) {
+      const std::int64_t take = units->at(l.line_no), rest = l.open() - take;
+      accepted_lines.push_back({{"line_no", l.line_no}, {"sku", l.sku}, {"quantity", take}});
+      if (rest > 0) {
+        l.rejected += rest;
+        l.reject_reason = reason;
+        update_line(db_, o.id, l);
+        rejected_lines.push_back(
+            {{"line_no", l.line_no}, {"sku", l.sku}, {"quantity", rest}, {"reason", reason}});
+      }
+      if (take > 0) ledger.reserve(o.id, l.line_no, l.sku, take);
+    }
+    record(o, Outcome::to, "order.accepted",
+           {{"lines", lines_json(o)}, {"accepted", accepted_lines}, {"rejected", rejected_lines}},
+           ctx);
+    return {};
+  });
+}
+
+Result<void> FulfilmentOrders::unaccept(const std::string& id, const CommandContext& ctx) {
+  return transition<void>(id, OrderAction::unaccept, [&](FulfilmentOrder& o) -> Result<void> {
+    StockLedger ledger(db_);
+    nlohmann::json released = nlohmann::json::array();
+    for (const auto& l : o.lines)
+      if (const auto n = ledger.release(o.id, l.line_no, l.quantity); n > 0)
+        released.push_back({{"line_no", l.line_no}, {"sku", l.sku}, {"quantity", n}});
+    record(o, Outcome::to, "order.unaccepted",
+           {{"accept_by", o.accept_by}, {"released", released}, {"lines", lines_json(o)}}, ctx);
     return {};
   });
 }
@@ -240,10 +319,19 @@ Result<void> FulfilmentOrders::reject(const std::string& id, const std::string& 
     return fail(DomainErrc::invalid_argument,
                 "reject reason '" + reason + "' is not one of: " + joined(policy_.reject_reasons));
   return transition<void>(id, OrderAction::reject, [&](FulfilmentOrder& o) -> Result<void> {
+    // Any terminal may reject an order another is picking (the claim guards picks, not
+    // this decision); the claim ends with the picking (record()).
+    // Picked units never left the books (as for a cancel): releasing every reservation
+    // makes them available again, and the put-back list says what to reshelve.
     StockLedger ledger(db_);
-    for (const auto& l : o.lines) ledger.release(o.id, l.line_no, l.quantity);
+    nlohmann::json put_back = nlohmann::json::array();
+    for (const auto& l : o.lines) {
+      ledger.release(o.id, l.line_no, l.quantity);
+      if (l.picked > 0) put_back.push_back({{"sku", l.sku}, {"quantity", l.picked}});
+    }
     o.reject_reason = reason;
-    record(o, Outcome::to, "order.rejected", {{"reason", reason}}, ctx);
+    record(o, Outcome::to, "order.rejected",
+           {{"reason", reason}, {"lines", lines_json(o)}, {"put_back", put_back}}, ctx);
     return {};
   });
 }
@@ -398,6 +486,18 @@ Result<void> FulfilmentOrders::pack(const std::string& id, const std::vector<Pac
                     {"items", items}});
     }
     record(o, Outcome::to, "order.packed", {{"packages", pk}}, ctx);
+    return {};
+  });
+}
+
+Result<void> FulfilmentOrders::unpack(const std::string& id, const CommandContext& ctx) {
+  // The picked units stay reserved and on hand, as packing never moved them.
+  return transition<void>(id, OrderAction::unpack, [&](FulfilmentOrder& o) -> Result<void> {
+    nlohmann::json removed = nlohmann::json::array();
+    for (const auto& p : o.packages) removed.push_back(p.package_no);
+    delete_packages(db_, o.id);
+    o.packages.clear();
+    record(o, Outcome::to, "order.unpacked", {{"packages_removed", removed}}, ctx);
     return {};
   });
 }
