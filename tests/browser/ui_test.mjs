@@ -319,6 +319,11 @@ async function scenarioShip(page, t, labelsDir) {
   await t.expectState("routed");
 
   await t.action("accept", "accepted");
+  // Undo before picking (Alt+Z), then accept again.
+  await press(page, "Alt+Z");
+  await t.expectState("routed");
+  log("  Alt+Z → routed (un-accepted)");
+  await t.action("accept", "accepted");
   await t.action("start_picking", "picking");
   await t.expectFocus("scan-input");
   await t.tid("print-pick_list").waitFor(); // the Print card offers the pick list while picking
@@ -480,6 +485,10 @@ async function scenarioManifest(page, t) {
   await t.action("start_picking", "picking");
   await t.pickAll(await t.api(`/api/v1/orders/${id}`));
   await t.action("complete_picking", "picked");
+  await t.pack("M", 1400);
+  // A wrong box: unpack (Alt+Z) and pack again.
+  await press(page, "Alt+Z");
+  await t.expectState("picked");
   await t.pack("L", 1500);
   await t.tid("handover-manifest-link").click();
   await t.tid("screen-manifest").waitFor();
