@@ -1188,6 +1188,16 @@ TEST_CASE("the queue searches with q; method and state filter before the limit")
   CHECK(s.fingerprint_without_audit() == before);
 }
 
+// Takes a one-line ship order from routed to packed in one box (on the server's loop).
+void pack_one_line(agent::FulfilmentOrders& o, const std::string& id, const std::string& sku,
+                   std::int64_t qty, const agent::CommandContext& c) {
+  REQUIRE(o.accept(id, c));
+  REQUIRE(o.start_picking(id, c));
+  REQUIRE(o.pick_item(id, sku, qty, c));
+  REQUIRE(o.complete_picking(id, c));
+  REQUIRE(o.pack(id, {{1, "M", 500, {{1, qty}}}}, c));
+}
+
 TEST_CASE("lookup resolves a scanned code: order, order number, parcel, item, or nothing") {
   ApiServer s;
   ApiClient t(s.port, s.pair("associate"));
@@ -1196,11 +1206,7 @@ TEST_CASE("lookup resolves a scanned code: order, order number, parcel, item, or
   s.on_loop([&] {
     auto& o = s.store->orders();
     const auto c = ctx(agent::now_ms());
-    REQUIRE(o.accept("FO-L1", c));
-    REQUIRE(o.start_picking("FO-L1", c));
-    REQUIRE(o.pick_item("FO-L1", "SKU-0001", 1, c));
-    REQUIRE(o.complete_picking("FO-L1", c));
-    REQUIRE(o.pack("FO-L1", {{1, "M", 500, {{1, 1}}}}, c));
+    pack_one_line(o, "FO-L1", "SKU-0001", 1, c);
     REQUIRE(o.reject("FO-L2", "other", c));
     return 0;
   });
@@ -1268,11 +1274,7 @@ TEST_CASE("returns take the customer's order number; stock search by words says 
   s.on_loop([&] {
     auto& o = s.store->orders();
     const auto c = ctx(agent::now_ms());
-    REQUIRE(o.accept("FO-RT", c));
-    REQUIRE(o.start_picking("FO-RT", c));
-    REQUIRE(o.pick_item("FO-RT", "SKU-0001", 2, c));
-    REQUIRE(o.complete_picking("FO-RT", c));
-    REQUIRE(o.pack("FO-RT", {{1, "M", 500, {{1, 2}}}}, c));
+    pack_one_line(o, "FO-RT", "SKU-0001", 2, c);
     REQUIRE(o.ship("FO-RT", "DHL", "", c));
     return 0;
   });
