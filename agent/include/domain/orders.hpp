@@ -111,6 +111,12 @@ struct PickResult {
   bool all_lines_resolved = false;  // complete_picking may follow
 };
 
+// Where a unit picked through a pick list goes (pick_lists.hpp): named in the pick's event.
+struct ToteSlot {
+  std::string pick_list;  // "PL-3"
+  int tote = 0;
+};
+
 enum class CancelOutcome { cancelled, refused };
 struct CancelResult {
   CancelOutcome outcome = CancelOutcome::refused;
@@ -205,9 +211,11 @@ class FulfilmentOrders {
   Result<std::vector<std::string>> expire_overdue(const CommandContext& ctx);
   Result<void> start_picking(const std::string& id, const CommandContext& ctx);
   Result<PickResult> pick_item(const std::string& id, const std::string& sku, std::int64_t qty,
-                               const CommandContext& ctx);
+                               const CommandContext& ctx,
+                               const std::optional<ToteSlot>& tote = std::nullopt);
   Result<void> short_pick(const std::string& id, int line_no, std::int64_t qty,
-                          const std::string& reason, const CommandContext& ctx);
+                          const std::string& reason, const CommandContext& ctx,
+                          const std::optional<ToteSlot>& tote = std::nullopt);
   Result<void> complete_picking(const std::string& id, const CommandContext& ctx);
   Result<void> pack(const std::string& id, const std::vector<Package>& packages,
                     const CommandContext& ctx);

@@ -8,6 +8,7 @@
 #include "domain/inventory.hpp"
 #include "domain/orders.hpp"
 #include "domain/outbox.hpp"
+#include "domain/pick_lists.hpp"
 #include "domain/print_jobs.hpp"
 #include "domain/remote_configs.hpp"
 #include "domain/returns.hpp"
@@ -38,6 +39,7 @@ class Store {
   Outbox& outbox() { return outbox_; }
   Inventory& inventory() { return inventory_; }
   FulfilmentOrders& orders() { return orders_; }
+  PickLists& pick_lists() { return pick_lists_; }
   Returns& returns() { return returns_; }
   Terminals& terminals() { return terminals_; }
   StationSessions& stations() { return stations_; }
@@ -51,6 +53,7 @@ class Store {
   Outbox outbox_;
   Inventory inventory_;
   FulfilmentOrders orders_;
+  PickLists pick_lists_;
   Returns returns_;
   Terminals terminals_;
   StationSessions stations_;

@@ -135,6 +135,16 @@ std::vector<json> Body::array(const char* key, bool required, std::size_t max_it
   return v->get<std::vector<json>>();
 }
 
+json Body::object(const char* key, bool required) {
+  const json* v = field(key, required);
+  if (!v) return json::object();
+  if (!v->is_object()) {
+    fail(ApiErrc::invalid_field, name(key) + " must be an object");
+    return json::object();
+  }
+  return *v;
+}
+
 bool Body::take(const Body& nested) {
   if (nested.error_ && !error_) error_ = nested.error_;
   return !nested.error_;

@@ -71,12 +71,15 @@ void add_ui_routes(Routes& routes);
 void add_station_routes(Routes& routes);
 void add_print_routes(Routes& routes);
 void add_config_routes(Routes& routes);
+void add_pick_list_routes(Routes& routes);
 
 // Documents a workflow step prints by itself at the caller's station: {"jobs": [...],
 // "problems": ["packing_slip: station desk-1 has no printer for packing_slip", ...]}.
 nlohmann::json print_for_step(Routes& r, const std::vector<std::string>& kinds,
                               const std::string& order_id, const Caller& caller,
                               const CommandContext& ctx);
+
+nlohmann::json print_job_json(const PrintJob& job);
 
 // Picks one unit by barcode into an order, for the terminal's scan field and for the
 // station's hardware scanners alike: wrong items and over-scans refused with their own
@@ -110,6 +113,8 @@ class Body {
   }
   // The elements of an array field (empty when absent or on error).
   std::vector<nlohmann::json> array(const char* key, bool required, std::size_t max_items);
+  // An object field (an empty object when absent or on error).
+  nlohmann::json object(const char* key, bool required);
   // Copies a nested object's first problem into this body; returns whether it had none.
   bool take(const Body& nested);
 

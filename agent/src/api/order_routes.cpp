@@ -189,6 +189,10 @@ json order_json(Routes& r, const FulfilmentOrder& o, const Caller& c) {
                         r.store.orders().claims().of(o.id));
   if (o.state == OrderState::collected)
     out["pickup_proof"] = proof_json(r.store.orders().pickup_proof(o.id));
+  auto place = r.store.pick_lists().place_of(o.id);
+  out["pick_list"] = place
+                         ? json{{"id", pick_list_name(place->pick_list_id)}, {"tote", place->tote}}
+                         : json(nullptr);
   return out;
 }
 
@@ -228,6 +232,12 @@ ApiResponse lookup(Routes& r, const ApiRequest& req) {
     return api_error(ApiErrc::invalid_query, "code (1 to 200 characters) is required");
   auto& orders = r.store.orders();
   if (orders.find(code)) return json_response(order_named(r, code, "order_id"));
+  // A printed pick list's QR code holds its name.
+  if (auto list = code.rfind("PL-", 0) == 0 ? pick_list_id_from(code) : std::nullopt)
+    if (r.store.pick_lists().find(*list))
+      return json_response({{"kind", "pick_list"},
+                            {"matched", "pick_list"},
+                            {"pick_list_id", pick_list_name(*list)}});
   if (auto id = orders.id_for_ref(code)) return json_response(order_named(r, *id, "order_ref"));
   if (auto parcel = orders.find_parcel(code)) {
     auto out = order_named(r, parcel->order_id,

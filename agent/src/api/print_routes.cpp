@@ -9,7 +9,9 @@ namespace {
 
 using nlohmann::json;
 
-json job_json(const PrintJob& j) {
+}  // namespace
+
+json print_job_json(const PrintJob& j) {
   return {
       {"id", j.name()},
       {"kind", j.kind},
@@ -27,6 +29,12 @@ json job_json(const PrintJob& j) {
       {"created_at", j.created_at},
       {"updated_at", j.updated_at},
       {"printed_at", j.printed_at}};
+}
+
+namespace {
+
+json job_json(const PrintJob& j) {
+  return print_job_json(j);
 }
 
 json jobs_json(const std::vector<PrintJob>& jobs) {

@@ -58,11 +58,40 @@ std::vector<drivers::DocumentLine> lines_for(Store& store, const FulfilmentOrder
   return out;
 }
 
+// A wave's pick list: each order's lines with its tote, by bin; the QR holds the list's
+// name, which a terminal's scan opens.
+Result<drivers::OrderDocument> wave_document(Store& store, std::int64_t id,
+                                             const DocumentFacts& facts) {
+  auto list = store.pick_lists().find(id);
+  if (!list) return fail(DomainErrc::not_found, "no pick list " + pick_list_name(id));
+  drivers::OrderDocument d;
+  d.kind = drivers::DocumentKind::pick_list;
+  d.store_id = facts.store_id;
+  d.store_name = facts.store_name;
+  d.order_id = d.order_ref = d.order_qr = list->name();
+  d.printed_at_ms = facts.now_ms;
+  d.dpi = facts.dpi;
+  for (const auto& o : list->orders) d.totes.push_back(o.order_ref);
+  for (const auto& stop : list->stops)
+    for (const auto& slot : stop.slots) {
+      auto order = store.orders().find(slot.order_id);
+      for (const auto& line : order->lines)
+        if (line.line_no == slot.line_no) {
+          auto l = document_line(store, line);
+          l.tote = slot.tote;
+          d.lines.push_back(std::move(l));
+        }
+    }
+  return d;
+}
+
 }  // namespace
 
 Result<drivers::OrderDocument> order_document(Store& store, drivers::DocumentKind kind,
                                               const std::string& order_id,
                                               const DocumentFacts& facts) {
+  if (kind == drivers::DocumentKind::pick_list && order_id.rfind("PL-", 0) == 0)
+    if (auto list = pick_list_id_from(order_id)) return wave_document(store, *list, facts);
   auto o = store.orders().find(order_id);
   if (!o) return fail(DomainErrc::not_found, "no fulfilment order " + order_id);
   drivers::OrderDocument d;

@@ -114,6 +114,13 @@ nlohmann::json lines_json(const FulfilmentOrder& o) {
   return out;
 }
 
+// A pick or short pick made through a pick list names the list and the tote.
+void with_tote(nlohmann::json& payload, const std::optional<ToteSlot>& tote) {
+  if (!tote) return;
+  payload["pick_list"] = tote->pick_list;
+  payload["tote"] = tote->tote;
+}
+
 }  // namespace
 
 template <class R, class F, class G>
@@ -370,7 +377,8 @@ Result<void> FulfilmentOrders::start_picking(const std::string& id, const Comman
 }
 
 Result<PickResult> FulfilmentOrders::pick_item(const std::string& id, const std::string& sku,
-                                               std::int64_t qty, const CommandContext& ctx) {
+                                               std::int64_t qty, const CommandContext& ctx,
+                                               const std::optional<ToteSlot>& tote) {
   if (qty <= 0 || qty > 10000)
     return fail(DomainErrc::invalid_argument, "pick quantity must be 1 to 10000");
   return transition<PickResult>(
@@ -396,18 +404,19 @@ Result<PickResult> FulfilmentOrders::pick_item(const std::string& id, const std:
         PickResult result{line->line_no, line->picked, line->open(),
                           std::all_of(o.lines.begin(), o.lines.end(),
                                       [](const OrderLine& l) { return l.open() == 0; })};
-        record(o, Outcome::to, "order.item_picked",
-               {{"line_no", line->line_no},
-                {"sku", sku},
-                {"quantity", qty},
-                {"line_picked", line->picked}},
-               ctx);
+        nlohmann::json payload = {{"line_no", line->line_no},
+                                  {"sku", sku},
+                                  {"quantity", qty},
+                                  {"line_picked", line->picked}};
+        with_tote(payload, tote);
+        record(o, Outcome::to, "order.item_picked", std::move(payload), ctx);
         return result;
       });
 }
 
 Result<void> FulfilmentOrders::short_pick(const std::string& id, int line_no, std::int64_t qty,
-                                          const std::string& reason, const CommandContext& ctx) {
+                                          const std::string& reason, const CommandContext& ctx,
+                                          const std::optional<ToteSlot>& tote) {
   if (!listed(policy_.short_pick_reasons, reason))
     return fail(DomainErrc::invalid_argument, "short-pick reason '" + reason + "' is not one of: " +
                                                   joined(policy_.short_pick_reasons));
@@ -445,13 +454,14 @@ Result<void> FulfilmentOrders::short_pick(const std::string& id, int line_no, st
       return l.rejected == l.quantity;
     });
     if (nothing_left) o.reject_reason = "short_pick";
+    nlohmann::json payload = {{"line_no", line_no},
+                              {"sku", line->sku},
+                              {"quantity", qty},
+                              {"reason", reason},
+                              {"movements", movements_json(moves)}};
+    with_tote(payload, tote);
     record(o, nothing_left ? Outcome::or_to : Outcome::to, "order.lines_short_picked",
-           {{"line_no", line_no},
-            {"sku", line->sku},
-            {"quantity", qty},
-            {"reason", reason},
-            {"movements", movements_json(moves)}},
-           ctx);
+           std::move(payload), ctx);
     return {};
   });
 }

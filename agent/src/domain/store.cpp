@@ -10,6 +10,7 @@ Store::Store(std::unique_ptr<Database> db, OrderPolicy policy, StoreIdentity ide
       outbox_(*db_),
       inventory_(*db_, outbox_),
       orders_(*db_, outbox_, std::move(policy)),
+      pick_lists_(*db_, orders_, inventory_),
       returns_(*db_, outbox_),
       terminals_(*db_),
       stations_(*db_),

@@ -49,6 +49,7 @@ struct DocumentLine {
   std::int64_t ordered = 0;
   std::int64_t short_units = 0;
   std::string short_reason;  // "not_found", "damaged", ... (underscores print as spaces)
+  int tote = 0;  // a pick list of several orders (a wave): the tote these units go into
 };
 
 struct OrderDocument {
@@ -61,6 +62,9 @@ struct OrderDocument {
   PostalAddress ship_to;
   std::vector<DocumentLine> lines;
   std::string order_qr;  // pick list: what its QR code holds (scanning it opens the order)
+  // A pick list of several orders (a wave): order_id names the list ("PL-3"), each line
+  // its tote, and `totes` says which order each tote is for ("W100001", tote 1 first).
+  std::vector<std::string> totes;
 
   // Shipping and return labels, packing slips: the package.
   std::string carrier;

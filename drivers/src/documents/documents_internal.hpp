@@ -93,6 +93,8 @@ bool any_short(const OrderDocument& doc);
 inline constexpr std::string_view kShortNote = "Short items ship separately or are refunded.";
 std::string package_text(const OrderDocument& doc);
 // "Order <ref>", or the order id where the reference is empty once printable.
+// A wave's pick list: "1 W100001   2 W100002 ...", which order each tote is for.
+std::string tote_legend(const OrderDocument& doc);
 std::string order_caption(const OrderDocument& doc);
 std::int64_t item_count(const OrderDocument& doc);
 // "1 item", "3 items".

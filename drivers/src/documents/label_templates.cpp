@@ -125,18 +125,22 @@ void packing_row(PageBuilder& b, double y, const DocumentLine& l) {
 }
 
 void pick_header(PageBuilder& b, const OrderDocument& doc) {
+  const bool wave = !doc.totes.empty();
   b.text(kLeft, 40, 540, 60, "PICK LIST", true);
-  b.text(kLeft, 120, 540, 40, "Order " + doc.order_id);
-  b.text(kLeft, 175, 540, 36, doc.customer_name);
+  b.text(kLeft, 120, 540, 40, (wave ? "" : "Order ") + doc.order_id);
+  b.text(kLeft, 175, 540, 36,
+         wave ? std::to_string(doc.totes.size()) + " orders, one tote each" : doc.customer_name);
   b.text(
       kLeft, 230, 540, 30,
       std::to_string(doc.lines.size()) + " lines, " + std::to_string(item_count(doc)) + " items");
+  if (wave) b.text(kLeft, 270, kLabelWidth - 2 * kLeft, 24, tote_legend(doc));
   b.qr(600, 40, 180, qr_data(doc));
   b.rule(30, 320, kLabelWidth - 60, 4);
 }
 
 void pick_row(PageBuilder& b, double y, const DocumentLine& l) {
   b.text(kLeft, y, 230, 40, l.bin, true);
+  if (l.tote > 0) b.text(kLeft, y + 48, 230, 30, "Tote " + std::to_string(l.tote), true);
   b.text(280, y, 110, 40, std::to_string(l.quantity) + " x", true);
   b.text(400, y, kLabelWidth - kLeft - 400, 30, l.sku);
   b.text(280, y + 48, kLabelWidth - kLeft - 280, 26, l.title);

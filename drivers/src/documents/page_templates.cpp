@@ -101,10 +101,17 @@ void packing_table_row(PageBuilder& b, double y, const DocumentLine& l) {
 }
 
 void pick_first_header(PageBuilder& b, const OrderDocument& doc) {
+  const bool wave = !doc.totes.empty();
   text(b, kPageLeft, 40, 400, 22, "Pick list", true);
-  text(b, kPageLeft, 76, 400, 13, "Order " + doc.order_id, true);
-  text(b, kPageLeft, 96, 400, 11, doc.customer_name);
-  text(b, kPageLeft, 114, 400, 10, order_caption(doc) + "   " + doc.store_name);
+  text(b, kPageLeft, 76, 400, 13, (wave ? "Pick list " : "Order ") + doc.order_id, true);
+  if (wave) {
+    text(b, kPageLeft, 96, 400, 11,
+         std::to_string(doc.totes.size()) + " orders, one tote each (tote: order)");
+    text(b, kPageLeft, 114, 400, 9, tote_legend(doc));
+  } else {
+    text(b, kPageLeft, 96, 400, 11, doc.customer_name);
+    text(b, kPageLeft, 114, 400, 10, order_caption(doc) + "   " + doc.store_name);
+  }
   text(b, kPageLeft, 130, 400, 10,
        std::to_string(doc.lines.size()) + " lines, " + std::to_string(item_count(doc)) + " items");
   text(b, kPageLeft, 146, 400, 9, format_printed_at(doc.printed_at_ms));
@@ -129,12 +136,33 @@ void pick_table_row(PageBuilder& b, double y, const DocumentLine& l) {
   b.rule(518, y + 14, 32, 0.5);  // the picker writes the count picked here
 }
 
+// A wave's table: the tote column takes room from the item's title.
+void wave_table_header(PageBuilder& b, double y) {
+  text(b, kPageLeft, y, 90, 10, "Bin", true);
+  text(b, 135, y, 40, 10, "Qty", true);
+  text(b, 170, y, 40, 10, "Tote", true);
+  text(b, 215, y, 110, 10, "SKU", true);
+  text(b, 330, y, 180, 10, "Item", true);
+  text(b, 515, y, 40, 10, "Picked", true);
+  b.rule(kPageLeft, y + 17, kPageWidth, 0.5);
+}
+
+void wave_table_row(PageBuilder& b, double y, const DocumentLine& l) {
+  text(b, kPageLeft, y, 90, 11, l.bin, true);
+  text(b, 135, y, 30, 11, std::to_string(l.quantity), true);
+  text(b, 170, y, 40, 11, std::to_string(l.tote), true);
+  text(b, 215, y, 110, 10, l.sku);
+  text(b, 330, y, 180, 10, l.title);
+  b.rule(518, y + 14, 32, 0.5);
+}
+
 }  // namespace
 
 Layout page_layout(const OrderDocument& doc) {
   Layout layout{kA4Width, kA4Height, 1.0, {}};
   if (doc.kind == DocumentKind::pick_list) {
-    const Table t{20, 200, pick_table_header, pick_table_row};
+    const Table t = doc.totes.empty() ? Table{20, 200, pick_table_header, pick_table_row}
+                                      : Table{20, 200, wave_table_header, wave_table_row};
     layout.pages = table_pages(doc, lines_by_bin(doc.lines), t, pick_first_header, "Pick list");
   } else {
     const Table t{26, 210, packing_table_header, packing_table_row};

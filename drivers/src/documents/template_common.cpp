@@ -132,6 +132,13 @@ std::string order_caption(const OrderDocument& doc) {
   return "Order " + (display_text(doc.order_ref).empty() ? doc.order_id : doc.order_ref);
 }
 
+std::string tote_legend(const OrderDocument& doc) {
+  std::string out;
+  for (std::size_t i = 0; i < doc.totes.size(); ++i)
+    out += (out.empty() ? "" : "   ") + std::to_string(i + 1) + " " + doc.totes[i];
+  return out;
+}
+
 std::int64_t item_count(const OrderDocument& doc) {
   return std::accumulate(doc.lines.begin(), doc.lines.end(), std::int64_t{0},
                          [](std::int64_t n, const DocumentLine& l) { return n + l.quantity; });
