@@ -122,6 +122,23 @@ function duration(ms) {
   return hh ? `${hh}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
+// How long a pickup has waited, in the words a shelf check uses: "3 days", "5 hours",
+// "12 min".
+function waited(ms) {
+  const m = Math.max(0, Math.floor(ms / 60000));
+  const plural = (n, unit) => `${n} ${unit}${n === 1 ? "" : "s"}`;
+  if (m >= 24 * 60) return plural(Math.floor(m / (24 * 60)), "day");
+  if (m >= 60) return plural(Math.floor(m / 60), "hour");
+  return `${m} min`;
+}
+
+// 1st, 2nd, 3rd, 4th ... 11th, 12th, 13th, 21st.
+function ordinal(n) {
+  const teen = Math.floor(n / 10) % 10 === 1;
+  const suffix = teen ? "th" : { 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th";
+  return `${n}${suffix}`;
+}
+
 function grams(g) {
   return g >= 1000 ? `${(g / 1000).toFixed(2)} kg` : `${g} g`;
 }
@@ -806,20 +823,32 @@ function slaClock(o, testid) {
   return h("span", { class: "countdown", testid, data: { deadline: String(o.ship_by - app.clockSkewMs), warn: String(sla().ship_warn_ms), kind: o.method === "pickup" ? "ready" : "ship" } });
 }
 
+// How long a pickup has been on the shelf (ticking), marked when it is overdue for return
+// to stock (pickup.return_after_days). Null for other orders.
+function waitingOnShelf(o, testid) {
+  if (o.state !== "ready_for_pickup" || !o.ready_at) return null;
+  return h(
+    "span",
+    { class: "waiting-cell", testid, data: { overdue: String(Boolean(o.uncollected_overdue)) } },
+    h("span", { class: "waited", data: { since: String(o.ready_at - app.clockSkewMs) } }),
+    o.uncollected_overdue ? h("span", { class: "badge overdue", testid: `${testid}-overdue` }, "Overdue") : null,
+  );
+}
+
 function renderQueue() {
   renderSearchNote();
   const list = clear($("queue-list"));
   $("queue-empty").hidden = app.queue.orders.length > 0;
   $("queue-empty").textContent = app.queue.q ? `No order matches “${app.queue.q}”.` : "No orders here.";
   for (const o of app.queue.orders) {
-    const due = slaClock(o, "sla");
+    const due = slaClock(o, "sla") || waitingOnShelf(o, "queue-waiting");
     list.append(
       h(
         "li",
         {},
         h(
           "a",
-          { class: "order-row", href: `#/order/${enc(o.id)}`, testid: `queue-order-${o.id}`, data: { state: o.state, method: o.method, id: o.id } },
+          { class: "order-row", href: `#/order/${enc(o.id)}`, testid: `queue-order-${o.id}`, data: { state: o.state, method: o.method, id: o.id, overdue: String(Boolean(o.uncollected_overdue)) } },
           h("span", { class: "ref" }, o.order_ref),
           h("span", { class: `badge method-${o.method}` }, o.method === "pickup" ? "Pickup" : "Ship"),
           h("span", { class: `badge state state-${o.state}` }, humanize(o.state)),
@@ -848,6 +877,7 @@ function tick() {
     el.textContent = left > 0 ? `${words} within ${duration(left)}` : `${words} deadline passed ${duration(-left)} ago`;
     el.classList.toggle("urgent", level !== "within");
   }
+  for (const el of document.querySelectorAll(".waited")) el.textContent = `Waiting ${waited(now - Number(el.dataset.since))}`;
   updateAttention();
   announceSla();
 }
@@ -961,10 +991,14 @@ function renderOrderHead(o) {
   const a = o.address || {};
   const addr = [a.name, a.line1, a.line2, [a.postcode, a.city].filter(Boolean).join(" "), a.region, a.country].filter(Boolean);
   $("order-address").textContent = o.method === "ship" ? addr.join(", ") : "Customer collects in store";
-  const clock = slaClock(o, "order-sla-countdown");
+  // A pickup on the shelf has no clock of ours: how long it waits, and the notices sent.
+  const clock = slaClock(o, "order-sla-countdown") || waitingOnShelf(o, "order-waiting");
   const box = clear($("order-sla"));
-  box.hidden = !clock;
+  const notices = o.state === "ready_for_pickup" && o.pickup_notices > 0;
+  box.hidden = !clock && !notices;
   if (clock) box.append(clock);
+  // The first notice went when the order became ready: a notice sent again is the 2nd.
+  if (notices) box.append(h("p", { class: "muted notices", testid: "pickup-notices" }, `Pickup notice sent (${ordinal(o.pickup_notices + 1)})`));
   tick();
 }
 
@@ -979,6 +1013,8 @@ const ACTIONS = [
   { action: "start_picking", label: "Start picking", cls: "primary", key: "KeyS", fn: (o) => post(o, "start-picking") },
   { action: "complete_picking", label: "Complete picking", cls: "primary", key: "KeyC", fn: (o) => post(o, "complete-picking") },
   { action: "unlock_pickup", label: "Unlock pickup", cls: "", key: "KeyU", fn: (o) => post(o, "unlock-pickup") },
+  { action: "send_pickup_notice", label: "Send pickup notice again", cls: "", key: "KeyN", fn: sendPickupNotice },
+  { action: "return_uncollected", label: "Return to stock…", cls: "danger", key: "KeyT", fn: returnToStock },
   { action: "release_claim", label: "Release claim", cls: "", key: "KeyL", fn: (o) => post(o, "release-claim") },
   { action: "reject", label: "Reject…", cls: "danger", key: "KeyX", fn: rejectOrder },
 ];
@@ -990,6 +1026,8 @@ function offered(o, action) {
   // Unlocking only makes sense on a manager terminal after wrong codes were typed.
   if (action === "unlock_pickup") return allowed(action) && app.session.role === "manager" && o.pickup_attempts > 0;
   if (action === "release_claim") return claimedByOther(o) && app.session.role === "manager";
+  // Offered by the server only once the pickup is overdue; a manager's decision.
+  if (action === "return_uncollected") return allowed(action) && app.session.role === "manager";
   // Some units but not all: worth offering only where there is more than one.
   if (action === "accept_part") return allowed("accept") && o.lines.reduce((n, l) => n + l.quantity, 0) > 1;
   // Another terminal's order: only a manager releases or rejects it (or the cloud cancels).
@@ -1030,6 +1068,19 @@ async function acceptPart(o) {
     .map((l) => ({ line_no: l.line_no, quantity: Number(values[`line_${l.line_no}`]) }))
     .filter((x, i) => x.quantity !== o.lines[i].quantity);
   await post(o, "accept", lines.length ? { lines, reason: values.reason } : {});
+}
+
+async function sendPickupNotice(o) {
+  const updated = await post(o, "pickup-notice");
+  toast(`Pickup notice sent (${ordinal(updated.pickup_notices + 1)}): the customer hears from us again.`);
+}
+
+async function returnToStock(o) {
+  const values = await ask(`Return ${o.order_ref} to stock? Waiting ${waited(Date.now() + app.clockSkewMs - o.ready_at)}: the order is cancelled (not collected) and its items go back on the shelf.`, [], "Return to stock");
+  if (!values) return;
+  const updated = await post(o, "return-uncollected");
+  const items = updated.lines.reduce((n, l) => n + l.picked, 0);
+  showNotice(`${updated.order_ref} returned to stock: put its ${items} item${items === 1 ? "" : "s"} back on the shelf${o.pickup_shelf ? ` (from ${o.pickup_shelf})` : ""}.`, "returned_uncollected");
 }
 
 async function rejectOrder(o) {
@@ -1703,7 +1754,9 @@ function renderDone(o) {
     collected: ["Collected", proofText(o.pickup_proof)],
     rejected: ["Rejected", o.reject_reason ? `Reason: ${humanize(o.reject_reason)}` : ""],
     expired: ["Expired", "Nobody accepted this order in time; the cloud routes it elsewhere."],
-    cancelled: ["Cancelled", "The order was cancelled. Put any picked items back."],
+    cancelled: o.reject_reason === "not_collected"
+      ? ["Returned to stock", `The customer never collected it${o.pickup_shelf ? `: take it off shelf ${o.pickup_shelf}` : ""} and put its items back.`]
+      : ["Cancelled", "The order was cancelled. Put any picked items back."],
     ready_for_pickup: ["Waiting for the customer", `${o.pickup_shelf ? `On shelf ${o.pickup_shelf}. ` : ""}Type or scan the code the customer shows to hand the order over.`],
   }[o.state];
   card.hidden = !text;

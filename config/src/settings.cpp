@@ -180,6 +180,9 @@ Expected<Settings, ConfigErrors> from_document(const json& doc, const std::strin
   s.orders.carriers = o["carriers"].get<std::vector<std::string>>();
   s.orders.box_types = o["box_types"].get<std::vector<std::string>>();
   s.orders.pickup_code_max_attempts = o["pickup_code_max_attempts"];
+  s.orders.accept_warn_minutes = o["accept_warn_minutes"];
+  s.orders.ship_warn_minutes = o["ship_warn_minutes"];
+  s.pickup.return_after_days = merged["pickup"]["return_after_days"];
   s.inventory.allow_negative_available = merged["inventory"]["allow_negative_available"];
   const json& y = merged["sync"];
   s.sync.cloud_url = y["cloud_url"];

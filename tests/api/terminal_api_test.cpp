@@ -1404,5 +1404,113 @@ TEST_CASE("proof of pickup: the code, who collected and a signature; a manager's
   CHECK_FALSE(proofs[1].contains("signature_png_base64"));
 }
 
+TEST_CASE("pickups age on the shelf: ready_at, overdue flag and filter, notice, return to stock") {
+  ApiServer s({"orders.accept_warn_minutes=7", "orders.ship_warn_minutes=90"});
+  constexpr std::int64_t kDay = std::int64_t{24} * 3600 * 1000;
+  s.add_order("FO-OLD", DeliveryMethod::pickup, {{"SKU-0003", 2}});
+  s.add_order("FO-NEW", DeliveryMethod::pickup, {{"SKU-0004", 1}});
+  s.add_order("FO-SHIP", DeliveryMethod::ship, {{"SKU-0005", 1}});
+  ApiClient t(s.port, s.pair("associate", "Till 1"));
+  ApiClient m(s.port, s.pair("manager"));
+  // FO-OLD went on the shelf eight days ago (the command's clock is injected), FO-NEW now.
+  std::int64_t old_ready = 0;
+  for (const char* id : {"FO-OLD", "FO-NEW"})
+    s.on_loop([&] {
+      auto& o = s.store->orders();
+      const bool old = std::string(id) == "FO-OLD";
+      const auto c = ctx(agent::now_ms() - (old ? 8 * kDay : 0));
+      if (old) old_ready = c.now_ms;
+      REQUIRE(o.accept(id, ctx(agent::now_ms())));
+      REQUIRE(o.start_picking(id, c));
+      const auto order = *o.find(id);
+      for (const auto& l : order.lines) REQUIRE(o.pick_item(id, l.sku, l.quantity, c));
+      REQUIRE(o.complete_picking(id, c));
+      REQUIRE(o.ready_for_pickup(id, "P-02", c));
+      return 0;
+    });
+
+  // The SLA thresholds and the pickup's limit reach the terminals with the reference.
+  const auto reference = t.get("/api/v1/reference").json();
+  CHECK(reference["sla"]["accept_warn_ms"] == 7 * 60 * 1000);
+  CHECK(reference["sla"]["ship_warn_ms"] == 90 * 60 * 1000);
+  CHECK(reference["pickup_return_after_days"] == 7);
+
+  auto has = [](const json& actions, const char* a) {
+    return std::find(actions.begin(), actions.end(), a) != actions.end();
+  };
+  auto old = t.get("/api/v1/orders/FO-OLD").json();
+  CHECK(old["ready_at"] == old_ready);
+  CHECK(old["uncollected_overdue"] == true);
+  CHECK(old["pickup_notices"] == 0);
+  CHECK(has(old["allowed_actions"], "return_uncollected"));
+  CHECK(has(old["allowed_actions"], "send_pickup_notice"));
+  auto fresh = t.get("/api/v1/orders/FO-NEW").json();
+  CHECK(fresh["uncollected_overdue"] == false);
+  CHECK_FALSE(has(fresh["allowed_actions"], "return_uncollected"));
+  CHECK(t.get("/api/v1/orders/FO-SHIP").json()["ready_at"] == 0);
+
+  // The queue's rows carry the same, and ?overdue=true lists only the overdue ones.
+  auto queue = t.get("/api/v1/orders?method=pickup").json();
+  REQUIRE(queue["orders"].size() == 2);
+  for (const auto& row : queue["orders"]) {
+    CAPTURE(row.dump());
+    CHECK(row["uncollected_overdue"] == (row["id"] == "FO-OLD"));
+    CHECK(row["ready_at"].get<std::int64_t>() > 0);
+  }
+  auto overdue = t.get("/api/v1/orders?overdue=true").json();
+  REQUIRE(overdue["orders"].size() == 1);
+  CHECK(overdue["orders"][0]["id"] == "FO-OLD");
+  CHECK(t.get("/api/v1/orders?overdue=true&state=picked").json()["orders"].empty());
+  CHECK(t.get("/api/v1/orders?overdue=false").json()["orders"].size() == 3);
+  CHECK(t.get("/api/v1/orders?overdue=yes").error_code() == "invalid_query");
+
+  // The notice sent again, by an associate: counted and audited with who asked.
+  auto notice = t.post("/api/v1/orders/FO-NEW/pickup-notice", nullptr);
+  REQUIRE_MESSAGE(notice.status == 200, notice.body);
+  CHECK(notice.json()["pickup_notices"] == 1);
+  CHECK(t.post("/api/v1/orders/FO-NEW/pickup-notice", json::object()).json()["pickup_notices"] ==
+        2);
+  const auto notices = s.on_loop([&] {
+    std::vector<json> out;
+    for (const auto& e : s.store->outbox().since(0, 500))
+      if (e.type == "order.pickup_notice_requested") out.push_back(json::parse(e.payload));
+    return out;
+  });
+  REQUIRE(notices.size() == 2);
+  CHECK(notices[1]["notices"] == 2);
+  CHECK(notices[1]["actor"].get<std::string>().rfind("terminal:", 0) == 0);
+  const auto audit = m.get("/api/v1/audit").json();
+  CHECK(audit.dump().find("pickup-notice") != std::string::npos);
+
+  // Refused, changing nothing: a notice for an order not on the shelf, a return by an
+  // associate, a return before the order is overdue, a body with fields.
+  const auto before = s.fingerprint_without_audit();
+  auto early = t.post("/api/v1/orders/FO-SHIP/pickup-notice", nullptr);
+  CHECK(early.status == 409);
+  CHECK(early.error_code() == "illegal_transition");
+  CHECK(early.json()["error"]["message"].get<std::string>().find(
+            "cannot have its pickup notice sent again") != std::string::npos);
+  CHECK(t.post("/api/v1/orders/FO-OLD/return-uncollected", nullptr).status == 403);
+  auto not_yet = m.post("/api/v1/orders/FO-NEW/return-uncollected", nullptr);
+  CHECK(not_yet.status == 409);
+  CHECK(not_yet.json()["error"]["message"].get<std::string>().find("only after 7 days") !=
+        std::string::npos);
+  CHECK(t.post("/api/v1/orders/FO-NEW/pickup-notice", {{"channel", "sms"}}).status == 400);
+  CHECK(s.fingerprint_without_audit() == before);
+
+  // A manager returns the overdue order to stock: cancelled, reservations released.
+  const auto reserved = [&] {
+    return s.on_loop([&] { return s.store->inventory().level("SKU-0003")->reserved; });
+  };
+  CHECK(reserved() == 2);
+  auto returned = m.post("/api/v1/orders/FO-OLD/return-uncollected", nullptr);
+  REQUIRE_MESSAGE(returned.status == 200, returned.body);
+  CHECK(returned.json()["state"] == "cancelled");
+  CHECK(returned.json()["reject_reason"] == "not_collected");
+  CHECK(returned.json()["uncollected_overdue"] == false);
+  CHECK(reserved() == 0);
+  CHECK(t.get("/api/v1/orders?overdue=true").json()["orders"].empty());
+}
+
 }  // namespace
 }  // namespace fulfil::test

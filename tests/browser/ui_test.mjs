@@ -9,7 +9,8 @@
 //      (a wrong item first), complete, pack: the demo's file printers at the terminal's
 //      station pack-1 write the shipping label (ZPL) and packing slip (PDF) into
 //      STATE_DIR/labels, the page lists the jobs, a reprint writes one more file; hand over.
-//   B: pickup in store — accept, pick, pack, ready for pickup, a wrong code, the right one.
+//   B: pickup in store — accept, pick, pack, ready for pickup, how long it waits, the pickup
+//      notice sent again twice (Alt+N), a wrong code, the right one.
 //   C: the smaller screens — stock lookup, a return of A's items, devices (the two demo
 //      printers with their state and a manager's test-label button).
 //   D: a courier manifest for another packed ship order.
@@ -397,6 +398,18 @@ async function scenarioPickup(page, t) {
   await t.expectState("ready_for_pickup");
   check((await t.tid("order-meta").innerText()).includes("shelf P-03"), "the order does not show its staging shelf");
   await t.expectFocus("pickup-code-input");
+  // How long it has waited (just now: minutes), not overdue; the notice sent again, twice.
+  const waiting = t.tid("order-waiting");
+  check(/^Waiting \d+ min$/.test((await waiting.innerText()).trim()), `a fresh pickup shows "${await waiting.innerText()}"`);
+  check((await waiting.getAttribute("data-overdue")) === "false", "a fresh pickup is marked overdue");
+  for (const nth of ["2nd", "3rd"]) {
+    await press(page, "Alt+N");
+    await page.locator(`[data-testid="pickup-notices"]:text-is("Pickup notice sent (${nth})")`).waitFor();
+    await t.expectFocus("pickup-code-input");
+  }
+  const noticed = await t.api(`/api/v1/orders/${id}`);
+  check(noticed.pickup_notices === 2 && noticed.state === "ready_for_pickup", `after two notices the order is ${JSON.stringify({ state: noticed.state, pickup_notices: noticed.pickup_notices })}`);
+  log("  Alt+N twice → pickup notice sent (3rd)");
 
   // This terminal is a manager, so the API shows it the code the customer would bring.
   const { pickup_code: code } = await t.api(`/api/v1/orders/${id}`);
@@ -658,6 +671,10 @@ async function scenarioKeyboardPickup(env, manager, taken) {
   await a.t.expectFocus("pickup-code-input");
   check(!(await a.t.tid("pickup-id-check").isVisible()), "an associate is offered the manager's ID check");
   check(!(await a.page.content()).includes((await manager.api(`/api/v1/orders/${o.id}`)).pickup_code), "the associate's page holds the pickup code");
+  await press(a.page, "Alt+N");
+  await a.page.locator('[data-testid="pickup-notices"]:text-is("Pickup notice sent (2nd)")').waitFor();
+  await a.t.expectFocus("pickup-code-input");
+  await checkNoOverflow(a.page, "phone pickup waiting on its shelf");
   const { pickup_code: code } = await manager.api(`/api/v1/orders/${o.id}`);
   await a.t.wedge(code === "000000" ? "111111" : "000000");
   const text = await a.t.expectErrorBanner("wrong_pickup_code", "a wrong pickup code");
@@ -670,6 +687,52 @@ async function scenarioKeyboardPickup(env, manager, taken) {
   await a.shot("24-kb-collected");
   log(`  ${o.order_ref}: accepted, picked, shelved on P-07, collected without a click`);
   return a;
+}
+
+// K: a pickup nobody collected (the demo shelved W100000 nine days before it started): the
+// queue and the order say how long it waited and that it is overdue, on a phone and a
+// tablet alike (no overflow); an associate is not offered to return it; the manager returns
+// it to stock by keyboard (Alt+T, a confirmation) and is told to put its item back.
+async function scenarioUncollected(phone, tablet, manager, managerPage) {
+  log("K: an overdue pickup, returned to stock");
+  const old = await manager.api("/api/v1/orders/FO-DEMO-0");
+  check(old.state === "ready_for_pickup" && old.uncollected_overdue, `the demo's uncollected pickup is ${JSON.stringify({ state: old.state, overdue: old.uncollected_overdue })}`);
+  const { orders } = await manager.api("/api/v1/orders?overdue=true");
+  check(orders.length === 1 && orders[0].id === "FO-DEMO-0", `?overdue=true lists ${orders.map((o) => o.id)}`);
+  for (const [a, device] of [[phone, "phone"], [tablet, "tablet"]]) {
+    await a.t.tid("find-input").focus();
+    await a.t.wedge(old.order_ref);
+    await a.t.expectState("ready_for_pickup");
+    await a.t.tid("order-waiting-overdue").waitFor();
+    const said = (await a.t.tid("order-waiting").innerText()).replace(/\s+/g, " ").trim();
+    check(/^Waiting 9 days Overdue$/i.test(said), `the ${device} says "${said}" for a pickup shelved nine days ago`);
+    check(!(await a.t.tid("action-return_uncollected").isVisible()), `an associate's ${device} offers to return it to stock`);
+    await checkNoOverflow(a.page, `${device} overdue pickup`);
+    await a.shot(`30-${device}-overdue-pickup`);
+  }
+  // The manager's queue: the row says how long, and that it is overdue.
+  await managerPage.evaluate(() => (location.hash = "#/queue"));
+  await manager.tid("queue-chip-ready_for_pickup").click();
+  const row = managerPage.locator('[data-testid="queue-order-FO-DEMO-0"][data-overdue="true"]');
+  await row.locator('[data-testid="queue-waiting-overdue"]').waitFor();
+  check(/Waiting 9 days/.test(await row.innerText()), `the queue row says "${await row.innerText()}"`);
+  await row.click();
+  await manager.expectState("ready_for_pickup");
+  await press(managerPage, "Alt+T");
+  await manager.tid("dialog").waitFor();
+  await manager.expectFocus("dialog-cancel"); // the safe choice first: Enter cancels
+  await press(managerPage, "Tab");
+  await manager.expectFocus("dialog-confirm");
+  await press(managerPage, "Enter");
+  await manager.expectState("cancelled");
+  const notice = await manager.alertText();
+  check(/returned to stock: put its 1 item back on the shelf \(from P-09\)/.test(notice), `after returning it the banner says "${notice}"`);
+  const done = await manager.tid("done-title").innerText();
+  check(done === "Returned to stock", `the returned order's card says "${done}"`);
+  const returned = await manager.api("/api/v1/orders/FO-DEMO-0");
+  check(returned.reject_reason === "not_collected", `the returned order's reason is ${returned.reject_reason}`);
+  await manager.shot("31-returned-to-stock");
+  log(`  ${old.order_ref}: overdue on phone, tablet and queue; Alt+T → cancelled (not collected)`);
 }
 
 // H: two terminals on one order: the tablet picks, the manager sees who has it and releases
@@ -1086,6 +1149,7 @@ async function main() {
     const tablet = await scenarioKeyboardShip(env, t, taken);
     await checkNoOverflow(tablet.page, "tablet order screen after shipping");
     const phone = await scenarioKeyboardPickup(env, t, taken);
+    await scenarioUncollected(phone, tablet, t, page);
     await scenarioClaims(env, tablet, t, page, taken);
     await scenarioAlerts(tablet);
     await scenarioNarrowScreens(phone, "SKU-1", "phone");

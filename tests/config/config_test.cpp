@@ -83,7 +83,7 @@ TEST_CASE("unknown keys are refused and the known ones listed") {
   auto errors = errors_of(R"({"colour": 1, "orders": {"expiry": 5}})");
   CHECK(mentions(errors, "colour", "no such key"));
   CHECK(mentions(errors, "orders.expiry",
-                 "known keys here: box_types, carriers, default_accept_sla_s"));
+                 "known keys here: accept_warn_minutes, box_types, carriers"));
   CHECK(errors.size() == 2);  // all problems at once, not just the first
 }
 

@@ -709,3 +709,153 @@ TEST_CASE("accepting in part reserves the accepted units and rejects the rest wi
   CHECK(f.last_event("order.accepted")["rejected"].empty());
   CHECK(f.level("SKU-0003").reserved == 1);
 }
+
+namespace {
+constexpr std::int64_t kDay = std::int64_t{24} * 3600 * 1000;
+
+// A pickup order of two units of SKU-0001, ready for pickup since `ready_at`, with
+// uncollected pickups overdue after two days.
+void ready_pickup(Fixture& f, const std::string& id, std::int64_t ready_at) {
+  OrderPolicy policy;
+  policy.return_uncollected_after_ms = 2 * kDay;
+  f.orders().set_policy(policy);
+  REQUIRE(f.orders().receive(
+      fulfil::test::make_order(id, DeliveryMethod::pickup, {{"SKU-0001", 2}}), ctx()));
+  f.through_picking(id);
+  REQUIRE(f.orders().ready_for_pickup(id, "P-07", ctx(ready_at)).has_value());
+}
+
+std::vector<std::string> history_actors(Fixture& f, const std::string& id,
+                                        const std::string& action) {
+  std::vector<std::string> out;
+  auto s = f.t->db().prepare("SELECT actor FROM order_history WHERE order_id=? AND action=?");
+  s.bind(1, id).bind(2, action);
+  while (s.step()) out.push_back(s.text(0));
+  return out;
+}
+}  // namespace
+
+TEST_CASE("the pickup notice sent again: counted, one event each, in the history with who") {
+  Fixture f;
+  REQUIRE(f.orders().receive(
+      fulfil::test::make_order("FO-N", DeliveryMethod::pickup, {{"SKU-0001", 1}}), ctx()));
+  f.through_picking("FO-N");
+  const auto notice = [&] { return f.orders().send_pickup_notice("FO-N", ctx(kT0 + kDay)); };
+  // Not yet on the shelf: refused, saying where the order is, and nothing changes.
+  f.refused(notice, DomainErrc::illegal_transition,
+            "Order REF-FO-N is picked: it cannot have its pickup notice sent again");
+  REQUIRE(f.orders().ready_for_pickup("FO-N", "P-01", ctx(kT0 + 1000)));
+  CHECK(f.orders().find("FO-N")->pickup_notices == 0);
+
+  const auto events0 = fulfil::test::count_rows(f.t->db(), "outbox");
+  REQUIRE(notice());
+  REQUIRE(
+      f.orders().send_pickup_notice("FO-N", {{Actor::Kind::terminal, "desk-2"}, kT0 + 2 * kDay}));
+  CHECK(fulfil::test::count_rows(f.t->db(), "outbox") - events0 == 2);
+  const auto o = *f.orders().find("FO-N");
+  CHECK(o.state == OrderState::ready_for_pickup);
+  CHECK(o.pickup_notices == 2);
+  CHECK(o.ready_at == kT0 + 1000);  // a notice is not the order becoming ready again
+  const auto event = f.last_event("order.pickup_notice_requested");
+  CHECK(event["notices"] == 2);
+  CHECK(event["ready_at"] == kT0 + 1000);
+  CHECK(event["shelf"] == "P-01");
+  CHECK(event["actor"] == "terminal:desk-2");
+  CHECK(event["from_state"] == "ready_for_pickup");
+  CHECK(event["state"] == "ready_for_pickup");
+  CHECK(history_actors(f, "FO-N", "send_pickup_notice") ==
+        std::vector<std::string>{"terminal:test", "terminal:desk-2"});
+  CHECK(f.level("SKU-0001").reserved == 1);  // no stock moves
+
+  // Not while the cloud holds the order, and not once it is collected.
+  REQUIRE(f.orders().update_from_cloud("FO-N", std::nullopt, true, ctx()));
+  f.refused(notice, DomainErrc::illegal_transition, "on hold");
+  REQUIRE(f.orders().update_from_cloud("FO-N", std::nullopt, false, ctx()));
+  REQUIRE(f.orders().collect("FO-N", f.orders().find("FO-N")->pickup_code, ctx()));
+  f.refused(notice, DomainErrc::illegal_transition, "is collected");
+  CHECK(f.orders().find("FO-N")->pickup_notices == 2);
+  CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
+}
+
+TEST_CASE("an uncollected pickup is overdue once it waited longer than the policy allows") {
+  Fixture f;
+  const std::int64_t ready = kT0 + 5000;
+  ready_pickup(f, "FO-A", ready);
+  auto o = *f.orders().find("FO-A");
+  CHECK(o.ready_at == ready);
+  CHECK_FALSE(f.orders().uncollected_overdue(o, ready + kDay));
+  CHECK_FALSE(f.orders().uncollected_overdue(o, ready + 2 * kDay));
+  CHECK(f.orders().uncollected_overdue(o, ready + 2 * kDay + 1));
+  // Only a pickup waiting on the shelf is overdue.
+  auto collected = o;
+  collected.state = OrderState::collected;
+  CHECK_FALSE(f.orders().uncollected_overdue(collected, ready + 10 * kDay));
+
+  // The queue: ready_at on the shelf's rows, and a filter for the overdue ones.
+  REQUIRE(f.orders().receive(
+      fulfil::test::make_order("FO-B", DeliveryMethod::pickup, {{"SKU-0002", 1}}), ctx()));
+  f.through_picking("FO-B");
+  const auto overdue_at = [&](std::int64_t now, std::optional<OrderState> state = {}) {
+    OrderQuery q;
+    q.state = state;
+    q.overdue_at = now;
+    auto page = f.orders().search(q);
+    REQUIRE(page.has_value());
+    std::vector<std::string> ids;
+    for (const auto& s : page->orders) ids.push_back(s.id);
+    return ids;
+  };
+  CHECK(overdue_at(ready + 2 * kDay).empty());
+  CHECK(overdue_at(ready + 2 * kDay + 1) == std::vector<std::string>{"FO-A"});
+  CHECK(overdue_at(ready + 3 * kDay, OrderState::ready_for_pickup) ==
+        std::vector<std::string>{"FO-A"});
+  CHECK(overdue_at(ready + 3 * kDay, OrderState::picked).empty());
+  auto all = f.orders().search({});
+  REQUIRE(all.has_value());
+  REQUIRE(all->orders.size() == 2);
+  CHECK(all->orders[0].ready_at == ready);
+  CHECK(all->orders[1].ready_at == 0);  // picked, not on the shelf
+}
+
+TEST_CASE("returning an uncollected pickup: only once overdue; the reservations go back") {
+  Fixture f;
+  const std::int64_t ready = kT0 + 5000;
+  ready_pickup(f, "FO-R", ready);
+  CHECK(f.level("SKU-0001").reserved == 2);
+  const auto back = [&](std::int64_t now) {
+    return [&f, now] { return f.orders().return_uncollected("FO-R", ctx(now)); };
+  };
+  f.refused(back(ready + kDay), DomainErrc::illegal_transition,
+            "Order REF-FO-R has waited for its customer 1 day: it can be returned to stock only "
+            "after 2 days uncollected");
+  f.refused(back(ready + 2 * kDay), DomainErrc::illegal_transition, "only after 2 days");
+
+  const auto on_hand = f.level("SKU-0001").on_hand;
+  REQUIRE(back(ready + 3 * kDay)());
+  const auto o = *f.orders().find("FO-R");
+  CHECK(o.state == OrderState::cancelled);
+  CHECK(o.reject_reason == "not_collected");
+  // The units never left the books: released, not moved.
+  CHECK(f.level("SKU-0001").reserved == 0);
+  CHECK(f.level("SKU-0001").on_hand == on_hand);
+  CHECK(f.level("SKU-0001").available() == on_hand);
+  const auto event = f.last_event("order.returned_uncollected");
+  CHECK(event["reason"] == "not_collected");
+  CHECK(event["ready_at"] == ready);
+  CHECK(event["from_state"] == "ready_for_pickup");
+  CHECK(event["state"] == "cancelled");
+  CHECK(event["released"] ==
+        nlohmann::json::parse(R"([{"line_no":1,"sku":"SKU-0001","quantity":2}])"));
+  CHECK(event["put_back"] == nlohmann::json::parse(R"([{"sku":"SKU-0001","quantity":2}])"));
+  CHECK(history_actors(f, "FO-R", "return_uncollected") ==
+        std::vector<std::string>{"terminal:test"});
+  // Ended: nothing more to return, and the message says so.
+  f.refused(back(ready + 4 * kDay), DomainErrc::illegal_transition, "is cancelled");
+  CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
+
+  // Another order, not on the shelf yet: refused by the lifecycle, however late.
+  REQUIRE(f.orders().receive(
+      fulfil::test::make_order("FO-S", DeliveryMethod::pickup, {{"SKU-0002", 1}}), ctx()));
+  f.refused([&] { return f.orders().return_uncollected("FO-S", ctx(kT0 + 30 * kDay)); },
+            DomainErrc::illegal_transition, "cannot be returned to stock as uncollected");
+}

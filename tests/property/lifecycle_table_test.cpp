@@ -42,6 +42,8 @@ bool reachable(S state, DeliveryMethod m) {
 }
 
 const std::int64_t kAcceptBy = kT0 + 3600 * 1000;
+// Longer than any pickup.return_after_days: an order ready at kT0 is overdue by then.
+const std::int64_t kLongAfter = std::int64_t{91} * 24 * 3600 * 1000;
 
 void must(const Result<void>& r) {
   REQUIRE_MESSAGE(r.has_value(), (r ? "" : r.error().message));
@@ -162,6 +164,10 @@ Outcome perform(Store& s, const std::string& id, A action) {
     }
     case A::unlock_pickup:
       return outcome_of(o.unlock_pickup(id, ctx()));
+    case A::send_pickup_notice:
+      return outcome_of(o.send_pickup_notice(id, ctx()));
+    case A::return_uncollected:  // once overdue: its one precondition beyond the state
+      return outcome_of(o.return_uncollected(id, ctx(kT0 + kLongAfter)));
     case A::unaccept:
       return outcome_of(o.unaccept(id, ctx()));
     case A::unpack:
@@ -234,11 +240,12 @@ TEST_CASE("every state x every action x both methods follows the lifecycle table
     }
   }
   // Reachable: 9 states shipping, 10 for pickup (packed: as older versions left pickup
-  // orders); allowed cells: 20 + 5 updates shipping, 22 + 6 updates pickup (picked:
-  // ready_for_pickup where shipping has pack; unpack is for parcels only). The undo rows:
+  // orders); allowed cells: 20 + 5 updates shipping, 24 + 6 updates pickup (picked:
+  // ready_for_pickup where shipping has pack; unpack is for parcels only; ready for
+  // pickup: the notice sent again and the return of an uncollected order). The undo rows:
   // unaccept (both), reject from picking and from picked (both), unpack (shipping).
-  CHECK(allowed_checked == 53);
-  CHECK(refused_checked == (9 + 10) * 16 - 53);
+  CHECK(allowed_checked == 55);
+  CHECK(refused_checked == (9 + 10) * 18 - 55);
 }
 
 TEST_CASE("a hold blocks exactly the rows the table marks, and nothing else") {
@@ -265,8 +272,8 @@ TEST_CASE("a hold blocks exactly the rows the table marks, and nothing else") {
     }
   }
   // accept, start_picking (x2 methods each), pack, ship, ready_for_pickup (from picked and
-  // from packed), collect.
-  CHECK(blocked == 9);
+  // from packed), collect, send_pickup_notice.
+  CHECK(blocked == 10);
   CHECK(passed > 20);
 }
 

@@ -206,6 +206,36 @@ TEST_CASE("with ~20% injected faults and duplicate feed pages: commands once, ev
   CHECK(h.sim.requests_served() > 30);
 }
 
+TEST_CASE("the cloud takes a waiting pickup's events: the notice again, the return to stock") {
+  Harness h;
+  h.sim.enqueue(kStore, "order.routed",
+                agent::routed_order_json(
+                    test::make_order("FO-WAIT", DeliveryMethod::pickup, {{"SKU-0002", 1}})));
+  h.link->start();
+  REQUIRE(h.run_until([&] { return h.store->orders().find("FO-WAIT").has_value(); }));
+  auto& o = h.store->orders();
+  const auto ctx = test::ctx(agent::now_ms());
+  REQUIRE(o.accept("FO-WAIT", ctx));
+  REQUIRE(o.start_picking("FO-WAIT", ctx));
+  REQUIRE(o.pick_item("FO-WAIT", "SKU-0002", 1, ctx));
+  REQUIRE(o.complete_picking("FO-WAIT", ctx));
+  REQUIRE(o.ready_for_pickup("FO-WAIT", "P-01", ctx));
+  REQUIRE(o.send_pickup_notice("FO-WAIT", ctx));
+  const std::int64_t weeks_later = ctx.now_ms + 30LL * 24 * 3600 * 1000;
+  REQUIRE(o.return_uncollected("FO-WAIT", test::ctx(weeks_later)));
+  h.link->outbox_changed();
+  REQUIRE(h.run_until([&] { return h.drained(); }));
+  h.check_exactly_once();
+  std::map<std::string, json> by_type;
+  for (const auto& e : h.sim.events(kStore)) by_type[e.type] = e.payload;
+  REQUIRE(by_type.count("order.pickup_notice_requested") == 1);
+  CHECK(by_type["order.pickup_notice_requested"]["notices"] == 1);
+  REQUIRE(by_type.count("order.returned_uncollected") == 1);
+  CHECK(by_type["order.returned_uncollected"]["reason"] == "not_collected");
+  CHECK(by_type["order.returned_uncollected"]["state"] == "cancelled");
+  CHECK(h.store->outbox().stats().dead == 0);
+}
+
 TEST_CASE("poison commands are rejected, reported, and do not stall the feed") {
   Harness h;
   h.sim.enqueue(kStore, "order.routed", {{"id", "FO-BAD"}, {"lines", "not a list"}});

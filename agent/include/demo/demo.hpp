@@ -16,7 +16,8 @@ namespace fulfil::demo {
 
 inline constexpr int kDemoSkuCount = 300;
 
-// Seeds an empty store (catalog + opening stock); does nothing if the catalog exists.
+// Seeds an empty store (catalog + opening stock, and one pickup order left uncollected on
+// its shelf for nine days); does nothing if the catalog exists.
 agent::Result<void> seed_demo_store(agent::Store& store, std::int64_t now_ms);
 
 // A plausible routed order over the demo catalog (1-3 lines, ship or pickup).

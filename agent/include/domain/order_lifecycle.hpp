@@ -37,6 +37,10 @@ enum class OrderAction {
   ready_for_pickup,
   collect,
   unlock_pickup,
+  // A pickup waiting on its shelf: the customer is told again (the cloud messages them), or
+  // an order its customer never collected goes back to stock.
+  send_pickup_notice,
+  return_uncollected,
   // Undoing a step where a store needs it: accepting (before picking starts) gives the
   // reservations back; packing (before shipping) deletes the packages.
   unaccept,

@@ -87,6 +87,10 @@ struct FulfilmentOrder {
   int pickup_attempts = 0;
   bool on_hold = false;  // set by the cloud (payment review, address check): no progress
   std::int64_t updated_at = 0;
+  // Read from the order's history, never written: when it was made ready for pickup (0:
+  // never), and how many times the customer was sent the pickup notice again.
+  std::int64_t ready_at = 0;
+  int pickup_notices = 0;
 };
 
 struct OrderPolicy {
@@ -95,6 +99,8 @@ struct OrderPolicy {
   std::vector<std::string> short_pick_reasons = {"not_found", "damaged", "out_of_stock", "other"};
   int pickup_code_max_attempts = 5;
   bool allow_negative_available = false;
+  // A pickup waiting longer than this is overdue: a manager may return it to stock.
+  std::int64_t return_uncollected_after_ms = std::int64_t{7} * 24 * 3600 * 1000;
 };
 
 // Accepting part of a line: `quantity` of its units (0 to the line's open units); the rest
@@ -134,6 +140,7 @@ struct OrderSummary {
   std::string customer_name;
   std::int64_t lines = 0;
   std::int64_t units = 0;
+  std::int64_t ready_at = 0;  // while ready_for_pickup: since when; otherwise 0
 };
 
 // A staging shelf as it is stored and printed: `text` trimmed of spaces, then 1 to 20
@@ -150,6 +157,8 @@ struct OrderQuery {
   std::optional<DeliveryMethod> method;
   std::string text;  // surrounding whitespace ignored; blank: no search
   std::size_t limit = 200;
+  // Given: only pickups uncollected and overdue at this time (ms); see uncollected_overdue.
+  std::optional<std::int64_t> overdue_at = std::nullopt;
 };
 inline constexpr std::size_t kMaxOrderSearchText = 100;
 
@@ -241,6 +250,20 @@ class FulfilmentOrders {
   Result<void> collect(const std::string& id, const PickupProof& proof, const CommandContext& ctx);
   std::optional<PickupProof> pickup_proof(const std::string& id);
   Result<void> unlock_pickup(const std::string& id, const CommandContext& ctx);
+  // Asks the cloud to tell the customer again that the order waits for them (the event
+  // order.pickup_notice_requested); counted in pickup_notices.
+  Result<void> send_pickup_notice(const std::string& id, const CommandContext& ctx);
+  // Whether an order ready for pickup (since `ready_at`) has waited longer than the policy
+  // allows at `now_ms`: pickup.return_after_days, "flagged for return to stock".
+  bool uncollected_overdue(OrderState state, std::int64_t ready_at, std::int64_t now_ms) const;
+  bool uncollected_overdue(const FulfilmentOrder& order, std::int64_t now_ms) const {
+    return uncollected_overdue(order.state, order.ready_at, now_ms);
+  }
+  // Ends an overdue pickup its customer never collected: cancelled with reason
+  // "not_collected". The units never left the books, so its reservations are released and
+  // the event lists what goes back on the shelf. Refused before it is overdue; the caller
+  // makes sure only a manager does it.
+  Result<void> return_uncollected(const std::string& id, const CommandContext& ctx);
   // The cloud changed the order: a new delivery address (until shipped) and/or a hold.
   Result<void> update_from_cloud(const std::string& id, const std::optional<Address>& address,
                                  std::optional<bool> hold, const CommandContext& ctx);

@@ -34,8 +34,10 @@ json claim_json(const std::optional<OrderClaim>& claim, const Caller& caller) {
           {"mine", claim->holder == caller.actor().str()}};
 }
 
-json order_json(const FulfilmentOrder& o, Inventory& inventory, const OrderPolicy& policy,
-                const Caller& caller, const std::optional<OrderClaim>& claim) {
+json order_json(const FulfilmentOrder& o, Inventory& inventory, FulfilmentOrders& orders,
+                const Caller& caller, const std::optional<OrderClaim>& claim, std::int64_t now) {
+  const OrderPolicy& policy = orders.policy();
+  const bool overdue = orders.uncollected_overdue(o, now);
   json lines = json::array();
   for (const auto& l : o.lines) lines.push_back(line_json(l, inventory));
   // The pick walk: by bin, so the associate crosses the store once.
@@ -55,8 +57,8 @@ json order_json(const FulfilmentOrder& o, Inventory& inventory, const OrderPolic
                         {"items", items}});
   }
   // What a terminal may offer now: the state machine's actions, less the cloud's own
-  // (cancel, expire), finishing a pick with lines still open, and unlocking an unlocked
-  // pickup.
+  // (cancel, expire), finishing a pick with lines still open, unlocking an unlocked
+  // pickup, and returning a pickup to stock before it is overdue.
   const bool all_resolved =
       std::all_of(o.lines.begin(), o.lines.end(), [](const OrderLine& l) { return l.open() == 0; });
   json actions = json::array();
@@ -64,6 +66,7 @@ json order_json(const FulfilmentOrder& o, Inventory& inventory, const OrderPolic
     if (a == OrderAction::expire || a == OrderAction::cancel || o.on_hold) continue;
     if (a == OrderAction::complete_picking && !all_resolved) continue;
     if (a == OrderAction::unlock_pickup && o.pickup_attempts == 0) continue;
+    if (a == OrderAction::return_uncollected && !overdue) continue;
     if (allows(o.state, o.method, a)) actions.push_back(action_name(a));
   }
   json out = {
@@ -95,6 +98,9 @@ json order_json(const FulfilmentOrder& o, Inventory& inventory, const OrderPolic
       {"pickup_shelf", o.pickup_shelf},
       {"pickup_attempts", o.pickup_attempts},
       {"pickup_locked", o.pickup_attempts >= policy.pickup_code_max_attempts},
+      {"ready_at", o.ready_at},
+      {"uncollected_overdue", overdue},
+      {"pickup_notices", o.pickup_notices},
       {"allowed_actions", actions},
       {"claim", claim_json(claim, caller)},
       {"updated_at", o.updated_at}};
@@ -126,7 +132,7 @@ void append_number(std::string& out, std::int64_t n) {
   out.append(digits, end);
 }
 
-void append_summary(std::string& out, const OrderSummary& s, std::int64_t now) {
+void append_summary(std::string& out, const OrderSummary& s, bool overdue, std::int64_t now) {
   out += "{\"accept_by\":";
   append_number(out, s.accept_by);
   out += ",\"accept_in_ms\":";
@@ -141,19 +147,23 @@ void append_summary(std::string& out, const OrderSummary& s, std::int64_t now) {
   append_string(out, method_name(s.method));
   out += ",\"order_ref\":";
   append_string(out, s.order_ref);
+  out += ",\"ready_at\":";
+  append_number(out, s.ready_at);
   out += ",\"routed_at\":";
   append_number(out, s.routed_at);
   out += ",\"ship_by\":";
   append_number(out, s.ship_by);
   out += ",\"state\":";
   append_string(out, state_name(s.state));
+  out += ",\"uncollected_overdue\":";
+  out += overdue ? "true" : "false";
   out += ",\"units\":";
   append_number(out, s.units);
   out += '}';
 }
 
 ApiResponse queue_response(const OrderPage& page, const std::map<std::string, std::int64_t>& counts,
-                           std::int64_t now) {
+                           const FulfilmentOrders& orders, std::int64_t now) {
   ApiResponse r;
   std::string& out = r.body;
   out.reserve(256 + page.orders.size() * 320);
@@ -164,7 +174,8 @@ ApiResponse queue_response(const OrderPage& page, const std::map<std::string, st
   out += ",\"orders\":[";
   for (std::size_t i = 0; i < page.orders.size(); ++i) {
     if (i) out += ',';
-    append_summary(out, page.orders[i], now);
+    const auto& o = page.orders[i];
+    append_summary(out, o, orders.uncollected_overdue(o.state, o.ready_at, now), now);
   }
   out += "],\"truncated\":";
   out += page.truncated ? "true" : "false";
@@ -184,9 +195,9 @@ json proof_json(const std::optional<PickupProof>& p) {
   return j;
 }
 
-json order_json(Routes& r, const FulfilmentOrder& o, const Caller& c) {
-  json out = order_json(o, r.store.inventory(), r.store.orders().policy(), c,
-                        r.store.orders().claims().of(o.id));
+json order_json(Routes& r, const FulfilmentOrder& o, const Caller& c, std::int64_t now) {
+  json out = order_json(o, r.store.inventory(), r.store.orders(), c,
+                        r.store.orders().claims().of(o.id), now);
   if (o.state == OrderState::collected)
     out["pickup_proof"] = proof_json(r.store.orders().pickup_proof(o.id));
   auto place = r.store.pick_lists().place_of(o.id);
@@ -197,10 +208,11 @@ json order_json(Routes& r, const FulfilmentOrder& o, const Caller& c) {
 }
 
 // The order as it is after a command, or the command's error.
-ApiResponse after(Routes& r, const Result<void>& result, const std::string& id, const Caller& c) {
+ApiResponse after(Routes& r, const Result<void>& result, const std::string& id, const Caller& c,
+                  const CommandContext& ctx) {
   if (!result) return domain_error(result.error());
   auto o = r.store.orders().find(id);
-  return json_response(order_json(r, *o, c));
+  return json_response(order_json(r, *o, c, ctx.now_ms));
 }
 
 // The order as after the step, with what the step printed.
@@ -278,20 +290,28 @@ void add_order_queue(Routes& r) {
           }
           const auto limit = query_limit(req, 200);
           if (!limit) return limit.error();
+          // overdue=true: only pickups waiting longer than pickup.return_after_days.
+          std::optional<std::int64_t> overdue_at;
+          if (auto v = req.query_value("overdue"); v == "true")
+            overdue_at = ctx.now_ms;
+          else if (!v.empty() && v != "false")
+            return api_error(ApiErrc::invalid_query,
+                             "overdue must be true or false, not '" + v + "'");
           // The domain trims q and refuses one too long; a blank q searches nothing.
           auto page = r.store.orders().search(
-              {state, method, req.query_value("q"), static_cast<std::size_t>(*limit)});
+              {state, method, req.query_value("q"), static_cast<std::size_t>(*limit), overdue_at});
           if (!page) return api_error(ApiErrc::invalid_query, "q: " + page.error().message);
-          return queue_response(*page, r.store.orders().count_by_state(), ctx.now_ms);
+          return queue_response(*page, r.store.orders().count_by_state(), r.store.orders(),
+                                ctx.now_ms);
         });
   r.add(
       "GET", "/api/v1/lookup", Role::associate,
       [&r](const ApiRequest& req, const Caller&, const CommandContext&) { return lookup(r, req); });
   r.add("GET", "/api/v1/orders/*", Role::associate,
-        [&r](const ApiRequest& req, const Caller& c, const CommandContext&) {
+        [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
           auto o = r.store.orders().find(req.params[0]);
           if (!o) return api_error(ApiErrc::not_found, "no fulfilment order " + req.params[0]);
-          return json_response(order_json(r, *o, c));
+          return json_response(order_json(r, *o, c, ctx.now_ms));
         });
 }
 
@@ -303,7 +323,7 @@ void add_plain(Routes& r, const std::string& action, Role role, PlainCommand com
         [&r, command](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
           Body b(req, {});
           if (!b) return b.error();
-          return after(r, (r.store.orders().*command)(req.params[0], ctx), req.params[0], c);
+          return after(r, (r.store.orders().*command)(req.params[0], ctx), req.params[0], c, ctx);
         });
 }
 
@@ -324,7 +344,7 @@ void add_decisions(Routes& r) {
           const auto reason = b.text("reason", false, 40);
           if (!b) return b.error();
           return after(r, r.store.orders().accept(req.params[0], lines, reason, ctx), req.params[0],
-                       c);
+                       c, ctx);
         });
   add_plain(r, "unaccept", Role::associate, &FulfilmentOrders::unaccept);
   r.add("POST", "/api/v1/orders/*/reject", Role::associate,
@@ -332,7 +352,8 @@ void add_decisions(Routes& r) {
           Body b(req, {"reason"});
           const auto reason = b.text("reason", true, 40);
           if (!b) return b.error();
-          return after(r, r.store.orders().reject(req.params[0], reason, ctx), req.params[0], c);
+          return after(r, r.store.orders().reject(req.params[0], reason, ctx), req.params[0], c,
+                       ctx);
         });
   add_plain(r, "start-picking", Role::associate, &FulfilmentOrders::start_picking);
   add_plain(r, "complete-picking", Role::associate, &FulfilmentOrders::complete_picking);
@@ -382,7 +403,7 @@ ApiResponse scan_into_order(Routes& r, const std::string& id, const std::string&
                         {"line_picked", picked->line_picked},
                         {"line_open", picked->line_open},
                         {"all_lines_resolved", picked->all_lines_resolved},
-                        {"order", order_json(r, *now, c)}});
+                        {"order", order_json(r, *now, c, ctx.now_ms)}});
 }
 
 namespace {
@@ -407,7 +428,7 @@ void add_picking(Routes& r) {
           if (!b) return b.error();
           auto picked = r.store.orders().pick_item(req.params[0], sku, qty, ctx);
           if (!picked) return domain_error(picked.error());
-          return after(r, {}, req.params[0], c);
+          return after(r, {}, req.params[0], c, ctx);
         });
   r.add("POST", "/api/v1/orders/*/short-pick", Role::associate,
         [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
@@ -419,7 +440,7 @@ void add_picking(Routes& r) {
           return after(
               r,
               r.store.orders().short_pick(req.params[0], static_cast<int>(line), qty, reason, ctx),
-              req.params[0], c);
+              req.params[0], c, ctx);
         });
 }
 
@@ -463,7 +484,7 @@ void add_packing(Routes& r) {
           auto packed = r.store.orders().pack(req.params[0], packages, ctx);
           if (!packed) return domain_error(packed.error());
           return with_printing(
-              after(r, {}, req.params[0], c),
+              after(r, {}, req.params[0], c, ctx),
               print_for_step(r, r.settings.printing.print_on_pack, req.params[0], c, ctx));
         });
   // Nothing printed at pack is taken back: labels already out are thrown away by hand.
@@ -544,7 +565,7 @@ void add_handover(Routes& r) {
             return api_error(ApiErrc::invalid_field,
                              "carrier '" + carrier + "' is not configured for this store");
           return after(r, r.store.orders().ship(req.params[0], carrier, tracking, packages, ctx),
-                       req.params[0], c);
+                       req.params[0], c, ctx);
         });
   r.add("POST", "/api/v1/manifests", Role::associate,
         [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
@@ -564,7 +585,7 @@ void add_handover(Routes& r) {
           }
           auto code = r.store.orders().ready_for_pickup(req.params[0], shelf, ctx);
           if (!code) return domain_error(code.error());
-          return with_printing(after(r, {}, req.params[0], c),
+          return with_printing(after(r, {}, req.params[0], c, ctx),
                                print_for_step(r, r.settings.printing.print_on_ready_for_pickup,
                                               req.params[0], c, ctx));
         });
@@ -609,23 +630,27 @@ void add_handover(Routes& r) {
           e.body = body.dump();
           return e;
         }
-        return after(r, result, req.params[0], c);
+        return after(r, result, req.params[0], c, ctx);
       });
   add_plain(r, "unlock-pickup", Role::manager, &FulfilmentOrders::unlock_pickup);
+  // Any associate may have the customer told again; only a manager ends an order its
+  // customer never came for.
+  add_plain(r, "pickup-notice", Role::associate, &FulfilmentOrders::send_pickup_notice);
+  add_plain(r, "return-uncollected", Role::manager, &FulfilmentOrders::return_uncollected);
 }
 
 // A manager frees an order another terminal is picking; the next terminal to pick into it
 // takes it. Releasing an unclaimed order changes nothing and is not an error.
 void add_claims(Routes& r) {
   r.add("POST", "/api/v1/orders/*/release-claim", Role::manager,
-        [&r](const ApiRequest& req, const Caller& c, const CommandContext&) {
+        [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
           Body b(req, {});
           if (!b) return b.error();
           auto o = r.store.orders().find(req.params[0]);
           if (!o) return api_error(ApiErrc::not_found, "no fulfilment order " + req.params[0]);
           if (r.store.orders().claims().release(o->id) && r.notify_terminals)
             r.notify_terminals({{"type", "claim"}, {"order_id", o->id}, {"claim", nullptr}});
-          return json_response(order_json(r, *o, c));
+          return json_response(order_json(r, *o, c, ctx.now_ms));
         });
 }
 

@@ -140,6 +140,12 @@ void add_admin(Routes& r) {
                {"carriers", o.carriers},
                {"box_types", o.box_types},
                {"pickup_code_max_attempts", r.store.orders().policy().pickup_code_max_attempts},
+               {"pickup_return_after_days",
+                r.store.orders().policy().return_uncollected_after_ms / (24 * 3600 * 1000)},
+               // The terminals' SLA clocks turn "nearing" this close to their deadline.
+               {"sla",
+                {{"accept_warn_ms", std::int64_t{o.accept_warn_minutes} * 60 * 1000},
+                 {"ship_warn_ms", std::int64_t{o.ship_warn_minutes} * 60 * 1000}}},
                {"dispositions", {"restock", "unsellable", "to_vendor"}},
                {"adjustment_kinds", {"receipt", "correction", "damage", "disposal"}}});
         });

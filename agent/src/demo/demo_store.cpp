@@ -35,6 +35,34 @@ std::string demo_gtin13(int i) {
   return body + drivers::gs1_check_digit(body);
 }
 
+// A pickup order put on the shelf nine days before the demo started and never collected:
+// past the default pickup.return_after_days, so the demo shows an overdue pickup and a
+// manager can return it to stock. It goes through the real commands now (their events are
+// new, so the outbox's age alarm stays quiet), then its history is moved nine days back:
+// how long an order has waited is read from there.
+Result<void> seed_uncollected_pickup(Store& store, std::int64_t now) {
+  constexpr std::int64_t kNineDays = std::int64_t{9} * 24 * 3600 * 1000;
+  const CommandContext ctx{{Actor::Kind::system, "demo-seed"}, now};
+  FulfilmentOrder o;
+  o.id = "FO-DEMO-0";
+  o.order_ref = "W100000";
+  o.method = DeliveryMethod::pickup;
+  o.currency = "EUR";
+  o.customer = {kCustomers[5], "customer0@example.com", "+49 30 7654321"};
+  o.lines.push_back({1, demo_sku(3), 1, 4999, 0, 0, ""});
+  auto& orders = store.orders();
+  if (auto ok = orders.receive(o, ctx); !ok) return ok;
+  if (auto ok = orders.accept(o.id, ctx); !ok) return ok;
+  if (auto ok = orders.start_picking(o.id, ctx); !ok) return ok;
+  if (auto ok = orders.pick_item(o.id, demo_sku(3), 1, ctx); !ok) return unexpected(ok.error());
+  if (auto ok = orders.complete_picking(o.id, ctx); !ok) return ok;
+  if (auto ok = orders.ready_for_pickup(o.id, "P-09", ctx); !ok) return unexpected(ok.error());
+  for (const char* sql : {"UPDATE order_history SET at = at - ? WHERE order_id = ?",
+                          "UPDATE fulfilment_order SET routed_at = routed_at - ? WHERE id = ?"})
+    store.db().prepare(sql).bind(1, kNineDays).bind(2, o.id).run();
+  return {};
+}
+
 }  // namespace
 
 Result<void> seed_demo_store(Store& store, std::int64_t now) {
@@ -59,7 +87,7 @@ Result<void> seed_demo_store(Store& store, std::int64_t now) {
           !ok)
         return ok;
     }
-    return {};
+    return seed_uncollected_pickup(store, now);
   });
 }
 

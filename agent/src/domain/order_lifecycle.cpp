@@ -17,16 +17,23 @@ constexpr std::array<std::string_view, 11> kStateNames = {
     "routed", "accepted", "rejected",         "expired",   "picking",  "picked",
     "packed", "shipped",  "ready_for_pickup", "collected", "cancelled"};
 // The steps, in the order a terminal shows them; receive and update follow in the enum.
+// clang-format off
 constexpr std::array kActions = {
-    OrderAction::accept,           OrderAction::reject,    OrderAction::expire,
-    OrderAction::start_picking,    OrderAction::pick_item, OrderAction::short_pick,
-    OrderAction::complete_picking, OrderAction::pack,      OrderAction::ship,
-    OrderAction::ready_for_pickup, OrderAction::collect,   OrderAction::unlock_pickup,
-    OrderAction::unaccept,         OrderAction::unpack,    OrderAction::cancel};
-constexpr std::array<std::string_view, 17> kActionNames = {
-    "accept",           "reject", "expire", "start_picking",    "pick_item", "short_pick",
-    "complete_picking", "pack",   "ship",   "ready_for_pickup", "collect",   "unlock_pickup",
-    "unaccept",         "unpack", "cancel", "receive",          "update"};
+    OrderAction::accept,             OrderAction::reject,             OrderAction::expire,
+    OrderAction::start_picking,      OrderAction::pick_item,          OrderAction::short_pick,
+    OrderAction::complete_picking,   OrderAction::pack,               OrderAction::ship,
+    OrderAction::ready_for_pickup,   OrderAction::collect,            OrderAction::unlock_pickup,
+    OrderAction::send_pickup_notice, OrderAction::return_uncollected, OrderAction::unaccept,
+    OrderAction::unpack,             OrderAction::cancel};
+constexpr std::array<std::string_view, 19> kActionNames = {
+    "accept",             "reject",             "expire",
+    "start_picking",      "pick_item",          "short_pick",
+    "complete_picking",   "pack",               "ship",
+    "ready_for_pickup",   "collect",            "unlock_pickup",
+    "send_pickup_notice", "return_uncollected", "unaccept",
+    "unpack",             "cancel",             "receive",
+    "update"};
+// clang-format on
 static_assert(kStateNames.size() == static_cast<std::size_t>(OrderState::cancelled) + 1);
 static_assert(kStates.size() == kStateNames.size());
 static_assert(kActionNames.size() == static_cast<std::size_t>(OrderAction::update) + 1);
@@ -80,6 +87,11 @@ constexpr std::array kTransitions = std::to_array<OrderTransition>({
   {S::packed,              A::update,           kAny,        S::packed,           kNone,               false},
   {S::ready_for_pickup,    A::collect,          kAny,        S::collected,        S::ready_for_pickup, kHoldBlocks},
   {S::ready_for_pickup,    A::unlock_pickup,    kAny,        S::ready_for_pickup, kNone,               false},
+  // Telling the customer again that the order waits: not while a hold stops the handover.
+  {S::ready_for_pickup,    A::send_pickup_notice, kAny,      S::ready_for_pickup, kNone,               kHoldBlocks},
+  // Never collected: once overdue (pickup.return_after_days) a manager ends it, and the
+  // units, still on the books, are released to go back on the shelf.
+  {S::ready_for_pickup,    A::return_uncollected, kAny,      S::cancelled,        kNone,               false},
   {S::ready_for_pickup,    A::cancel,           kAny,        S::cancelled,        kNone,               false},
   {S::ready_for_pickup,    A::update,           kAny,        S::ready_for_pickup, kNone,               false},
 });

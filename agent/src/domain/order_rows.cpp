@@ -72,6 +72,19 @@ std::optional<FulfilmentOrder> load_order(Database& db, const std::string& id) {
       o.packages.back().items.push_back({static_cast<int>(s.int64(3)), s.int64(4)});
     }
   }
+  {
+    // Both from the history the transitions write: one source, nothing to keep in step.
+    auto s = db.prepare(
+        "SELECT coalesce(max(CASE WHEN to_state='ready_for_pickup' AND "
+        "from_state<>'ready_for_pickup' THEN at END), 0), "
+        "count(CASE WHEN action='send_pickup_notice' THEN 1 END) "
+        "FROM order_history WHERE order_id=?");
+    s.bind(1, id);
+    if (s.step()) {
+      o.ready_at = s.int64(0);
+      o.pickup_notices = static_cast<int>(s.int64(1));
+    }
+  }
   return o;
 }
 

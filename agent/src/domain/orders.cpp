@@ -32,7 +32,7 @@ constexpr std::array<std::string_view, 11> kStateWords = {"routed, waiting to be
                                                           "ready for pickup",
                                                           "collected",
                                                           "cancelled"};
-constexpr std::array<std::string_view, 17> kCannotWords = {"be accepted",
+constexpr std::array<std::string_view, 19> kCannotWords = {"be accepted",
                                                            "be rejected",
                                                            "expire",
                                                            "start picking",
@@ -44,6 +44,8 @@ constexpr std::array<std::string_view, 17> kCannotWords = {"be accepted",
                                                            "be made ready for pickup",
                                                            "be handed to the customer",
                                                            "have its pickup unlocked",
+                                                           "have its pickup notice sent again",
+                                                           "be returned to stock as uncollected",
                                                            "have its acceptance undone",
                                                            "be unpacked",
                                                            "be cancelled",
@@ -53,12 +55,14 @@ static_assert(kStateWords.size() == static_cast<std::size_t>(OrderState::cancell
 static_assert(kCannotWords.size() == static_cast<std::size_t>(OrderAction::update) + 1);
 
 std::string next_steps(const FulfilmentOrder& o) {
-  // Forward steps first, rejecting last; the cloud's own actions are not the associate's.
+  // Forward steps first, rejecting last; the cloud's own actions are not the associate's,
+  // and returning an uncollected order waits for it to be overdue (its own refusal says so).
   std::vector<std::string> steps;
   if (allows(o.state, o.method, OrderAction::pick_item)) steps.emplace_back("scan its items");
   for (auto a : all_actions()) {
     if (a == OrderAction::expire || a == OrderAction::cancel || a == OrderAction::pick_item ||
-        a == OrderAction::reject || !allows(o.state, o.method, a))
+        a == OrderAction::reject || a == OrderAction::return_uncollected ||
+        !allows(o.state, o.method, a))
       continue;
     std::string words(action_name(a));
     std::replace(words.begin(), words.end(), '_', ' ');
@@ -761,6 +765,74 @@ Result<void> FulfilmentOrders::unlock_pickup(const std::string& id, const Comman
   });
 }
 
+Result<void> FulfilmentOrders::send_pickup_notice(const std::string& id,
+                                                  const CommandContext& ctx) {
+  return transition<void>(
+      id, OrderAction::send_pickup_notice, [&](FulfilmentOrder& o) -> Result<void> {
+        // This row counts itself: load_order reads the count back from the history.
+        ++o.pickup_notices;
+        record(o, Outcome::to, "order.pickup_notice_requested",
+               {{"notices", o.pickup_notices}, {"ready_at", o.ready_at}, {"shelf", o.pickup_shelf}},
+               ctx);
+        return {};
+      });
+}
+
+bool FulfilmentOrders::uncollected_overdue(OrderState state, std::int64_t ready_at,
+                                           std::int64_t now_ms) const {
+  // The queue's overdue filter (search) asks the same of its rows in SQL.
+  return state == OrderState::ready_for_pickup && ready_at > 0 &&
+         now_ms - ready_at > policy_.return_uncollected_after_ms;
+}
+
+namespace {
+// "3 days" (whole days, rounded down), "5 hours" under a day, "12 minutes" under an hour.
+std::string waited(std::int64_t ms) {
+  const auto say = [](std::int64_t n, const char* unit) {
+    return std::to_string(n) + " " + unit + (n == 1 ? "" : "s");
+  };
+  constexpr std::int64_t kMinute = 60 * 1000, kHour = 60 * kMinute, kDay = 24 * kHour;
+  if (ms >= kDay) return say(ms / kDay, "day");
+  if (ms >= kHour) return say(ms / kHour, "hour");
+  return say(std::max<std::int64_t>(ms, 0) / kMinute, "minute");
+}
+}  // namespace
+
+Result<void> FulfilmentOrders::return_uncollected(const std::string& id,
+                                                  const CommandContext& ctx) {
+  return transition<void>(
+      id, OrderAction::return_uncollected, [&](FulfilmentOrder& o) -> Result<void> {
+        if (!uncollected_overdue(o, ctx.now_ms)) {
+          const std::string ref = o.order_ref.empty() ? o.id : o.order_ref;
+          return fail(DomainErrc::illegal_transition,
+                      "Order " + ref + " has waited for its customer " +
+                          waited(ctx.now_ms - o.ready_at) +
+                          ": it can be returned to stock only after " +
+                          waited(policy_.return_uncollected_after_ms) +
+                          " uncollected. Send the pickup notice again instead.");
+        }
+        // As for a reject after picking: the units never left the books, so releasing the
+        // reservations makes them available again; put_back says what to reshelve.
+        StockLedger ledger(db_);
+        nlohmann::json released = nlohmann::json::array();
+        nlohmann::json put_back = nlohmann::json::array();
+        for (const auto& l : o.lines) {
+          if (const auto n = ledger.release(o.id, l.line_no, l.quantity); n > 0)
+            released.push_back({{"line_no", l.line_no}, {"sku", l.sku}, {"quantity", n}});
+          if (l.picked > 0) put_back.push_back({{"sku", l.sku}, {"quantity", l.picked}});
+        }
+        o.reject_reason = "not_collected";
+        record(o, Outcome::to, "order.returned_uncollected",
+               {{"reason", o.reject_reason},
+                {"ready_at", o.ready_at},
+                {"pickup_notices", o.pickup_notices},
+                {"released", released},
+                {"put_back", put_back}},
+               ctx);
+        return {};
+      });
+}
+
 Result<void> FulfilmentOrders::update_from_cloud(const std::string& id,
                                                  const std::optional<Address>& address,
                                                  std::optional<bool> hold,
@@ -836,13 +908,20 @@ namespace {
 // order_queue_by_state index, migration 014), with or without a search. Each reads the
 // index in queue order and stops after limit + 1 rows. A line count and a unit count come
 // from one subquery, packed as lines * 2^32 + units (units are at most 500 lines of
-// 10000): a second subquery per order took the 100-order queue from 0.5 to 0.8 ms.
+// 10000): a second subquery per order took the 100-order queue from 0.5 to 0.8 ms. When
+// a pickup became ready is read from its history (as load_order does) only for the orders
+// waiting on the shelf, so the rest of the queue pays nothing for it. ?9: only those
+// ready since before this time (NULL: no such filter).
 constexpr std::string_view kQueueSelect =
     "SELECT o.id, o.order_ref, o.state, o.delivery_method, o.routed_at, o.accept_by, "
     "o.ship_by, o.customer_name, "
     "(SELECT count(*) * 4294967296 + coalesce(sum(quantity),0) FROM order_line l "
-    "WHERE l.order_id=o.id) "
-    "FROM fulfilment_order o WHERE (?2 IS NULL OR o.delivery_method=?2) ";
+    "WHERE l.order_id=o.id), "
+    "CASE WHEN o.state='ready_for_pickup' THEN (SELECT coalesce(max(at),0) FROM order_history h "
+    "WHERE h.order_id=o.id AND h.to_state='ready_for_pickup' AND "
+    "h.from_state<>'ready_for_pickup') ELSE 0 END AS ready_at "
+    "FROM fulfilment_order o WHERE (?2 IS NULL OR o.delivery_method=?2) "
+    "AND (?9 IS NULL OR (o.state='ready_for_pickup' AND ready_at > 0 AND ready_at < ?9)) ";
 constexpr std::string_view kQueueState = "AND o.state=?1 ";
 // ?4: a LIKE prefix of the text, ?5: a LIKE "contains" of the text, ?6: a LIKE "contains"
 // of its digits (NULL under 4 digits), ?7: the text as a SKU, ?8: the SKU its barcode
@@ -867,6 +946,12 @@ Result<OrderPage> FulfilmentOrders::search(const OrderQuery& query) {
                     std::to_string(kMaxOrderSearchText) + " are allowed");
   OrderPage page;
   if (query.limit == 0) return page;
+  // Only pickups on the shelf can be overdue: the state's index narrows the walk to them.
+  auto state = query.state;
+  if (query.overdue_at) {
+    if (state && *state != OrderState::ready_for_pickup) return page;
+    state = OrderState::ready_for_pickup;
+  }
   static const std::string forms[2][2] = {
       {std::string(kQueueSelect) + std::string(kQueueOrder),
        std::string(kQueueSelect) + std::string(kQueueSearch) + std::string(kQueueOrder)},
@@ -875,8 +960,8 @@ Result<OrderPage> FulfilmentOrders::search(const OrderQuery& query) {
            std::string(kQueueOrder)}};
   // The barcode's SKU first: it reads the catalog, and a statement is not re-entrant.
   const auto barcode_sku = text.empty() ? std::nullopt : st::sku_for_barcode(db_, text);
-  auto s = db_.prepare(forms[query.state ? 1 : 0][text.empty() ? 0 : 1]);
-  if (query.state) s.bind(1, state_name(*query.state));
+  auto s = db_.prepare(forms[state ? 1 : 0][text.empty() ? 0 : 1]);
+  if (state) s.bind(1, state_name(*state));
   if (query.method)
     s.bind(2, method_name(*query.method));
   else
@@ -893,6 +978,10 @@ Result<OrderPage> FulfilmentOrders::search(const OrderQuery& query) {
     s.bind(7, text);
     s.bind_optional(8, barcode_sku);
   }
+  if (query.overdue_at)
+    s.bind(9, *query.overdue_at - policy_.return_uncollected_after_ms);
+  else
+    s.bind_null(9);
   while (s.step()) {
     if (page.orders.size() == query.limit) {
       page.truncated = true;
@@ -909,6 +998,7 @@ Result<OrderPage> FulfilmentOrders::search(const OrderQuery& query) {
     o.customer_name = s.text(7);
     o.lines = s.int64(8) >> 32;
     o.units = s.int64(8) & 0xFFFFFFFF;
+    o.ready_at = s.int64(9);
     page.orders.push_back(std::move(o));
   }
   return page;

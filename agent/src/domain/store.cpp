@@ -83,6 +83,7 @@ OrderPolicy order_policy(const config::Settings& s) {
   p.short_pick_reasons = s.orders.short_pick_reasons;
   p.pickup_code_max_attempts = s.orders.pickup_code_max_attempts;
   p.allow_negative_available = s.inventory.allow_negative_available;
+  p.return_uncollected_after_ms = std::int64_t{s.pickup.return_after_days} * 24 * 3600 * 1000;
   return p;
 }
 

@@ -55,7 +55,12 @@ struct Settings {
     std::vector<std::string> carriers;
     std::vector<std::string> box_types;
     int pickup_code_max_attempts = 0;
+    int accept_warn_minutes = 0;  // the terminals' SLA clocks turn "nearing"
+    int ship_warn_minutes = 0;
   } orders;
+  struct Pickup {
+    int return_after_days = 0;
+  } pickup;
   struct Inventory {
     bool allow_negative_available = false;
   } inventory;
