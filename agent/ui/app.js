@@ -28,7 +28,9 @@ const app = {
   reference: null, // GET /api/v1/reference
   screen: null,
   clockSkewMs: 0, // server clock minus ours, from the queue's "now"
-  queue: { filter: "todo", method: "", q: "", orders: [], counts: {} },
+  queue: { filter: "todo", method: "", q: "", orders: [], counts: {}, selected: new Set(), waves: [] },
+  wave: null, // the open pick list, as the server last sent it
+  waveChain: Promise.resolve(), // its scans, one at a time in the order scanned
   order: null, // the open order, as the server last sent it
   orderKey: "", // JSON of that order: re-render only when it really changed
   packDraft: null, // the pack form being filled in: survives refreshes of the order
@@ -411,6 +413,7 @@ function showLastKnown() {
   showScreen("queue");
   renderChips(app.queue.counts || {});
   renderQueue();
+  renderWaveBar();
   return true;
 }
 
@@ -498,7 +501,7 @@ function showScreen(name) {
   for (const s of document.querySelectorAll(".screen")) s.hidden = s.id !== `screen-${name}`;
   keepFocus();
   for (const t of document.querySelectorAll(".tab")) {
-    const on = t.dataset.screen === name || (name === "order" && t.dataset.screen === "queue");
+    const on = t.dataset.screen === name || (["order", "wave"].includes(name) && t.dataset.screen === "queue");
     t.classList.toggle("active", on);
     if (on) t.setAttribute("aria-current", "page");
     else t.removeAttribute("aria-current");
@@ -513,6 +516,7 @@ function route() {
   const screens = {
     queue: showQueue,
     order: () => openOrder(decodeURIComponent(arg)),
+    wave: () => openWave(decodeURIComponent(arg)),
     manifest: showManifest,
     returns: showReturns,
     stock: showStock,
@@ -615,6 +619,7 @@ async function refreshVisible(orderToo) {
     }
     if (app.screen === "manifest") await loadManifest();
     if (app.screen === "devices") await loadDevices();
+    if (app.screen === "wave" && app.wave) await loadWave(app.wave.id);
     // fulfild answers again: the "cannot be reached" banner is stale.
     if ($("alert").dataset.code === "unreachable") clearAlert();
   } catch (e) {
@@ -741,7 +746,8 @@ async function fetchOrders(states, method, q) {
 async function loadQueue() {
   const q = app.queue;
   const states = q.filter === "todo" ? ACTIVE_STATES : [ALL_STATES.includes(q.filter) ? q.filter : ""];
-  const data = await fetchOrders(states, q.method, q.q);
+  const [data, lists] = await Promise.all([fetchOrders(states, q.method, q.q), api("GET", "/api/v1/pick-lists")]);
+  q.waves = lists.pick_lists;
   const receivedAt = Date.now();
   app.clockSkewMs = data.now - receivedAt;
   const orders = data.orders;
@@ -750,9 +756,13 @@ async function loadQueue() {
   const due = (o) => (o.state === "routed" ? o.accept_by : o.ship_by);
   orders.sort((a, b) => rank(a) - rank(b) || due(a) - due(b));
   q.orders = orders.map((o) => ({ ...o, deadline: receivedAt + o.accept_in_ms }));
+  // A ticked order that is no longer accepted (picked elsewhere, cancelled) is unticked.
+  const accepted = new Set(orders.filter((o) => o.state === "accepted").map((o) => o.id));
+  for (const id of q.selected) if (!accepted.has(id)) q.selected.delete(id);
   q.counts = data.counts;
   renderChips(data.counts);
   renderQueue();
+  renderWaveBar();
   setBadge(data.counts.routed || 0);
   remember({ queue: { filter: q.filter, method: q.method, q: q.q, orders: q.orders, counts: q.counts, at: receivedAt } });
 }
@@ -845,7 +855,8 @@ function renderQueue() {
     list.append(
       h(
         "li",
-        {},
+        { class: o.state === "accepted" ? "selectable" : "" },
+        o.state === "accepted" ? selectBox(o) : null,
         h(
           "a",
           { class: "order-row", href: `#/order/${enc(o.id)}`, testid: `queue-order-${o.id}`, data: { state: o.state, method: o.method, id: o.id, overdue: String(Boolean(o.uncollected_overdue)) } },
@@ -861,6 +872,49 @@ function renderQueue() {
     );
   }
   tick();
+}
+
+// An accepted order's tick box: ticked orders go on the next pick list together.
+function selectBox(o) {
+  const box = h("input", { type: "checkbox", testid: `queue-select-${o.id}`, "aria-label": `Pick ${o.order_ref} with others` });
+  box.checked = app.queue.selected.has(o.id);
+  box.addEventListener("change", () => {
+    if (box.checked) app.queue.selected.add(o.id);
+    else app.queue.selected.delete(o.id);
+    renderWaveBar();
+  });
+  return h("label", { class: "select-box" }, box);
+}
+
+const WAVE_SIZE = 5; // orders a pick list gathers by itself when none is ticked
+
+// The queue's pick-list bar: start one (the ticked orders, or the most urgent accepted
+// ones) and the open pick lists to go back to.
+function renderWaveBar() {
+  const q = app.queue;
+  const accepted = (q.counts && q.counts.accepted) || 0;
+  const bar = $("wave-bar");
+  bar.hidden = accepted === 0 && q.waves.length === 0;
+  const start = $("wave-start");
+  start.hidden = accepted === 0;
+  const n = q.selected.size;
+  const label = n ? `Pick ${n} ticked together` : `Pick the next ${Math.min(WAVE_SIZE, accepted)} together`;
+  clear(start).append(label, " ", h("kbd", {}, "Alt+W"));
+  start.dataset.selected = String(n);
+  const open = clear($("wave-open"));
+  for (const w of q.waves)
+    open.append(h("a", { class: "badge wave", href: `#/wave/${enc(w.id)}`, testid: `wave-link-${w.id}` }, `${w.id} · ${w.open_units} to pick`));
+}
+
+async function startWave() {
+  const q = app.queue;
+  const ticked = q.orders.filter((o) => q.selected.has(o.id)).map((o) => o.id);
+  const body = ticked.length ? { orders: ticked } : { rule: { max_orders: WAVE_SIZE, ...(q.method ? { method: q.method } : {}) } };
+  const list = await api("POST", "/api/v1/pick-lists", body);
+  q.selected.clear();
+  const problems = (list.printing && list.printing.problems) || [];
+  toast(`Pick list ${list.id}: ${list.orders.length} orders, ${list.open_units} items${problems.length ? " (not printed)" : ", printing"}`);
+  location.hash = `#/wave/${enc(list.id)}`;
 }
 
 const CLOCK_WORDS = { accept: "accept", ship: "ship", ready: "ready for pickup" };
@@ -983,6 +1037,12 @@ function renderOrderHead(o) {
   const claim = $("order-claim");
   claim.hidden = !claimedByOther(o);
   claim.textContent = claimedByOther(o) ? `Being picked on ${o.claim.holder_name} since ${time(o.claim.claimed_at)}` : "";
+  const wave = $("order-wave");
+  wave.hidden = !o.pick_list;
+  if (o.pick_list) {
+    wave.textContent = `${o.pick_list.id} · tote ${o.pick_list.tote}`;
+    wave.href = `#/wave/${enc(o.pick_list.id)}`;
+  }
   const units = o.lines.reduce((n, l) => n + l.quantity, 0);
   const shelf = o.pickup_shelf ? ` · on shelf ${o.pickup_shelf}` : "";
   $("order-meta").textContent = `${o.id} · routed ${time(o.routed_at)} · ${o.method === "pickup" ? "ready by" : "ship by"} ${time(o.ship_by)} · ${units} unit${units === 1 ? "" : "s"}${shelf}`;
@@ -1164,7 +1224,7 @@ async function submitScan(id, barcode) {
     // Not an item: maybe it names an order (its pick list's QR, its number, a parcel).
     if (e.code === "unknown_barcode") {
       const hit = await lookup(barcode).catch(() => null);
-      if (hit && hit.kind === "order") return openFound(hit);
+      if (opens(hit)) return openFound(hit);
     }
     showScanResult(id, barcode, null, e);
   }
@@ -1184,15 +1244,22 @@ async function lookup(code) {
 function openFound(hit) {
   clearAlert();
   sound.ok();
+  if (hit.kind === "pick_list") {
+    toast(`Opened pick list ${hit.pick_list_id}`);
+    location.hash = `#/wave/${enc(hit.pick_list_id)}`;
+    return;
+  }
   toast(`Opened order ${hit.order_ref || hit.order_id}`);
   location.hash = `#/order/${enc(hit.order_id)}`;
 }
+
+const opens = (hit) => hit && (hit.kind === "order" || hit.kind === "pick_list");
 
 // The top bar's field: a scan or typed text from any screen. A code that names an order
 // opens it; anything else (a name, a phone number, an item) searches the queue.
 async function find(text) {
   const hit = await lookup(text);
-  if (hit && hit.kind === "order") return openFound(hit);
+  if (opens(hit)) return openFound(hit);
   clearAlert();
   return searchQueue(hit && hit.kind === "item" ? hit.sku : text);
 }
@@ -1225,6 +1292,152 @@ function showScanResult(id, barcode, r, err) {
   if (app.order && app.order.id === id) setOrder(r.order);
   flash(document.querySelector(`[data-testid="pick-line-${r.line_no}"]`), "flash-line");
   if (r.all_lines_resolved) toast("Every line is picked: tap Complete picking");
+}
+
+// ---------------------------------------------------------------------------------------
+// Pick lists (waves): one walk of the store for several orders, one tote each
+// ---------------------------------------------------------------------------------------
+
+async function openWave(name) {
+  if (!app.wave || app.wave.id !== name) {
+    app.wave = null;
+    $("wave-tote").textContent = "";
+    $("wave-last").textContent = "";
+    clear($("wave-stops"));
+    clear($("wave-totes"));
+  }
+  showScreen("wave");
+  await run(null, () => loadWave(name));
+}
+
+async function loadWave(name) {
+  setWave(await api("GET", `/api/v1/pick-lists/${enc(name)}`));
+}
+
+function setWave(w) {
+  app.wave = w;
+  if (app.screen === "wave") renderWave();
+}
+
+function renderWave() {
+  const w = app.wave;
+  if (!w) return;
+  const open = w.state === "open";
+  $("wave-id").textContent = w.id;
+  const state = $("wave-state");
+  state.textContent = open ? "Picking" : "Done";
+  state.dataset.state = w.state;
+  state.className = `badge state ${open ? "state-picking" : "state-picked"}`;
+  const units = w.orders.reduce((n, o) => n + o.units, 0);
+  const picked = w.orders.reduce((n, o) => n + o.picked, 0);
+  const short = w.orders.reduce((n, o) => n + o.short, 0);
+  $("wave-progress").textContent = `${w.orders.length} orders · ${picked} of ${units} picked${short ? `, ${short} short` : ""} · ${w.open_units} to go`;
+  $("wave-scan-card").hidden = !open;
+  $("wave-close").hidden = !open;
+  const stops = clear($("wave-stops"));
+  for (const stop of w.stops) stops.append(waveStop(stop, open));
+  const totes = clear($("wave-totes"));
+  for (const o of w.orders)
+    totes.append(
+      h(
+        "tr",
+        { testid: `wave-tote-${o.tote}`, data: { order: o.order_id, state: o.state } },
+        h("td", { class: "tote-no" }, String(o.tote)),
+        h("td", {}, h("a", { href: `#/order/${enc(o.order_id)}` }, o.order_ref)),
+        h("td", {}, o.customer_name),
+        h("td", { class: "num" }, `${o.picked}/${o.units}${o.short ? ` (${o.short} short)` : ""}`),
+        h("td", {}, h("span", { class: `badge state state-${o.state}` }, humanize(o.state))),
+      ),
+    );
+  keepFocus();
+}
+
+// One bin of the walk: the item, which totes take how many, and a short pick when the shelf
+// is empty.
+function waveStop(stop, open) {
+  const need = stop.slots.reduce((n, t) => n + t.quantity - t.short, 0);
+  const got = stop.slots.reduce((n, t) => n + t.picked, 0);
+  const totes = h("span", { class: "totes" });
+  for (const t of stop.slots)
+    totes.append(h("span", { class: `tote${t.open === 0 ? " done" : ""}`, testid: `wave-slot-${stop.sku}-${t.tote}`, data: { open: String(t.open) } }, `Tote ${t.tote} × ${t.quantity - t.short}`, t.open === 0 ? " ✓" : "", t.short ? ` · ${t.short} short` : ""));
+  const li = h(
+    "li",
+    { class: `pick-line wave-stop${stop.open === 0 ? " done" : ""}`, testid: `wave-stop-${stop.sku}`, data: { sku: stop.sku, open: String(stop.open) } },
+    h("span", { class: "bin" }, stop.bin || "no bin"),
+    h("span", { class: "what" }, h("span", { class: "title" }, stop.title || stop.sku), h("span", { class: "muted" }, `${stop.sku} · ${stop.barcodes.join(", ") || "no barcode"}`)),
+    totes,
+    h("span", { class: "count" }, `${got}/${need}`),
+  );
+  if (open && stop.open > 0) {
+    const btn = h("button", { type: "button", class: "btn", testid: `wave-short-${stop.sku}` }, "Short pick…");
+    btn.addEventListener("click", () => run(btn, () => waveShort(stop)));
+    li.append(btn);
+  }
+  return li;
+}
+
+function onWaveScanKey(e) {
+  if (e.key !== "Enter") return;
+  e.preventDefault();
+  const code = e.target.value.trim();
+  e.target.value = "";
+  if (!code || !app.wave) return;
+  const id = app.wave.id;
+  app.waveChain = app.waveChain.then(() => submitWaveScan(id, code));
+}
+
+// The tote is called out big and heard: the picker's eyes are on the trolley, not the text.
+async function submitWaveScan(id, barcode) {
+  const call = $("wave-tote");
+  try {
+    const r = await api("POST", `/api/v1/pick-lists/${enc(id)}/scan`, { barcode });
+    clearAlert();
+    sound.ok();
+    flash(document.body, "flash-ok");
+    call.textContent = `Tote ${r.tote}`;
+    call.dataset.result = "ok";
+    call.dataset.tote = String(r.tote);
+    $("wave-last").textContent = `✓ ${r.title || r.sku} → tote ${r.tote} (${r.order_ref})${r.order_picked ? `: ${r.order_ref} is complete` : ""}`;
+    if (app.wave && app.wave.id === id) setWave(r.pick_list);
+    flash(document.querySelector(`[data-testid="wave-stop-${r.sku}"]`), "flash-line");
+    if (r.list_closed) toast(`Pick list ${id} is done: every tote is complete`);
+  } catch (e) {
+    if (e.status === 401) return;
+    if (e.code === "unknown_barcode") {
+      const hit = await lookup(barcode).catch(() => null);
+      if (opens(hit)) return openFound(hit);
+    }
+    sound.error();
+    flash(document.body, "flash-error");
+    call.textContent = "✕ Not into a tote";
+    call.dataset.result = "error";
+    call.dataset.tote = "";
+    $("wave-last").textContent = `✕ ${barcode}`;
+    showError(e);
+  }
+}
+
+async function waveShort(stop) {
+  const values = await ask(`Short pick: ${stop.title || stop.sku}`, [
+    { name: "quantity", label: `Units not found (up to ${stop.open}; the last totes go short first)`, type: "number", min: 1, max: stop.open, value: stop.open },
+    { name: "reason", label: "Reason", type: "select", options: app.reference.short_pick_reasons },
+  ], "Short pick");
+  if (!values) return;
+  const r = await api("POST", `/api/v1/pick-lists/${enc(app.wave.id)}/short-pick`, { sku: stop.sku, quantity: Number(values.quantity), reason: values.reason });
+  clearAlert();
+  setWave(r.pick_list);
+  toast(`Short: ${r.shorts.map((x) => `tote ${x.tote} × ${x.quantity}`).join(", ")}`);
+}
+
+async function printWave() {
+  const r = await api("POST", `/api/v1/pick-lists/${enc(app.wave.id)}/print`, {});
+  toast(`Pick list ${app.wave.id} sent to ${r.jobs.map((j) => j.printer).join(", ")}`);
+}
+
+async function closeWave() {
+  const left = app.wave.open_units;
+  if (left > 0 && !(await ask(`End pick list ${app.wave.id}? ${left} item${left === 1 ? " is" : "s are"} still to pick: those orders stay in picking, each finished on its own.`, [], "End the walk"))) return;
+  setWave(await api("POST", `/api/v1/pick-lists/${enc(app.wave.id)}/close`, {}));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1792,6 +2005,8 @@ function scanTarget() {
       return primaryInput() || find;
     case "manifest":
       return $("manifest-scan");
+    case "wave":
+      return $("wave-scan-card").hidden ? find : $("wave-scan");
     case "returns": {
       const codes = [...document.querySelectorAll("#returns-lines input.code")];
       return codes.find((c) => !c.value) || codes[codes.length - 1] || null;
@@ -2290,6 +2505,10 @@ function wire() {
     $("handover-submit").click();
   });
   $("manifest-scan").addEventListener("keydown", onManifestScanKey);
+  $("wave-scan").addEventListener("keydown", onWaveScanKey);
+  $("wave-start").addEventListener("click", (e) => run(e.currentTarget, startWave));
+  $("wave-print").addEventListener("click", (e) => run(e.currentTarget, printWave));
+  $("wave-close").addEventListener("click", (e) => run(e.currentTarget, closeWave));
   $("alert-close").addEventListener("click", () => {
     clearAlert();
     keepFocus();

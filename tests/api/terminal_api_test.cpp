@@ -1512,5 +1512,106 @@ TEST_CASE("pickups age on the shelf: ready_at, overdue flag and filter, notice, 
   CHECK(t.get("/api/v1/orders?overdue=true").json()["orders"].empty());
 }
 
+TEST_CASE("pick lists over HTTP: a wave into totes, refusals by code, a shortage, the print") {
+  TempDir labels;
+  const json printers = json::array({{{"id", "desk1-zebra"},
+                                      {"kind", "file"},
+                                      {"language", "zpl"},
+                                      {"directory", labels.path()}}});
+  const json stations =
+      json::array({{{"id", "desk-1"}, {"documents", {{"pick_list", "desk1-zebra"}}}}});
+  ApiServer s({"printers=" + printers.dump(), "stations=" + stations.dump()});
+  s.add_order("FO-W1", DeliveryMethod::ship, {{"SKU-0001", 1}, {"SKU-0002", 1}});
+  s.add_order("FO-W2", DeliveryMethod::ship, {{"SKU-0001", 1}});
+  s.add_order("FO-W3", DeliveryMethod::pickup, {{"SKU-0003", 2}});
+  s.add_order("FO-R", DeliveryMethod::ship, {{"SKU-0004", 1}});
+  ApiClient anna(s.port, s.pair("associate", "Anna's tablet", "desk-1"));
+  ApiClient ben(s.port, s.pair("associate", "Ben's phone"));
+  for (const char* id : {"FO-W1", "FO-W2", "FO-W3"})
+    REQUIRE(anna.post(std::string("/api/v1/orders/") + id + "/accept", nullptr).status == 200);
+
+  // Refused, changing nothing: neither or both, a routed order, a bad rule.
+  const auto before = s.fingerprint_without_audit();
+  CHECK(anna.post("/api/v1/pick-lists", json::object()).error_code() == "missing_field");
+  CHECK(anna.post("/api/v1/pick-lists", {{"orders", {"FO-W1"}}, {"rule", json::object()}})
+            .error_code() == "missing_field");
+  auto routed = anna.post("/api/v1/pick-lists", {{"orders", {"FO-W1", "FO-R"}}});
+  CHECK(routed.status == 409);
+  CHECK(routed.json()["error"]["message"].get<std::string>().find(
+            "routed, waiting to be accepted") != std::string::npos);
+  CHECK(anna.post("/api/v1/pick-lists", {{"rule", {{"method", "drone"}}}}).error_code() ==
+        "invalid_field");
+  CHECK(anna.post("/api/v1/pick-lists", {{"rule", {{"max_orders", 21}}}}).error_code() ==
+        "invalid_field");
+  CHECK(anna.post("/api/v1/pick-lists", {{"orders", {1, 2}}}).error_code() == "invalid_field");
+  CHECK(s.fingerprint_without_audit() == before);
+
+  // The rule takes the ship orders; the list prints at Anna's desk.
+  auto made = anna.post("/api/v1/pick-lists", {{"rule", {{"method", "ship"}}}});
+  REQUIRE_MESSAGE(made.status == 201, made.body);
+  const auto list = made.json();
+  CHECK(list["id"] == "PL-1");
+  REQUIRE(list["orders"].size() == 2);
+  CHECK(list["orders"][0]["tote"] == 1);
+  CHECK(list["open_units"] == 3);
+  REQUIRE(made.json()["printing"]["jobs"].size() == 1);
+  const std::string job = made.json()["printing"]["jobs"][0]["id"];
+  REQUIRE(wait_for_job(anna, job, "printed")["state"] == "printed");
+  std::string zpl;
+  for (const auto& f : std::filesystem::directory_iterator(labels.path()))
+    if (f.path().filename().string().starts_with(job)) zpl = read_all(f.path().string());
+  CHECK(zpl.find("PL-1") != std::string::npos);
+  CHECK(zpl.find("Tote 2") != std::string::npos);
+  CHECK(anna.get("/api/v1/orders/FO-W2").json()["pick_list"] ==
+        json({{"id", "PL-1"}, {"tote", 2}}));
+  CHECK(anna.get("/api/v1/pick-lists").json()["pick_lists"].size() == 1);
+  auto found = anna.get("/api/v1/lookup?code=PL-1");
+  CHECK(found.json()["kind"] == "pick_list");
+  CHECK(anna.get("/api/v1/lookup?code=PL-9").status == 404);
+
+  // Scans into totes; wrong items, over-scans and another terminal refused by code.
+  const auto scan = [&](ApiClient& who, const std::string& sku) {
+    return who.post("/api/v1/pick-lists/PL-1/scan", {{"barcode", barcode_of(s, sku)}});
+  };
+  auto first = scan(anna, "SKU-0001");
+  REQUIRE_MESSAGE(first.status == 200, first.body);
+  CHECK(first.json()["tote"] == 1);
+  CHECK(first.json()["order_ref"] == "REF-FO-W1");
+  CHECK(scan(anna, "SKU-0003").error_code() == "wrong_item");
+  CHECK(scan(ben, "SKU-0001").error_code() == "claimed");
+  CHECK(anna.post("/api/v1/pick-lists/PL-1/scan", {{"barcode", "0000000000000"}}).error_code() ==
+        "unknown_barcode");
+  auto second = scan(anna, "SKU-0001");
+  REQUIRE(second.status == 200);
+  CHECK(second.json()["tote"] == 2);
+  CHECK(second.json()["order_picked"] == true);
+  CHECK(scan(anna, "SKU-0001").error_code() == "over_scan");
+  // The last unit is not on the shelf: tote 1 goes short and on to picked; the list closes.
+  CHECK(anna.post("/api/v1/pick-lists/PL-1/short-pick",
+                  {{"sku", "SKU-0002"}, {"quantity", 2}, {"reason", "not_found"}})
+            .status == 422);
+  auto shorted = anna.post("/api/v1/pick-lists/PL-1/short-pick",
+                           {{"sku", "SKU-0002"}, {"quantity", 1}, {"reason", "not_found"}});
+  REQUIRE_MESSAGE(shorted.status == 200, shorted.body);
+  CHECK(shorted.json()["shorts"][0]["tote"] == 1);
+  CHECK(shorted.json()["shorts"][0]["state"] == "picked");
+  CHECK(shorted.json()["pick_list"]["state"] == "closed");
+  CHECK(anna.get("/api/v1/orders/FO-W1").json()["pick_list"].is_null());
+  CHECK(scan(anna, "SKU-0001").status == 409);
+  CHECK(anna.post("/api/v1/pick-lists/PL-1/close", nullptr).status == 409);
+  CHECK(anna.get("/api/v1/pick-lists/PL-7").status == 404);
+  CHECK(anna.get("/api/v1/pick-lists/nonsense").status == 404);
+
+  // A list closed early leaves its order being picked, still Anna's.
+  auto pickup = anna.post("/api/v1/pick-lists", {{"orders", {"FO-W3"}}});
+  REQUIRE(pickup.status == 201);
+  auto closed = anna.post("/api/v1/pick-lists/PL-2/close", nullptr);
+  REQUIRE(closed.status == 200);
+  CHECK(closed.json()["state"] == "closed");
+  auto order = anna.get("/api/v1/orders/FO-W3").json();
+  CHECK(order["state"] == "picking");
+  CHECK(order["claim"]["mine"] == true);
+}
+
 }  // namespace
 }  // namespace fulfil::test

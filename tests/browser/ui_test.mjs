@@ -33,7 +33,7 @@ import { chromium } from "playwright-core";
 const GLOBAL_TIMEOUT_MS = 300_000; // ctest gives the whole script 420 s
 const STEP_TIMEOUT_MS = 15_000; // any single UI expectation
 const ROUTED_WAIT_MS = 60_000; // the demo routes DEMO_ORDERS at once, then one every 45 s
-const DEMO_ORDERS = 16; // enough for every scenario without waiting for the 45 s ones
+const DEMO_ORDERS = 22; // enough for every scenario without waiting for the 45 s ones
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
   "--no-first-run", "--disable-component-update", "--disable-sync"];
@@ -811,6 +811,71 @@ async function scenarioAlerts(tablet) {
   log(`  banner "${text}"; acknowledged; sound ${before} → ${after}, after reload ${kept}`);
 }
 
+// W: a wave of 5 orders picked to totes on the tablet: ticked in the queue, one walk by bin
+// with every scan called to its tote (wedge bursts), a unit not on the shelf short-picked on
+// the last tote that needs it, and the list done with every order moved on.
+async function scenarioWave(env, tablet, manager, taken) {
+  log("W: a pick list of 5 orders, picked to totes");
+  const token = await manager.token();
+  const ids = [];
+  for (let i = 0; i < 5; i++) {
+    const o = await takeRouted(manager, "", taken);
+    await postJson(env.base, `/api/v1/orders/${encodeURIComponent(o.id)}/accept`, {}, token);
+    ids.push(o.id);
+  }
+  const { page, t } = tablet;
+  await page.evaluate(() => (location.hash = "#/queue"));
+  await t.tid("queue-chip-accepted").click();
+  for (const id of ids) await t.tid(`queue-select-${id}`).check();
+  await page.locator('[data-testid="wave-start"][data-selected="5"]').waitFor();
+  await checkNoOverflow(page, "tablet queue with tick boxes");
+  await tablet.shot("30-wave-ticked");
+  await page.evaluate(() => document.activeElement?.blur());
+  await press(page, "Alt+W");
+  await t.tid("screen-wave").waitFor();
+  await t.expectFocus("wave-scan");
+  const name = await t.tid("wave-id").innerText();
+  const list = await t.api(`/api/v1/pick-lists/${name}`);
+  check(list.orders.map((o) => o.order_id).join() === ids.join(), `totes hold ${list.orders.map((o) => o.order_id)}, ticked ${ids}`);
+  await checkNoOverflow(page, "tablet pick list");
+  await tablet.shot("31-wave-walk");
+
+  // The walk as listed; the very last unit is "not on the shelf".
+  const units = list.stops.flatMap((stop) => stop.slots.flatMap((slot) => Array(slot.open).fill({ stop, slot })));
+  const short = units.pop();
+  let scans = 0;
+  for (const { stop, slot } of units) {
+    await t.wedge(stop.barcodes[scans % stop.barcodes.length]);
+    scans += 1;
+    try {
+      await page.waitForFunction(
+        ([n, tote]) => document.querySelector('[data-testid="wave-tote"]').dataset.tote === String(tote) &&
+          [...document.querySelectorAll('[data-testid^="wave-tote-"]')].reduce((s, r) => s + Number(r.children[3].textContent.split("/")[0]), 0) === n,
+        [scans, slot.tote], { timeout: STEP_TIMEOUT_MS });
+    } catch {
+      throw new TestFailure(`scan ${scans} (${stop.sku}) was not called to tote ${slot.tote}: "${await t.tid("wave-tote").innerText()}"; banner: ${await t.alertText()}`);
+    }
+  }
+  log(`  ${scans} scans, each called to its tote (${list.stops.length} bins, walked once)`);
+  await t.tid(`wave-short-${short.stop.sku}`).click();
+  await t.tid("dialog-reason").selectOption("not_found");
+  await t.tid("dialog-confirm").click();
+  await page.locator('[data-testid="wave-state"][data-state="closed"]').waitFor();
+  await tablet.shot("32-wave-done");
+  const done = await t.api(`/api/v1/pick-lists/${name}`);
+  for (const o of done.orders) {
+    const expected = o.tote === short.slot.tote && o.units === 1 ? "rejected" : "picked";
+    check(o.state === expected, `tote ${o.tote} (${o.order_ref}) ended ${o.state}, expected ${expected}`);
+  }
+  const shownStop = await t.tid(`wave-stop-${short.stop.sku}`).innerText();
+  check(/Tote \d+ × \d+ ✓ · 1 short/.test(shownStop.replace(/\s+/g, " ")), `the short stop reads "${shownStop}"`);
+  const shortOrder = await t.api(`/api/v1/orders/${short.slot.order_id}`);
+  check(shortOrder.lines.some((l) => l.rejected === 1 && l.reject_reason === "not_found"), `tote ${short.slot.tote} has no short line`);
+  log(`  ${name}: ${done.orders.length} orders, tote ${short.slot.tote} short one ${short.stop.sku}; the list closed by itself`);
+  await page.evaluate(() => (location.hash = "#/queue"));
+  await t.tid("queue-chip-todo").click(); // as the later scenarios expect the queue
+}
+
 // Every screen at a tablet's or a phone's width: nothing wider than the viewport.
 async function scenarioNarrowScreens(phone, sku, device) {
   for (const screen of ["queue", "manifest", "returns", "stock", "devices"]) {
@@ -1152,6 +1217,7 @@ async function main() {
     await scenarioUncollected(phone, tablet, t, page);
     await scenarioClaims(env, tablet, t, page, taken);
     await scenarioAlerts(tablet);
+    await scenarioWave(env, tablet, t, taken);
     await scenarioNarrowScreens(phone, "SKU-1", "phone");
     await scenarioNarrowScreens(tablet, "SKU-1", "tablet");
     await phone.context.close();

@@ -2,6 +2,8 @@
 // on the right orders; refusals that change nothing; the rule that gathers a wave.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "test_support.hpp"
 
 using namespace fulfil::agent;
@@ -178,6 +180,15 @@ TEST_CASE("a shortage in a wave is short-picked on the last totes first") {
   CHECK((*shorts)[1].tote == 2);
   CHECK((*shorts)[1].state == OrderState::picked);
   CHECK(f.state("FO-1") == OrderState::picking);
+  // The walk shows each tote's shortfall; the rejected order's slot has nothing open.
+  const auto walk = *f.lists().find(list->id);
+  const auto& stop = *std::find_if(walk.stops.begin(), walk.stops.end(),
+                                   [](const PickStop& s) { return s.sku == "SKU-0001"; });
+  REQUIRE(stop.slots.size() == 3);
+  CHECK(stop.slots[2].short_units == 1);
+  CHECK(stop.slots[2].open == 0);
+  CHECK(stop.slots[1].short_units == 1);
+  CHECK(stop.open() == 1);
   auto event = f.last_event("order.lines_short_picked");
   CHECK(event["tote"] == 2);
   CHECK(event["pick_list"] == "PL-1");

@@ -49,7 +49,7 @@ struct DocumentLine {
   std::int64_t ordered = 0;
   std::int64_t short_units = 0;
   std::string short_reason;  // "not_found", "damaged", ... (underscores print as spaces)
-  int tote = 0;  // a pick list of several orders (a wave): the tote these units go into
+  int tote = 0;              // a pick list of several orders (a wave): the tote these units go into
 };
 
 struct OrderDocument {
