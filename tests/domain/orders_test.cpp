@@ -367,6 +367,17 @@ TEST_CASE("orders from the cloud are validated field by field") {
   o = base();
   o.customer.name = "Eve\x1b[31m";
   check(o, DomainErrc::invalid_argument, "customer.name contains a control character");
+  // Bytes that are not UTF-8 (a stray byte, a cut character, an overlong '/', a
+  // surrogate, past U+10FFFF) are refused, not thrown on when the event is written.
+  for (const char* bad : {"Zo\xff", "Zo\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80"}) {
+    o = base();
+    o.address.city = bad;
+    check(o, DomainErrc::invalid_argument, "address.city is not valid UTF-8 text");
+  }
+  o = base();
+  o.id = "FO-V8";
+  o.customer.name = "Zoë Ångström राजेश 😀";  // 2-, 3- and 4-byte characters are fine
+  REQUIRE(f.orders().receive(o, ctx()));
   o = base();
   o.id = "FO 1; DROP";
   check(o, DomainErrc::invalid_argument, "may only contain");
