@@ -1580,7 +1580,7 @@ const shown = (id) => ($(id) && usable($(id)) ? $(id) : null);
 const orderWords = () => (app.order ? `order ${app.order.order_ref} is ${humanize(app.order.state).toLowerCase()}` : "");
 // Why an order step's button is not on this screen, in words.
 function noOrderStep(what) {
-  if (app.screen !== "order" || !app.order) return `no order is open here: open the order first (scan its number), then ${what}`;
+  if (app.screen !== "order" || !app.order) return "no order is open here: open the order first (scan its number)";
   if (claimedByOther(app.order)) return `${app.order.order_ref} is being picked on ${app.order.claim.holder_name}`;
   return `${orderWords()}, so it cannot ${what} now`;
 }
