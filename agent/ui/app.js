@@ -1522,6 +1522,8 @@ function scanRefusal(msg) {
 
 // A read of this desk's hardware scanner, pushed by the agent (see /api/v1/events).
 function onHardwareScan(msg) {
+  // An action barcode presses a button; the agent leaves the desk's session as it was.
+  if (msg.action || isActionCode(msg.data)) return queueAction(msg.data);
   const o = app.order;
   const onOrder = app.screen === "order" && o;
   if (app.desk.orderId && msg.order_id !== app.desk.orderId)
@@ -1559,6 +1561,134 @@ function onDevicesChanged(msg) {
   loadStations().catch(() => {});
   loadPrinters().catch(() => {});
 }
+
+// ---------------------------------------------------------------------------------------
+// Action barcodes: the desk's printed sheet presses this screen's buttons
+// ---------------------------------------------------------------------------------------
+
+// The codes printed on the action sheet (POST /api/v1/action-sheet/print). "*" begins no
+// item, order or parcel code (see drivers/include/codes/action_codes.hpp).
+const ACTION_PREFIX = "*ACT-";
+
+// An AIM symbology identifier ("]C0") from a desk scanner, and spaces, are not the code.
+const bareCode = (raw) => String(raw).trim().replace(/^\][A-Za-z0-9]{2}/, "");
+const isActionCode = (raw) => bareCode(raw).startsWith(ACTION_PREFIX);
+
+// The visible, usable element showing an Alt shortcut (outside the dialog).
+const shortcutButton = (code) => [...document.querySelectorAll(`[data-shortcut="${code}"]`)].find((el) => usable(el) && !el.closest("dialog"));
+const shown = (id) => ($(id) && usable($(id)) ? $(id) : null);
+const orderWords = () => (app.order ? `order ${app.order.order_ref} is ${humanize(app.order.state).toLowerCase()}` : "");
+// Why an order step's button is not on this screen, in words.
+function noOrderStep(what) {
+  if (app.screen !== "order" || !app.order) return "no order is open here: open the order first (scan its number)";
+  if (claimedByOther(app.order)) return `${app.order.order_ref} is being picked on ${app.order.claim.holder_name}`;
+  return `${orderWords()}, so it cannot ${what} now`;
+}
+
+// Each code: what the sheet calls it, and what it presses here (or why it cannot).
+const ACTION_CODES = {
+  ACCEPT: { label: "ACCEPT", press: () => shortcutButton("KeyA") || noOrderStep("be accepted") },
+  START: { label: "START PICKING", press: () => shortcutButton("KeyS") || noOrderStep("start picking") },
+  COMPLETE: {
+    label: "COMPLETE PICKING",
+    press: () => {
+      const o = app.order;
+      if (app.screen === "order" && o && o.state === "picking" && o.lines.some((l) => l.open > 0) && !shortcutButton("KeyC"))
+        return "items are still to be picked: scan them, or short-pick what is missing";
+      return shortcutButton("KeyC") || noOrderStep("complete picking");
+    },
+  },
+  PACK: { label: "PACK", press: () => shown("pack-submit") || noOrderStep("be packed") },
+  PRINT: { label: "PRINT AGAIN", press: printAgainButton },
+  QUEUE: {
+    label: "QUEUE",
+    press: () => {
+      if (app.screen === "queue") return "this is the queue already";
+      const tab = document.querySelector('[data-testid="nav-queue"]');
+      return shortcutButton("KeyQ") || (tab && usable(tab) ? tab : "the queue cannot be opened from here");
+    },
+  },
+};
+
+// PRINT AGAIN: the newest job of the open order (the print jobs list is newest first), or
+// the open pick list's print button.
+function printAgainButton() {
+  if (app.screen === "wave") return shown("wave-print") || "this pick list cannot be printed now";
+  if (app.screen !== "order" || !app.order) return "no order or pick list is open here: open one first";
+  const last = document.querySelector('#print-jobs [data-testid^="reprint-"]');
+  return last && usable(last) ? last : `nothing has been printed for ${app.order.order_ref} yet`;
+}
+
+// The action a code names: {key, label, box?} or {label: null} for an unknown code.
+function actionOf(raw) {
+  const rest = bareCode(raw).slice(ACTION_PREFIX.length);
+  if (rest.startsWith("BOX-") && rest.length > 4) return { key: "BOX", label: `BOX: ${rest.slice(4)}`, box: rest.slice(4) };
+  const known = ACTION_CODES[rest];
+  return known ? { key: rest, label: known.label } : { key: rest, label: null };
+}
+
+// BOX-<type>: the box type of the pack form's first package.
+function chooseBox(box) {
+  const select = shown("pack-box-1");
+  if (!select) return { why: noOrderStep("be packed") };
+  const types = app.reference.box_types;
+  if (!types.includes(box)) return { why: `${box} is not one of this store's box types (${types.join(", ")})` };
+  select.value = box;
+  select.dispatchEvent(new Event("change"));
+  flash(select, "flash-line");
+  return { done: `Box ${box} for package 1` };
+}
+
+// The loud refusal: the code in words, why it does nothing here, and nothing changed.
+function refuseAction(code, label, why) {
+  sound.error();
+  flash(document.body, "flash-error");
+  const what = label ? `the ${label} action barcode (${code})` : `${code}, which is not one of the action sheet's codes`;
+  showAlert("error", `Scanned ${what}: it does nothing here — ${why}. Nothing was changed.`, "action_refused");
+}
+
+// A scanned action code, from a scan field, the find field or the desk's scanner. It waits
+// for the scans before it (a COMPLETE right after the last item acts once that item is in).
+function queueAction(raw) {
+  const code = bareCode(raw);
+  const after = Promise.all([app.scanChain, app.waveChain]);
+  app.scanChain = after.then(() => runAction(code)).catch(() => {});
+}
+
+function runAction(code) {
+  const a = actionOf(code);
+  if (!a.label) return refuseAction(code, null, "print the sheet again from the devices screen");
+  if (!app.session) return refuseAction(code, a.label, "this terminal is not paired");
+  if ($("dialog").open) return refuseAction(code, a.label, "a dialog is open: finish or close it first");
+  if (a.key === "BOX") {
+    const r = chooseBox(a.box);
+    if (r.why) return refuseAction(code, a.label, r.why);
+    clearAlert();
+    sound.ok();
+    toast(r.done);
+    return keepFocus();
+  }
+  const target = ACTION_CODES[a.key].press();
+  if (typeof target === "string") return refuseAction(code, a.label, target);
+  toast(`Action barcode: ${a.label}`);
+  target.click();
+  keepFocus();
+}
+
+// Enter in any field holding an action code runs it instead of the field's own use (a
+// search, a pick, a pickup code), before that field's handlers see the key.
+function onActionEnter(e) {
+  if (e.key !== "Enter" || !(e.target instanceof HTMLInputElement) || !isActionCode(e.target.value)) return;
+  e.preventDefault();
+  e.stopImmediatePropagation();
+  const code = e.target.value;
+  e.target.value = "";
+  queueAction(code);
+}
+
+// The find field, where a "*" typed into a field that cannot hold it (a weight, a list)
+// goes: the rest of the scan follows it there.
+const findField = () => ($("find-form").hidden ? null : $("find-input"));
 
 // ---------------------------------------------------------------------------------------
 // Pack
@@ -1695,6 +1825,7 @@ const DOCUMENTS = {
   pickup_shelf_label: "Shelf label",
   return_label: "Return label",
   test_label: "Test label",
+  action_sheet: "Action barcodes",
 };
 const docName = (kind) => DOCUMENTS[kind] || humanize(kind);
 const PACKED_OR_LATER = ["packed", "ready_for_pickup", "shipped", "collected"];
@@ -2055,9 +2186,13 @@ function onKeyDown(e) {
   if (onShortcut(e)) return;
   if (e.ctrlKey || e.metaKey || e.altKey || e.key.length !== 1 || $("dialog").open) return;
   const active = document.activeElement;
+  // An action barcode starts with "*", which a weight field or a list would drop.
+  const noStar = (el) => el && el.matches('input[type="number"], select');
+  if (e.key === "*" && noStar(active) && findField()) return findField().focus({ preventScroll: true });
   if (active && active.matches("input, select, textarea, [contenteditable]")) return;
   if (e.key === " " && active && active.matches("button, a, summary")) return; // Space presses it
-  const target = scanTarget();
+  let target = scanTarget();
+  if (e.key === "*" && noStar(target)) target = findField();
   if (target && target !== active) target.focus({ preventScroll: true });
 }
 
@@ -2354,6 +2489,15 @@ async function loadDevices() {
   $("devices-terminals").textContent = String(d.terminals_connected);
   const s = app.session;
   facts($("devices-session"), [["Name", s.name], ["Role", s.role], ["Station", s.station || "—"], ["Id", s.id], ["Live updates", app.live ? "connected" : "not connected"]]);
+  $("print-action-sheet").closest("p").hidden = !s.station;
+}
+
+// The station's action sheet, through the print queue at the station's page printer.
+async function printActionSheet() {
+  const { jobs } = await api("POST", "/api/v1/action-sheet/print", {});
+  clearAlert();
+  toast(`Action barcodes for ${app.session.station}: ${jobs.map((j) => `${j.id} on ${j.printer}`).join(", ")}`);
+  await loadPrinters();
 }
 
 const SCANNER_STATES = { connected: "Connected", disconnected: "Disconnected", error: "Error" };
@@ -2527,8 +2671,10 @@ function wire() {
   $("returns-form").addEventListener("submit", submitReturn);
   $("stock-form").addEventListener("submit", searchStock);
   $("unpair").addEventListener("click", unpair);
+  $("print-action-sheet").addEventListener("click", (e) => run(e.currentTarget, printActionSheet));
   document.addEventListener("focusout", keepFocus);
   document.addEventListener("pointerdown", unlockAudio);
+  document.addEventListener("keydown", onActionEnter, true); // before any field's own Enter
   document.addEventListener("keydown", onKeyDown);
   window.addEventListener("hashchange", route);
   setInterval(tick, 1000);

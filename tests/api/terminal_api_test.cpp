@@ -620,6 +620,16 @@ TEST_CASE("a station's hardware scans pick into its session and reach only its t
   CHECK(audit[0]["action"] == "SCAN desk-1 order FO-H");
   for (int i = 0; i < 5; ++i)
     if (auto m = other_events.next(100ms)) CHECK((*m)["type"] != "scan");
+  // An action barcode from the desk's sheet presses a button on the desk's terminals: it is
+  // passed on as it is (AIM identifier and all), never tried as an item, and changes nothing.
+  const auto before_action = s.on_loop([&] { return fingerprint(s.store->db()); });
+  hardware_scan(s, "desk-1", "]C0*ACT-COMPLETE");
+  auto action = next_scan(desk_events);
+  CHECK(action["action"] == true);
+  CHECK(action["order_id"] == "FO-H");  // the session, as it was
+  CHECK(action["data"] == "]C0*ACT-COMPLETE");
+  CHECK_FALSE(action.contains("status"));
+  CHECK(s.on_loop([&] { return fingerprint(s.store->db()); }) == before_action);
 
   // Picking ends: the desk's next scan has no session any more.
   REQUIRE(desk.post("/api/v1/orders/FO-H/complete-picking", nullptr).status == 200);
@@ -1611,6 +1621,120 @@ TEST_CASE("pick lists over HTTP: a wave into totes, refusals by code, a shortage
   auto order = anna.get("/api/v1/orders/FO-W3").json();
   CHECK(order["state"] == "picking");
   CHECK(order["claim"]["mine"] == true);
+}
+
+// The bytes a file printer wrote for a job.
+std::string job_bytes(const TempDir& dir, const std::string& job) {
+  for (const auto& f : std::filesystem::directory_iterator(dir.path()))
+    if (f.path().filename().string().starts_with(job)) return read_all(f.path().string());
+  return {};
+}
+
+TEST_CASE("a desk's action sheet prints through the queue; refusals queue nothing; GET renders") {
+  TempDir labels;
+  const json printers = json::array(
+      {{{"id", "desk1-zebra"}, {"kind", "file"}, {"language", "zpl"}, {"directory", labels.path()}},
+       {{"id", "office-laser"},
+        {"kind", "file"},
+        {"language", "pdf"},
+        {"directory", labels.path()}}});
+  const json stations = json::array(
+      {{{"id", "desk-1"},
+        {"documents", {{"shipping_label", "desk1-zebra"}, {"pick_list", "office-laser"}}}},
+       {{"id", "desk-2"}, {"documents", {{"shipping_label", "desk1-zebra"}}}}});
+  const json boxes = json::array({"S", "XL", "^XA~JA"});
+  ApiServer s({"printers=" + printers.dump(), "stations=" + stations.dump(),
+               "orders.box_types=" + boxes.dump()});
+  s.add_order("FO-A", DeliveryMethod::ship, {{"SKU-0007", 1}});
+  ApiClient t(s.port, s.pair("associate", "Desk 1", "desk-1"));
+  ApiClient roaming(s.port, s.pair("associate", "Tablet"));
+  ApiClient m(s.port, s.pair("manager"));
+
+  // The terminal's own station, at its pick-list printer: one A4 page, no order.
+  auto printed = t.post("/api/v1/action-sheet/print", json::object());
+  REQUIRE_MESSAGE(printed.status == 202, printed.body);
+  const auto job = printed.json()["jobs"][0];
+  CHECK(job["kind"] == "action_sheet");
+  CHECK(job["order_id"].is_null());
+  CHECK(job["station"] == "desk-1");
+  CHECK(job["printer"] == "office-laser");
+  CHECK(job["format"] == "pdf");
+  REQUIRE(wait_for_job(t, job["id"], "printed")["state"] == "printed");
+  const std::string pdf = job_bytes(labels, job["id"]);
+  CHECK(pdf.starts_with("%PDF"));
+  if (const auto text = pdf_text(labels, "sheet", pdf)) {
+    for (const char* shown :
+         {"Action barcodes", "Station desk-1", "COMPLETE PICKING", "*ACT-ACCEPT", "*ACT-START",
+          "*ACT-COMPLETE", "*ACT-PACK", "*ACT-PRINT", "*ACT-QUEUE", "*ACT-BOX-XL", "BOX: ^XA~JA"})
+      CHECK_MESSAGE(text->find(shown) != std::string::npos, shown);
+  }
+  // On a label printer: ZPL labels whose barcodes hold the codes; the hostile box type is
+  // field data, never a command.
+  auto zpl_job = t.post("/api/v1/action-sheet/print", {{"printer", "desk1-zebra"}});
+  REQUIRE_MESSAGE(zpl_job.status == 202, zpl_job.body);
+  const std::string zpl_id = zpl_job.json()["jobs"][0]["id"];
+  REQUIRE(wait_for_job(t, zpl_id, "printed")["state"] == "printed");
+  const std::string zpl = job_bytes(labels, zpl_id);
+  CHECK(zpl.starts_with("^XA"));
+  for (const char* code : {"*ACT-ACCEPT", "*ACT-START", "*ACT-COMPLETE", "*ACT-PACK", "*ACT-PRINT",
+                           "*ACT-QUEUE", "*ACT-BOX-S", "*ACT-BOX-XL"})
+    CHECK_MESSAGE(zpl.find(std::string("^FH_^FD") + code + "^FS") != std::string::npos, code);
+  CHECK(zpl.find("^FD*ACT-BOX-_5EXA_7EJA^FS") != std::string::npos);
+  CHECK(zpl.find("~JA") == std::string::npos);
+  // Another desk's sheet (a manager), at its only printer; listed in the queue.
+  auto other = m.post("/api/v1/action-sheet/print", {{"station", "desk-2"}});
+  REQUIRE_MESSAGE(other.status == 202, other.body);
+  CHECK(other.json()["jobs"][0]["printer"] == "desk1-zebra");
+  CHECK(other.json()["jobs"][0]["station"] == "desk-2");
+  REQUIRE(wait_for_job(m, other.json()["jobs"][0]["id"], "printed")["state"] == "printed");
+
+  // Refusals say why and queue nothing.
+  const auto before = s.fingerprint_without_audit();
+  CHECK(t.post("/api/v1/action-sheet/print", {{"station", "desk-2"}}).error_code() == "forbidden");
+  const auto nowhere = roaming.post("/api/v1/action-sheet/print", json::object());
+  CHECK(nowhere.error_code() == "invalid_argument");
+  CHECK(nowhere.body.find("name a printer") != std::string::npos);
+  CHECK(m.post("/api/v1/action-sheet/print", {{"station", "desk 1;"}}).error_code() ==
+        "invalid_station");
+  CHECK(m.post("/api/v1/action-sheet/print", {{"station", "desk-9"}}).error_code() ==
+        "invalid_argument");  // no printer there
+  CHECK(t.post("/api/v1/action-sheet/print", {{"printer", "nope"}}).status == 404);
+  CHECK(t.post("/api/v1/action-sheet/print", {{"copies", 2}}).status / 100 == 4);
+  const auto as_order = t.post("/api/v1/orders/FO-A/print", {{"kind", "action_sheet"}});
+  CHECK(as_order.error_code() == "invalid_argument");
+  CHECK(as_order.body.find("/api/v1/action-sheet/print") != std::string::npos);
+  CHECK(t.get("/api/v1/orders/FO-A/documents/action_sheet?format=zpl").status == 422);
+  CHECK(s.fingerprint_without_audit() == before);
+
+  // For inspection, in either format.
+  auto viewed = t.get("/api/v1/action-sheet?format=zpl");
+  REQUIRE(viewed.status == 200);
+  CHECK(viewed.body.find("^FDStation desk-1^FS") != std::string::npos);
+  CHECK(viewed.body.find("^FD*ACT-PACK^FS") != std::string::npos);
+  CHECK(t.get("/api/v1/action-sheet").body.starts_with("%PDF"));
+  CHECK(t.get("/api/v1/action-sheet?format=html").status == 422);
+  CHECK(t.get("/api/v1/action-sheet?station=desk-2").status == 403);
+}
+
+TEST_CASE("a box type a Code 128 cannot carry refuses the action sheet, naming it") {
+  TempDir labels;
+  const json printers = json::array({{{"id", "office-laser"},
+                                      {"kind", "file"},
+                                      {"language", "pdf"},
+                                      {"directory", labels.path()}}});
+  const json stations =
+      json::array({{{"id", "desk-1"}, {"documents", {{"pick_list", "office-laser"}}}}});
+  ApiServer s({"printers=" + printers.dump(), "stations=" + stations.dump(),
+               "orders.box_types=" + json::array({"M", "Größe L"}).dump()});
+  ApiClient t(s.port, s.pair("associate", "Desk 1", "desk-1"));
+  const auto before = s.fingerprint_without_audit();
+  const auto refused = t.post("/api/v1/action-sheet/print", json::object());
+  CHECK(refused.error_code() == "invalid_argument");
+  const std::string message = refused.json()["error"]["message"];
+  CHECK(message.find("box type \"Größe L\" cannot be an action barcode") != std::string::npos);
+  CHECK(message.find("orders.box_types") != std::string::npos);
+  CHECK(s.fingerprint_without_audit() == before);
+  CHECK(t.get("/api/v1/action-sheet?format=zpl").error_code() == "invalid_argument");
 }
 
 }  // namespace

@@ -20,6 +20,8 @@
 //      the pick list (a wrong item first), completing or leaving ends it (never a session
 //      another terminal opened); the devices screen shows the scanner connected, then
 //      disconnected when the sled goes away; reads without a session fill the stock lookup.
+//      Action barcodes: a wedge scan of *ACT-START starts picking, the sled's *ACT-COMPLETE
+//      completes it, *ACT-PACK on the queue is refused loudly; C prints the action sheet.
 // Screenshots and fulfild's log go to the artifacts directory. Exit 0 on success, 1 on any
 // failure (with the reason on stderr).
 
@@ -486,6 +488,14 @@ async function scenarioOtherScreens(page, t, shipped) {
   const terminals = await t.tid("devices-terminals").innerText();
   check(Number(terminals) >= 1, `devices screen shows ${terminals} connected terminals, expected this one`);
   await t.shot("07a-devices-printers");
+  // The desk's action barcodes, through the print queue at the station's page printer.
+  await t.tid("print-action-sheet").click();
+  const sheet = await waitFor("no action sheet printed after Print action barcodes", async () => {
+    const { jobs } = await t.api("/api/v1/print-jobs?printer=demo-paper&limit=5");
+    return jobs.find((j) => j.kind === "action_sheet" && j.state === "printed");
+  });
+  check(sheet.order_id === null, `the action sheet's job names order ${sheet.order_id}`);
+  log(`  action barcodes printed: ${sheet.id} on ${sheet.printer} (station ${sheet.station})`);
   log(`  devices: no scanners; printers ${states.join(", ")}; ${terminals} terminal(s) connected`);
 }
 
@@ -1062,8 +1072,12 @@ async function scenarioDeskScanner(env) {
   check(picked.lines.every((l) => l.picked === l.quantity), "the server did not pick every unit read by the sled");
   await t.shot("09-desk-picked");
 
-  // Picking done: the terminal ends the session it opened.
-  await t.action("complete_picking", "picked");
+  // Picking done, by the sled reading the COMPLETE PICKING action barcode: the agent passes
+  // it to the desk's terminal, which presses the button; the terminal ends its session.
+  await sled.send("*ACT-COMPLETE");
+  await t.expectState("picked");
+  check(!(await t.tid("alert").isVisible()), `banner after the COMPLETE action barcode: ${await t.alertText()}`);
+  log("  sled: *ACT-COMPLETE → picked");
   await waitFor("desk-1's session did not end after complete picking", async () => (await deskSession(t, STATION)) === null);
   log("  complete picking → session ended");
 
@@ -1071,11 +1085,28 @@ async function scenarioDeskScanner(env) {
   const id2 = await findRouted(t, "ship");
   await t.openFromQueue(id2);
   await t.action("accept", "accepted");
-  await t.action("start_picking", "picking");
+  // A wedge scan of the START PICKING action barcode presses Start picking (not a pick).
+  await t.expectFocus("scan-input");
+  await t.wedge("*ACT-START");
+  await t.expectState("picking");
+  check(!(await t.tid("alert").isVisible()), `banner after the START action barcode: ${await t.alertText()}`);
+  check((await t.pickedTotal()) === 0, "the START action barcode picked something");
+  log(`  wedge: *ACT-START → ${id2} picking`);
   await waitFor(`desk-1's session did not open on ${id2}`, async () => (await deskSession(t, STATION))?.order_id === id2);
   await t.tid("nav-queue").click();
   await waitFor("desk-1's session did not end when the terminal left the order", async () => (await deskSession(t, STATION)) === null);
   log(`  left ${id2} while picking → session ended`);
+  // An action barcode that does nothing on the queue screen is refused loudly, in words,
+  // and changes nothing: still the queue, the order still picking.
+  await t.tid("screen-queue").waitFor();
+  await t.wedge("*ACT-PACK");
+  const refusal = await t.expectErrorBanner("action_refused", "the PACK action barcode on the queue");
+  check(/PACK/.test(refusal) && /no order is open/.test(refusal), `the refusal does not say what and why: "${refusal}"`);
+  check(await t.tid("screen-queue").isVisible(), "the refused action barcode left the queue screen");
+  check((await t.tid("find-input").inputValue()) === "", "the refused action barcode was left in the find field");
+  check((await t.api(`/api/v1/orders/${id2}`)).state === "picking", "the refused action barcode changed the order");
+  await t.shot("10a-action-refused");
+  log("  queue: *ACT-PACK refused loudly, nothing changed");
   // ... but only the terminal's own: one another terminal (the manager) opened stays.
   await t.openFromQueue(id2);
   await waitFor(`desk-1's session did not reopen on ${id2}`, async () => (await deskSession(t, STATION))?.order_id === id2);

@@ -2,6 +2,7 @@
 // check-digit rule, each error naming its AI; UPC-E expansion; scans resolving to SKUs.
 #include <doctest/doctest.h>
 
+#include "codes/action_codes.hpp"
 #include "codes/barcode.hpp"
 #include "codes/gtin.hpp"
 #include "test_support.hpp"
@@ -20,6 +21,37 @@ std::string error_of(std::string_view scan) {
 
 bool contains(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
+}
+
+TEST_CASE("action codes: the sheet's codes parse back; nothing else a store scans is one") {
+  using drivers::Action;
+  for (const Action a : {Action::accept, Action::start_picking, Action::complete_picking,
+                         Action::pack, Action::print_again, Action::queue}) {
+    const auto code = drivers::action_code(a);
+    CHECK(code.starts_with("*ACT-"));
+    REQUIRE(drivers::parse_action_code(code));
+    CHECK(drivers::parse_action_code(code)->action == a);
+  }
+  CHECK(drivers::action_code(Action::complete_picking) == "*ACT-COMPLETE");
+  const auto box = drivers::parse_action_code("]C0*ACT-BOX-XL\r\n");  // AIM id, line end
+  REQUIRE(box);
+  CHECK(box->action == Action::box);
+  CHECK(box->box_type == "XL");
+  CHECK(drivers::action_label(*box) == "BOX: XL");
+  CHECK(drivers::box_action_code("M") == "*ACT-BOX-M");
+  // The prefix with no known action is an action code, but none the sheet prints.
+  CHECK(drivers::is_action_code("*ACT-FLY"));
+  CHECK_FALSE(drivers::parse_action_code("*ACT-FLY"));
+  CHECK_FALSE(drivers::parse_action_code("*ACT-BOX-"));
+  CHECK_FALSE(drivers::parse_action_code("*ACT-accept"));
+  for (const char* other : {"4006381333931", "FO-1001", "FO-1001-1", "PL-3", "W100001",
+                            "]C10104006381333931", "ACT-PACK", "*ACTPACK", ""})
+    CHECK_FALSE_MESSAGE(drivers::is_action_code(other), other);
+  // The decoder takes an action code as plain text and does not choke on it.
+  auto decoded = decode_barcode("*ACT-PACK");
+  REQUIRE(decoded);
+  CHECK(decoded->symbology == Symbology::text);
+  CHECK_FALSE(decoded->gtin14);
 }
 
 TEST_CASE("retail product codes: check digits verified, every form normalised to GTIN-14") {

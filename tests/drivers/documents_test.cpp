@@ -681,6 +681,91 @@ TEST_CASE("errors are values that say what is wrong") {
   CHECK(r.error().message.find("Code 128 barcode") != std::string::npos);
 }
 
+namespace {
+
+OrderDocument action_sheet(std::vector<std::string> box_types = {"S", "M", "L", "XL"}) {
+  OrderDocument d;
+  d.kind = DocumentKind::action_sheet;
+  d.store_name = "Corner Store";
+  d.station = "desk-1";
+  d.box_types = std::move(box_types);
+  d.printed_at_ms = 1714566896000;
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("the action sheet: one row per action and box type, each with its Code 128") {
+  CHECK(document_kind_from("action_sheet") == DocumentKind::action_sheet);
+  const std::string z = zpl(action_sheet());
+  CHECK(printable_ascii(z));
+  // 10 rows (6 actions, 4 box types), five a label: two labels, each saying which.
+  CHECK(count_of(z, "^XA") == 2);
+  CHECK(count_of(z, "^BC") == 10);
+  const auto fields = decoded_fields(z);
+  CHECK(has_field(fields, "ACTION BARCODES"));
+  CHECK(has_field(fields, "Station desk-1"));
+  CHECK(has_field(fields, "Label 2 of 2"));
+  for (const char* label : {"ACCEPT", "START PICKING", "COMPLETE PICKING", "PACK", "PRINT AGAIN",
+                            "QUEUE", "BOX: S", "BOX: XL"})
+    CHECK_MESSAGE(has_field(fields, label), label);
+  for (const char* code : {"*ACT-ACCEPT", "*ACT-START", "*ACT-COMPLETE", "*ACT-PACK", "*ACT-PRINT",
+                           "*ACT-QUEUE", "*ACT-BOX-S", "*ACT-BOX-XL"}) {
+    CAPTURE(code);
+    CHECK(z.find(std::string(",N,N,N^FH_^FD") + code + "^FS") != std::string::npos);  // barcode
+    CHECK(has_field(fields, code));  // and the code in text under it
+  }
+  // Rows in the order of the desk's work: the box is chosen before packing.
+  const auto at = [&](const char* f) { return std::find(fields.begin(), fields.end(), f); };
+  CHECK(at("COMPLETE PICKING") < at("BOX: S"));
+  CHECK(at("BOX: XL") < at("PACK"));
+  CHECK(at("PACK") < at("PRINT AGAIN"));
+  // A sheet for no desk in particular; fewer rows, as many labels as they need.
+  OrderDocument any = action_sheet({"M"});
+  any.station = "";
+  const std::string one = zpl(any);
+  CHECK(count_of(one, "^XA") == 2);  // 7 rows
+  CHECK(has_field(decoded_fields(one), "Any station"));
+}
+
+TEST_CASE(
+    "the action sheet prints hostile box types as text; one Code 128 cannot carry is refused") {
+  const std::string hostile = "^XA^FDPWNED^FS~JA";
+  OrderDocument d = action_sheet({"M", hostile, "_5E,"});
+  d.store_name = d.station = "^XZ~DGR:A.GRF,1,1,FF^XA";
+  const std::string z = zpl(d);
+  CHECK(printable_ascii(z));
+  const ParsedZpl p = parse_zpl(z);
+  REQUIRE_MESSAGE(p.error.empty(), p.error);
+  CHECK(count_of(z, "^XA") == 2);  // the template's labels (9 rows), and no more
+  CHECK(z.find("~") == std::string::npos);
+  CHECK(z.find("^FDPWNED") == std::string::npos);
+  CHECK(z.find("^DG") == std::string::npos);
+  const auto fields = decoded_fields(z);
+  CHECK(has_field(fields, "BOX: " + hostile));
+  CHECK(has_field(fields, "*ACT-BOX-" + hostile));  // the barcode's data, as data
+  CHECK(has_field(fields, "BOX: _5E,"));
+
+  const auto error_of = [](const OrderDocument& doc, DocumentFormat f) {
+    const auto r = render_document(doc, f);
+    REQUIRE_FALSE(r.has_value());
+    return r.error().message;
+  };
+  for (const DocumentFormat f : {DocumentFormat::zpl, DocumentFormat::pdf}) {
+    CAPTURE(document_format_name(f));
+    const std::string accents = error_of(action_sheet({"M", "Größe L"}), f);
+    CHECK(accents.find("box type \"Größe L\" cannot be an action barcode") != std::string::npos);
+    CHECK(accents.find("printable ASCII") != std::string::npos);
+    CHECK(accents.find("orders.box_types") != std::string::npos);
+    const std::string control = error_of(action_sheet({"M\x01"}), f);
+    CHECK(control.find("box type \"M\\x01\"") != std::string::npos);
+    const std::string long_name = error_of(action_sheet({std::string(32, 'B')}), f);
+    CHECK(long_name.find("41 characters, Code 128 holds at most 40") != std::string::npos);
+    CHECK(error_of(action_sheet({""}), f).find("a box type is empty") != std::string::npos);
+  }
+  CHECK(render_document(action_sheet({std::string(31, 'B')}), DocumentFormat::zpl).has_value());
+}
+
 #ifdef FULFIL_PDFTOPPM
 namespace {
 
@@ -774,6 +859,23 @@ TEST_CASE("PDF: the fallback label and a short-picked packing slip") {
   CHECK(p.find(std::string(docs::kShortNote)) != std::string::npos);
   CHECK(pdf_text(dir, "whole", pdf(sample(DocumentKind::packing_slip))).find("short") ==
         std::string::npos);
+}
+TEST_CASE("PDF: the action sheet is one A4 page of labels and codes; more box types run over") {
+  TempDir dir;
+  OrderDocument d = action_sheet();
+  CHECK(rendered_pages(dir, "actions", pdf(d)) == 1);
+  const std::string text = pdf_text(dir, "actions-text", pdf(d));
+  for (const char* s :
+       {"Action barcodes", "Corner Store", "Station desk-1", "ACCEPT", "START PICKING",
+        "COMPLETE PICKING", "PACK", "PRINT AGAIN", "QUEUE", "BOX: S", "BOX: XL", "*ACT-ACCEPT",
+        "*ACT-START", "*ACT-COMPLETE", "*ACT-PACK", "*ACT-PRINT", "*ACT-QUEUE", "*ACT-BOX-M"})
+    CHECK_MESSAGE(text.find(s) != std::string::npos, s);
+  d.box_types = {"B1", "B2", "B3", "B4", "B5", "B6", "B7", "^XA~JA"};
+  CHECK(rendered_pages(dir, "actions-long", pdf(d)) == 2);
+  const std::string more = pdf_text(dir, "actions-long-text", pdf(d));
+  CHECK(more.find("Action barcodes (continued)") != std::string::npos);
+  CHECK(more.find("BOX: ^XA~JA") != std::string::npos);
+  CHECK(more.find("Page 2 of 2") != std::string::npos);
 }
 #else
 TEST_CASE("PDF rendering checks") {

@@ -25,7 +25,7 @@ namespace fulfil::agent {
 
 struct DocumentRequest {
   std::string kind;  // shipping_label, packing_slip, pick_list, pickup_shelf_label,
-                     // return_label
+                     // return_label (action sheets: print_action_sheet)
   std::string order_id;
   std::string station;  // whose printer for `kind`, unless `printer` names one
   std::string printer;
@@ -53,6 +53,14 @@ class PrintSpooler {
   Result<std::vector<PrintJob>> print_document(const DocumentRequest& request,
                                                const CommandContext& ctx);
   Result<PrintJob> print_test_label(const std::string& printer, const CommandContext& ctx);
+  // A station's action sheet (its action barcodes and the store's box types), queued as
+  // one job of kind action_sheet with no order: at `printer` if named, else at the
+  // station's printer for pick lists, else for packing slips, else for shipping labels
+  // (a page printer gets an A4 page, a label printer 4x6 labels).
+  Result<PrintJob> print_action_sheet(const std::string& station, const std::string& printer,
+                                      const CommandContext& ctx);
+  // The action sheet in `format` ("zpl" or "pdf"), for inspection.
+  Result<std::string> render_action_sheet(const std::string& station, const std::string& format);
   // The document as it would be printed, in `format` ("zpl" or "pdf"), for inspection.
   Result<std::string> render(const DocumentRequest& request, const std::string& format);
 

@@ -1,6 +1,9 @@
 // Printing from the terminal: documents for an order, the print queue, reprints by id,
-// printers and their state, a test label. Jobs are committed with the request that asked
-// for them and sent by the spooler after the commit.
+// printers and their state, a test label, a desk's action sheet. Jobs are committed with
+// the request that asked for them and sent by the spooler after the commit.
+#include <algorithm>
+#include <cctype>
+
 #include "api_support.hpp"
 #include "devices/print_spooler.hpp"
 
@@ -157,12 +160,64 @@ void add_printers(Routes& r) {
         });
 }
 
+// The station an action sheet is for: the one named, else the caller's own (empty: none,
+// a sheet for any desk). A station name as stations[].id spells it; an associate at a desk
+// prints only that desk's sheet, as with the desk's scanner session.
+std::optional<ApiResponse> refuse_sheet_station(const std::string& station, const Caller& c) {
+  const bool name_ok =
+      station.empty() ||
+      (station.size() <= 64 && std::isalnum(static_cast<unsigned char>(station[0])) &&
+       std::all_of(station.begin(), station.end(), [](char ch) {
+         return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.' || ch == '-';
+       }));
+  if (!name_ok)
+    return api_error(ApiErrc::invalid_station,
+                     "station '" + station +
+                         "' is not a station name (letters, digits, '_', '.', '-'; at most 64)");
+  if (c.role == Role::associate && !c.station.empty() && station != c.station)
+    return api_error(ApiErrc::forbidden, "this terminal belongs to station " + c.station +
+                                             ": it prints that station's action sheet only");
+  return std::nullopt;
+}
+
+void add_action_sheet(Routes& r) {
+  r.add("POST", "/api/v1/action-sheet/print", Role::associate,
+        [&r](const ApiRequest& req, const Caller& c, const CommandContext& ctx) {
+          if (auto e = no_printing(r)) return *e;
+          Body b(req, {"station", "printer"});
+          auto station = b.text("station", false, 64);
+          const auto printer = b.text("printer", false, 64);
+          if (!b) return b.error();
+          if (station.empty()) station = c.station;
+          if (auto refusal = refuse_sheet_station(station, c)) return *refusal;
+          auto job = r.printing->print_action_sheet(station, printer, ctx);
+          if (!job) return domain_error(job.error());
+          return json_response({{"jobs", json::array({job_json(*job)})}}, 202);
+        });
+  r.add("GET", "/api/v1/action-sheet", Role::associate,
+        [&r](const ApiRequest& req, const Caller& c, const CommandContext&) {
+          if (auto e = no_printing(r)) return *e;
+          std::string format = req.query_value("format");
+          if (format.empty()) format = "pdf";
+          std::string station = req.query_value("station");
+          if (station.empty()) station = c.station;
+          if (auto refusal = refuse_sheet_station(station, c)) return *refusal;
+          auto bytes = r.printing->render_action_sheet(station, format);
+          if (!bytes) return domain_error(bytes.error());
+          ApiResponse out;
+          out.body = std::move(*bytes);
+          out.content_type = format == "pdf" ? "application/pdf" : "application/vnd.zebra.zpl";
+          return out;
+        });
+}
+
 }  // namespace
 
 void add_print_routes(Routes& r) {
   add_order_printing(r);
   add_print_queue(r);
   add_printers(r);
+  add_action_sheet(r);
 }
 
 // What a workflow step prints by itself (print_on_pack, print_on_ready_for_pickup): queued

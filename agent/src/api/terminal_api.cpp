@@ -4,6 +4,7 @@
 #include <deque>
 
 #include "api_support.hpp"
+#include "codes/action_codes.hpp"
 #include "config/log.hpp"
 #include "domain/order_lifecycle.hpp"
 
@@ -189,6 +190,14 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
     prune();
     json message = {{"type", "scan"},    {"station", scan.station}, {"scanner", scan.scanner},
                     {"data", scan.data}, {"at", scan.at_ms},        {"order_id", nullptr}};
+    // An action barcode (the desk's action sheet) presses a button on the desk's terminals:
+    // it is passed on as it is, never tried as an item, and the session stays as it was.
+    if (drivers::is_action_code(scan.data)) {
+      message["action"] = true;
+      if (auto session = store.stations().active(scan.station))
+        message["order_id"] = session->order_id;
+      return send_to_station(scan.station, message);
+    }
     if (auto session = store.stations().active(scan.station)) {
       auto order = store.orders().find(session->order_id);
       if (order && allows(order->state, order->method, OrderAction::pick_item)) {

@@ -90,6 +90,8 @@ Result<drivers::OrderDocument> wave_document(Store& store, std::int64_t id,
 Result<drivers::OrderDocument> order_document(Store& store, drivers::DocumentKind kind,
                                               const std::string& order_id,
                                               const DocumentFacts& facts) {
+  if (kind == drivers::DocumentKind::action_sheet)
+    return fail(DomainErrc::invalid_argument, kActionSheetIsNoOrders);
   if (kind == drivers::DocumentKind::pick_list && order_id.rfind("PL-", 0) == 0)
     if (auto list = pick_list_id_from(order_id)) return wave_document(store, *list, facts);
   auto o = store.orders().find(order_id);
@@ -138,6 +140,20 @@ Result<drivers::OrderDocument> order_document(Store& store, drivers::DocumentKin
   if (kind == drivers::DocumentKind::pick_list)
     std::stable_sort(d.lines.begin(), d.lines.end(),
                      [](const auto& x, const auto& y) { return x.bin < y.bin; });
+  return d;
+}
+
+drivers::OrderDocument action_sheet_document(const std::string& station,
+                                             const std::vector<std::string>& box_types,
+                                             const DocumentFacts& facts) {
+  drivers::OrderDocument d;
+  d.kind = drivers::DocumentKind::action_sheet;
+  d.store_id = facts.store_id;
+  d.store_name = facts.store_name;
+  d.station = station;
+  d.box_types = box_types;
+  d.printed_at_ms = facts.now_ms;
+  d.dpi = facts.dpi;
   return d;
 }
 

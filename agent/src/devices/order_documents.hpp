@@ -1,6 +1,7 @@
 #pragma once
 // Internal to agent/: what goes on a printed document, from the store's own records.
 #include <string>
+#include <vector>
 
 #include "domain/domain.hpp"
 #include "domain/store.hpp"
@@ -17,8 +18,17 @@ struct DocumentFacts {
   std::int64_t now_ms = 0;
 };
 
+// Refuses the action sheet, which belongs to a station, not an order (saying so).
+inline constexpr const char* kActionSheetIsNoOrders =
+    "the action sheet is a station's, not an order's: print it with POST "
+    "/api/v1/action-sheet/print";
 Result<drivers::OrderDocument> order_document(Store& store, drivers::DocumentKind kind,
                                               const std::string& order_id,
                                               const DocumentFacts& facts);
+
+// A station's action sheet (empty station: any desk) with the store's box types.
+drivers::OrderDocument action_sheet_document(const std::string& station,
+                                             const std::vector<std::string>& box_types,
+                                             const DocumentFacts& facts);
 
 }  // namespace fulfil::agent::printing

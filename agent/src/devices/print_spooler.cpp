@@ -424,6 +424,8 @@ Result<std::vector<PrintJob>> PrintSpooler::print_document(const DocumentRequest
                                                            const CommandContext& ctx) {
   const auto kind = drivers::document_kind_from(request.kind);
   if (!kind) return fail(DomainErrc::invalid_argument, "no document kind '" + request.kind + "'");
+  if (*kind == drivers::DocumentKind::action_sheet)
+    return fail(DomainErrc::invalid_argument, printing::kActionSheetIsNoOrders);
   std::string printer = request.printer;
   if (printer.empty()) {
     if (request.station.empty())
@@ -487,6 +489,47 @@ Result<PrintJob> PrintSpooler::print_test_label(const std::string& printer,
       {"test_label", "", "", printer, std::string(drivers::document_format_name(format)),
        std::move(*bytes), 1, std::nullopt},
       ctx);
+}
+
+Result<PrintJob> PrintSpooler::print_action_sheet(const std::string& station,
+                                                  const std::string& printer,
+                                                  const CommandContext& ctx) {
+  std::string to = printer;
+  for (const char* kind : {"pick_list", "packing_slip", "shipping_label"})
+    if (to.empty() && !station.empty()) to = station_printer(impl_->settings, station, kind);
+  if (to.empty())
+    return fail(DomainErrc::invalid_argument,
+                station.empty() ? std::string("name a printer: this terminal is not at a station")
+                                : "station " + station +
+                                      " has no printer for pick lists, packing slips or shipping "
+                                      "labels: name a printer");
+  auto lane = impl_->lanes.find(to);
+  if (lane == impl_->lanes.end()) return fail(DomainErrc::not_found, "no printer " + to);
+  const auto& pc = lane->second->printer->config();
+  const auto format = pc.language == drivers::PrinterLanguage::pdf ? drivers::DocumentFormat::pdf
+                                                                   : drivers::DocumentFormat::zpl;
+  const printing::DocumentFacts facts{
+      impl_->settings.store.id, impl_->settings.store.name, 1, "", pc.dpi, ctx.now_ms};
+  auto bytes = drivers::render_document(
+      printing::action_sheet_document(station, impl_->settings.orders.box_types, facts), format);
+  if (!bytes) return fail(DomainErrc::invalid_argument, bytes.error().message);
+  return impl_->store.print_jobs().enqueue(
+      {"action_sheet", "", station, to, std::string(drivers::document_format_name(format)),
+       std::move(*bytes), 1, std::nullopt},
+      ctx);
+}
+
+Result<std::string> PrintSpooler::render_action_sheet(const std::string& station,
+                                                      const std::string& format) {
+  if (format != "zpl" && format != "pdf")
+    return fail(DomainErrc::invalid_argument, "format must be zpl or pdf, not '" + format + "'");
+  const printing::DocumentFacts facts{
+      impl_->settings.store.id, impl_->settings.store.name, 1, "", 203, now_ms()};
+  auto bytes = drivers::render_document(
+      printing::action_sheet_document(station, impl_->settings.orders.box_types, facts),
+      format == "pdf" ? drivers::DocumentFormat::pdf : drivers::DocumentFormat::zpl);
+  if (!bytes) return fail(DomainErrc::invalid_argument, bytes.error().message);
+  return std::move(*bytes);
 }
 
 Result<std::string> PrintSpooler::render(const DocumentRequest& request,

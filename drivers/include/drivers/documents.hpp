@@ -18,7 +18,8 @@ enum class DocumentKind {
   packing_slip,
   pick_list,
   pickup_shelf_label,
-  return_label
+  return_label,
+  action_sheet  // a desk's action barcodes (codes/action_codes.hpp); no order
 };
 std::string_view document_kind_name(DocumentKind k);
 std::optional<DocumentKind> document_kind_from(std::string_view name);
@@ -79,6 +80,14 @@ struct OrderDocument {
   // code: associates read and scan shelf labels, and the code is the customer's proof.
   std::string shelf;
   std::string return_ref;  // return label: the return's reference, as a barcode
+
+  // Action sheet: the station (desk) it is for, shown in its header ("desk-1"; empty: any
+  // desk), and the store's box types (orders.box_types), one "BOX: <type>" row each after
+  // the fixed actions. order_id stays empty: the sheet belongs to no order. Each row's
+  // barcode is the action's code ("*ACT-PACK", "*ACT-BOX-<type>"); a box type whose code
+  // Code 128 cannot carry (non-ASCII or control characters, too long) refuses the sheet.
+  std::string station;
+  std::vector<std::string> box_types;
 
   std::int64_t printed_at_ms = 0;  // shown on the document (Unix ms, UTC)
   int dpi = 203;                   // ZPL: the printer's resolution

@@ -62,6 +62,45 @@ Result check_lines(const OrderDocument& doc) {
   return {};
 }
 
+// A name as a message can show it: control characters as \xNN, so the person reading it
+// sees which character is wrong; the rest as valid UTF-8.
+std::string visible(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : sanitize_utf8(s)) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7F) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0x0F];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+// Each box type becomes a barcode "*ACT-BOX-<type>"; the fixed actions' codes are ASCII
+// constants. The message names the box type and where to change it.
+Result check_action_sheet(const OrderDocument& doc) {
+  for (const auto& box : doc.box_types) {
+    if (box.empty()) return fail("a box type is empty (orders.box_types)");
+    const std::string shown = "box type \"" + visible(box) + "\"";
+    const std::string code = box_action_code(box);
+    if (!check_code128("", code)) {
+      const bool too_long = code.size() > kMaxCode128;
+      return fail(shown + " cannot be an action barcode: " +
+                  (too_long
+                       ? "its code " + visible(code) + " is " + std::to_string(code.size()) +
+                             " characters, Code 128 holds at most " + std::to_string(kMaxCode128)
+                       : std::string("Code 128 holds printable ASCII only (no accents, other "
+                                     "scripts or control characters)")) +
+                  "; rename it in orders.box_types");
+    }
+  }
+  return {};
+}
+
 // A QR code of version 40 at level Q holds 1663 bytes; a pick list's QR is a short link
 // or id, so anything near that is a mistake, and a dense code would not scan off paper.
 constexpr std::size_t kMaxQrBytes = 512;
@@ -86,6 +125,8 @@ Result check_kind(const OrderDocument& doc) {
                     " bytes; at most " + std::to_string(kMaxQrBytes) + " fit a printable QR code");
       }
       return check_lines(doc);
+    case DocumentKind::action_sheet:
+      return check_action_sheet(doc);
   }
   return fail("unknown document kind");
 }
@@ -97,6 +138,8 @@ bool font_name_char(char c) {
 }  // namespace
 
 Result check_document(const OrderDocument& doc) {
+  // The action sheet is a desk's, not an order's.
+  if (doc.kind == DocumentKind::action_sheet) return check_kind(doc);
   if (blank(doc.order_id)) return fail("the document has no order id");
   if (doc.package_count < 1 || doc.package_no < 1 || doc.package_no > doc.package_count) {
     return fail("package " + std::to_string(doc.package_no) + " of " +

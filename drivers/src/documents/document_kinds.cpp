@@ -7,16 +7,19 @@
 namespace fulfil::drivers {
 namespace {
 
-constexpr std::array<std::pair<DocumentKind, std::string_view>, 5> kKinds{{
+constexpr std::array<std::pair<DocumentKind, std::string_view>, 6> kKinds{{
     {DocumentKind::shipping_label, "shipping_label"},
     {DocumentKind::packing_slip, "packing_slip"},
     {DocumentKind::pick_list, "pick_list"},
     {DocumentKind::pickup_shelf_label, "pickup_shelf_label"},
     {DocumentKind::return_label, "return_label"},
+    {DocumentKind::action_sheet, "action_sheet"},
 }};
+static_assert(kKinds.size() == static_cast<std::size_t>(DocumentKind::action_sheet) + 1);
 
 bool is_list(DocumentKind k) {
-  return k == DocumentKind::packing_slip || k == DocumentKind::pick_list;
+  return k == DocumentKind::packing_slip || k == DocumentKind::pick_list ||
+         k == DocumentKind::action_sheet;
 }
 
 }  // namespace
@@ -46,7 +49,8 @@ Expected<std::string, DocumentError> render_document(const OrderDocument& doc,
     if (auto r = docs::check_zpl_options(doc); !r) return unexpected(r.error());
     return docs::write_zpl(docs::label_layout(doc), doc);
   }
-  // Page printers get A4 for the lists and a 4x6 in page for the labels.
+  // Page printers get A4 for the lists (and the action sheet) and a 4x6 in page for the
+  // labels.
   return docs::write_pdf(is_list(doc.kind) ? docs::page_layout(doc) : docs::label_layout(doc));
 }
 

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "codes/action_codes.hpp"
 #include "drivers/documents.hpp"
 
 namespace fulfil::drivers::docs {
@@ -103,11 +104,19 @@ std::string item_text(std::int64_t n);
 std::string package_code(const OrderDocument& doc);
 std::string weight_text(std::int64_t grams);
 std::string qr_data(const OrderDocument& doc);
+// An action sheet's rows, in the order of the desk's work: accept, start and complete
+// picking, each box type, pack, print again, back to the queue.
+std::vector<ActionCode> sheet_actions(const OrderDocument& doc);
+// The barcode data of a row ("*ACT-PACK", "*ACT-BOX-M").
+std::string sheet_code(const ActionCode& a);
+// "Station desk-1", or "Any station" for a sheet printed for no desk in particular.
+std::string station_caption(const OrderDocument& doc);
 
 // ---- Templates
-// 4x6 in labels; packing slips and pick lists become several labels of a few lines each.
+// 4x6 in labels; packing slips, pick lists and action sheets become several labels of a
+// few lines (or action rows) each.
 Layout label_layout(const OrderDocument& doc);
-// A4 pages for packing slips and pick lists.
+// A4 pages for packing slips, pick lists and action sheets.
 Layout page_layout(const OrderDocument& doc);
 // How many lines one label of a packing slip or pick list holds.
 inline constexpr std::size_t kLinesPerLabel = 8;

@@ -167,6 +167,44 @@ std::vector<Page> list_labels(const OrderDocument& doc) {
   return pages;
 }
 
+// The action sheet on 4x6 labels: five actions a label, each its name in big type over its
+// barcode and code; every label says which desk it is for and "Label k of n".
+constexpr double kLabelActionRowsTop = 215;
+constexpr double kLabelActionRowHeight = 175;
+constexpr std::size_t kActionsPerLabel = 5;
+
+void action_label_header(PageBuilder& b, const OrderDocument& doc) {
+  b.text(kLeft, 30, kWidth, 56, "ACTION BARCODES", true);
+  b.text(kLeft, 100, kWidth, 30, doc.store_name);
+  b.text(kLeft, 140, kWidth, 36, station_caption(doc), true);
+  b.rule(30, 190, kLabelWidth - 60, 4);
+}
+
+void action_label_row(PageBuilder& b, double y, const ActionCode& a) {
+  const std::string code = sheet_code(a);
+  b.text(kLeft, y, kWidth, 44, action_label(a), true);
+  b.code128(kLeft, y + 52, kWidth, 90, code);
+  b.text(kLeft, y + 148, kWidth, 22, code);
+}
+
+std::vector<Page> action_labels(const OrderDocument& doc) {
+  const auto rows = sheet_actions(doc);
+  const std::size_t n = (rows.size() + kActionsPerLabel - 1) / kActionsPerLabel;
+  std::vector<Page> pages(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    PageBuilder b(pages[k]);
+    action_label_header(b, doc);
+    for (std::size_t i = k * kActionsPerLabel;
+         i < std::min(rows.size(), (k + 1) * kActionsPerLabel); ++i)
+      action_label_row(
+          b,
+          kLabelActionRowsTop + static_cast<double>(i % kActionsPerLabel) * kLabelActionRowHeight,
+          rows[i]);
+    list_footer(b, doc, k + 1, n);
+  }
+  return pages;
+}
+
 }  // namespace
 
 Layout label_layout(const OrderDocument& doc) {
@@ -184,6 +222,9 @@ Layout label_layout(const OrderDocument& doc) {
     case DocumentKind::packing_slip:
     case DocumentKind::pick_list:
       layout.pages = list_labels(doc);
+      break;
+    case DocumentKind::action_sheet:
+      layout.pages = action_labels(doc);
       break;
   }
   return layout;

@@ -1,5 +1,6 @@
-// A4 templates (in points) for packing slips and pick lists on page printers. A normal
-// order fits one page; longer ones continue on pages with a short header, "Page k of n".
+// A4 templates (in points) for packing slips, pick lists and action sheets on page
+// printers. A normal order fits one page; longer ones continue on pages with a short
+// header, "Page k of n".
 
 #include "documents_internal.hpp"
 
@@ -156,11 +157,54 @@ void wave_table_row(PageBuilder& b, double y, const DocumentLine& l) {
   b.rule(518, y + 14, 32, 0.5);
 }
 
+// The action sheet: one row per action, its name in big type on the left (what the
+// associate looks for) and its barcode on the right, the code in small type under it. Rows
+// are 57 pt apart, so a scanner's line never crosses two barcodes; the default store's 10
+// rows fit one page, more box types continue on the next.
+constexpr double kActionRowsTop = 165;
+constexpr double kActionRowHeight = 57;
+constexpr double kActionBarcodeX = 290;
+
+void action_header(PageBuilder& b, const OrderDocument& doc, bool first) {
+  text(b, kPageLeft, 40, kPageWidth, 22, first ? "Action barcodes" : "Action barcodes (continued)",
+       true);
+  text(b, kPageLeft, 76, kPageWidth, 11, doc.store_name);
+  text(b, kPageLeft, 94, kPageWidth, 13, station_caption(doc), true);
+  text(b, kPageLeft, 116, kPageWidth, 9,
+       "Scan a code at this desk's terminal to press that button; a code that does nothing on "
+       "the screen is refused.");
+  b.rule(kPageLeft, 140, kPageWidth, 1);
+}
+
+void action_row(PageBuilder& b, double y, const ActionCode& a) {
+  text(b, kPageLeft, y + 10, kActionBarcodeX - kPageLeft - 10, 18, action_label(a), true);
+  const std::string code = sheet_code(a);
+  b.code128(kActionBarcodeX, y, kA4Width - kPageLeft - kActionBarcodeX, 34, code);
+  text(b, kActionBarcodeX, y + 37, kA4Width - kPageLeft - kActionBarcodeX, 8, code);
+}
+
+std::vector<Page> action_pages(const OrderDocument& doc) {
+  const auto rows = sheet_actions(doc);
+  const auto per_page = static_cast<std::size_t>((kRowsBottom - kActionRowsTop) / kActionRowHeight);
+  const std::size_t n = std::max<std::size_t>(1, (rows.size() + per_page - 1) / per_page);
+  std::vector<Page> pages(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    PageBuilder b(pages[k]);
+    action_header(b, doc, k == 0);
+    for (std::size_t i = k * per_page; i < std::min(rows.size(), (k + 1) * per_page); ++i)
+      action_row(b, kActionRowsTop + static_cast<double>(i % per_page) * kActionRowHeight, rows[i]);
+    footer(b, doc, k + 1, n);
+  }
+  return pages;
+}
+
 }  // namespace
 
 Layout page_layout(const OrderDocument& doc) {
   Layout layout{kA4Width, kA4Height, 1.0, {}};
-  if (doc.kind == DocumentKind::pick_list) {
+  if (doc.kind == DocumentKind::action_sheet) {
+    layout.pages = action_pages(doc);
+  } else if (doc.kind == DocumentKind::pick_list) {
     const Table t = doc.totes.empty() ? Table{20, 200, pick_table_header, pick_table_row}
                                       : Table{20, 200, wave_table_header, wave_table_row};
     layout.pages = table_pages(doc, lines_by_bin(doc.lines), t, pick_first_header, "Pick list");

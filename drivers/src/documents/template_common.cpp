@@ -144,6 +144,23 @@ std::int64_t item_count(const OrderDocument& doc) {
                          [](std::int64_t n, const DocumentLine& l) { return n + l.quantity; });
 }
 
+std::vector<ActionCode> sheet_actions(const OrderDocument& doc) {
+  std::vector<ActionCode> out{
+      {Action::accept, {}}, {Action::start_picking, {}}, {Action::complete_picking, {}}};
+  for (const auto& box : doc.box_types) out.push_back({Action::box, box});
+  for (const Action a : {Action::pack, Action::print_again, Action::queue}) out.push_back({a, {}});
+  return out;
+}
+
+std::string sheet_code(const ActionCode& a) {
+  return a.action == Action::box ? box_action_code(a.box_type) : action_code(a.action);
+}
+
+std::string station_caption(const OrderDocument& doc) {
+  const std::string station = display_text(doc.station);
+  return station.empty() ? "Any station" : "Station " + station;
+}
+
 std::string item_text(std::int64_t n) {
   return std::to_string(n) + (n == 1 ? " item" : " items");
 }
