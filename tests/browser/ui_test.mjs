@@ -900,7 +900,13 @@ async function scenarioNarrowScreens(phone, sku, device) {
     await checkNoOverflow(phone.page, `${device} ${screen} screen`);
     await phone.shot(`28-${device}-${screen}`);
   }
-  log(`  ${device}: queue, manifest, returns, stock and devices fit ${phone.page.viewportSize().width} px`);
+  // The pick list of scenario W, done: its walk and totes.
+  await phone.page.evaluate(() => (location.hash = "#/wave/PL-1"));
+  await phone.page.locator('[data-testid="wave-id"]', { hasText: "PL-1" }).waitFor();
+  await phone.page.locator('[data-testid^="wave-stop-"]').first().waitFor();
+  await checkNoOverflow(phone.page, `${device} pick list screen`);
+  await phone.shot(`28-${device}-wave`);
+  log(`  ${device}: queue, manifest, returns, stock, devices and a pick list fit ${phone.page.viewportSize().width} px`);
 }
 
 // J: fulfild goes away: the queue keeps what it showed, marked stale, actions wait; it comes
