@@ -561,6 +561,9 @@ function connectEvents() {
       app.wsRetry = 0;
       setLive(true);
       refreshVisible(true); // events may have been missed while disconnected
+      recheckDesk();
+    } else if (msg.type === "station_session") {
+      onStationSession(msg);
     } else if (msg.type === "event" && msg.event) {
       onEvent(msg.event);
     } else if (msg.type === "scan") {
@@ -1504,6 +1507,35 @@ function loseDesk(reason) {
   renderDeskIndicator();
 }
 
+// Another terminal (or fulfilctl) opened or ended this desk's session: the scanner no longer
+// picks into this terminal's order.
+function onStationSession(msg) {
+  if (app.screen === "devices") loadStations().catch(() => {});
+  const mine = app.session && `terminal:${app.session.id}`;
+  const orderId = app.desk.orderId;
+  if (!orderId || !app.session || msg.station !== app.session.station) return;
+  if (msg.session && (msg.session.order_id !== orderId || msg.session.opened_by !== mine))
+    loseDesk(`the desk now picks into ${msg.session.order_ref || msg.session.order_id}`);
+  else if (!msg.session && msg.ended && msg.ended.order_id === orderId && msg.ended.opened_by === mine)
+    loseDesk("the desk's session was ended");
+}
+
+// Back after a lost connection: fulfild ends the sessions of a terminal that stays away
+// longer than api.desk_session_grace_s. One that ended is opened again (the associate is
+// still at this order); one another terminal opened since is left to it.
+function recheckDesk() {
+  const orderId = app.desk.orderId;
+  if (!orderId || !app.session || !app.session.station) return;
+  app.deskChain = app.deskChain.then(async () => {
+    const { stations } = await api("GET", "/api/v1/stations");
+    const s = (stations.find((x) => x.station === app.session.station) || {}).session;
+    if (app.desk.orderId !== orderId || (s && s.order_id === orderId && s.opened_by === `terminal:${app.session.id}`)) return;
+    if (s) return loseDesk(`the desk now picks into ${s.order_ref || s.order_id}`);
+    app.desk.orderId = "";
+    await reconcileDesk();
+  }).catch(() => {});
+}
+
 function renderDeskIndicator() {
   const el = $("desk-indicator");
   const o = app.order;
@@ -1555,6 +1587,8 @@ function onHardwareScan(msg) {
 
 // A scanner, a printer or a print job changed state: refresh what this screen shows of them.
 function onDevicesChanged(msg) {
+  // The scanners were reconfigured (SIGHUP): a desk without one gets no session.
+  if (msg.scanners && app.session) app.deskScanners = msg.scanners.some((x) => x.station && x.station === app.session.station);
   if (app.screen === "order" && app.order) loadPrintJobs(app.order.id).catch(() => {});
   if (app.screen !== "devices") return;
   if (msg.scanners) renderScanners(msg.scanners);

@@ -172,6 +172,7 @@ Expected<Settings, ConfigErrors> from_document(const json& doc, const std::strin
   s.api.socket = merged["api"]["socket"];
   s.api.pairing_code_ttl_s = merged["api"]["pairing_code_ttl_s"];
   s.api.pairing_attempts_per_minute = merged["api"]["pairing_attempts_per_minute"];
+  s.api.desk_session_grace_s = merged["api"]["desk_session_grace_s"];
   const json& o = merged["orders"];
   s.orders.default_accept_sla_s = o["default_accept_sla_s"];
   s.orders.expiry_sweep_s = o["expiry_sweep_s"];

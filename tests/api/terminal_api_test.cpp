@@ -14,6 +14,7 @@
 #include "child_process.hpp"
 #include "config/url.hpp"
 #include "http/http_server.hpp"
+#include "loopback.hpp"
 #include "test_support.hpp"
 
 namespace fulfil::test {
@@ -37,11 +38,25 @@ struct ApiServer {
   std::string socket;
   int local_changes = 0;
   json scanners = json::array();  // what the scanners hook reports
+  bool demo = false;
 
-  explicit ApiServer(std::vector<std::string> overrides = {}, bool demo = false) {
+  explicit ApiServer(std::vector<std::string> overrides = {}, bool demo_pairing = false)
+      : demo(demo_pairing) {
     settings = *config::load({std::nullopt, std::move(overrides)});
     socket = store.dir->path() + "/api.sock";
     seed_catalog(*store, 20, 50);
+    start();
+  }
+  ~ApiServer() { stop(); }
+  // As fulfild restarting: the loop, the server and the database closed and opened again
+  // (the port changes).
+  void restart() {
+    stop();
+    store.reopen();
+    io.restart();
+    start();
+  }
+  void start() {
     server = std::make_unique<agent::HttpServer>(
         io, agent::ApiOptions{"127.0.0.1", 0, 64 * 1024, socket});
     // Printing runs when printers are configured (before the loop's thread starts).
@@ -60,7 +75,7 @@ struct ApiServer {
     port = *server->start();
     thread = std::thread([this] { io.run(); });
   }
-  ~ApiServer() {
+  void stop() {
     boost::asio::post(io, [this] {
       api.reset();
       spooler.reset();
@@ -639,6 +654,135 @@ TEST_CASE("a station's hardware scans pick into its session and reach only its t
   CHECK(desk.send("DELETE", "/api/v1/stations/desk-1/session", "").status == 200);
   const auto metrics = ApiClient(s.port).get("/metrics").body;
   CHECK(metrics.find("result=\"no_session\"} 2") != std::string::npos);
+}
+
+// --- how long a desk session lives ------------------------------------------------------
+
+// The station's session as GET /api/v1/stations reports it (null: none).
+json desk_session(const ApiClient& t, const std::string& station) {
+  const json stations = t.get("/api/v1/stations").json()["stations"];
+  for (const auto& st : stations)
+    if (st["station"] == station) return st["session"];
+  return nullptr;
+}
+
+std::string terminal_id(const ApiClient& t) {
+  return t.get("/api/v1/session").json()["id"];
+}
+
+void pick_at_desk(const ApiClient& t, const std::string& order_id, const std::string& station) {
+  for (const char* step : {"accept", "start-picking"})
+    REQUIRE(t.post("/api/v1/orders/" + order_id + "/" + step, nullptr).status == 200);
+  REQUIRE(
+      t.send("PUT", "/api/v1/stations/" + station + "/session", json{{"order_id", order_id}}.dump())
+          .status == 200);
+}
+
+// Waits for the push that `station`'s session ended (generously: CI runs this under ASan and
+// qemu); the ends of other stations' sessions seen on the way are added to `others`.
+json wait_session_ended(EventSocket& ws, const std::string& station, std::vector<json>& others) {
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto m = ws.next(std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now()));
+    if (!m) break;
+    if ((*m)["type"] != "station_session" || !(*m)["session"].is_null()) continue;
+    if ((*m)["station"] == station) return *m;
+    others.push_back(*m);
+  }
+  FAIL("no push that the session of " << station << " ended");
+  return nullptr;
+}
+
+TEST_CASE("a desk session lives while its terminal is connected, a grace longer; not if revoked") {
+  ApiServer s({"api.desk_session_grace_s=3"});
+  for (const char* id : {"FO-A", "FO-B", "FO-C", "FO-D"})
+    s.add_order(id, DeliveryMethod::ship, {{"SKU-0005", 1}});
+  const auto a_token = s.pair("associate", "Desk 1", "desk-1");
+  const auto b_token = s.pair("associate", "Desk 2", "desk-2");
+  const auto c_token = s.pair("associate", "Desk 3", "desk-3");
+  const ApiClient a(s.port, a_token), b(s.port, b_token), c(s.port, c_token);
+  EventSocket watcher(s.port, s.pair("associate", "Desk 1 second tablet", "desk-1"));
+  auto a_events = std::make_unique<EventSocket>(s.port, a_token);
+  auto b_events = std::make_unique<EventSocket>(s.port, b_token);
+  EventSocket c_events(s.port, c_token);
+  pick_at_desk(a, "FO-A", "desk-1");
+  pick_at_desk(b, "FO-B", "desk-2");
+  pick_at_desk(c, "FO-C", "desk-3");
+  // fulfilctl's session belongs to no terminal: nothing ends it but a close.
+  for (const char* step : {"accept", "start-picking"})
+    REQUIRE(unix_request(s.socket, "POST", std::string("/api/v1/orders/FO-D/") + step).status ==
+            200);
+  REQUIRE(unix_request(s.socket, "PUT", "/api/v1/stations/desk-4/session",
+                       json{{"order_id", "FO-D"}}.dump())
+              .status == 200);
+  CHECK(desk_session(a, "desk-1")["closes_at"].is_null());
+
+  // A's page reloads: its WebSocket goes, the session waits, and A is back in time.
+  a_events.reset();
+  REQUIRE(eventually(60s, [&] { return desk_session(a, "desk-1")["closes_at"].is_number(); }));
+  a_events = std::make_unique<EventSocket>(s.port, a_token);
+  CHECK(desk_session(a, "desk-1")["closes_at"].is_null());
+
+  // B's browser is closed for good: one grace later its session ends, pushed to the desks'
+  // terminals, while A's (whose grace would have run out first) is still open.
+  b_events.reset();
+  std::vector<json> others;
+  const json ended = wait_session_ended(watcher, "desk-2", others);
+  CHECK(ended["reason"] == "terminal_disconnected");
+  CHECK(ended["ended"]["order_id"] == "FO-B");
+  CHECK(ended["ended"]["opened_by"] == "terminal:" + terminal_id(b));
+  CHECK(desk_session(a, "desk-2").is_null());
+  const json kept = desk_session(a, "desk-1");
+  CHECK(kept["order_id"] == "FO-A");
+  CHECK(kept["closes_at"].is_null());
+  // Nobody is picking FO-B any more: its claim is free for the next associate; A keeps FO-A.
+  CHECK(a.get("/api/v1/orders/FO-B").json()["claim"].is_null());
+  CHECK(a.get("/api/v1/orders/FO-A").json()["claim"]["mine"] == true);
+  const auto audit = unix_request(s.socket, "GET", "/api/v1/audit?limit=1").json()["entries"];
+  CHECK(audit[0]["actor"] == "system:desk-sessions");
+  CHECK(audit[0]["detail"] == "terminal_disconnected");
+  CHECK(audit[0]["action"] ==
+        "END station desk-2 session on FO-B of terminal:" + terminal_id(b) + ", claim released");
+
+  // C is revoked: its session ends at once, not a grace later.
+  REQUIRE(unix_request(s.socket, "DELETE", "/api/v1/terminals/" + terminal_id(c)).status == 200);
+  const json revoked = wait_session_ended(watcher, "desk-3", others);
+  CHECK(revoked["reason"] == "terminal_revoked");
+  CHECK(revoked["ended"]["order_id"] == "FO-C");
+
+  // More than a grace has passed since fulfilctl opened desk-4's: it is still there.
+  CHECK(desk_session(a, "desk-4")["order_id"] == "FO-D");
+  CHECK(desk_session(a, "desk-4")["closes_at"].is_null());
+  CHECK(others.empty());
+}
+
+TEST_CASE("after a restart a desk session waits one grace for its terminal to reconnect") {
+  ApiServer s({"api.desk_session_grace_s=3"});
+  for (const char* id : {"FO-A", "FO-B"}) s.add_order(id, DeliveryMethod::ship, {{"SKU-0005", 1}});
+  const auto a_token = s.pair("associate", "Desk 1", "desk-1");
+  const auto b_token = s.pair("associate", "Desk 2", "desk-2");
+  const auto watch_token = s.pair("associate", "Desk 1 second tablet", "desk-1");
+  std::string b_id;
+  {
+    // Connected while fulfild stops: neither terminal left before the restart.
+    EventSocket a_events(s.port, a_token), b_events(s.port, b_token);
+    pick_at_desk(ApiClient(s.port, a_token), "FO-A", "desk-1");
+    pick_at_desk(ApiClient(s.port, b_token), "FO-B", "desk-2");
+    b_id = terminal_id(ApiClient(s.port, b_token));
+    s.restart();
+  }
+  EventSocket watcher(s.port, watch_token);
+  EventSocket a_events(s.port, a_token);  // A's page reconnects; B's never does
+  const ApiClient a(s.port, a_token);
+  CHECK(desk_session(a, "desk-1")["closes_at"].is_null());
+  CHECK(desk_session(a, "desk-2")["closes_at"].is_number());
+  std::vector<json> others;
+  const json ended = wait_session_ended(watcher, "desk-2", others);
+  CHECK(ended["reason"] == "terminal_disconnected");
+  CHECK(ended["ended"]["opened_by"] == "terminal:" + b_id);
+  CHECK(desk_session(a, "desk-1")["order_id"] == "FO-A");
+  CHECK(others.empty());
 }
 
 }  // namespace

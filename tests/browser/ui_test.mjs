@@ -1010,7 +1010,11 @@ async function scenarioDeskScanner(env) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fulfild-ui-test-desk-"));
   env.cleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
   const configFile = path.join(dir, "fulfild.json");
+  // A short grace for a desk session whose terminal went away (30 s by default), yet long
+  // enough for the manager's session below (no WebSocket) to outlive its check.
+  const GRACE_S = 8;
   fs.writeFileSync(configFile, JSON.stringify({
+    api: { desk_session_grace_s: GRACE_S },
     scanners: [{ id: SCANNER, kind: "network", station: STATION, host: "127.0.0.1", port: sled.port }],
   }, null, 2));
   const port = await freePort();
@@ -1170,7 +1174,24 @@ async function scenarioDeskScanner(env) {
   }
   await t.shot("11-devices-disconnected");
   log(`  sled gone: devices screen shows ${SCANNER} ${await t.tid(`scanner-state-${SCANNER}`).innerText()}`);
+
+  // The tablet is closed while picking: its desk session ends a grace later, not never.
+  const id3 = await findRouted(t, "ship");
+  await t.openFromQueue(id3);
+  await t.action("accept", "accepted");
+  await t.action("start_picking", "picking");
+  await waitFor(`desk-1's session did not open on ${id3}`, async () => (await deskSession(t, STATION))?.order_id === id3);
   await context.close();
+  const managerSession = async () => {
+    const { stations } = await send(base, "GET", "/api/v1/stations", undefined, managerToken);
+    return (stations.find((x) => x.station === STATION) || {}).session || null;
+  };
+  await waitFor(`desk-1's session on ${id3} did not end ${GRACE_S} s after the tablet was closed`,
+    async () => (await managerSession()) === null, GRACE_S * 1000 + STEP_TIMEOUT_MS);
+  const { entries } = await send(base, "GET", "/api/v1/audit?limit=1", undefined, managerToken);
+  check(entries[0].actor === "system:desk-sessions" && entries[0].detail === "terminal_disconnected",
+    `the session's end is not audited as the terminal's absence: ${JSON.stringify(entries[0])}`);
+  log(`  tablet closed while picking ${id3} → session ended after the ${GRACE_S} s grace`);
 }
 
 // ---------------------------------------------------------------------------------------

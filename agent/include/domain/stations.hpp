@@ -2,7 +2,8 @@
 // Stations are the store's pack desks. Each has at most one active session: the order its
 // associate is picking. The desk's hardware scanners feed that order, so the session is
 // kept in the database and survives a restart of fulfild as it would survive a reload of
-// the terminal's page.
+// the terminal's page. How long a terminal's session outlives the terminal itself is the
+// API's business (api/desk_sessions.hpp): here a session is a row.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -29,6 +30,9 @@ class StationSessions {
                               const CommandContext& ctx);
   // Ends the station's session; ending none is not an error (the terminal may retry).
   void close(const std::string& station);
+  // Ends every session `opened_by` (an actor, "terminal:T-…") opened and returns them; a
+  // session another actor has opened since is not theirs and stays.
+  std::vector<StationSession> close_opened_by(const std::string& opened_by);
   std::optional<StationSession> active(const std::string& station);
   std::vector<StationSession> list();
 

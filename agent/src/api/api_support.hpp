@@ -24,6 +24,8 @@ class PrintSpooler;
 
 namespace fulfil::agent::api {
 
+class DeskSessions;
+
 struct Caller {
   std::string id;  // terminal id, or "uid:N" on the Unix socket
   std::string name;
@@ -62,6 +64,8 @@ struct Routes {
   bool demo = false;
   // Pushes a message to every connected terminal (a change no outbox event announces).
   std::function<void(const nlohmann::json&)> notify_terminals;
+  // How long each station session outlives the terminal that opened it.
+  DeskSessions* desk_sessions = nullptr;
 };
 
 void add_order_routes(Routes& routes);

@@ -1,11 +1,14 @@
 #include "api/terminal_api.hpp"
 
+#include <algorithm>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
 
 #include "api_support.hpp"
 #include "codes/action_codes.hpp"
 #include "config/log.hpp"
+#include "desk_sessions.hpp"
 #include "domain/order_lifecycle.hpp"
 
 namespace fulfil::agent {
@@ -32,6 +35,7 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
   TerminalApiHooks hooks;
   api::ApiCounters counters;
   std::unique_ptr<api::Routes> routes;  // the route handlers refer to it
+  std::shared_ptr<api::DeskSessions> desk_sessions;
   std::vector<Connection> connections;
   std::int64_t pushed_seq = 0;
   asio::steady_timer poll;
@@ -210,6 +214,7 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
         // up can wait for a database that takes writes again.
         try {
           store.stations().close(scan.station);
+          broadcast(api::session_ended_message(*session, api::kSessionPickingEnded));
         } catch (const StorageFailure& e) {
           log::warn("api", "cannot close a finished station session",
                     {{"station", scan.station}, {"error", e.what()}});
@@ -235,11 +240,19 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
     });
   }
 
+  // A revoked terminal: its WebSockets close and its station sessions end at once.
   void disconnect(const std::string& terminal_id) {
     for (auto& c : connections)
       if (c.terminal_id == terminal_id)
         if (auto ch = c.channel.lock()) ch->close();
     prune();
+    desk_sessions->revoked(terminal_id);
+  }
+
+  bool terminal_connected(const std::string& terminal_id) {
+    prune();
+    return std::ranges::any_of(connections,
+                               [&](const Connection& c) { return c.terminal_id == terminal_id; });
   }
 
   // Changes that do not come through this API (the cloud feed, the SLA sweep) are found in
@@ -287,6 +300,14 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
           const std::string station =
               caller->station.empty() ? req.query_value("station") : caller->station;
           s->connections.push_back({ch, caller->id, station});
+          s->desk_sessions->connected(caller->id);
+          // Its last WebSocket gone, the terminal's station sessions wait out the grace.
+          // Posted: a channel may end while `connections` is being walked.
+          ch->on_close = [self, io = s->poll.get_executor(), id = caller->id] {
+            asio::post(io, [self, id] {
+              if (auto st = self.lock(); st && !st->stopped) st->desk_sessions->left(id);
+            });
+          };
           ch->send(json{{"type", "hello"},
                         {"terminal",
                          {{"id", caller->id},
@@ -309,6 +330,18 @@ TerminalApi::TerminalApi(asio::io_context& io, HttpServer& server, Store& store,
     : state_(std::make_shared<State>(io, server, store, settings, std::move(hooks))) {
   auto& s = *state_;
   std::weak_ptr<State> weak = state_;
+  s.desk_sessions = std::make_shared<api::DeskSessions>(
+      io, store, std::chrono::seconds(settings.api.desk_session_grace_s),
+      [weak](const std::string& terminal_id) {
+        auto st = weak.lock();
+        return st && st->terminal_connected(terminal_id);
+      },
+      [weak](const json& message) {
+        if (auto st = weak.lock()) {
+          st->prune();
+          st->broadcast(message);
+        }
+      });
   s.routes.reset(new api::Routes{
       store, settings, s.counters,
       [weak](const std::string& method, const std::string& pattern, Role role,
@@ -339,7 +372,8 @@ TerminalApi::TerminalApi(asio::io_context& io, HttpServer& server, Store& store,
           st->prune();
           st->broadcast(message);
         }
-      }});
+      },
+      s.desk_sessions.get()});
   api::add_order_routes(*s.routes);
   api::add_store_routes(*s.routes);
   api::add_terminal_routes(*s.routes);
@@ -351,11 +385,13 @@ TerminalApi::TerminalApi(asio::io_context& io, HttpServer& server, Store& store,
   s.add_websocket();
   s.pushed_seq = store.outbox().last_seq();
   s.schedule_poll();
+  s.desk_sessions->start();  // sessions from before a restart wait for their terminals
 }
 
 TerminalApi::~TerminalApi() {
   state_->stopped = true;
   state_->poll.cancel();
+  state_->desk_sessions->stop();
   for (auto& c : state_->connections)
     if (auto ch = c.channel.lock()) ch->close();
 }

@@ -31,6 +31,16 @@ void StationSessions::close(const std::string& station) {
   db_.prepare("DELETE FROM station_session WHERE station = ?").bind(1, station).run();
 }
 
+std::vector<StationSession> StationSessions::close_opened_by(const std::string& opened_by) {
+  auto s = db_.prepare(
+      "DELETE FROM station_session WHERE opened_by = ? "
+      "RETURNING station, order_id, opened_by, opened_at");
+  s.bind(1, opened_by);
+  std::vector<StationSession> out;
+  while (s.step()) out.push_back(read_session(s));
+  return out;
+}
+
 std::optional<StationSession> StationSessions::active(const std::string& station) {
   auto s = db_.prepare(
       "SELECT station, order_id, opened_by, opened_at FROM station_session WHERE station = ?");

@@ -46,6 +46,7 @@ struct Settings {
     std::string socket;
     int pairing_code_ttl_s = 0;
     int pairing_attempts_per_minute = 0;
+    int desk_session_grace_s = 0;  // a station session outlives its terminal this long
   } api;
   struct Orders {
     int default_accept_sla_s = 0;
