@@ -1263,6 +1263,18 @@ const opens = (hit) => hit && (hit.kind === "order" || hit.kind === "pick_list")
 async function find(text) {
   const hit = await lookup(text);
   if (opens(hit)) return openFound(hit);
+  // An item scanned while the find field had the focus (a scan right after a tap or a
+  // shortcut, before the screen's scan field took it back) is a pick where one is wanted.
+  if (hit && hit.kind === "item" && app.screen === "order" && app.order && !$("scan-card").hidden) {
+    const id = app.order.id;
+    app.scanChain = app.scanChain.then(() => submitScan(id, text));
+    return app.scanChain;
+  }
+  if (hit && hit.kind === "item" && app.screen === "wave" && app.wave && !$("wave-scan-card").hidden) {
+    const id = app.wave.id;
+    app.waveChain = app.waveChain.then(() => submitWaveScan(id, text));
+    return app.waveChain;
+  }
   clearAlert();
   return searchQueue(hit && hit.kind === "item" ? hit.sku : text);
 }

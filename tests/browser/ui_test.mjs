@@ -760,6 +760,7 @@ async function scenarioClaims(env, tablet, manager, managerPage, taken) {
   await press(tablet.page, "Alt+A");
   await tablet.t.expectState("accepted");
   const first = order.pick_walk[0];
+  await tablet.t.expectFocus("scan-input"); // where the next scan lands, as in F
   await tablet.t.wedge(first.barcodes[0]); // starts picking: the tablet holds the order
   await tablet.t.expectState("picking");
 

@@ -3,6 +3,7 @@
 #include <array>
 #include <string>
 
+#include "config/utf8.hpp"
 #include "text_checks.hpp"
 
 namespace fulfil::agent {
@@ -30,43 +31,6 @@ std::string_view errc_name(DomainErrc code) {
   return kErrcNames.at(static_cast<std::size_t>(code));
 }
 
-namespace {
-
-// Well-formed UTF-8 (RFC 3629): no stray continuation bytes, overlong forms, surrogates or
-// code points above U+10FFFF. Stored text goes into JSON events and onto printed labels;
-// the JSON writer refuses anything else, so it is refused here, saying so, instead.
-bool well_formed_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = 0;
-    unsigned lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
-    if (c < 0x80)
-      n = 0;
-    else if (c >= 0xC2 && c <= 0xDF)
-      n = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      if (c == 0xE0) lo = 0xA0;  // overlong
-      if (c == 0xED) hi = 0x9F;  // surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      if (c == 0xF0) lo = 0x90;  // overlong
-      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
-    } else {
-      return false;
-    }
-    for (std::size_t k = 1; k <= n; ++k) {
-      if (i + k >= s.size()) return false;
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
-
-}  // namespace
-
 Result<void> check_text(std::string_view field, std::string_view value, std::size_t max_len,
                         bool required) {
   if (required && value.empty())
@@ -80,7 +44,9 @@ Result<void> check_text(std::string_view field, std::string_view value, std::siz
       return fail(
           DomainErrc::invalid_argument,
           std::string(field) + " contains a control character (code " + std::to_string(c) + ")");
-  if (!well_formed_utf8(value))
+  // Stored text goes into JSON events and onto labels: the JSON writer refuses anything
+  // that is not UTF-8, so it is refused here, saying so, instead.
+  if (!config::well_formed_utf8(value))
     return fail(DomainErrc::invalid_argument, std::string(field) + " is not valid UTF-8 text");
   return {};
 }

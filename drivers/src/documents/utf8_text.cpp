@@ -1,6 +1,7 @@
 // UTF-8 cleaning and cutting for printed fields.
 #include <cstdint>
 
+#include "config/utf8.hpp"
 #include "documents_internal.hpp"
 
 namespace fulfil::drivers::docs {
@@ -8,34 +9,7 @@ namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
-// The length of the valid UTF-8 sequence starting text[i], or 0 if it is not one.
-// Follows RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF.
-std::size_t valid_sequence_length(std::string_view text, std::size_t i) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(text[i + k]); };
-  const unsigned char c = b(0);
-  if (c < 0x80) return 1;
-  std::size_t n = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;  // overlong
-    if (c == 0xED) hi = 0x9F;  // surrogates
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;  // overlong
-    if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (i + n > text.size()) return 0;
-  if (b(1) < lo || b(1) > hi) return 0;
-  for (std::size_t k = 2; k < n; ++k) {
-    if ((b(k) & 0xC0) != 0x80) return 0;
-  }
-  return n;
-}
+using config::utf8_sequence_length;
 
 bool is_control(std::string_view seq) {
   const auto c = static_cast<unsigned char>(seq[0]);
@@ -62,7 +36,7 @@ std::string sanitize_utf8(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size();) {
-    const std::size_t n = valid_sequence_length(text, i);
+    const std::size_t n = utf8_sequence_length(text, i);
     if (n == 0) {
       out += kReplacement;
       ++i;
@@ -80,7 +54,7 @@ std::string display_text(std::string_view text) {
   out.reserve(valid.size());
   bool pending_space = false;
   for (std::size_t i = 0; i < valid.size();) {
-    const std::size_t n = valid_sequence_length(valid, i);
+    const std::size_t n = utf8_sequence_length(valid, i);
     const std::string_view seq = std::string_view(valid).substr(i, n);
     i += n;
     if (is_bidi_control(seq)) continue;
