@@ -1881,5 +1881,40 @@ TEST_CASE("a box type a Code 128 cannot carry refuses the action sheet, naming i
   CHECK(t.get("/api/v1/action-sheet?format=zpl").error_code() == "invalid_argument");
 }
 
+TEST_CASE("capacity over HTTP: a manager pauses and resumes; orders routed meanwhile are flagged") {
+  ApiServer s;
+  ApiClient t(s.port, s.pair("associate"));
+  ApiClient m(s.port, s.pair("manager"));
+  auto now = t.get("/api/v1/capacity");
+  REQUIRE(now.status == 200);
+  CHECK(now.json()["taking_orders"] == true);
+  CHECK(now.json()["orders_per_day"].is_null());
+  const auto reference = t.get("/api/v1/reference").json();
+  CHECK(reference["pause_reasons"][0] == "closing_early");
+  CHECK(reference["reason_effects"]["out_of_stock"]["stock"] == "count_zero");
+  CHECK(reference["reason_effects"]["out_of_stock"]["avoid_store_hours"] == 24);
+
+  const std::string before = s.fingerprint_without_audit();
+  CHECK(t.post("/api/v1/capacity/pause", {{"reason", "short_staffed"}}).status == 403);
+  auto bad = m.post("/api/v1/capacity/pause", {{"reason", "lunch"}});
+  CHECK(bad.status == 422);
+  CHECK(bad.json()["error"]["message"].get<std::string>().find("not one of") != std::string::npos);
+  CHECK(m.post("/api/v1/capacity/pause", {{"reason", "other"}, {"colour", 1}}).status == 400);
+  CHECK(m.post("/api/v1/capacity/resume", nullptr).status == 409);
+  CHECK(s.fingerprint_without_audit() == before);
+
+  auto paused = m.post("/api/v1/capacity/pause", {{"reason", "short_staffed"}, {"note", "2 off"}});
+  REQUIRE(paused.status == 200);
+  CHECK(paused.json()["flag_now"] == "paused");
+  CHECK(paused.json()["pause"]["paused_by"].get<std::string>().starts_with("terminal:"));
+  s.add_order("FO-P", DeliveryMethod::ship, {{"SKU-0001", 1}});
+  CHECK(t.get("/api/v1/orders/FO-P").json()["capacity_flag"] == "paused");
+  CHECK(t.get("/api/v1/orders").json()["orders"][0]["capacity_flag"] == "paused");
+  REQUIRE(m.post("/api/v1/capacity/resume", nullptr).status == 200);
+  CHECK(t.get("/api/v1/capacity").json()["taking_orders"] == true);
+  s.add_order("FO-Q", DeliveryMethod::ship, {{"SKU-0001", 1}});
+  CHECK(t.get("/api/v1/orders/FO-Q").json()["capacity_flag"] == "");
+}
+
 }  // namespace
 }  // namespace fulfil::test

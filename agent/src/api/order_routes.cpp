@@ -89,6 +89,7 @@ json order_json(const FulfilmentOrder& o, Inventory& inventory, FulfilmentOrders
       {"accept_by", o.accept_by},
       {"ship_by", o.ship_by},
       {"on_hold", o.on_hold},
+      {"capacity_flag", o.capacity_flag},
       {"lines", lines},
       {"pick_walk", pick_walk},
       {"packages", packages},
@@ -137,6 +138,8 @@ void append_summary(std::string& out, const OrderSummary& s, bool overdue, std::
   append_number(out, s.accept_by);
   out += ",\"accept_in_ms\":";
   append_number(out, s.state == OrderState::routed ? s.accept_by - now : 0);
+  out += ",\"capacity_flag\":";
+  append_string(out, s.capacity_flag);
   out += ",\"customer_name\":";
   append_string(out, s.customer_name);
   out += ",\"id\":";
