@@ -10,6 +10,7 @@
 #include "domain/outbox.hpp"
 #include "domain/pick_lists.hpp"
 #include "domain/print_jobs.hpp"
+#include "domain/receiving.hpp"
 #include "domain/remote_configs.hpp"
 #include "domain/returns.hpp"
 #include "domain/stations.hpp"
@@ -45,6 +46,7 @@ class Store {
   StationSessions& stations() { return stations_; }
   PrintJobs& print_jobs() { return print_jobs_; }
   RemoteConfigs& remote_configs() { return remote_configs_; }
+  Receiving& receiving() { return receiving_; }
 
  private:
   Store(std::unique_ptr<Database> db, OrderPolicy policy, StoreIdentity identity);
@@ -59,6 +61,7 @@ class Store {
   StationSessions stations_;
   PrintJobs print_jobs_;
   RemoteConfigs remote_configs_;
+  Receiving receiving_;
 };
 
 DatabaseOptions database_options(const config::Settings& settings);

@@ -77,6 +77,7 @@ void add_print_routes(Routes& routes);
 void add_config_routes(Routes& routes);
 void add_pick_list_routes(Routes& routes);
 void add_capacity_routes(Routes& routes);
+void add_shipment_routes(Routes& routes);
 
 // Documents a workflow step prints by itself at the caller's station: {"jobs": [...],
 // "problems": ["packing_slip: station desk-1 has no printer for packing_slip", ...]}.
@@ -116,6 +117,7 @@ class Body {
     auto it = doc_.find(key);
     return it != doc_.end() && !it->is_null();
   }
+  bool boolean(const char* key, bool required, bool fallback = false);
   // The elements of an array field (empty when absent or on error).
   std::vector<nlohmann::json> array(const char* key, bool required, std::size_t max_items);
   // An object field (an empty object when absent or on error).

@@ -260,6 +260,13 @@ ApiResponse lookup(Routes& r, const ApiRequest& req) {
     if (parcel->package_no) out["package_no"] = *parcel->package_no;
     return json_response(out);
   }
+  // An inbound shipment's id or one of its labels (ASN, SSCC, PO number).
+  if (auto shipment = r.store.receiving().id_for_barcode(code))
+    return json_response(
+        {{"kind", "shipment"},
+         {"matched", *shipment == code ? "shipment_id" : "shipment_label"},
+         {"shipment_id", *shipment},
+         {"state", shipment_state_name(r.store.receiving().find(*shipment)->state)}});
   auto& inventory = r.store.inventory();
   auto sku = inventory.sku_for_barcode(code);
   const char* matched = "barcode";

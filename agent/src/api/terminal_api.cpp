@@ -383,6 +383,7 @@ TerminalApi::TerminalApi(asio::io_context& io, HttpServer& server, Store& store,
   api::add_config_routes(*s.routes);
   api::add_pick_list_routes(*s.routes);
   api::add_capacity_routes(*s.routes);
+  api::add_shipment_routes(*s.routes);
   s.add_websocket();
   s.pushed_seq = store.outbox().last_seq();
   s.schedule_poll();
