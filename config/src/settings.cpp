@@ -185,6 +185,9 @@ Expected<Settings, ConfigErrors> from_document(const json& doc, const std::strin
   s.orders.ship_warn_minutes = o["ship_warn_minutes"];
   s.pickup.return_after_days = merged["pickup"]["return_after_days"];
   s.inventory.allow_negative_available = merged["inventory"]["allow_negative_available"];
+  s.pos.drop_folder = merged["pos"]["drop_folder"];
+  s.pos.drop_till_id = merged["pos"]["drop_till_id"];
+  s.pos.drop_poll_s = merged["pos"]["drop_poll_s"];
   const json& y = merged["sync"];
   s.sync.cloud_url = y["cloud_url"];
   while (!s.sync.cloud_url.empty() && s.sync.cloud_url.back() == '/') s.sync.cloud_url.pop_back();

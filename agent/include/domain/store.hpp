@@ -14,6 +14,7 @@
 #include "domain/returns.hpp"
 #include "domain/stations.hpp"
 #include "domain/terminals.hpp"
+#include "domain/till_sales.hpp"
 #include "storage/database.hpp"
 
 namespace fulfil::agent {
@@ -45,6 +46,7 @@ class Store {
   StationSessions& stations() { return stations_; }
   PrintJobs& print_jobs() { return print_jobs_; }
   RemoteConfigs& remote_configs() { return remote_configs_; }
+  TillSales& till_sales() { return till_sales_; }
 
  private:
   Store(std::unique_ptr<Database> db, OrderPolicy policy, StoreIdentity identity);
@@ -59,6 +61,7 @@ class Store {
   StationSessions stations_;
   PrintJobs print_jobs_;
   RemoteConfigs remote_configs_;
+  TillSales till_sales_;
 };
 
 DatabaseOptions database_options(const config::Settings& settings);
