@@ -135,9 +135,15 @@ struct TillDropFolder::Impl : std::enable_shared_from_this<Impl> {
   const config::Settings& settings;
   std::function<void()> applied;
   asio::steady_timer timer;
-  asio::thread_pool workers{1};  // the file system blocks; one file at a time is plenty
-  bool running = false;          // the timer is on
-  bool busy = false;             // a pass is in flight
+  // The file system blocks: its calls run here, one at a time. Started with the first
+  // pass that has a folder, so a store without a drop folder has no thread for it.
+  std::optional<asio::thread_pool> pool;
+  asio::thread_pool& workers() {
+    if (!pool) pool.emplace(1);
+    return *pool;
+  }
+  bool running = false;                                           // the timer is on
+  bool busy = false;                                              // a pass is in flight
   std::vector<std::function<void(const TillDropPass&)>> waiting;  // for the next pass
   TillDropPass totals;
   TillDropPass last;
@@ -166,14 +172,16 @@ struct TillDropFolder::Impl : std::enable_shared_from_this<Impl> {
     if (folder.empty()) return finish({}, false, std::move(callers));
     busy = true;
     // The loop has work while the worker has: its answer is coming.
-    asio::post(workers, [self = weak_from_this(), folder, &io = io,
-                         work = asio::make_work_guard(io), callers = std::move(callers)]() mutable {
-      auto listing = list_and_read(folder);
-      asio::post(io, [self, folder, listing = std::move(listing), work = std::move(work),
-                      callers = std::move(callers)]() mutable {
-        if (auto s = self.lock()) s->apply(folder, std::move(listing), std::move(callers));
-      });
-    });
+    asio::post(workers(),
+               [self = weak_from_this(), folder, &io = io, work = asio::make_work_guard(io),
+                callers = std::move(callers)]() mutable {
+                 auto listing = list_and_read(folder);
+                 asio::post(io, [self, folder, listing = std::move(listing), work = std::move(work),
+                                 callers = std::move(callers)]() mutable {
+                   if (auto s = self.lock())
+                     s->apply(folder, std::move(listing), std::move(callers));
+                 });
+               });
   }
 
   void apply(const std::string& folder, Listing listing, Callers callers) {
@@ -183,9 +191,9 @@ struct TillDropFolder::Impl : std::enable_shared_from_this<Impl> {
     for (auto& f : listing.files)
       if (auto d = apply_file(f, pass)) disposals.push_back(std::move(*d));
     if (pass.applied > 0 && applied) applied();
-    asio::post(workers, [self = weak_from_this(), folder, &io = io, pass, more = listing.more,
-                         work = asio::make_work_guard(io), disposals = std::move(disposals),
-                         callers = std::move(callers)]() mutable {
+    asio::post(workers(), [self = weak_from_this(), folder, &io = io, pass, more = listing.more,
+                           work = asio::make_work_guard(io), disposals = std::move(disposals),
+                           callers = std::move(callers)]() mutable {
       auto problems = dispose(folder, disposals);
       asio::post(io, [self, pass, more, problems = std::move(problems), work = std::move(work),
                       callers = std::move(callers)]() mutable {
@@ -256,7 +264,8 @@ TillDropFolder::TillDropFolder(asio::io_context& io, Store& store, const config:
 
 TillDropFolder::~TillDropFolder() {
   stop();
-  impl_->workers.join();  // a file operation in flight finishes; its result is dropped
+  if (impl_->pool)
+    impl_->pool->join();  // a file operation in flight finishes; its result is dropped
 }
 
 void TillDropFolder::start() {
