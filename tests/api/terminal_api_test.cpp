@@ -1956,11 +1956,24 @@ TEST_CASE("a till's bad request is refused, naming the field, and changes nothin
   CHECK(malformed.status == 400);
   CHECK(malformed.error_code() == "malformed_json");
   CHECK(till.send("POST", "/api/v1/pos/transactions", "[]").error_code() == "malformed_json");
-  CHECK(till.send("POST", "/api/v1/pos/transactions", "").error_code() == "malformed_json");
+  CHECK(till.send("POST", "/api/v1/pos/transactions", "").error_code() == "missing_field");
   auto no_lines = till.post("/api/v1/pos/transactions",
                             {{"till_id", "till-2"}, {"transaction_id", "R-1"}, {"kind", "sale"}});
   CHECK(no_lines.status == 422);
-  CHECK(no_lines.error_code() == "invalid_field");
+  CHECK(no_lines.error_code() == "missing_field");
+  auto extra = till_sale("R-1", 1);
+  extra["lines"][0]["price"] = 999;
+  auto unknown_field = till.post("/api/v1/pos/transactions", extra);
+  CHECK(unknown_field.status == 400);
+  CHECK(unknown_field.error_code() == "unknown_field");
+  CHECK(unknown_field.json()["error"]["message"].get<std::string>().find("lines[0].price") !=
+        std::string::npos);
+  auto gift = till_sale("R-1", 1);
+  gift["kind"] = "gift";
+  auto bad_kind = till.post("/api/v1/pos/transactions", gift);
+  CHECK(bad_kind.status == 422);
+  CHECK(bad_kind.error_code() == "invalid_field");
+  CHECK(bad_kind.json()["error"]["message"] == "kind: must be sale or return, not 'gift'");
   auto unknown = till_sale("R-1", 1);
   unknown["lines"].push_back({{"barcode", "4006381333931"}, {"quantity", 1}});
   auto r = till.post("/api/v1/pos/transactions", unknown);

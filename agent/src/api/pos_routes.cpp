@@ -10,11 +10,18 @@ namespace {
 using nlohmann::json;
 
 ApiResponse post_transaction(Routes& r, const ApiRequest& req, const CommandContext& ctx) {
+  // The API's own checks first, so a till gets the same codes as every other client
+  // (malformed_json, unknown_field, missing_field); the shape is then the codec's, which
+  // the drop folder shares.
+  Body b(req, {"till_id", "transaction_id", "kind", "lines", "occurred_at"});
+  int n = 0;
+  for (const auto& l : b.array("lines", true, kMaxTillLines)) {
+    Body lb(l, {"sku", "barcode", "quantity"}, "lines[" + std::to_string(n++) + "].");
+    if (!b.take(lb)) break;
+  }
+  if (!b) return b.error();
   auto doc = parse_json(req.body);
-  if (!doc)
-    return api_error(ApiErrc::malformed_json, "the request body is not valid JSON: " + doc.error());
-  if (!doc->is_object())
-    return api_error(ApiErrc::malformed_json, "the request body must be a JSON object");
+  if (!doc) return api_error(ApiErrc::malformed_json, doc.error());
   // A till names itself in the body: one paired box may run several tills.
   auto t = till_transaction_from_json(*doc, "");
   if (!t) return api_error(ApiErrc::invalid_field, t.error());
