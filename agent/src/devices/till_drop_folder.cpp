@@ -57,12 +57,16 @@ FoundFile read_file(const fs::path& path) {
     f.problem = "cannot read the file: " + ec.message();
   } else if (size > kMaxTillFileBytes) {
     f.problem = "the file has " + std::to_string(size) +
-                " bytes; a till transaction file may have " + "at most " +
+                " bytes; a till transaction file may have at most " +
                 std::to_string(kMaxTillFileBytes);
   } else {
+    // What the file held when it was measured, and no more: bounded even if a till
+    // breaks the rule and is still writing it.
     std::ifstream in(path, std::ios::binary);
-    f.text.assign(std::istreambuf_iterator<char>(in), {});
-    if (!in && !in.eof()) f.problem = "cannot read the file";
+    f.text.resize(static_cast<std::size_t>(size));
+    in.read(f.text.data(), static_cast<std::streamsize>(size));
+    f.text.resize(static_cast<std::size_t>(in.gcount()));
+    if (!in.is_open() || in.bad()) f.problem = "cannot read the file";
   }
   return f;
 }
