@@ -15,6 +15,7 @@
 #include "domain/returns.hpp"
 #include "domain/stations.hpp"
 #include "domain/terminals.hpp"
+#include "domain/till_sales.hpp"
 #include "storage/database.hpp"
 
 namespace fulfil::agent {
@@ -47,6 +48,7 @@ class Store {
   PrintJobs& print_jobs() { return print_jobs_; }
   RemoteConfigs& remote_configs() { return remote_configs_; }
   Receiving& receiving() { return receiving_; }
+  TillSales& till_sales() { return till_sales_; }
 
  private:
   Store(std::unique_ptr<Database> db, OrderPolicy policy, StoreIdentity identity);
@@ -62,6 +64,7 @@ class Store {
   PrintJobs print_jobs_;
   RemoteConfigs remote_configs_;
   Receiving receiving_;
+  TillSales till_sales_;
 };
 
 DatabaseOptions database_options(const config::Settings& settings);

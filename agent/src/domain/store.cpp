@@ -16,7 +16,8 @@ Store::Store(std::unique_ptr<Database> db, OrderPolicy policy, StoreIdentity ide
       stations_(*db_),
       print_jobs_(*db_),
       remote_configs_(*db_, outbox_),
-      receiving_(*db_, outbox_, inventory_) {}
+      receiving_(*db_, outbox_, inventory_),
+      till_sales_(*db_, outbox_) {}
 
 namespace {
 
