@@ -2117,5 +2117,31 @@ TEST_CASE("a till's bad request is refused, naming the field, and changes nothin
   CHECK(s.fingerprint_without_audit() == before);
 }
 
+TEST_CASE("a manager posts scanned stock adjustments as one batch; associates may not") {
+  ApiServer s;
+  ApiClient t(s.port, s.pair("associate"));
+  ApiClient m(s.port, s.pair("manager"));
+  CHECK(t.get("/api/v1/reference").json()["adjustment_reasons"][0] == "damaged");
+  const json batch = {{"reason", "damaged"},
+                      {"note", "dropped pallet"},
+                      {"lines", {{{"code", "SKU-0001"}}, {{"code", "SKU-0002"}, {"quantity", 2}}}}};
+  const std::string before = s.fingerprint_without_audit();
+  CHECK(t.post("/api/v1/inventory/adjustment-batches", batch).status == 403);
+  CHECK(m.post("/api/v1/inventory/adjustment-batches", {{"reason", "damaged"}}).status == 422);
+  auto unknown = m.post("/api/v1/inventory/adjustment-batches",
+                        {{"reason", "damaged"}, {"lines", {{{"code", "NOPE"}}}}});
+  CHECK(unknown.status == 422);
+  CHECK(unknown.error_code() == "unknown_sku");
+  CHECK(m.post("/api/v1/inventory/adjustment-batches",
+               {{"reason", "damaged"}, {"lines", {{{"code", "SKU-0001"}, {"qty", 1}}}}})
+            .status == 400);
+  CHECK(s.fingerprint_without_audit() == before);
+  auto posted = m.post("/api/v1/inventory/adjustment-batches", batch);
+  REQUIRE(posted.status == 200);
+  CHECK(posted.json()["lines"].size() == 2);
+  CHECK(posted.json()["lines"][1]["sku"] == "SKU-0002");
+  CHECK(posted.json()["lines"][1]["unsellable"] == 2);
+}
+
 }  // namespace
 }  // namespace fulfil::test

@@ -320,3 +320,61 @@ TEST_CASE("a return names its order by id or by the customer's order number") {
   CHECK_FALSE(without->order_id.has_value());
   CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
 }
+
+TEST_CASE("stock adjustments scanned under one reason post together, or not at all") {
+  Fixture f;  // SKU-0001..3, 5 on hand each
+  const std::string barcode = fulfil::test::sample_gtin13(1);
+  const auto events = fulfil::test::count_rows(f.t->db(), "outbox");
+  // A refused batch changes nothing: one line too many for the shelf, an unknown code, a
+  // reason the store does not have, nothing to post.
+  f.refused(
+      [&] {
+        return f.inv().adjust_batch({"theft", "", {{"SKU-0002", 1}, {"SKU-0003", 6}}}, ctx());
+      },
+      DomainErrc::insufficient_stock, "lines[1]: SKU SKU-0003 has 5 on hand");
+  f.refused(
+      [&] {
+        return f.inv().adjust_batch({"theft", "", {{"SKU-0002", 1}, {"NOPE", 1}}}, ctx());
+      },
+      DomainErrc::unknown_sku, "lines[1]: 'NOPE' is no SKU or barcode");
+  f.refused(
+      [&] {
+        return f.inv().adjust_batch({"borrowed", "", {{"SKU-0002", 1}}}, ctx());
+      },
+      DomainErrc::invalid_argument, "is not one of: damaged, found");
+  f.refused(
+      [&] {
+        return f.inv().adjust_batch({"found", "", {}}, ctx());
+      },
+      DomainErrc::invalid_argument, "1 to 500 lines");
+  f.refused(
+      [&] {
+        return f.inv().adjust_batch({"found", "", {{"SKU-0002", 0}}}, ctx());
+      },
+      DomainErrc::invalid_argument, "lines[0]: quantity");
+
+  // Theft by barcode and by SKU; the same SKU twice is two lines.
+  auto stolen = f.inv().adjust_batch(
+      {"theft", "after the weekend", {{barcode, 1}, {"SKU-0002", 2}, {barcode, 1}}}, ctx());
+  REQUIRE(stolen);
+  CHECK(stolen->size() == 3);
+  CHECK(f.level(f.t->inventory().sku_for_barcode(barcode).value()).on_hand == 3);
+  CHECK(f.level("SKU-0002").on_hand == 3);
+  CHECK(fulfil::test::count_rows(f.t->db(), "outbox") == events + 3);
+  auto e = f.t->db().prepare(
+      "SELECT payload FROM outbox WHERE type='stock.adjusted' ORDER BY seq DESC LIMIT 1");
+  REQUIRE(e.step());
+  const auto payload = nlohmann::json::parse(e.text(0));
+  CHECK(payload["kind"] == "correction");
+  CHECK(payload["quantity"] == -1);
+  CHECK(payload["reason"] == "theft: after the weekend");
+  CHECK(payload["actor"] == "terminal:test");
+  // Damaged units become unsellable; disposing of them takes them off the books.
+  REQUIRE(f.inv().adjust_batch({"damaged", "", {{"SKU-0003", 2}}}, ctx()));
+  CHECK(f.level("SKU-0003").unsellable == 2);
+  REQUIRE(f.inv().adjust_batch({"disposed", "", {{"SKU-0003", 2}}}, ctx()));
+  CHECK(f.level("SKU-0003").on_hand == 3);
+  CHECK(f.level("SKU-0003").unsellable == 0);
+  REQUIRE(f.inv().adjust_batch({"found", "", {{"SKU-0001", 4}}}, ctx()));
+  CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
+}

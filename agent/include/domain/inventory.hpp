@@ -1,6 +1,7 @@
 #pragma once
 // The store's inventory replica. Counters live on the SKU row; every change to on_hand or
 // unsellable is also a row in the append-only ledger, and the two always agree.
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -49,6 +50,36 @@ struct StockAdjustment {
   std::int64_t quantity = 0;
   std::string reason;
 };
+
+// Reason codes an associate scans stock adjustments under (a batch: one reason, many
+// items): what each does to the books.
+struct AdjustmentReason {
+  std::string_view code;
+  AdjustmentKind kind;
+  int sign;  // +1 or -1: corrections that add or remove units
+};
+inline constexpr std::array<AdjustmentReason, 7> kAdjustmentReasons = {{
+    {"damaged", AdjustmentKind::damage, 1},       // found damaged: unsellable
+    {"found", AdjustmentKind::correction, 1},     // units nobody had on the books
+    {"theft", AdjustmentKind::correction, -1},    // stolen
+    {"lost", AdjustmentKind::correction, -1},     // gone, no one knows where
+    {"display", AdjustmentKind::correction, -1},  // taken for the shop window: not for sale here
+    {"disposed", AdjustmentKind::disposal, 1},    // unsellable units thrown away or sent back
+    {"received", AdjustmentKind::receipt, 1},     // goods that came without an announced delivery
+}};
+std::optional<AdjustmentReason> adjustment_reason(std::string_view code);
+
+struct AdjustmentLine {
+  std::string code;  // a SKU or any of its barcodes, as scanned
+  std::int64_t quantity = 1;
+};
+
+struct AdjustmentBatch {
+  std::string reason;  // one of kAdjustmentReasons
+  std::string note;
+  std::vector<AdjustmentLine> lines;
+};
+inline constexpr std::size_t kMaxBatchLines = 500;
 
 struct CountEntry {
   std::string sku;
@@ -100,6 +131,11 @@ class Inventory {
   // No outbox event: the cloud is the source of the catalog.
   Result<void> upsert(const SkuRecord& record, const CommandContext& ctx);
   Result<void> adjust(const StockAdjustment& adjustment, const CommandContext& ctx);
+  // Scanned items under one reason, posted together (one transaction; each line its own
+  // ledger rows and stock.adjusted event) or, if any line is refused, not at all. Returns
+  // each line's SKU level afterwards.
+  Result<std::vector<StockLevel>> adjust_batch(const AdjustmentBatch& batch,
+                                               const CommandContext& ctx);
   Result<std::vector<CountDifference>> post_count(const CycleCount& count,
                                                   const CommandContext& ctx);
 
@@ -121,6 +157,8 @@ class Inventory {
   std::int64_t sku_count();
 
  private:
+  static Result<void> check_adjustment(const StockAdjustment& adjustment);
+  Result<void> post_adjustment(const StockAdjustment& adjustment, const CommandContext& ctx);
   Database& db_;
   Outbox& outbox_;
 };

@@ -57,6 +57,28 @@ void add_inventory(Routes& r) {
             return domain_error(done.error());
           return json_response(level_json(*r.store.inventory().level(a.sku), r.store.inventory()));
         });
+  // Items scanned one after another under one reason, reviewed, posted together.
+  r.add("POST", "/api/v1/inventory/adjustment-batches", Role::manager,
+        [&r](const ApiRequest& req, const Caller&, const CommandContext& ctx) {
+          Body b(req, {"reason", "note", "lines"});
+          AdjustmentBatch batch;
+          batch.reason = b.text("reason", true, 40);
+          batch.note = b.text("note", false, 200);
+          const auto lines = b.array("lines", true, kMaxBatchLines);
+          for (std::size_t i = 0; b && i < lines.size(); ++i) {
+            Body lb(lines[i], {"code", "quantity"}, "lines[" + std::to_string(i) + "]");
+            AdjustmentLine line{lb.text("code", true, 100),
+                                lb.integer("quantity", false, 1, 10000, 1)};
+            if (!b.take(lb)) break;
+            batch.lines.push_back(std::move(line));
+          }
+          if (!b) return b.error();
+          auto after = r.store.inventory().adjust_batch(batch, ctx);
+          if (!after) return domain_error(after.error());
+          json items = json::array();
+          for (const auto& l : *after) items.push_back(level_json(l, r.store.inventory()));
+          return json_response({{"reason", batch.reason}, {"lines", items}});
+        });
   r.add("POST", "/api/v1/inventory/counts", Role::manager,
         [&r](const ApiRequest& req, const Caller&, const CommandContext& ctx) {
           Body b(req, {"entries", "note"});
@@ -129,6 +151,12 @@ void add_returns(Routes& r) {
         });
 }
 
+json adjustment_reason_codes() {
+  json out = json::array();
+  for (const auto& reason : kAdjustmentReasons) out.push_back(reason.code);
+  return out;
+}
+
 // What each reason does to stock, for the terminal to say before the associate confirms.
 json reason_effects_json(const OrderPolicy& policy) {
   json out = json::object();
@@ -158,7 +186,8 @@ void add_admin(Routes& r) {
                {"pause_reasons", kPauseReasons},
                {"reason_effects", reason_effects_json(r.store.orders().policy())},
                {"dispositions", {"restock", "unsellable", "to_vendor"}},
-               {"adjustment_kinds", {"receipt", "correction", "damage", "disposal"}}});
+               {"adjustment_kinds", {"receipt", "correction", "damage", "disposal"}},
+               {"adjustment_reasons", adjustment_reason_codes()}});
         });
   r.add("GET", "/api/v1/devices", Role::associate,
         [&r](const ApiRequest&, const Caller&, const CommandContext&) {

@@ -90,10 +90,18 @@ Result<void> Inventory::upsert(const SkuRecord& r, const CommandContext& ctx) {
 }
 
 Result<void> Inventory::adjust(const StockAdjustment& a, const CommandContext& ctx) {
+  if (auto ok = check_adjustment(a); !ok) return ok;
+  return commit_or_rollback(db_, [&] { return post_adjustment(a, ctx); });
+}
+
+Result<void> Inventory::check_adjustment(const StockAdjustment& a) {
   const bool signed_kind = a.kind == AdjustmentKind::correction;
   if (auto ok = check_quantity("quantity", a.quantity, signed_kind); !ok) return ok;
-  if (auto ok = check_text("reason", a.reason, 200, a.kind != AdjustmentKind::receipt); !ok)
-    return ok;
+  return check_text("reason", a.reason, 200, a.kind != AdjustmentKind::receipt);
+}
+
+// Inside the caller's transaction: the adjustment's movements and its stock.adjusted event.
+Result<void> Inventory::post_adjustment(const StockAdjustment& a, const CommandContext& ctx) {
   const std::string kind(adjustment_kind_name(a.kind));
   std::vector<Movement> moves;
   switch (a.kind) {
@@ -112,22 +120,65 @@ Result<void> Inventory::adjust(const StockAdjustment& a, const CommandContext& c
       moves.push_back({a.sku, Bucket::on_hand, -a.quantity, kind, a.reason, std::nullopt});
       break;
   }
-  return commit_or_rollback(db_, [&]() -> Result<void> {
-    StockLedger ledger(db_);
-    for (const auto& m : moves)
-      if (auto ok = ledger.post(m, ctx); !ok) return ok;
-    auto after = ledger.level(a.sku);
-    outbox_.append("stock.adjusted", a.sku,
-                   {{"sku", a.sku},
-                    {"kind", kind},
-                    {"quantity", a.quantity},
-                    {"reason", a.reason},
-                    {"actor", ctx.actor.str()},
-                    {"movements", movements_json(moves)},
-                    {"on_hand", after->on_hand},
-                    {"unsellable", after->unsellable}},
-                   ctx.now_ms);
-    return {};
+  StockLedger ledger(db_);
+  for (const auto& m : moves)
+    if (auto ok = ledger.post(m, ctx); !ok) return ok;
+  auto after = ledger.level(a.sku);
+  outbox_.append("stock.adjusted", a.sku,
+                 {{"sku", a.sku},
+                  {"kind", kind},
+                  {"quantity", a.quantity},
+                  {"reason", a.reason},
+                  {"actor", ctx.actor.str()},
+                  {"movements", movements_json(moves)},
+                  {"on_hand", after->on_hand},
+                  {"unsellable", after->unsellable}},
+                 ctx.now_ms);
+  return {};
+}
+
+std::optional<AdjustmentReason> adjustment_reason(std::string_view code) {
+  for (const auto& r : kAdjustmentReasons)
+    if (r.code == code) return r;
+  return std::nullopt;
+}
+
+Result<std::vector<StockLevel>> Inventory::adjust_batch(const AdjustmentBatch& batch,
+                                                        const CommandContext& ctx) {
+  const auto reason = adjustment_reason(batch.reason);
+  if (!reason)
+    return fail(DomainErrc::invalid_argument,
+                "reason '" + batch.reason +
+                    "' is not one of: damaged, found, theft, lost, display, disposed, received");
+  if (batch.lines.empty() || batch.lines.size() > kMaxBatchLines)
+    return fail(DomainErrc::invalid_argument,
+                "a batch has 1 to " + std::to_string(kMaxBatchLines) + " lines");
+  if (auto ok = check_text("note", batch.note, 200, false); !ok) return unexpected(ok.error());
+  // Every line checked before anything is written: one bad line refuses the whole batch.
+  std::vector<StockAdjustment> adjustments;
+  const std::string why = std::string(reason->code) + (batch.note.empty() ? "" : ": " + batch.note);
+  for (std::size_t i = 0; i < batch.lines.size(); ++i) {
+    const auto& l = batch.lines[i];
+    const std::string at = "lines[" + std::to_string(i) + "]";
+    auto sku = level(l.code) ? std::optional<std::string>(l.code) : sku_for_barcode(l.code);
+    if (!sku)
+      return fail(DomainErrc::unknown_sku,
+                  at + ": '" + l.code + "' is no SKU or barcode of this store");
+    StockAdjustment a{*sku, reason->kind, reason->sign * l.quantity, why};
+    if (l.quantity <= 0)
+      return fail(DomainErrc::invalid_argument, at + ": quantity must be 1 or more");
+    if (auto ok = check_adjustment(a); !ok)
+      return fail(ok.error().code, at + ": " + ok.error().message);
+    adjustments.push_back(std::move(a));
+  }
+  return commit_or_rollback(db_, [&]() -> Result<std::vector<StockLevel>> {
+    std::vector<StockLevel> after;
+    for (std::size_t i = 0; i < adjustments.size(); ++i) {
+      if (auto ok = post_adjustment(adjustments[i], ctx); !ok)
+        return fail(ok.error().code, "lines[" + std::to_string(i) + "]: " + ok.error().message);
+      after.push_back(*level(adjustments[i].sku));
+    }
+    return after;
   });
 }
 
