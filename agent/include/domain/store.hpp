@@ -5,6 +5,7 @@
 
 #include "config/clock.hpp"
 #include "config/settings.hpp"
+#include "domain/count_sessions.hpp"
 #include "domain/inventory.hpp"
 #include "domain/orders.hpp"
 #include "domain/outbox.hpp"
@@ -45,6 +46,7 @@ class Store {
   StationSessions& stations() { return stations_; }
   PrintJobs& print_jobs() { return print_jobs_; }
   RemoteConfigs& remote_configs() { return remote_configs_; }
+  CountSessions& count_sessions() { return count_sessions_; }
 
  private:
   Store(std::unique_ptr<Database> db, OrderPolicy policy, StoreIdentity identity);
@@ -59,6 +61,7 @@ class Store {
   StationSessions stations_;
   PrintJobs print_jobs_;
   RemoteConfigs remote_configs_;
+  CountSessions count_sessions_;
 };
 
 DatabaseOptions database_options(const config::Settings& settings);

@@ -76,6 +76,7 @@ void add_station_routes(Routes& routes);
 void add_print_routes(Routes& routes);
 void add_config_routes(Routes& routes);
 void add_pick_list_routes(Routes& routes);
+void add_count_session_routes(Routes& routes);
 
 // Documents a workflow step prints by itself at the caller's station: {"jobs": [...],
 // "problems": ["packing_slip: station desk-1 has no printer for packing_slip", ...]}.

@@ -15,7 +15,8 @@ Store::Store(std::unique_ptr<Database> db, OrderPolicy policy, StoreIdentity ide
       terminals_(*db_),
       stations_(*db_),
       print_jobs_(*db_),
-      remote_configs_(*db_, outbox_) {}
+      remote_configs_(*db_, outbox_),
+      count_sessions_(*db_, outbox_, inventory_) {}
 
 namespace {
 
