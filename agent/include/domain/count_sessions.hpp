@@ -101,6 +101,7 @@ struct CountSession {
   CountPlan plan;
   std::string note;
   std::int64_t start_ledger_id = 0;
+  std::optional<std::int64_t> end_ledger_id;  // once approved or cancelled
   std::string created_by;
   std::int64_t created_at = 0;
   std::int64_t submitted_at = 0;
@@ -135,7 +136,9 @@ class CountSessions {
   // session (two sessions posting one SKU's difference would post it twice).
   Result<CountSession> plan(const CountPlan& plan, const CommandContext& ctx);
 
-  std::optional<CountSession> find(std::int64_t id);
+  // Without lines: the session alone (its state, plan, who and when).
+  std::optional<CountSession> find(std::int64_t id, bool with_lines = true);
+  bool has_line(std::int64_t id, const std::string& sku);
   // Newest first; `open_only`: counting or in review.
   std::vector<CountSessionSummary> list(bool open_only, std::size_t limit);
   // What a scanned or typed code names: a barcode (any GTIN form) or a SKU.
@@ -157,13 +160,14 @@ class CountSessions {
                               const CommandContext& ctx);
 
  private:
-  Result<CountSession> loaded(std::int64_t id, CountSessionAction action);
+  Result<CountSession> loaded(std::int64_t id, CountSessionAction action, bool with_lines = true);
   Result<CountLine> count_units(std::int64_t id, const std::string& sku, std::int64_t quantity,
                                 const std::string& barcode, const CommandContext& ctx);
   void move_to(std::int64_t id, CountSessionState from, CountSessionAction action,
                const CommandContext& ctx);
   std::vector<CountLine> lines_of(std::int64_t id, std::int64_t start_ledger_id,
-                                  std::optional<std::int64_t> end_ledger_id);
+                                  std::optional<std::int64_t> end_ledger_id,
+                                  const std::optional<std::string>& only_sku);
 
   Database& db_;
   Outbox& outbox_;

@@ -78,9 +78,9 @@ json count_summary_json(const CountSessionSummary& s) {
 }
 
 std::optional<CountSession> count_session_named(Routes& r, const std::string& name,
-                                                ApiResponse& error) {
+                                                ApiResponse& error, bool with_lines = true) {
   auto id = count_session_id_from(name);
-  auto s = id ? r.store.count_sessions().find(*id) : std::nullopt;
+  auto s = id ? r.store.count_sessions().find(*id, with_lines) : std::nullopt;
   if (!s) error = api_error(ApiErrc::not_found, "no count session " + name);
   return s;
 }
@@ -141,7 +141,7 @@ ApiResponse plan_count(Routes& r, const ApiRequest& req, const Caller& c,
 ApiResponse scan_count(Routes& r, const ApiRequest& req, const Caller& c,
                        const CommandContext& ctx) {
   ApiResponse error;
-  auto s = count_session_named(r, req.params[0], error);
+  auto s = count_session_named(r, req.params[0], error, false);
   if (!s) return error;
   Body b(req, {"barcode", "quantity"});
   const auto barcode = b.text("barcode", true, 100);
@@ -152,9 +152,7 @@ ApiResponse scan_count(Routes& r, const ApiRequest& req, const Caller& c,
   if (!sku)
     return api_error(ApiErrc::unknown_barcode,
                      "barcode '" + barcode + "' is not in this store's catalog");
-  if (s->state == CountSessionState::counting &&
-      std::none_of(s->lines.begin(), s->lines.end(),
-                   [&](const CountLine& l) { return l.sku == *sku; })) {
+  if (s->state == CountSessionState::counting && !sessions.has_line(s->id, *sku)) {
     const auto level = r.store.inventory().level(*sku);
     return api_error(ApiErrc::wrong_item,
                      "wrong item: SKU " + *sku + " is not on count " + s->name() +
@@ -176,7 +174,7 @@ ApiResponse scan_count(Routes& r, const ApiRequest& req, const Caller& c,
 ApiResponse count_none_found(Routes& r, const ApiRequest& req, const Caller& c,
                              const CommandContext& ctx) {
   ApiResponse error;
-  auto s = count_session_named(r, req.params[0], error);
+  auto s = count_session_named(r, req.params[0], error, false);
   if (!s) return error;
   Body b(req, {"sku"});
   const auto sku = b.text("sku", true, 64);
@@ -189,7 +187,7 @@ ApiResponse count_none_found(Routes& r, const ApiRequest& req, const Caller& c,
 ApiResponse recount_lines(Routes& r, const ApiRequest& req, const Caller& c,
                           const CommandContext& ctx) {
   ApiResponse error;
-  auto s = count_session_named(r, req.params[0], error);
+  auto s = count_session_named(r, req.params[0], error, false);
   if (!s) return error;
   Body b(req, {"skus"});
   auto skus = count_string_list(b, "skus", true, kMaxCountSessionLines, 64);
@@ -205,7 +203,7 @@ template <class Step>
 ApiResponse count_step(Routes& r, const ApiRequest& req, const Caller& c, bool takes_reason,
                        Step&& command) {
   ApiResponse error;
-  auto s = count_session_named(r, req.params[0], error);
+  auto s = count_session_named(r, req.params[0], error, false);
   if (!s) return error;
   Body b = takes_reason ? Body(req, {"reason"}) : Body(req, {});
   const auto reason = takes_reason ? b.text("reason", false, 200) : std::string();

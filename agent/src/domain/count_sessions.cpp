@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -218,14 +219,17 @@ Result<CountSession> CountSessions::plan(const CountPlan& plan, const CommandCon
 }
 
 std::vector<CountLine> CountSessions::lines_of(std::int64_t id, std::int64_t start_ledger_id,
-                                               std::optional<std::int64_t> end_ledger_id) {
+                                               std::optional<std::int64_t> end_ledger_id,
+                                               const std::optional<std::string>& only_sku) {
   std::vector<CountLine> lines;
   std::vector<std::optional<std::int64_t>> counted_at_ledger;
+  std::map<std::string, std::size_t> by_sku;
   auto s = db_.prepare(
       "SELECT l.sku, k.title, l.bin, l.counted, l.counted_by, l.counted_at, l.open, l.round, "
       "l.snapshot_on_hand, l.counted_ledger_id, l.posted_delta FROM count_session_line l "
-      "JOIN sku k ON k.sku = l.sku WHERE l.session_id = ? ORDER BY l.bin, l.sku");
-  s.bind(1, id);
+      "JOIN sku k ON k.sku = l.sku WHERE l.session_id = ?1 AND (?2 IS NULL OR l.sku = ?2) "
+      "ORDER BY l.bin, l.sku");
+  s.bind(1, id).bind_optional(2, only_sku);
   while (s.step()) {
     CountLine l;
     l.sku = s.text(0);
@@ -239,33 +243,39 @@ std::vector<CountLine> CountSessions::lines_of(std::int64_t id, std::int64_t sta
     l.snapshot_on_hand = s.int64(8);
     counted_at_ledger.push_back(s.is_null(9) ? std::nullopt : std::optional(s.int64(9)));
     if (!s.is_null(10)) l.posted_delta = s.int64(10);
+    by_sku[l.sku] = lines.size();
     lines.push_back(std::move(l));
   }
-  // The line's movements while the session was open (up to its end, so the count it posted
-  // is not among them), before and after the line's last count.
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    auto& l = lines[i];
-    auto m = db_.prepare(
-        "SELECT id, kind, delta, reason, actor, at FROM ledger WHERE sku = ?1 AND "
-        "bucket = 'on_hand' AND id > ?2 AND (?3 IS NULL OR id <= ?3) ORDER BY id");
-    m.bind(1, l.sku).bind(2, start_ledger_id);
-    if (end_ledger_id)
-      m.bind(3, *end_ledger_id);
-    else
-      m.bind_null(3);
-    while (m.step()) {
-      const bool after = !counted_at_ledger[i] || m.int64(0) > *counted_at_ledger[i];
-      (after ? l.moved_after_count : l.moved_before_count) += m.int64(2);
-      l.movements.push_back(
-          {m.int64(0), m.text(1), m.int64(2), m.text(3), m.text(4), m.int64(5), after});
-    }
-    if (l.movements.size() > kMaxCountMovementsShown)
-      l.movements.erase(l.movements.begin(), l.movements.end() - kMaxCountMovementsShown);
+  // Each line's movements while the session was open (up to its end, so the count it
+  // posted is not among them), before and after the line's last count: one query for all.
+  auto m = db_.prepare(
+      "SELECT g.sku, g.id, g.kind, g.delta, g.reason, g.actor, g.at FROM count_session_line l "
+      "JOIN ledger g ON g.sku = l.sku WHERE l.session_id = ?1 AND (?2 IS NULL OR l.sku = ?2) "
+      "AND g.bucket = 'on_hand' AND g.id > ?3 AND (?4 IS NULL OR g.id <= ?4) "
+      "ORDER BY g.sku, g.id");
+  m.bind(1, id).bind_optional(2, only_sku).bind(3, start_ledger_id);
+  if (end_ledger_id)
+    m.bind(4, *end_ledger_id);
+  else
+    m.bind_null(4);
+  while (m.step()) {
+    const auto at = by_sku.find(m.text(0));
+    if (at == by_sku.end()) continue;  // not reached: the join names only the session's SKUs
+    auto& l = lines[at->second];
+    const auto& counted_at = counted_at_ledger[at->second];
+    const bool after = !counted_at || m.int64(1) > *counted_at;
+    (after ? l.moved_after_count : l.moved_before_count) += m.int64(3);
+    l.movements.push_back(
+        {m.int64(1), m.text(2), m.int64(3), m.text(4), m.text(5), m.int64(6), after});
   }
+  for (auto& l : lines)
+    if (l.movements.size() > kMaxCountMovementsShown)
+      l.movements.erase(l.movements.begin(),
+                        l.movements.end() - static_cast<std::ptrdiff_t>(kMaxCountMovementsShown));
   return lines;
 }
 
-std::optional<CountSession> CountSessions::find(std::int64_t id) {
+std::optional<CountSession> CountSessions::find(std::int64_t id, bool with_lines) {
   auto s = db_.prepare(
       "SELECT state, plan, note, start_ledger_id, end_ledger_id, created_by, created_at, "
       "submitted_at, closed_by, closed_at, cancel_reason FROM count_session WHERE id = ?");
@@ -285,7 +295,8 @@ std::optional<CountSession> CountSessions::find(std::int64_t id) {
   out.closed_by = s.is_null(8) ? "" : s.text(8);
   out.closed_at = s.is_null(9) ? 0 : s.int64(9);
   out.cancel_reason = s.text(10);
-  out.lines = lines_of(id, out.start_ledger_id, end);
+  out.end_ledger_id = end;
+  if (with_lines) out.lines = lines_of(id, out.start_ledger_id, end, std::nullopt);
   return out;
 }
 
@@ -305,6 +316,12 @@ std::vector<CountSessionSummary> CountSessions::list(bool open_only, std::size_t
   return out;
 }
 
+bool CountSessions::has_line(std::int64_t id, const std::string& sku) {
+  auto s = db_.prepare("SELECT 1 FROM count_session_line WHERE session_id = ? AND sku = ?");
+  s.bind(1, id).bind(2, sku);
+  return s.step();
+}
+
 std::optional<std::string> CountSessions::sku_for_code(std::string_view code) {
   if (auto sku = inventory_.sku_for_barcode(code)) return sku;
   const std::string typed(search_text::trimmed(code));
@@ -312,8 +329,9 @@ std::optional<std::string> CountSessions::sku_for_code(std::string_view code) {
   return std::nullopt;
 }
 
-Result<CountSession> CountSessions::loaded(std::int64_t id, CountSessionAction action) {
-  auto session = find(id);
+Result<CountSession> CountSessions::loaded(std::int64_t id, CountSessionAction action,
+                                           bool with_lines) {
+  auto session = find(id, with_lines);
   if (!session) return fail(DomainErrc::not_found, "no count session " + count_session_name(id));
   if (!find_count_session_transition(session->state, action))
     return fail(DomainErrc::illegal_transition, count_refusal(*session, action));
@@ -345,17 +363,18 @@ Result<CountLine> CountSessions::count_units(std::int64_t id, const std::string&
                                              std::int64_t quantity, const std::string& barcode,
                                              const CommandContext& ctx) {
   return commit_or_rollback(db_, [&]() -> Result<CountLine> {
-    auto session = loaded(id, CountSessionAction::scan);
+    // One line of the session is all a scan needs (a session may have thousands).
+    auto session = loaded(id, CountSessionAction::scan, false);
     if (!session) return unexpected(session.error());
-    auto line = std::find_if(session->lines.begin(), session->lines.end(),
-                             [&](const CountLine& l) { return l.sku == sku; });
-    if (line == session->lines.end()) {
+    auto lines = lines_of(id, session->start_ledger_id, std::nullopt, sku);
+    if (lines.empty()) {
       const auto level = inventory_.level(sku);
       return fail(DomainErrc::invalid_argument,
                   "SKU " + sku + " is not on count " + session->name() +
                       (level && !level->bin.empty() ? " (its bin is " + level->bin + ")" : "") +
                       ": it is not counted here");
     }
+    const auto* line = &lines.front();
     if (!line->open)
       return fail(DomainErrc::illegal_transition,
                   "SKU " + sku + " is already counted in " + session->name() +
@@ -391,10 +410,7 @@ Result<CountLine> CountSessions::count_units(std::int64_t id, const std::string&
         .bind(6, ctx.actor.str())
         .bind(7, ctx.now_ms)
         .run();
-    auto after = find(id);
-    for (auto& l : after->lines)
-      if (l.sku == sku) return std::move(l);
-    return fail(DomainErrc::storage, "the counted line vanished");  // not reached
+    return std::move(lines_of(id, session->start_ledger_id, std::nullopt, sku).front());
   });
 }
 
