@@ -1288,11 +1288,7 @@ async function find(text) {
     app.waveChain = app.waveChain.then(() => submitWaveScan(id, text));
     return app.waveChain;
   }
-  if (hit && hit.kind === "item" && app.screen === "count" && app.count && !$("count-scan-card").hidden) {
-    const id = app.count.id;
-    app.countChain = app.countChain.then(() => submitCountScan(id, text, 1));
-    return app.countChain;
-  }
+  if (hit && hit.kind === "item" && app.screen === "count" && app.count && !countHome() && !$("count-scan-card").hidden) return countScan(text);
   clearAlert();
   return searchQueue(hit && hit.kind === "item" ? hit.sku : text);
 }
@@ -1616,12 +1612,18 @@ function onCountScanKey(e) {
   e.preventDefault();
   const code = e.target.value.trim();
   e.target.value = "";
-  if (!code || !app.count) return;
+  if (code) countScan(code);
+}
+
+// A scan from the field, the find field or the desk's scanner, with the units per scan.
+function countScan(code) {
+  if (!app.count) return app.countChain;
   const id = app.count.id;
   // Units per scan are for one scan of a multiple (a case of 12): back to 1 after it.
   const quantity = Math.max(1, Number($("count-qty").value) || 1);
   $("count-qty").value = "1";
   app.countChain = app.countChain.then(() => submitCountScan(id, code, quantity));
+  return app.countChain;
 }
 
 async function submitCountScan(id, barcode, quantity) {
@@ -1859,6 +1861,8 @@ function onHardwareScan(msg) {
   if (app.screen === "stock") {
     $("stock-query").value = msg.data;
     $("stock-form").requestSubmit();
+  } else if (app.screen === "count" && app.count && !countHome() && !$("count-scan-card").hidden) {
+    countScan(msg.data);
   } else if (onOrder && !$("pickup-card").hidden) {
     $("pickup-code").value = msg.data;
     $("pickup-code").focus();
