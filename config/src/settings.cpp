@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -143,6 +144,34 @@ EntryCheck station_check(const json& printers) {
   };
 }
 
+// Each effect names a reason the store can give, once.
+Expected<std::vector<Settings::Orders::ReasonEffect>, ConfigErrors> reason_effects(
+    const Settings::Orders& orders, const json& list, const std::string& source) {
+  // The default effects name the default reasons: a store with reasons of its own keeps
+  // the defaults for those it still has, and only entries it wrote itself must match.
+  const json& defaults =
+      schema()["properties"]["orders"]["properties"]["reason_effects"]["default"];
+  std::set<std::string> known(orders.reject_reasons.begin(), orders.reject_reasons.end());
+  known.insert(orders.short_pick_reasons.begin(), orders.short_pick_reasons.end());
+  std::set<std::string> seen;
+  ConfigErrors errors;
+  std::vector<Settings::Orders::ReasonEffect> out;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string at = "orders.reason_effects[" + std::to_string(i) + "].reason";
+    const std::string reason = list[i]["reason"];
+    const bool a_default = std::find(defaults.begin(), defaults.end(), list[i]) != defaults.end();
+    if (!known.count(reason) && a_default) continue;
+    if (!known.count(reason))
+      errors.push_back({at, list[i]["reason"].dump(),
+                        "one of orders.reject_reasons or orders.short_pick_reasons", source});
+    else if (!seen.insert(reason).second)
+      errors.push_back({at, list[i]["reason"].dump(), "a reason no other entry has", source});
+    out.push_back({reason, list[i]["stock"], list[i].value("avoid_store_hours", 0)});
+  }
+  if (!errors.empty()) return unexpected(errors);
+  return out;
+}
+
 }  // namespace
 
 Expected<Settings, ConfigErrors> from_document(const json& doc, const std::string& source) {
@@ -178,12 +207,27 @@ Expected<Settings, ConfigErrors> from_document(const json& doc, const std::strin
   s.orders.expiry_sweep_s = o["expiry_sweep_s"];
   s.orders.reject_reasons = o["reject_reasons"].get<std::vector<std::string>>();
   s.orders.short_pick_reasons = o["short_pick_reasons"].get<std::vector<std::string>>();
+  auto effects = reason_effects(s.orders, o["reason_effects"], source);
+  if (!effects) return unexpected(effects.error());
+  s.orders.reason_effects = std::move(*effects);
   s.orders.carriers = o["carriers"].get<std::vector<std::string>>();
   s.orders.box_types = o["box_types"].get<std::vector<std::string>>();
   s.orders.pickup_code_max_attempts = o["pickup_code_max_attempts"];
   s.orders.accept_warn_minutes = o["accept_warn_minutes"];
   s.orders.ship_warn_minutes = o["ship_warn_minutes"];
   s.pickup.return_after_days = merged["pickup"]["return_after_days"];
+  const json& cap = merged["capacity"];
+  s.capacity.orders_per_day = cap["orders_per_day"];
+  for (const char* day : {"mon", "tue", "wed", "thu", "fri", "sat", "sun"}) {
+    const std::string hours = cap["opening_hours"][day];
+    // The pattern has checked the form; a store that closes before it opens has not.
+    if (!hours.empty() && hours.substr(6) <= hours.substr(0, 5))
+      return unexpected(
+          ConfigErrors{{std::string("capacity.opening_hours.") + day, json(hours).dump(),
+                        "an opening time before the closing time", source}});
+    s.capacity.opening_hours.push_back(hours);
+  }
+  s.capacity.closed_dates = cap["closed_dates"].get<std::vector<std::string>>();
   s.inventory.allow_negative_available = merged["inventory"]["allow_negative_available"];
   const json& y = merged["sync"];
   s.sync.cloud_url = y["cloud_url"];

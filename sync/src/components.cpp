@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "config/clock.hpp"
 #include "config/log.hpp"
 #include "domain/cloud_commands.hpp"
 #include "sync/cloud_link.hpp"
@@ -148,10 +149,12 @@ class CloudLinkComponent : public agent::DaemonComponent {
   }
 
   json heartbeat_extra() {
-    return {{"config_version", store_.remote_configs().active_version()},
-            {"disk_free_bytes", disk_free_bytes(settings_.storage.state_dir)},
-            {"devices", devices_ ? devices_() : json::array()},
-            {"alarms", current_alarms()}};
+    return {
+        {"config_version", store_.remote_configs().active_version()},
+        {"disk_free_bytes", disk_free_bytes(settings_.storage.state_dir)},
+        {"devices", devices_ ? devices_() : json::array()},
+        {"alarms", current_alarms()},
+        {"capacity", agent::capacity_json(store_.orders().capacity().status(config::now_ms()))}};
   }
 };
 

@@ -14,6 +14,7 @@
 #include "api_client.hpp"
 #include "child_process.hpp"
 #include "config/url.hpp"
+#include "domain/cloud_commands.hpp"
 #include "http/http_server.hpp"
 #include "loopback.hpp"
 #include "test_support.hpp"
@@ -1880,6 +1881,131 @@ TEST_CASE("a box type a Code 128 cannot carry refuses the action sheet, naming i
   CHECK(message.find("orders.box_types") != std::string::npos);
   CHECK(s.fingerprint_without_audit() == before);
   CHECK(t.get("/api/v1/action-sheet?format=zpl").error_code() == "invalid_argument");
+}
+
+TEST_CASE("capacity over HTTP: a manager pauses and resumes; orders routed meanwhile are flagged") {
+  ApiServer s;
+  ApiClient t(s.port, s.pair("associate"));
+  ApiClient m(s.port, s.pair("manager"));
+  auto now = t.get("/api/v1/capacity");
+  REQUIRE(now.status == 200);
+  CHECK(now.json()["taking_orders"] == true);
+  CHECK(now.json()["orders_per_day"].is_null());
+  const auto reference = t.get("/api/v1/reference").json();
+  CHECK(reference["pause_reasons"][0] == "closing_early");
+  CHECK(reference["reason_effects"]["out_of_stock"]["stock"] == "count_zero");
+  CHECK(reference["reason_effects"]["out_of_stock"]["avoid_store_hours"] == 24);
+
+  const std::string before = s.fingerprint_without_audit();
+  CHECK(t.post("/api/v1/capacity/pause", {{"reason", "short_staffed"}}).status == 403);
+  auto bad = m.post("/api/v1/capacity/pause", {{"reason", "lunch"}});
+  CHECK(bad.status == 422);
+  CHECK(bad.json()["error"]["message"].get<std::string>().find("not one of") != std::string::npos);
+  CHECK(m.post("/api/v1/capacity/pause", {{"reason", "other"}, {"colour", 1}}).status == 400);
+  CHECK(m.post("/api/v1/capacity/resume", nullptr).status == 409);
+  CHECK(s.fingerprint_without_audit() == before);
+
+  auto paused = m.post("/api/v1/capacity/pause", {{"reason", "short_staffed"}, {"note", "2 off"}});
+  REQUIRE(paused.status == 200);
+  CHECK(paused.json()["flag_now"] == "paused");
+  CHECK(paused.json()["pause"]["paused_by"].get<std::string>().starts_with("terminal:"));
+  s.add_order("FO-P", DeliveryMethod::ship, {{"SKU-0001", 1}});
+  CHECK(t.get("/api/v1/orders/FO-P").json()["capacity_flag"] == "paused");
+  CHECK(t.get("/api/v1/orders").json()["orders"][0]["capacity_flag"] == "paused");
+  REQUIRE(m.post("/api/v1/capacity/resume", nullptr).status == 200);
+  CHECK(t.get("/api/v1/capacity").json()["taking_orders"] == true);
+  s.add_order("FO-Q", DeliveryMethod::ship, {{"SKU-0001", 1}});
+  CHECK(t.get("/api/v1/orders/FO-Q").json()["capacity_flag"] == "");
+}
+
+// An inbound shipment, as the cloud's feed announces it.
+void announce_shipment(ApiServer& s, const json& payload) {
+  s.on_loop([&] {
+    const std::string id = "cmd-" + payload["shipment_id"].get<std::string>();
+    auto r = agent::CloudCommands(*s.store).apply({id, "shipment.inbound", id, 0, payload},
+                                                  agent::now_ms());
+    REQUIRE(r);
+    REQUIRE_MESSAGE(r->outcome == agent::CommandOutcome::applied, r->detail);
+    return 0;
+  });
+}
+
+TEST_CASE("receiving a shipment: found by its label, scanned in, closed; refusals change nothing") {
+  ApiServer s;
+  announce_shipment(
+      s, {{"shipment_id", "ASN-7"},
+          {"kind", "purchase_order"},
+          {"source", "Acme Textiles"},
+          {"barcodes", {"PO-77"}},
+          {"lines",
+           {{{"sku", "SKU-0001"}, {"quantity", 3}}, {{"sku", "SKU-0002"}, {"quantity", 2}}}}});
+  ApiClient t(s.port, s.pair("associate"));
+  auto found = t.get("/api/v1/lookup?code=PO-77%0D");
+  REQUIRE(found.status == 200);
+  CHECK(found.json() == json{{"kind", "shipment"},
+                             {"matched", "shipment_label"},
+                             {"shipment_id", "ASN-7"},
+                             {"state", "expected"}});
+  CHECK(t.get("/api/v1/lookup?code=ASN-7").json()["matched"] == "shipment_id");
+  auto open = t.get("/api/v1/shipments").json()["shipments"];
+  REQUIRE(open.size() == 1);
+  CHECK(open[0]["totals"] == json{{"expected", 5}, {"received", 0}, {"damaged", 0}, {"open", 5}});
+  CHECK(t.get("/api/v1/shipments/PO-77").json()["id"] == "ASN-7");
+
+  const auto one =
+      t.post("/api/v1/shipments/ASN-7/receive", {{"barcode", barcode_of(s, "SKU-0001")}});
+  REQUIRE(one.status == 200);
+  CHECK(one.json()["sku"] == "SKU-0001");
+  CHECK(one.json()["discrepancy"] == "short");
+  CHECK(one.json()["shipment"]["state"] == "receiving");
+  CHECK(one.json()["shipment"]["lines"][0]["received"] == 1);
+  CHECK(t.post("/api/v1/shipments/ASN-7/receive", {{"sku", "SKU-0001"}, {"quantity", 3}})
+            .json()["discrepancy"] == "over");
+  const auto damaged = t.post("/api/v1/shipments/ASN-7/receive",
+                              {{"barcode", barcode_of(s, "SKU-0002")}, {"damaged", true}});
+  CHECK(damaged.json()["damaged"] == true);
+  CHECK(damaged.json()["shipment"]["totals"]["damaged"] == 1);
+  CHECK(t.post("/api/v1/shipments/ASN-7/receive", {{"sku", "SKU-0005"}}).json()["discrepancy"] ==
+        "unexpected");
+  CHECK(s.on_loop([&] { return s.store->inventory().level("SKU-0002")->unsellable; }) == 1);
+
+  const auto before = s.fingerprint_without_audit();
+  auto refused = [&](const json& body, const std::string& code,
+                     const std::string& target = "/api/v1/shipments/ASN-7/receive") {
+    CAPTURE(body.dump());
+    auto r = t.post(target, body);
+    CHECK(r.error_code() == code);
+    return r;
+  };
+  CHECK(refused({{"barcode", "4006381333931"}}, "unknown_barcode").status == 422);
+  refused({{"sku", "SKU-9999"}}, "unknown_sku");
+  refused({{"sku", "SKU-0001"}, {"barcode", "x"}}, "missing_field");
+  refused(json::object(), "missing_field");
+  refused({{"sku", "SKU-0001"}, {"quantity", 0}}, "invalid_field");
+  refused({{"sku", "SKU-0001"}, {"quantity", 10001}}, "invalid_field");
+  refused({{"sku", "SKU-0001"}, {"damaged", "yes"}}, "invalid_field");
+  refused({{"sku", "SKU-0001"}, {"bin", "A1"}}, "unknown_field");
+  refused({{"barcode", "SKU-\x1b[2J"}}, "unknown_barcode");
+  refused({{"sku", "SKU-0001"}}, "not_found", "/api/v1/shipments/ASN-404/receive");
+  CHECK(t.get("/api/v1/shipments/ASN-404").status == 404);
+  CHECK(s.fingerprint_without_audit() == before);
+
+  const auto closed = t.post("/api/v1/shipments/ASN-7/close", json::object());
+  REQUIRE(closed.status == 200);
+  CHECK(closed.json()["state"] == "closed");
+  CHECK(closed.json()["discrepancies"] ==
+        json::array({{{"sku", "SKU-0001"}, {"kind", "over"}, {"quantity", 1}},
+                     {{"sku", "SKU-0002"}, {"kind", "short"}, {"quantity", 1}},
+                     {{"sku", "SKU-0002"}, {"kind", "damaged"}, {"quantity", 1}},
+                     {{"sku", "SKU-0005"}, {"kind", "unexpected"}, {"quantity", 1}}}));
+  const auto after_close = s.fingerprint_without_audit();
+  CHECK(refused({{"sku", "SKU-0001"}}, "illegal_transition").status == 409);
+  CHECK(t.post("/api/v1/shipments/ASN-7/close", json::object()).status == 409);
+  CHECK(s.fingerprint_without_audit() == after_close);
+  CHECK(t.get("/api/v1/shipments").json()["shipments"].empty());
+  const std::string closed_by = t.get("/api/v1/shipments/ASN-7").json()["closed_by"];
+  CHECK(closed_by.rfind("terminal:T-", 0) == 0);
+  CHECK(s.on_loop([&] { return invariant_violations(s.store->db()); }).empty());
 }
 
 TEST_CASE("count sessions over HTTP: planned by bin, counted blind by two, reviewed, approved") {

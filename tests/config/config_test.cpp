@@ -73,6 +73,15 @@ TEST_CASE("each kind of bad value is refused with key, value and expectation") {
                  "orders.reject_reasons[1]", "\"Bad Reason\""));
   CHECK(mentions(errors_of(R"({"orders": {"reject_reasons": ["a", "a"]}})"),
                  "orders.reject_reasons", "without duplicates"));
+  CHECK(mentions(
+      errors_of(R"({"orders": {"reason_effects": [{"reason": "lost", "stock": "count_zero"}]}})"),
+      "orders.reason_effects[0].reason", "one of orders.reject_reasons"));
+  CHECK(
+      mentions(errors_of(R"({"orders": {"reason_effects": [{"reason": "other", "stock": "x"}]}})"),
+               "orders.reason_effects[0].stock", R"(one of "none", "count_zero")"));
+  CHECK(mentions(errors_of(R"({"orders": {"reason_effects": [{"reason": "other",
+      "stock": "none"}, {"reason": "other", "stock": "unsellable"}]}})"),
+                 "orders.reason_effects[1].reason", "a reason no other entry has"));
   CHECK(mentions(errors_of(R"({"inventory": {"allow_negative_available": "yes"}})"),
                  "inventory.allow_negative_available", "expected a boolean"));
   CHECK(mentions(errors_of(R"({"sync": {"backoff_initial_ms": 5000, "backoff_max_ms": 1000}})"),

@@ -261,6 +261,74 @@ TEST_CASE("short picks: damaged units become unsellable; nothing left rejects th
   CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
 }
 
+TEST_CASE(
+    "the rejection policy: each reason's stock effect is a ledger movement; the event "
+    "carries it and the router's hint") {
+  Fixture f;  // 3 SKUs with 5 on hand each
+  auto receive = [&](const std::string& id,
+                     std::vector<std::pair<std::string, std::int64_t>> lines) {
+    REQUIRE(f.orders().receive(fulfil::test::make_order(id, DeliveryMethod::ship, lines), ctx()));
+  };
+  SUBCASE("out_of_stock: the shelf is counted empty, what other orders were promised stays") {
+    receive("FO-A", {{"SKU-0001", 2}});
+    REQUIRE(f.orders().accept("FO-A", ctx()));
+    receive("FO-B", {{"SKU-0001", 1}, {"SKU-0002", 1}});
+    REQUIRE(f.orders().reject("FO-B", "out_of_stock", ctx()));
+    CHECK(f.level("SKU-0001").on_hand == 2);  // FO-A's two units are still promised
+    CHECK(f.level("SKU-0001").available() == 0);
+    CHECK(f.level("SKU-0002").on_hand == 0);
+    auto e = f.last_event("order.rejected");
+    CHECK(e["stock_effect"] == "count_zero");
+    CHECK(e["avoid_store_hours"] == 24);
+    REQUIRE(e["movements"].size() == 2);
+    CHECK(e["movements"][0]["kind"] == "count");
+    CHECK(e["movements"][0]["delta"] == -3);
+    CHECK(e["movements"][0]["reason"] == "refused: out_of_stock");
+  }
+  SUBCASE(
+      "out_of_stock after a partial pick: the picked units go back to an otherwise empty "
+      "shelf") {
+    receive("FO-C", {{"SKU-0001", 3}});
+    REQUIRE(f.orders().accept("FO-C", ctx()));
+    REQUIRE(f.orders().start_picking("FO-C", ctx()));
+    REQUIRE(f.orders().pick_item("FO-C", "SKU-0001", 1, ctx()));
+    REQUIRE(f.orders().reject("FO-C", "out_of_stock", ctx()));
+    CHECK(f.level("SKU-0001").on_hand == 1);
+    CHECK(f.level("SKU-0001").reserved == 0);
+  }
+  SUBCASE("mismatch reduces on_hand by the refused units; a partial accept refuses the rest") {
+    receive("FO-D", {{"SKU-0001", 3}, {"SKU-0002", 1}});
+    REQUIRE(f.orders().accept("FO-D", {{1, 1}, {2, 1}}, "mismatch", ctx()));
+    CHECK(f.level("SKU-0001").on_hand == 3);
+    CHECK(f.level("SKU-0001").reserved == 1);
+    auto e = f.last_event("order.accepted");
+    CHECK(e["stock_effect"] == "reduce_on_hand");
+    CHECK(e["avoid_store_hours"] == 24);
+    CHECK(e["movements"][0]["delta"] == -2);
+  }
+  SUBCASE("damaged short picks move units to unsellable; customer_request changes no stock") {
+    receive("FO-E", {{"SKU-0002", 2}});
+    REQUIRE(f.orders().accept("FO-E", ctx()));
+    REQUIRE(f.orders().short_pick("FO-E", 1, 1, "damaged", ctx()));
+    CHECK(f.level("SKU-0002").unsellable == 1);
+    CHECK(f.last_event("order.lines_short_picked")["stock_effect"] == "unsellable");
+    receive("FO-F", {{"SKU-0003", 2}});
+    const auto ledger_rows = fulfil::test::count_rows(f.t->db(), "ledger");
+    REQUIRE(f.orders().reject("FO-F", "customer_request", ctx()));
+    CHECK(fulfil::test::count_rows(f.t->db(), "ledger") == ledger_rows);
+    CHECK(f.last_event("order.rejected")["stock_effect"] == "none");
+    CHECK(f.last_event("order.rejected")["avoid_store_hours"] == 0);
+  }
+  SUBCASE("a reason with no configured effect changes no stock; a refused reject changes nothing") {
+    receive("FO-G", {{"SKU-0001", 1}});
+    f.refused([&] { return f.orders().reject("FO-G", "bored", ctx()); },
+              DomainErrc::invalid_argument, "not one of");
+    REQUIRE(f.orders().reject("FO-G", "other", ctx()));
+    CHECK(f.level("SKU-0001").on_hand == 5);
+  }
+  CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
+}
+
 TEST_CASE("packing must account for every picked unit") {
   Fixture f;
   REQUIRE(f.orders().receive(
@@ -634,10 +702,10 @@ TEST_CASE("rejecting after picking started puts the picked units back on the she
   REQUIRE(f.orders().claims().of("FO-R").has_value());
   CommandContext other = ctx();
   other.actor = {Actor::Kind::terminal, "other"};
-  REQUIRE(f.orders().reject("FO-R", "out_of_stock", other));
+  REQUIRE(f.orders().reject("FO-R", "other", other));  // a reason with no stock effect
   const auto o = *f.orders().find("FO-R");
   CHECK(o.state == OrderState::rejected);
-  CHECK(o.reject_reason == "out_of_stock");
+  CHECK(o.reject_reason == "other");
   CHECK_FALSE(f.orders().claims().of("FO-R").has_value());
   for (const char* sku : {"SKU-0001", "SKU-0002"}) {
     CHECK(f.level(sku).reserved == 0);
@@ -646,7 +714,7 @@ TEST_CASE("rejecting after picking started puts the picked units back on the she
   }
   auto e = f.last_event("order.rejected");
   CHECK(e["from_state"] == "picking");
-  CHECK(e["reason"] == "out_of_stock");
+  CHECK(e["reason"] == "other");
   CHECK(e["lines"][0]["picked"] == 1);
   CHECK(e["lines"][1]["picked"] == 0);
   CHECK(e["put_back"] == nlohmann::json::array({{{"sku", "SKU-0001"}, {"quantity", 1}}}));
@@ -715,10 +783,11 @@ TEST_CASE("accepting in part reserves the accepted units and rejects the rest wi
 
   // A plain accept (and listing every line in full) rejects nothing and needs no reason.
   REQUIRE(f.orders().receive(
-      fulfil::test::make_order("FO-A2", DeliveryMethod::ship, {{"SKU-0003", 1}}), ctx()));
+      fulfil::test::make_order("FO-A2", DeliveryMethod::ship, {{"SKU-0002", 1}}), ctx()));
   REQUIRE(f.orders().accept("FO-A2", {{1, 1}}, "", ctx()));
   CHECK(f.last_event("order.accepted")["rejected"].empty());
-  CHECK(f.level("SKU-0003").reserved == 1);
+  CHECK_FALSE(f.last_event("order.accepted").contains("stock_effect"));
+  CHECK(f.level("SKU-0002").reserved == 3);
 }
 
 namespace {

@@ -54,7 +54,16 @@ json seed_page() {
        {{"id", "seed-2"},
         {"type", "inventory.snapshot"},
         {"payload", {{"watermark_seq", 0}, {"items", levels}}}},
-       {{"id", "seed-3"}, {"type", "order.routed"}, {"payload", order}}});
+       {{"id", "seed-3"}, {"type", "order.routed"}, {"payload", order}},
+       // Shipment "1": the id the HTTP fuzzer puts in every route's path.
+       {{"id", "seed-4"},
+        {"type", "shipment.inbound"},
+        {"payload",
+         {{"shipment_id", "1"},
+          {"kind", "asn"},
+          {"source", "Fuzz warehouse"},
+          {"barcodes", {"PO-1"}},
+          {"lines", {{{"sku", "SKU-2"}, {"quantity", 3}}}}}}}});
 }
 
 }  // namespace

@@ -61,6 +61,8 @@ const std::map<std::string, std::string> kEventOf = {
     {"cancel", "order.cancelled"},
     {"return", "return.received"},
     {"adjust", "stock.adjusted"},
+    {"shiprecv", "shipment.item_received"},
+    {"shipclose", "shipment.received"},
 };
 
 std::int64_t scalar(Database& db, const std::string& sql) {
@@ -163,7 +165,28 @@ void check_consistency(Store& store) {
               "(SELECT 1 FROM ledger l WHERE l.event_seq=e.seq)");
   expect_none(db, "adjustment movements reported by another kind of event",
               "SELECT l.id FROM ledger l JOIN outbox e ON e.seq=l.event_seq WHERE l.kind IN "
-              "('receipt', 'correction', 'damage', 'disposal') AND e.type != 'stock.adjusted'");
+              "('receipt', 'correction', 'damage', 'disposal') AND e.type != 'stock.adjusted' "
+              "AND NOT (l.kind='receipt' AND e.type='shipment.item_received')");
+
+  // Inbound shipments: every receipt once, in the line, the ledger and the events alike.
+  expect_none(db, "shipment lines whose received units differ from their ledger receipts",
+              "SELECT l.shipment_id || '/' || l.sku FROM inbound_shipment_line l WHERE "
+              "l.received != (SELECT coalesce(sum(delta), 0) FROM ledger g WHERE g.sku=l.sku AND "
+              "g.kind='receipt' AND g.bucket='on_hand' AND g.reason='shipment ' || l.shipment_id) "
+              "OR l.damaged != (SELECT coalesce(sum(delta), 0) FROM ledger g WHERE g.sku=l.sku "
+              "AND g.kind='receipt' AND g.bucket='unsellable' AND g.reason='shipment ' || "
+              "l.shipment_id)");
+  expect_none(db, "shipments whose receipt events differ from their lines",
+              "SELECT s.id FROM inbound_shipment s WHERE (SELECT coalesce(sum(json_extract("
+              "e.payload, '$.quantity')), 0) FROM outbox e WHERE e.type='shipment.item_received' "
+              "AND e.subject=s.id) != (SELECT coalesce(sum(received), 0) FROM "
+              "inbound_shipment_line WHERE shipment_id=s.id)");
+  expect_none(db, "receipt events without their movement",
+              "SELECT e.seq FROM outbox e WHERE e.type='shipment.item_received' AND NOT EXISTS "
+              "(SELECT 1 FROM ledger l WHERE l.event_seq=e.seq AND l.kind='receipt')");
+  expect_none(db, "shipments closed other than once",
+              "SELECT s.id FROM inbound_shipment s WHERE (SELECT count(*) FROM outbox e WHERE "
+              "e.type='shipment.received' AND e.subject=s.id) != (s.state='closed')");
 }
 
 // A worker that never gets ready fails the round when the test kills it and reads its

@@ -7,7 +7,8 @@
 // Journal lines are "<op-id> <seq>": op-id is ROUND.K/KIND/SUBJECT (K counts the round's
 // commands; SUBJECT is the order id, or the SKU of an adjustment) and seq is the outbox
 // sequence number of the one event the command wrote. Orders have ids CR-ROUND-N; a new
-// round first finishes the orders an earlier round left half-way, as an associate would.
+// round first finishes the orders an earlier round left half-way, as an associate would,
+// and goes on receiving the inbound shipment an earlier round left open (SUBJECT: its id).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -153,6 +154,38 @@ bool advance(Store& store, const std::string& id, const CommandContext& ctx) {
   }
 }
 
+// The inbound shipment being received: an earlier round's, if it left one open (received
+// in part before the kill), else a new one announced as the cloud would.
+std::string open_shipment(Store& store, const CommandContext& ctx) {
+  static int announced = 0;
+  auto open = store.receiving().open_shipments(1);
+  if (!open.empty()) return open.front().id;
+  const std::string id = "SH-" + round_id + "-" + std::to_string(++announced);
+  must(store.receiving().announce({id,
+                                   ShipmentKind::asn,
+                                   "Crash warehouse",
+                                   {id + "-LABEL"},
+                                   {{"CW-1", 4}, {"CW-2", 3}, {"CW-3", 2}},
+                                   std::nullopt},
+                                  ctx),
+       "announce", id);
+  return id;
+}
+
+// One scan at the receiving dock (CW-4 is on no shipment: an unexpected item; every third
+// scan damaged); a shipment is closed once 12 units are in, so rounds see closings too.
+void receive_step(Store& store, int n, const CommandContext& ctx) {
+  const std::string id = open_shipment(store, ctx);
+  if (store.receiving().find(id)->totals().received >= 12) {
+    must(store.receiving().close(id, ctx), "close", id);
+    told("shipclose", id, store);
+    return;
+  }
+  must(store.receiving().receive({id, kSkus[1 + n % 4], 1 + n % 3, n % 3 == 2}, ctx), "receipt",
+       id);
+  told("shiprecv", id, store);
+}
+
 void finish(Store& store, const std::string& id, CommandContext& ctx) {
   do ctx.now_ms = now_ms();
   while (advance(store, id, ctx));
@@ -225,5 +258,6 @@ int main(int argc, char** argv) {
       must(store.inventory().adjust(a, ctx), "adjust", a.sku);
       told("adjust", a.sku, store);
     }
+    receive_step(store, n, ctx);
   }
 }

@@ -354,6 +354,16 @@ TEST_CASE("demo orders arrive through the simulated cloud and survive a restart"
       (*store)->db().prepare("SELECT count(*) FROM ledger WHERE reason='opening stock'");
   REQUIRE(receipts.step());
   CHECK(receipts.int64(0) == 300);
+  // The demo's inbound shipment came through the feed, once, and waits to be received.
+  auto shipment = (*store)->receiving().find("ASN-DEMO-1");
+  REQUIRE(shipment.has_value());
+  CHECK(shipment->state == fulfil::agent::ShipmentState::expected);
+  CHECK(shipment->lines.size() == 3);
+  auto refused = (*store)->db().prepare(
+      "SELECT count(*) FROM outbox WHERE type='command.rejected' AND "
+      "json_extract(payload, '$.command_type') LIKE 'shipment.%'");
+  REQUIRE(refused.step());
+  CHECK(refused.int64(0) == 0);
 }
 
 TEST_CASE("kill -9 during the first --demo start: the restart still has the whole catalog") {

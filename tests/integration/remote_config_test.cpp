@@ -137,6 +137,9 @@ TEST_CASE("remote configurations: applied, refused for every reason, rolled back
       scaled(20s), [&] { return cloud.last_heartbeat(); },
       [](const json& h) { return h.is_object() && h.value("config_version", 0) == 1; });
   CHECK(hb.value("config_version", 0) == 1);
+  // The router hears what the store takes in every heartbeat.
+  CHECK(hb["capacity"]["taking_orders"].is_boolean());
+  CHECK(hb["capacity"]["remaining_today"].is_null());
 
   // 2. Tampered: the signed bytes changed after signing.
   {

@@ -53,6 +53,7 @@ class CloudCommands {
  private:
   Result<CommandOutcome> dispatch(const FeedCommand& command, const CommandContext& ctx);
   Result<CommandOutcome> shipping_label(const nlohmann::json& payload, const CommandContext& ctx);
+  Result<CommandOutcome> inbound_shipment(const nlohmann::json& payload, const CommandContext& ctx);
   Store& store_;
 };
 

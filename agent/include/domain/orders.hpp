@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "domain/capacity.hpp"
 #include "domain/domain.hpp"
 #include "domain/order_claims.hpp"
 #include "domain/order_lifecycle.hpp"
@@ -86,6 +87,9 @@ struct FulfilmentOrder {
   std::string pickup_shelf;  // where the bag waits for the customer ("P-03"), or empty
   int pickup_attempts = 0;
   bool on_hold = false;  // set by the cloud (payment review, address check): no progress
+  // Why the order came beyond what the store takes (capacity.hpp): "over_capacity",
+  // "paused", "closed", or "" when it was within capacity. Set when received.
+  std::string capacity_flag;
   std::int64_t updated_at = 0;
   // Read from the order's history, never written: when it was made ready for pickup (0:
   // never), and how many times the customer was sent the pickup notice again.
@@ -93,10 +97,42 @@ struct FulfilmentOrder {
   int pickup_notices = 0;
 };
 
+// What refusing units for a reason says about the store's stock of their SKU, following
+// what store OMSs do: an associate who rejects "out of stock" has just looked at the shelf.
+enum class StockEffect {
+  none,            // nothing learnt about stock (customer_request, store_closed)
+  count_zero,      // the shelf is empty: on_hand drops to what is promised and unsellable
+  reduce_on_hand,  // the refused units are not there (mismatch): on_hand -= quantity
+  unsellable,      // the refused units are damaged: they move to unsellable
+};
+std::optional<StockEffect> stock_effect_from(std::string_view name);
+std::string_view stock_effect_name(StockEffect effect);
+
+struct ReasonEffect {
+  std::string reason;
+  StockEffect stock = StockEffect::none;
+  // A hint in the reject event for the cloud's router: do not route these units back to
+  // this store for this many hours (0: no hint).
+  int avoid_store_hours = 0;
+};
+
 struct OrderPolicy {
   std::int64_t default_accept_sla_ms = 15 * 60 * 1000;
-  std::vector<std::string> reject_reasons = {"out_of_stock", "other"};
+  std::vector<std::string> reject_reasons = {"out_of_stock", "mismatch",      "damaged_stock",
+                                             "store_closed", "over_capacity", "customer_request",
+                                             "other"};
   std::vector<std::string> short_pick_reasons = {"not_found", "damaged", "out_of_stock", "other"};
+  std::vector<ReasonEffect> reason_effects = {
+      {"out_of_stock", StockEffect::count_zero, 24},  {"mismatch", StockEffect::reduce_on_hand, 24},
+      {"not_found", StockEffect::reduce_on_hand, 0},  {"damaged", StockEffect::unsellable, 0},
+      {"damaged_stock", StockEffect::unsellable, 24}, {"store_closed", StockEffect::none, 12},
+      {"over_capacity", StockEffect::none, 24},
+  };
+  // What the store takes and when it is open: an order's default accept-by clock and the
+  // pickup's days before it is overdue run only while the store is open.
+  CapacityPolicy capacity;
+  // The effect configured for `reason`; a reason with none has no stock effect and no hint.
+  ReasonEffect effect_of(const std::string& reason) const;
   int pickup_code_max_attempts = 5;
   bool allow_negative_available = false;
   // A pickup waiting longer than this is overdue: a manager may return it to stock.
@@ -141,6 +177,7 @@ struct OrderSummary {
   std::int64_t lines = 0;
   std::int64_t units = 0;
   std::int64_t ready_at = 0;  // while ready_for_pickup: since when; otherwise 0
+  std::string capacity_flag;
 };
 
 // A staging shelf as it is stored and printed: `text` trimmed of spaces, then 1 to 20
@@ -200,6 +237,8 @@ class FulfilmentOrders {
   const OrderPolicy& policy() const { return policy_; }
   // Who is picking which order (see order_claims.hpp): the picking commands take the claim.
   OrderClaims& claims() { return claims_; }
+  // How many orders the store takes, and its pause (capacity.hpp).
+  StoreCapacity& capacity() { return capacity_; }
 
   Result<void> receive(const FulfilmentOrder& routed, const CommandContext& ctx);
   Result<void> accept(const std::string& id, const CommandContext& ctx);
@@ -259,6 +298,8 @@ class FulfilmentOrders {
   bool uncollected_overdue(const FulfilmentOrder& order, std::int64_t now_ms) const {
     return uncollected_overdue(order.state, order.ready_at, now_ms);
   }
+  // Pickups made ready before this instant are overdue at `now_ms`.
+  std::int64_t uncollected_cutoff(std::int64_t now_ms) const;
   // Ends an overdue pickup its customer never collected: cancelled with reason
   // "not_collected". The units never left the books, so its reservations are released and
   // the event lists what goes back on the shelf. Refused before it is overdue; the caller
@@ -300,6 +341,7 @@ class FulfilmentOrders {
   Outbox& outbox_;
   OrderPolicy policy_;
   OrderClaims claims_{db_};
+  StoreCapacity capacity_{db_, outbox_, policy_.capacity};
   const OrderTransition* step_ = nullptr;  // the row of the transition() under way
 };
 

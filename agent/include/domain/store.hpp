@@ -11,6 +11,7 @@
 #include "domain/outbox.hpp"
 #include "domain/pick_lists.hpp"
 #include "domain/print_jobs.hpp"
+#include "domain/receiving.hpp"
 #include "domain/remote_configs.hpp"
 #include "domain/returns.hpp"
 #include "domain/stations.hpp"
@@ -46,6 +47,7 @@ class Store {
   StationSessions& stations() { return stations_; }
   PrintJobs& print_jobs() { return print_jobs_; }
   RemoteConfigs& remote_configs() { return remote_configs_; }
+  Receiving& receiving() { return receiving_; }
   CountSessions& count_sessions() { return count_sessions_; }
 
  private:
@@ -61,6 +63,7 @@ class Store {
   StationSessions stations_;
   PrintJobs print_jobs_;
   RemoteConfigs remote_configs_;
+  Receiving receiving_;
   CountSessions count_sessions_;
 };
 

@@ -116,6 +116,16 @@ std::int64_t Body::integer(const char* key, bool required, std::int64_t min, std
   return n;
 }
 
+bool Body::boolean(const char* key, bool required, bool fallback) {
+  const json* v = field(key, required);
+  if (!v) return fallback;
+  if (!v->is_boolean()) {
+    fail(ApiErrc::invalid_field, name(key) + " must be true or false");
+    return fallback;
+  }
+  return v->get<bool>();
+}
+
 std::vector<json> Body::array(const char* key, bool required, std::size_t max_items) {
   const json* v = field(key, required);
   if (!v) return {};

@@ -76,6 +76,8 @@ void add_station_routes(Routes& routes);
 void add_print_routes(Routes& routes);
 void add_config_routes(Routes& routes);
 void add_pick_list_routes(Routes& routes);
+void add_capacity_routes(Routes& routes);
+void add_shipment_routes(Routes& routes);
 void add_count_session_routes(Routes& routes);
 
 // Documents a workflow step prints by itself at the caller's station: {"jobs": [...],
@@ -116,6 +118,7 @@ class Body {
     auto it = doc_.find(key);
     return it != doc_.end() && !it->is_null();
   }
+  bool boolean(const char* key, bool required, bool fallback = false);
   // The elements of an array field (empty when absent or on error).
   std::vector<nlohmann::json> array(const char* key, bool required, std::size_t max_items);
   // An object field (an empty object when absent or on error).

@@ -89,6 +89,7 @@ json order_json(const FulfilmentOrder& o, Inventory& inventory, FulfilmentOrders
       {"accept_by", o.accept_by},
       {"ship_by", o.ship_by},
       {"on_hold", o.on_hold},
+      {"capacity_flag", o.capacity_flag},
       {"lines", lines},
       {"pick_walk", pick_walk},
       {"packages", packages},
@@ -137,6 +138,8 @@ void append_summary(std::string& out, const OrderSummary& s, bool overdue, std::
   append_number(out, s.accept_by);
   out += ",\"accept_in_ms\":";
   append_number(out, s.state == OrderState::routed ? s.accept_by - now : 0);
+  out += ",\"capacity_flag\":";
+  append_string(out, s.capacity_flag);
   out += ",\"customer_name\":";
   append_string(out, s.customer_name);
   out += ",\"id\":";
@@ -252,7 +255,7 @@ ApiResponse lookup(Routes& r, const ApiRequest& req) {
                             {"pick_list_id", pick_list_name(*list)}});
   // A count sheet's code: the count session it names.
   if (auto id = code.rfind("CS-", 0) == 0 ? count_session_id_from(code) : std::nullopt)
-    if (r.store.count_sessions().find(*id))
+    if (r.store.count_sessions().find(*id, false))
       return json_response({{"kind", "count_session"},
                             {"matched", "count_session"},
                             {"count_session_id", count_session_name(*id)}});
@@ -263,6 +266,13 @@ ApiResponse lookup(Routes& r, const ApiRequest& req) {
     if (parcel->package_no) out["package_no"] = *parcel->package_no;
     return json_response(out);
   }
+  // An inbound shipment's id or one of its labels (ASN, SSCC, PO number).
+  if (auto shipment = r.store.receiving().id_for_barcode(code))
+    return json_response(
+        {{"kind", "shipment"},
+         {"matched", *shipment == code ? "shipment_id" : "shipment_label"},
+         {"shipment_id", *shipment},
+         {"state", shipment_state_name(r.store.receiving().find(*shipment)->state)}});
   auto& inventory = r.store.inventory();
   auto sku = inventory.sku_for_barcode(code);
   const char* matched = "barcode";

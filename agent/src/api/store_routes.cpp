@@ -129,6 +129,15 @@ void add_returns(Routes& r) {
         });
 }
 
+// What each reason does to stock, for the terminal to say before the associate confirms.
+json reason_effects_json(const OrderPolicy& policy) {
+  json out = json::object();
+  for (const auto& e : policy.reason_effects)
+    out[e.reason] = {{"stock", stock_effect_name(e.stock)},
+                     {"avoid_store_hours", e.avoid_store_hours}};
+  return out;
+}
+
 void add_admin(Routes& r) {
   r.add("GET", "/api/v1/reference", Role::associate,
         [&r](const ApiRequest&, const Caller&, const CommandContext&) {
@@ -146,6 +155,8 @@ void add_admin(Routes& r) {
                {"sla",
                 {{"accept_warn_ms", std::int64_t{o.accept_warn_minutes} * 60 * 1000},
                  {"ship_warn_ms", std::int64_t{o.ship_warn_minutes} * 60 * 1000}}},
+               {"pause_reasons", kPauseReasons},
+               {"reason_effects", reason_effects_json(r.store.orders().policy())},
                {"dispositions", {"restock", "unsellable", "to_vendor"}},
                {"adjustment_kinds", {"receipt", "correction", "damage", "disposal"}}});
         });

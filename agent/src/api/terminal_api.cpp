@@ -382,6 +382,8 @@ TerminalApi::TerminalApi(asio::io_context& io, HttpServer& server, Store& store,
   api::add_print_routes(*s.routes);
   api::add_config_routes(*s.routes);
   api::add_pick_list_routes(*s.routes);
+  api::add_capacity_routes(*s.routes);
+  api::add_shipment_routes(*s.routes);
   api::add_count_session_routes(*s.routes);
   s.add_websocket();
   s.pushed_seq = store.outbox().last_seq();

@@ -59,6 +59,24 @@ class DemoCloudComponent : public agent::DaemonComponent {
   }
 };
 
+// One inbound shipment to try receiving on (README): an ASN from the brand's warehouse,
+// found by scanning its id, its label or its SSCC. Sent once per state directory: a
+// restarted demo keeps the shipment it already has, received in part or closed.
+void send_demo_shipment(CloudSimulator& sim, agent::Store& store, const std::string& store_id) {
+  const std::string id = "ASN-DEMO-1";
+  if (store.receiving().find(id)) return;
+  nlohmann::json lines = nlohmann::json::array({{{"sku", "SKU-10001"}, {"quantity", 6}},
+                                                {{"sku", "SKU-10002"}, {"quantity", 4}},
+                                                {{"sku", "SKU-10010"}, {"quantity", 12}}});
+  sim.enqueue(store_id, "shipment.inbound",
+              {{"shipment_id", id},
+               {"kind", "asn"},
+               {"source", "Central warehouse Kassel"},
+               {"barcodes", {"DEMO-ASN-1", "031234560000000015"}},
+               {"lines", lines},
+               {"expected_at", config::now_ms() + 2 * 3600 * 1000}});
+}
+
 class OwnedSimulator : public agent::DaemonComponent {
  public:
   explicit OwnedSimulator(std::unique_ptr<CloudSimulator> sim) : sim_(std::move(sim)) {}
@@ -106,6 +124,7 @@ Expected<std::vector<std::unique_ptr<agent::DaemonComponent>>, std::string> make
   int orders_so_far = 0;
   for (const auto& [state, n] : store.orders().count_by_state())
     orders_so_far += static_cast<int>(n);
+  send_demo_shipment(owned->sim(), store, s.store.id);
   auto generator = std::make_unique<DemoCloudComponent>(io, s.store.id, owned->sim(), orders_so_far,
                                                         first_orders);
   out.push_back(std::move(owned));

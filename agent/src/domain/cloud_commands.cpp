@@ -139,6 +139,10 @@ Result<CommandOutcome> CloudCommands::dispatch(const FeedCommand& cmd, const Com
       return CommandOutcome::applied;
     }
     if (cmd.type == "shipping_label.issued") return shipping_label(p, ctx);
+    if (cmd.type == "shipment.inbound") return inbound_shipment(p, ctx);
+    if (cmd.type == "shipment.cancelled")
+      return as_outcome(store_.receiving().cancel(text(p, "shipment_id", "payload"),
+                                                  text(p, "reason", "payload", false), ctx));
     if (cmd.type == "config.desired") {
       // Stored as received; the daemon's config rollout verifies, applies and reports it
       // (its outcome is an event of its own, config.applied/refused/rolled_back).
@@ -172,6 +176,41 @@ Result<CommandOutcome> CloudCommands::shipping_label(const json& p, const Comman
   label.received_at = ctx.now_ms;
   store_.print_jobs().store_carrier_label(label);
   return CommandOutcome::applied;
+}
+
+// A shipment on its way to the store (or an update of one), with the lines it should hold.
+Result<CommandOutcome> CloudCommands::inbound_shipment(const json& p, const CommandContext& ctx) {
+  if (!p.is_object()) bad("payload", "expected an object");
+  InboundShipment s;
+  s.id = text(p, "shipment_id", "payload");
+  const auto kind = shipment_kind_from(text(p, "kind", "payload"));
+  if (!kind) bad("payload.kind", "expected purchase_order, asn or transfer");
+  s.kind = *kind;
+  s.source = text(p, "source", "payload");
+  if (p.contains("barcodes")) {
+    const json& codes = array(p, "barcodes", "payload");
+    for (std::size_t i = 0; i < codes.size(); ++i) {
+      if (!codes[i].is_string())
+        bad("payload.barcodes[" + std::to_string(i) + "]", "expected a string");
+      s.barcodes.push_back(codes[i].get<std::string>());
+    }
+  }
+  const json& lines = array(p, "lines", "payload");
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string ip = "payload.lines[" + std::to_string(i) + "]";
+    s.lines.push_back({text(lines[i], "sku", ip), integer(lines[i], "quantity", ip, true)});
+  }
+  if (p.contains("expected_at") && !p.at("expected_at").is_null())
+    s.expected_at = integer(p, "expected_at", "payload", true);
+  auto ok = store_.receiving().announce(s, ctx);
+  if (!ok && ok.error().code != DomainErrc::illegal_transition &&
+      ok.error().code != DomainErrc::storage) {
+    // The domain names the field; here it is a field of the payload.
+    DomainError e = ok.error();
+    e.message = "payload." + e.message;
+    return unexpected(e);
+  }
+  return as_outcome(ok);
 }
 
 Result<CommandResult> CloudCommands::apply(const FeedCommand& cmd, std::int64_t now) {

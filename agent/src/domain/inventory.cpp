@@ -99,6 +99,8 @@ Result<void> Inventory::adjust(const StockAdjustment& a, const CommandContext& c
   std::vector<Movement> moves;
   switch (a.kind) {
     case AdjustmentKind::receipt:
+      moves = arrival(a.sku, a.quantity, false, kind, a.reason);
+      break;
     case AdjustmentKind::correction:
       moves.push_back({a.sku, Bucket::on_hand, a.quantity, kind, a.reason, std::nullopt});
       break;

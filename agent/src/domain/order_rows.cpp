@@ -27,7 +27,7 @@ std::optional<FulfilmentOrder> load_order(Database& db, const std::string& id) {
     auto s = db.prepare(
         "SELECT id, order_ref, state, delivery_method, customer, address, currency, routed_at, "
         "accept_by, ship_by, reject_reason, carrier, tracking, pickup_code, pickup_attempts, "
-        "updated_at, on_hold, pickup_shelf FROM fulfilment_order WHERE id=?");
+        "updated_at, on_hold, pickup_shelf, capacity_flag FROM fulfilment_order WHERE id=?");
     s.bind(1, id);
     if (!s.step()) return std::nullopt;
     o.id = s.text(0);
@@ -48,6 +48,7 @@ std::optional<FulfilmentOrder> load_order(Database& db, const std::string& id) {
     o.updated_at = s.int64(15);
     o.on_hold = s.int64(16) != 0;
     o.pickup_shelf = s.text(17);
+    o.capacity_flag = s.text(18);
   }
   {
     auto s = db.prepare(
@@ -105,7 +106,7 @@ void insert_order(Database& db, const FulfilmentOrder& o) {
   db.prepare(
         "INSERT INTO fulfilment_order (id, order_ref, state, delivery_method, customer, address, "
         "currency, routed_at, accept_by, ship_by, pickup_code, updated_at, customer_name, "
-        "phone_search) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+        "phone_search, capacity_flag) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
       .bind(1, o.id)
       .bind(2, o.order_ref)
       .bind(3, state_name(o.state))
@@ -120,6 +121,7 @@ void insert_order(Database& db, const FulfilmentOrder& o) {
       .bind(12, o.updated_at)
       .bind(13, o.customer.name)
       .bind(14, phone_search(o.customer.phone))
+      .bind(15, o.capacity_flag)
       .run();
   for (const auto& l : o.lines)
     db.prepare(

@@ -12,6 +12,7 @@
 #include "domain/transaction.hpp"
 #include "order_rows.hpp"
 #include "order_validation.hpp"
+#include "reason_effects.hpp"
 #include "search_text.hpp"
 #include "stock_ledger.hpp"
 #include "text_checks.hpp"
@@ -200,7 +201,10 @@ Result<void> FulfilmentOrders::receive(const FulfilmentOrder& routed, const Comm
     o.state = step->to;
     o.order_ref = o.order_ref.empty() ? o.id : o.order_ref;
     o.routed_at = ctx.now_ms;
-    o.accept_by = o.accept_by ? o.accept_by : ctx.now_ms + policy_.default_accept_sla_ms;
+    o.accept_by = o.accept_by ? o.accept_by
+                              : policy_.capacity.hours.after_open_time(
+                                    ctx.now_ms, policy_.default_accept_sla_ms);
+    o.capacity_flag = capacity_.flag_for_routed_order(ctx);
     o.updated_at = ctx.now_ms;
     o.packages.clear();
     o.pickup_attempts = 0;
@@ -220,6 +224,7 @@ Result<void> FulfilmentOrders::receive(const FulfilmentOrder& routed, const Comm
                     {"order_ref", o.order_ref},
                     {"state", state_name(o.state)},
                     {"accept_by", o.accept_by},
+                    {"capacity_flag", o.capacity_flag},
                     {"actor", ctx.actor.str()}},
                    ctx.now_ms);
     return {};
@@ -292,10 +297,12 @@ Result<void> FulfilmentOrders::accept(const std::string& id, const std::vector<A
     }
     nlohmann::json accepted_lines = nlohmann::json::array();
     nlohmann::json rejected_lines = nlohmann::json::array();
+    std::vector<RefusedUnits> refused_units;
     for (auto& l : o.lines) {
       const std::int64_t take = units->at(l.line_no), rest = l.open() - take;
       accepted_lines.push_back({{"line_no", l.line_no}, {"sku", l.sku}, {"quantity", take}});
       if (rest > 0) {
+        refused_units.push_back({l.sku, rest});
         l.rejected += rest;
         l.reject_reason = reason;
         update_line(db_, o.id, l);
@@ -304,9 +311,15 @@ Result<void> FulfilmentOrders::accept(const std::string& id, const std::vector<A
       }
       if (take > 0) ledger.reserve(o.id, l.line_no, l.sku, take);
     }
-    record(o, Outcome::to, "order.accepted",
-           {{"lines", lines_json(o)}, {"accepted", accepted_lines}, {"rejected", rejected_lines}},
-           ctx);
+    // After reserving: an empty shelf still holds what this order was just promised.
+    std::vector<Movement> moves;
+    const ReasonEffect effect = policy_.effect_of(reason);
+    for (const auto& units : refused_units)
+      if (auto ok = apply_stock_effect(ledger, effect, units, o.id, ctx, moves); !ok) return ok;
+    nlohmann::json payload = {
+        {"lines", lines_json(o)}, {"accepted", accepted_lines}, {"rejected", rejected_lines}};
+    if (!rejected_lines.empty()) describe_effect(payload, effect, moves);
+    record(o, Outcome::to, "order.accepted", std::move(payload), ctx);
     return {};
   });
 }
@@ -336,13 +349,22 @@ Result<void> FulfilmentOrders::reject(const std::string& id, const std::string& 
     // makes them available again, and the put-back list says what to reshelve.
     StockLedger ledger(db_);
     nlohmann::json put_back = nlohmann::json::array();
+    std::map<std::string, RefusedUnits> refused;
     for (const auto& l : o.lines) {
       ledger.release(o.id, l.line_no, l.quantity);
       if (l.picked > 0) put_back.push_back({{"sku", l.sku}, {"quantity", l.picked}});
+      auto& units = refused.try_emplace(l.sku, RefusedUnits{l.sku}).first->second;
+      units.quantity += l.open();  // the units nobody found; picked ones were found
+      units.put_back += l.picked;
     }
+    std::vector<Movement> moves;
+    const ReasonEffect effect = policy_.effect_of(reason);
+    for (const auto& [sku, units] : refused)
+      if (auto ok = apply_stock_effect(ledger, effect, units, o.id, ctx, moves); !ok) return ok;
     o.reject_reason = reason;
-    record(o, Outcome::to, "order.rejected",
-           {{"reason", reason}, {"lines", lines_json(o)}, {"put_back", put_back}}, ctx);
+    nlohmann::json payload = {{"reason", reason}, {"lines", lines_json(o)}, {"put_back", put_back}};
+    describe_effect(payload, effect, moves);
+    record(o, Outcome::to, "order.rejected", std::move(payload), ctx);
     return {};
   });
 }
@@ -444,25 +466,16 @@ Result<void> FulfilmentOrders::short_pick(const std::string& id, int line_no, st
     StockLedger ledger(db_);
     ledger.release(o.id, line_no, qty);
     std::vector<Movement> moves;
-    if (reason == "damaged") {
-      // Units found damaged on the shelf stay in the store but can no longer be sold.
-      auto level = ledger.level(line->sku);
-      const std::int64_t movable = std::min(qty, level->on_hand - level->unsellable);
-      if (movable > 0) {
-        Movement m{line->sku, Bucket::unsellable, movable, "damage", "short pick", o.id};
-        if (auto ok = ledger.post(m, ctx); !ok) return ok;
-        moves.push_back(m);
-      }
-    }
+    const ReasonEffect effect = policy_.effect_of(reason);
+    if (auto ok = apply_stock_effect(ledger, effect, {line->sku, qty}, o.id, ctx, moves); !ok)
+      return ok;
     const bool nothing_left = std::all_of(o.lines.begin(), o.lines.end(), [](const OrderLine& l) {
       return l.rejected == l.quantity;
     });
     if (nothing_left) o.reject_reason = "short_pick";
-    nlohmann::json payload = {{"line_no", line_no},
-                              {"sku", line->sku},
-                              {"quantity", qty},
-                              {"reason", reason},
-                              {"movements", movements_json(moves)}};
+    nlohmann::json payload = {
+        {"line_no", line_no}, {"sku", line->sku}, {"quantity", qty}, {"reason", reason}};
+    describe_effect(payload, effect, moves);
     with_tote(payload, tote);
     record(o, nothing_left ? Outcome::or_to : Outcome::to, "order.lines_short_picked",
            std::move(payload), ctx);
@@ -782,7 +795,21 @@ bool FulfilmentOrders::uncollected_overdue(OrderState state, std::int64_t ready_
                                            std::int64_t now_ms) const {
   // The queue's overdue filter (search) asks the same of its rows in SQL.
   return state == OrderState::ready_for_pickup && ready_at > 0 &&
-         now_ms - ready_at > policy_.return_uncollected_after_ms;
+         ready_at < uncollected_cutoff(now_ms);
+}
+
+std::int64_t FulfilmentOrders::uncollected_cutoff(std::int64_t now_ms) const {
+  // Days the store does not open do not count: walk back over the wait, then again over
+  // the closed days that walk crossed, until no more are crossed.
+  constexpr std::int64_t kDay = 24 * 3600 * 1000;
+  std::int64_t cutoff = now_ms - policy_.return_uncollected_after_ms;
+  for (int closed = 0, i = 0; i < 8; ++i) {
+    const int crossed = policy_.capacity.hours.closed_days_between(cutoff, now_ms);
+    if (crossed == closed) break;
+    closed = crossed;
+    cutoff = now_ms - policy_.return_uncollected_after_ms - closed * kDay;
+  }
+  return cutoff;
 }
 
 namespace {
@@ -919,7 +946,7 @@ constexpr std::string_view kQueueSelect =
     "WHERE l.order_id=o.id), "
     "CASE WHEN o.state='ready_for_pickup' THEN (SELECT coalesce(max(at),0) FROM order_history h "
     "WHERE h.order_id=o.id AND h.to_state='ready_for_pickup' AND "
-    "h.from_state<>'ready_for_pickup') ELSE 0 END AS ready_at "
+    "h.from_state<>'ready_for_pickup') ELSE 0 END AS ready_at, o.capacity_flag "
     "FROM fulfilment_order o WHERE (?2 IS NULL OR o.delivery_method=?2) "
     "AND (?9 IS NULL OR (o.state='ready_for_pickup' AND ready_at > 0 AND ready_at < ?9)) ";
 constexpr std::string_view kQueueState = "AND o.state=?1 ";
@@ -979,7 +1006,7 @@ Result<OrderPage> FulfilmentOrders::search(const OrderQuery& query) {
     s.bind_optional(8, barcode_sku);
   }
   if (query.overdue_at)
-    s.bind(9, *query.overdue_at - policy_.return_uncollected_after_ms);
+    s.bind(9, uncollected_cutoff(*query.overdue_at));
   else
     s.bind_null(9);
   while (s.step()) {
@@ -999,6 +1026,7 @@ Result<OrderPage> FulfilmentOrders::search(const OrderQuery& query) {
     o.lines = s.int64(8) >> 32;
     o.units = s.int64(8) & 0xFFFFFFFF;
     o.ready_at = s.int64(9);
+    o.capacity_flag = s.text(10);
     page.orders.push_back(std::move(o));
   }
   return page;

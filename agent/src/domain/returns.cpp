@@ -111,11 +111,12 @@ Result<ReturnReceipt> Returns::receive(const ReturnRequest& request, const Comma
           .bind(5, disposition_name(l.disposition))
           .bind(6, l.reason)
           .run();
-      std::vector<Movement> line_moves;
-      if (l.disposition != Disposition::to_vendor)
-        line_moves.push_back({l.sku, Bucket::on_hand, l.quantity, "return", l.reason, order_id});
-      if (l.disposition == Disposition::unsellable)
-        line_moves.push_back({l.sku, Bucket::unsellable, l.quantity, "return", l.reason, order_id});
+      // Sent to the vendor: never enters store stock.
+      const auto line_moves =
+          l.disposition == Disposition::to_vendor
+              ? std::vector<Movement>{}
+              : arrival(l.sku, l.quantity, l.disposition == Disposition::unsellable, "return",
+                        l.reason, order_id);
       for (const auto& m : line_moves) {
         if (auto ok = ledger.post(m, ctx); !ok) return unexpected(ok.error());
         moves.push_back(m);

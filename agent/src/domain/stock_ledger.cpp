@@ -113,6 +113,14 @@ Result<std::int64_t> StockLedger::sell(const std::string& sku, std::int64_t qty,
   return qty - take;
 }
 
+std::vector<Movement> arrival(const std::string& sku, std::int64_t quantity, bool unsellable,
+                              const std::string& kind, const std::string& reason,
+                              const std::optional<std::string>& order_id) {
+  std::vector<Movement> moves{{sku, Bucket::on_hand, quantity, kind, reason, order_id}};
+  if (unsellable) moves.push_back({sku, Bucket::unsellable, quantity, kind, reason, order_id});
+  return moves;
+}
+
 nlohmann::json movements_json(const std::vector<Movement>& movements) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& m : movements)

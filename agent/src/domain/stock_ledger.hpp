@@ -48,6 +48,13 @@ class StockLedger {
   Database& db_;
 };
 
+// Units arriving into the store (a receipt, a return): on_hand grows, and unsellable with it
+// for units that arrive unsellable (damaged); on_hand first, so unsellable <= on_hand holds
+// after each.
+std::vector<Movement> arrival(const std::string& sku, std::int64_t quantity, bool unsellable,
+                              const std::string& kind, const std::string& reason,
+                              const std::optional<std::string>& order_id = std::nullopt);
+
 nlohmann::json movements_json(const std::vector<Movement>& movements);
 
 }  // namespace fulfil::agent

@@ -16,6 +16,7 @@ Store::Store(std::unique_ptr<Database> db, OrderPolicy policy, StoreIdentity ide
       stations_(*db_),
       print_jobs_(*db_),
       remote_configs_(*db_, outbox_),
+      receiving_(*db_, outbox_, inventory_),
       count_sessions_(*db_, outbox_, inventory_) {}
 
 namespace {
@@ -82,6 +83,14 @@ OrderPolicy order_policy(const config::Settings& s) {
   p.default_accept_sla_ms = std::int64_t{s.orders.default_accept_sla_s} * 1000;
   p.reject_reasons = s.orders.reject_reasons;
   p.short_pick_reasons = s.orders.short_pick_reasons;
+  p.reason_effects.clear();
+  for (const auto& e : s.orders.reason_effects)
+    p.reason_effects.push_back(
+        {e.reason, stock_effect_from(e.stock).value_or(StockEffect::none), e.avoid_store_hours});
+  p.capacity.orders_per_day = s.capacity.orders_per_day;
+  for (std::size_t day = 0; day < 7; ++day)
+    p.capacity.hours.week[day] = OpeningHours::interval_from(s.capacity.opening_hours[day]);
+  p.capacity.hours.closed_dates = s.capacity.closed_dates;
   p.pickup_code_max_attempts = s.orders.pickup_code_max_attempts;
   p.allow_negative_available = s.inventory.allow_negative_available;
   p.return_uncollected_after_ms = std::int64_t{s.pickup.return_after_days} * 24 * 3600 * 1000;

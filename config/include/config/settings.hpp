@@ -53,6 +53,12 @@ struct Settings {
     int expiry_sweep_s = 0;
     std::vector<std::string> reject_reasons;
     std::vector<std::string> short_pick_reasons;
+    struct ReasonEffect {
+      std::string reason;
+      std::string stock;  // none | count_zero | reduce_on_hand | unsellable
+      int avoid_store_hours = 0;
+    };
+    std::vector<ReasonEffect> reason_effects;
     std::vector<std::string> carriers;
     std::vector<std::string> box_types;
     int pickup_code_max_attempts = 0;
@@ -62,6 +68,11 @@ struct Settings {
   struct Pickup {
     int return_after_days = 0;
   } pickup;
+  struct Capacity {
+    std::int64_t orders_per_day = -1;        // -1: unlimited
+    std::vector<std::string> opening_hours;  // Monday first: "09:00-21:00", "" closed
+    std::vector<std::string> closed_dates;   // "2026-12-25"
+  } capacity;
   struct Inventory {
     bool allow_negative_available = false;
   } inventory;
