@@ -100,11 +100,11 @@ function option(value, label = value) {
   return h("option", { value }, label);
 }
 
-function fillSelect(select, values, placeholder) {
+function fillSelect(select, values, placeholder, label = humanize) {
   const keep = select.value;
   clear(select);
   if (placeholder) select.append(option("", placeholder));
-  for (const v of values) select.append(option(v, humanize(v)));
+  for (const v of values) select.append(option(v, label(v)));
   if (values.includes(keep)) select.value = keep;
 }
 
@@ -522,6 +522,7 @@ function route() {
     order: () => openOrder(decodeURIComponent(arg)),
     wave: () => openWave(decodeURIComponent(arg)),
     manifest: showManifest,
+    receiving: () => showReceiving(decodeURIComponent(arg)),
     returns: showReturns,
     stock: showStock,
     count: () => openCount(decodeURIComponent(arg)),
@@ -757,8 +758,9 @@ async function fetchOrders(states, method, q) {
 async function loadQueue() {
   const q = app.queue;
   const states = q.filter === "todo" ? ACTIVE_STATES : [ALL_STATES.includes(q.filter) ? q.filter : ""];
-  const [data, lists] = await Promise.all([fetchOrders(states, q.method, q.q), api("GET", "/api/v1/pick-lists")]);
+  const [data, lists, capacity] = await Promise.all([fetchOrders(states, q.method, q.q), api("GET", "/api/v1/pick-lists"), api("GET", "/api/v1/capacity")]);
   q.waves = lists.pick_lists;
+  renderCapacity(capacity);
   const receivedAt = Date.now();
   app.clockSkewMs = data.now - receivedAt;
   const orders = data.orders;
@@ -877,12 +879,46 @@ function renderQueue() {
           h("span", { class: "customer", testid: "queue-customer" }, o.customer_name || ""),
           h("span", { class: "units" }, `${o.units} item${o.units === 1 ? "" : "s"}`),
           h("span", { class: "muted id" }, o.id),
+          o.capacity_flag ? h("span", { class: "badge capacity-flag", testid: "queue-capacity-flag", title: "Routed while the store was not taking orders" }, CAPACITY_FLAG_WORDS[o.capacity_flag] || humanize(o.capacity_flag)) : null,
           due,
         ),
       ),
     );
   }
   tick();
+}
+
+// What the store takes: a bar above the queue when it is not taking orders (or has a daily
+// limit), and a manager's pause and resume.
+const CAPACITY_FLAG_WORDS = { paused: "Came while paused", closed: "Came while closed", over_capacity: "Over capacity" };
+
+function renderCapacity(c) {
+  app.capacity = c;
+  const manager = app.session && app.session.role === "manager";
+  const limited = c.orders_per_day !== null;
+  let text = "";
+  if (c.pause) text = `Not taking orders: paused, ${humanize(c.pause.reason)}${c.pause.note ? ` (${c.pause.note})` : ""}${c.pause.paused_until ? ` until ${time(c.pause.paused_until)}` : ""}.`;
+  else if (!c.open_now) text = "Closed now (opening hours): orders routed now wait for the opening.";
+  else if (c.flag_now === "over_capacity") text = `Today's capacity is used up: ${c.routed_today} of ${c.orders_per_day} orders.`;
+  else if (limited) text = `${c.remaining_today} of ${c.orders_per_day} orders left today.`;
+  $("capacity-bar").hidden = !text && !manager;
+  $("capacity-bar").dataset.taking = String(c.taking_orders);
+  $("capacity-text").textContent = text;
+  $("capacity-toggle").hidden = !manager;
+  $("capacity-toggle").textContent = c.pause ? "Resume taking orders" : "Pause taking orders";
+}
+
+async function toggleCapacity() {
+  if (app.capacity && app.capacity.pause) {
+    renderCapacity(await api("POST", "/api/v1/capacity/resume", {}));
+    return toast("Taking orders again");
+  }
+  const values = await ask("Pause taking orders", [
+    { name: "reason", label: "Why", type: "select", options: app.reference.pause_reasons || ["other"] },
+  ], "Pause");
+  if (!values) return;
+  renderCapacity(await api("POST", "/api/v1/capacity/pause", { reason: values.reason }));
+  toast("Paused: the cloud routes no more orders here until you resume");
 }
 
 // An accepted order's tick box: ticked orders go on the next pick list together.
@@ -1154,9 +1190,22 @@ async function returnToStock(o) {
   showNotice(`${updated.order_ref} returned to stock: put its ${items} item${items === 1 ? "" : "s"} back on the shelf${o.pickup_shelf ? ` (from ${o.pickup_shelf})` : ""}.`, "returned_uncollected");
 }
 
+// What a reason does to stock (the store's rejection policy), said before confirming: an
+// associate who picks "out of stock" should know the shelf is then counted empty.
+const STOCK_EFFECT_WORDS = {
+  count_zero: "the shelf is counted as empty",
+  reduce_on_hand: "stock is reduced by the missing units",
+  unsellable: "the units are booked as damaged",
+};
+function reasonLabel(reason) {
+  const effect = ((app.reference && app.reference.reason_effects) || {})[reason];
+  const words = effect && STOCK_EFFECT_WORDS[effect.stock];
+  return words ? `${humanize(reason)} (${words})` : humanize(reason);
+}
+
 async function rejectOrder(o) {
   const values = await ask("Reject this order", [
-    { name: "reason", label: "Reason", type: "select", options: app.reference.reject_reasons },
+    { name: "reason", label: "Reason", type: "select", options: app.reference.reject_reasons, label_of: reasonLabel },
   ], "Reject order");
   if (values) await post(o, "reject", { reason: values.reason });
 }
@@ -1265,11 +1314,16 @@ function openFound(hit) {
     location.hash = `#/wave/${enc(hit.pick_list_id)}`;
     return;
   }
+  if (hit.kind === "shipment") {
+    toast(`Opened delivery ${hit.shipment_id}`);
+    location.hash = `#/receiving/${enc(hit.shipment_id)}`;
+    return;
+  }
   toast(`Opened order ${hit.order_ref || hit.order_id}`);
   location.hash = `#/order/${enc(hit.order_id)}`;
 }
 
-const opens = (hit) => hit && ["order", "pick_list", "count_session"].includes(hit.kind);
+const opens = (hit) => hit && ["order", "pick_list", "count_session", "shipment"].includes(hit.kind);
 
 // The top bar's field: a scan or typed text from any screen. A code that names an order
 // opens it; anything else (a name, a phone number, an item) searches the queue.
@@ -2458,6 +2512,8 @@ function scanTarget() {
       return primaryInput() || find;
     case "manifest":
       return $("manifest-scan");
+    case "receiving":
+      return $("receiving-scan");
     case "wave":
       return $("wave-scan-card").hidden ? find : $("wave-scan");
     case "returns": {
@@ -2534,7 +2590,7 @@ function ask(title, fields, confirmLabel) {
     let input;
     if (f.type === "select") {
       input = h("select", { class: "big-input", required: true });
-      fillSelect(input, f.options, "— choose —");
+      fillSelect(input, f.options, "— choose —", f.label_of);
     } else {
       input = h("input", { class: "big-input", type: f.type, min: f.min, max: f.max, required: true, value: f.value === undefined ? "" : String(f.value) });
     }
@@ -2664,6 +2720,120 @@ function renderManifest(m) {
       h("tr", {}, h("td", {}, p.order_ref), h("td", {}, String(p.package_no)), h("td", {}, p.box_type), h("td", {}, grams(p.weight_g)),
         h("td", {}, p.tracking || "—"), h("td", {}, p.recipient), h("td", {}, p.postcode), h("td", {}, p.country)),
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Receiving deliveries (inbound shipments the cloud announced)
+// ---------------------------------------------------------------------------------------
+
+const SHIPMENT_KIND_WORDS = { asn: "Delivery", purchase_order: "Purchase order", transfer: "Transfer" };
+const shipmentKind = (kind) => SHIPMENT_KIND_WORDS[kind] || humanize(kind);
+const DISCREPANCY_WORDS = { none: "Complete", short: "Short", over: "Over", unexpected: "Not on the delivery" };
+
+async function showReceiving(id) {
+  showScreen("receiving");
+  app.shipment = null;
+  await run(null, () => (id ? loadShipment(id) : loadShipments()));
+}
+
+async function loadShipments() {
+  const data = await api("GET", "/api/v1/shipments");
+  $("receiving-list").hidden = false;
+  $("receiving-shipment").hidden = true;
+  $("receiving-title").textContent = "Receive a delivery";
+  $("receiving-empty").hidden = data.shipments.length > 0;
+  const body = clear($("receiving-shipments"));
+  for (const s of data.shipments)
+    body.append(
+      h("tr", { testid: `shipment-row-${s.id}` },
+        h("td", {}, h("a", { href: `#/receiving/${enc(s.id)}` }, s.id), " ", h("span", { class: "muted" }, shipmentKind(s.kind))),
+        h("td", {}, s.source),
+        h("td", { class: "wide-only" }, s.expected_at ? time(s.expected_at) : "—"),
+        h("td", { class: "num" }, `${s.totals.received} / ${s.totals.expected}`)),
+    );
+}
+
+async function loadShipment(id) {
+  renderShipment(await api("GET", `/api/v1/shipments/${enc(id)}`));
+}
+
+function renderShipment(s) {
+  app.shipment = s;
+  $("receiving-list").hidden = true;
+  $("receiving-shipment").hidden = false;
+  $("receiving-title").textContent = `${shipmentKind(s.kind)} ${s.id} from ${s.source}`;
+  const t = s.totals;
+  $("receiving-totals").textContent =
+    s.state === "closed" || s.state === "cancelled"
+      ? `${s.state === "closed" ? "Closed" : "Cancelled"}: ${t.received} of ${t.expected} units received${t.damaged ? `, ${t.damaged} damaged` : ""}.`
+      : `${t.received} of ${t.expected} units received${t.damaged ? `, ${t.damaged} damaged` : ""}; ${t.open} still expected.`;
+  const body = clear($("receiving-lines"));
+  for (const l of s.lines)
+    body.append(
+      h("tr", { testid: `shipment-line-${l.sku}`, class: l.discrepancy === "none" ? "done" : "" },
+        h("td", {}, h("span", { class: "strong" }, l.sku), " ", h("span", { class: "muted" }, l.title)),
+        h("td", { class: "wide-only" }, l.bin || "—"),
+        h("td", { class: "num" }, String(l.expected)),
+        h("td", { class: "num strong", testid: `shipment-received-${l.sku}` }, String(l.received)),
+        h("td", { class: "num" }, String(l.damaged)),
+        h("td", { testid: `shipment-status-${l.sku}` }, l.discrepancy === "short" && l.received === 0 ? "Expected" : DISCREPANCY_WORDS[l.discrepancy] || humanize(l.discrepancy))),
+    );
+  const open = s.state === "expected" || s.state === "receiving";
+  $("receiving-close").hidden = !open;
+  $("receiving-hint").textContent = open
+    ? "Scan each item in. Tick Damaged before scanning a damaged unit: it is received as unsellable."
+    : "This delivery is closed: nothing more can be received on it.";
+}
+
+// A scan on the receiving screen: a delivery's label opens it; an item is received into the
+// open delivery (the units and damaged tick apply to this scan only).
+async function receivingScan(code) {
+  if (!app.shipment || (app.shipment.state !== "expected" && app.shipment.state !== "receiving")) {
+    const hit = await lookup(code);
+    if (hit && hit.kind === "shipment") return openFound(hit);
+    sound.error();
+    flash(document.body, "flash-error");
+    return showAlert("error", `${code}: ${hit ? "not a delivery: open a delivery first, then scan its items" : "no delivery or item of this store has that code"}.`, "not_a_shipment");
+  }
+  const quantity = Math.max(1, Number($("receiving-qty").value) || 1);
+  const damaged = $("receiving-damaged").checked;
+  try {
+    const r = await api("POST", `/api/v1/shipments/${enc(app.shipment.id)}/receive`, { barcode: code, quantity, damaged });
+    clearAlert();
+    sound.ok();
+    renderShipment(r.shipment);
+    flash($(`shipment-line-${r.sku}`) || document.body, "flash-line");
+    toast(`${r.quantity} × ${r.sku}${damaged ? " (damaged)" : ""} received${r.discrepancy === "over" ? ": more than expected" : r.discrepancy === "unexpected" ? ": not on the delivery" : ""}`);
+  } catch (e) {
+    if (e.status === 404 || e.code === "unknown_barcode") {
+      const hit = await lookup(code).catch(() => null);
+      if (hit && hit.kind === "shipment") return openFound(hit);
+    }
+    sound.error();
+    flash(document.body, "flash-error");
+    throw e;
+  } finally {
+    $("receiving-qty").value = "1";
+    $("receiving-damaged").checked = false;
+  }
+}
+
+function onReceivingScanKey(e) {
+  if (e.key !== "Enter") return;
+  e.preventDefault();
+  const code = e.target.value.trim();
+  e.target.value = "";
+  if (code) run(null, () => receivingScan(code));
+}
+
+async function closeShipment() {
+  const s = app.shipment;
+  if (!s) return;
+  const short = s.totals.open;
+  if (short > 0 && !(await ask(`Close ${s.id} with ${short} unit${short === 1 ? "" : "s"} not received?`, [], "Receive and close"))) return;
+  const closed = await api("POST", `/api/v1/shipments/${enc(s.id)}/close`, {});
+  renderShipment(closed.shipment || closed);
+  toast(`Delivery ${s.id} closed: the differences are reported`);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2973,6 +3143,9 @@ function wire() {
     $("handover-submit").click();
   });
   $("manifest-scan").addEventListener("keydown", onManifestScanKey);
+  $("receiving-scan").addEventListener("keydown", onReceivingScanKey);
+  $("capacity-toggle").addEventListener("click", (e) => run(e.currentTarget, toggleCapacity));
+  $("receiving-close").addEventListener("click", (e) => run(e.currentTarget, closeShipment));
   $("wave-scan").addEventListener("keydown", onWaveScanKey);
   $("count-scan").addEventListener("keydown", onCountScanKey);
   $("count-qty").addEventListener("keydown", (e) => e.key === "Enter" && (e.preventDefault(), $("count-scan").focus()));

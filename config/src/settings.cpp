@@ -229,6 +229,9 @@ Expected<Settings, ConfigErrors> from_document(const json& doc, const std::strin
   }
   s.capacity.closed_dates = cap["closed_dates"].get<std::vector<std::string>>();
   s.inventory.allow_negative_available = merged["inventory"]["allow_negative_available"];
+  s.pos.drop_folder = merged["pos"]["drop_folder"];
+  s.pos.drop_till_id = merged["pos"]["drop_till_id"];
+  s.pos.drop_poll_s = merged["pos"]["drop_poll_s"];
   const json& y = merged["sync"];
   s.sync.cloud_url = y["cloud_url"];
   while (!s.sync.cloud_url.empty() && s.sync.cloud_url.back() == '/') s.sync.cloud_url.pop_back();

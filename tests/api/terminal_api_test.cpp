@@ -2135,3 +2135,113 @@ TEST_CASE("count sessions over HTTP: planned by bin, counted blind by two, revie
 
 }  // namespace
 }  // namespace fulfil::test
+
+namespace fulfil::test {
+namespace {
+
+json till_sale(const std::string& id, std::int64_t qty, const std::string& till = "till-1") {
+  return {{"till_id", till},
+          {"transaction_id", id},
+          {"kind", "sale"},
+          {"lines", json::array({{{"sku", "SKU-0001"}, {"quantity", qty}}})}};
+}
+
+TEST_CASE("a till (role pos) posts its sales once; it may call nothing else, nor associates it") {
+  ApiServer s;
+  const std::string till_token = s.pair("pos", "Till 1");
+  ApiClient till(s.port, till_token);
+  CHECK(till.get("/api/v1/session").status == 403);  // nothing but the POS routes
+  CHECK(till.get("/api/v1/orders").status == 403);
+  CHECK(till.get("/api/v1/inventory/SKU-0001").error_code() == "forbidden");
+  CHECK(till.post("/api/v1/inventory/adjustments",
+                  {{"sku", "SKU-0001"}, {"kind", "receipt"}, {"quantity", 5}})
+            .status == 403);
+  CHECK(till.post("/api/v1/pairing-codes", {{"role", "manager"}}).status == 403);
+  CHECK(websocket_refusal(s.port, "/api/v1/events?token=" + till_token) == 403);
+
+  auto first = till.post("/api/v1/pos/transactions", till_sale("R-1", 2));
+  REQUIRE(first.status == 201);
+  CHECK(first.json()["duplicate"] == false);
+  CHECK(first.json()["lines"][0]["on_hand"] == 48);
+  const auto after_first = s.fingerprint_without_audit();
+  for (int retry = 0; retry < 3; ++retry) {
+    auto again = till.post("/api/v1/pos/transactions", till_sale("R-1", 2));
+    CHECK(again.status == 200);
+    CHECK(again.json()["duplicate"] == true);
+    CHECK(again.json()["event_seq"] == first.json()["event_seq"]);
+  }
+  CHECK(s.fingerprint_without_audit() == after_first);
+  auto conflict = till.post("/api/v1/pos/transactions", till_sale("R-1", 3));
+  CHECK(conflict.status == 409);
+  CHECK(conflict.error_code() == "duplicate");
+  CHECK(conflict.json()["error"]["message"].get<std::string>().find("till-1/R-1") !=
+        std::string::npos);
+  auto read = till.get("/api/v1/pos/transactions/till-1/R-1");
+  CHECK(read.status == 200);
+  CHECK(read.json()["lines"][0]["quantity"] == 2);
+  CHECK(till.get("/api/v1/pos/transactions/till-1/R-404").status == 404);
+
+  ApiClient associate(s.port, s.pair("associate"));
+  auto refused = associate.post("/api/v1/pos/transactions", till_sale("R-2", 1));
+  CHECK(refused.status == 403);
+  CHECK(refused.error_code() == "forbidden");
+  CHECK(associate.get("/api/v1/pos/transactions/till-1/R-1").status == 403);
+  ApiClient manager(s.port, s.pair("manager"));
+  CHECK(manager.post("/api/v1/pos/transactions", till_sale("R-3", 1, "back-office")).status == 201);
+  CHECK(manager.get("/api/v1/inventory/SKU-0001").json()["on_hand"] == 47);
+  CHECK(s.on_loop([&] { return invariant_violations(s.store->db()); }).empty());
+
+  // A restart: the key is on disk, the till's retry is still a duplicate.
+  s.restart();
+  till = ApiClient(s.port, till_token);
+  auto after_restart = till.post("/api/v1/pos/transactions", till_sale("R-1", 2));
+  CHECK(after_restart.status == 200);
+  CHECK(after_restart.json()["duplicate"] == true);
+  CHECK(s.on_loop([&] { return count_rows(s.store->db(), "till_transaction"); }) == 2);
+}
+
+TEST_CASE("a till's bad request is refused, naming the field, and changes nothing") {
+  ApiServer s;
+  ApiClient till(s.port, s.pair("pos", "Till 2"));
+  const auto before = s.fingerprint_without_audit();
+  auto malformed = till.send("POST", "/api/v1/pos/transactions", "{\"transaction_id\": ");
+  CHECK(malformed.status == 400);
+  CHECK(malformed.error_code() == "malformed_json");
+  CHECK(till.send("POST", "/api/v1/pos/transactions", "[]").error_code() == "malformed_json");
+  CHECK(till.send("POST", "/api/v1/pos/transactions", "").error_code() == "missing_field");
+  auto no_lines = till.post("/api/v1/pos/transactions",
+                            {{"till_id", "till-2"}, {"transaction_id", "R-1"}, {"kind", "sale"}});
+  CHECK(no_lines.status == 422);
+  CHECK(no_lines.error_code() == "missing_field");
+  auto extra = till_sale("R-1", 1);
+  extra["lines"][0]["price"] = 999;
+  auto unknown_field = till.post("/api/v1/pos/transactions", extra);
+  CHECK(unknown_field.status == 400);
+  CHECK(unknown_field.error_code() == "unknown_field");
+  CHECK(unknown_field.json()["error"]["message"].get<std::string>().find("lines[0].price") !=
+        std::string::npos);
+  auto gift = till_sale("R-1", 1);
+  gift["kind"] = "gift";
+  auto bad_kind = till.post("/api/v1/pos/transactions", gift);
+  CHECK(bad_kind.status == 422);
+  CHECK(bad_kind.error_code() == "invalid_field");
+  CHECK(bad_kind.json()["error"]["message"] == "kind: must be sale or return, not 'gift'");
+  auto unknown = till_sale("R-1", 1);
+  unknown["lines"].push_back({{"barcode", "4006381333931"}, {"quantity", 1}});
+  auto r = till.post("/api/v1/pos/transactions", unknown);
+  CHECK(r.status == 422);
+  CHECK(r.error_code() == "unknown_sku");
+  CHECK(r.json()["error"]["message"].get<std::string>().find("lines[1].barcode") !=
+        std::string::npos);
+  auto zero = till.post("/api/v1/pos/transactions", till_sale("R-1", 0));
+  CHECK(zero.status == 422);
+  CHECK(zero.error_code() == "invalid_argument");
+  auto hostile = till_sale("R-1", 1);
+  hostile["lines"][0]["sku"] = "SKU-0001\x1b[2J";
+  CHECK(till.post("/api/v1/pos/transactions", hostile).status == 422);
+  CHECK(till.post("/api/v1/pos/transactions", till_sale("R-1", 1, "")).status == 422);
+  CHECK(s.fingerprint_without_audit() == before);
+}
+
+}  // namespace
+}  // namespace fulfil::test

@@ -891,7 +891,7 @@ async function scenarioWave(env, tablet, manager, taken) {
 
 // Every screen at a tablet's or a phone's width: nothing wider than the viewport.
 async function scenarioNarrowScreens(phone, sku, device) {
-  for (const screen of ["queue", "manifest", "returns", "stock", "count", "devices"]) {
+  for (const screen of ["queue", "manifest", "receiving", "returns", "stock", "count", "devices"]) {
     await phone.page.evaluate((s) => (location.hash = `#/${s}`), screen);
     await phone.t.tid(`screen-${screen}`).waitFor();
     if (screen === "stock") {
@@ -909,7 +909,7 @@ async function scenarioNarrowScreens(phone, sku, device) {
   await phone.page.locator('[data-testid^="wave-stop-"]').first().waitFor();
   await checkNoOverflow(phone.page, `${device} pick list screen`);
   await phone.shot(`28-${device}-wave`);
-  log(`  ${device}: queue, manifest, returns, stock, count, devices and a pick list fit ${phone.page.viewportSize().width} px`);
+  log(`  ${device}: queue, manifest, receiving, returns, stock, count, devices and a pick list fit ${phone.page.viewportSize().width} px`);
 }
 
 // V: a count session — the manager plans a count of bin prefix A03; two associates (the
@@ -1031,6 +1031,77 @@ async function scenarioCount(env, tablet, phone, manager, managerPage) {
   log(`  approved: ${l1.sku} ${l1.on_hand}→5 (3 received after its count kept), ${l3.sku} unchanged (2 received before its count), ${l4.sku} recounted`);
   await tablet.page.evaluate(() => (location.hash = "#/queue"));
   await managerPage.evaluate(() => (location.hash = "#/queue"));
+}
+
+// R: a delivery the demo cloud announced (ASN-DEMO-1), received on the tablet by scanning:
+// found by its label, items in one by one and several at once, a damaged unit, an item the
+// delivery does not list, an unknown code refused; closed with what was short reported.
+async function scenarioReceiving(tablet) {
+  log("R: receiving a delivery by scanning");
+  const { page, t } = tablet;
+  await page.evaluate(() => (location.hash = "#/receiving"));
+  await t.tid("shipment-row-ASN-DEMO-1").waitFor();
+  await checkNoOverflow(page, "tablet receiving list");
+  await t.expectFocus("receiving-scan");
+  await t.wedge("DEMO-ASN-1");
+  await t.tid("shipment-line-SKU-10001").waitFor();
+  const received = async (sku, n, what) => {
+    try {
+      await page.locator(`[data-testid="shipment-received-${sku}"]`, { hasText: new RegExp(`^${n}$`) }).waitFor({ timeout: STEP_TIMEOUT_MS });
+    } catch {
+      throw new TestFailure(`${what}: ${sku} does not show ${n} received; banner: ${await t.alertText()}`);
+    }
+  };
+  await t.wedge("2010000000014");
+  await received("SKU-10001", 1, "one scan");
+  await t.wedge("2010000000014");
+  await received("SKU-10001", 2, "a second scan");
+  await t.tid("receiving-qty").fill("4");
+  await t.tid("receiving-scan").focus();
+  await t.wedge("2010000000014");
+  await received("SKU-10001", 6, "4 at once");
+  await t.tid("receiving-damaged").check();
+  await t.tid("receiving-scan").focus();
+  await t.wedge("2010000000021");
+  await received("SKU-10002", 1, "a damaged unit");
+  check(!(await t.tid("receiving-damaged").isChecked()), "the damaged tick stays on after its scan");
+  await t.tid("receiving-scan").focus();
+  await t.wedge("2010000000038"); // SKU-10003: not on the delivery
+  await received("SKU-10003", 1, "an item not on the delivery");
+  const status = await t.tid("shipment-status-SKU-10003").innerText();
+  check(/not on the delivery/i.test(status), `the unexpected item's status reads "${status}"`);
+  await t.tid("receiving-scan").focus();
+  await t.wedge("9999999999994");
+  await t.expectErrorBanner("unknown_barcode", "an unknown code at receiving");
+  await sleep(400); // the banner's pop animation scales it up for a moment
+  await checkNoOverflow(page, "tablet delivery being received");
+  await t.shot("30-receiving");
+  await t.tid("receiving-close").click();
+  await t.tid("dialog-confirm").click();
+  await page.locator('[data-testid="receiving-totals"]', { hasText: /^Closed/ }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  const s = await t.api("/api/v1/shipments/ASN-DEMO-1");
+  check(s.state === "closed", `the delivery is ${s.state} after closing`);
+  const line = (sku) => s.lines.find((l) => l.sku === sku) || {};
+  check(line("SKU-10001").discrepancy === "none" && line("SKU-10002").damaged === 1 && line("SKU-10003").discrepancy === "unexpected" && line("SKU-10010").discrepancy === "short",
+    `closed delivery's lines: ${JSON.stringify(s.lines)}`);
+  log(`  ASN-DEMO-1: ${s.totals.received} of ${s.totals.expected} received, ${s.totals.damaged} damaged; ${s.discrepancies.map((d) => `${d.kind} ${d.sku}`).join(", ")}`);
+}
+
+// A manager pauses taking orders ("short staffed") from the queue and resumes.
+async function scenarioCapacity(page, t) {
+  log("P: a manager pauses taking orders, then resumes");
+  await page.evaluate(() => (location.hash = "#/queue"));
+  await t.tid("capacity-toggle").click();
+  await t.tid("dialog-reason").selectOption("short_staffed");
+  await t.tid("dialog-confirm").click();
+  await page.locator('[data-testid="capacity-text"]', { hasText: "paused, short staffed" }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  const paused = await t.api("/api/v1/capacity");
+  check(paused.paused && paused.flag_now === "paused", `capacity after pausing: ${JSON.stringify(paused)}`);
+  await t.shot("31-paused");
+  await t.tid("capacity-toggle").click();
+  await page.locator('[data-testid="capacity-toggle"]', { hasText: "Pause taking orders" }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  check((await t.api("/api/v1/capacity")).taking_orders, "the store does not take orders after resuming");
+  log("  paused (short staffed) and resumed; the router was told both");
 }
 
 // J: fulfild goes away: the queue keeps what it showed, marked stale, actions wait; it comes
@@ -1400,6 +1471,8 @@ async function main() {
     await scenarioClaims(env, tablet, t, page, taken);
     await scenarioAlerts(tablet);
     await scenarioWave(env, tablet, t, taken);
+    await scenarioReceiving(tablet);
+    await scenarioCapacity(page, t);
     await scenarioNarrowScreens(phone, "SKU-1", "phone");
     await scenarioNarrowScreens(tablet, "SKU-1", "tablet");
     await scenarioCount(env, tablet, phone, t, page);

@@ -63,6 +63,7 @@ const std::map<std::string, std::string> kEventOf = {
     {"adjust", "stock.adjusted"},
     {"shiprecv", "shipment.item_received"},
     {"shipclose", "shipment.received"},
+    {"till", "stock.till_transaction"},
 };
 
 std::int64_t scalar(Database& db, const std::string& sql) {
@@ -101,7 +102,9 @@ void check_against_journal(Store& store, const std::vector<Told>& told) {
       problem = "its event is missing";
     else if (e.text(0) != kEventOf.at(t.kind))
       problem = "its event is " + e.text(0);
-    else if (t.kind != "seed" && (t.kind == "return" ? e.text(2) : e.text(1)) != t.subject)
+    else if (t.kind == "till"
+                 ? e.text(1) != "crash-till/" + t.subject
+                 : t.kind != "seed" && (t.kind == "return" ? e.text(2) : e.text(1)) != t.subject)
       problem = "its event is about " + e.text(1);
     previous = t.seq;
     if (!problem.empty() && ++wrong <= 10)
@@ -163,6 +166,22 @@ void check_consistency(Store& store) {
   expect_none(db, "stock adjustment events without a movement",
               "SELECT e.seq FROM outbox e WHERE e.type='stock.adjusted' AND NOT EXISTS "
               "(SELECT 1 FROM ledger l WHERE l.event_seq=e.seq)");
+  // Every till transaction applied once: one row, one event, its lines' stock moved once.
+  expect_none(db, "till transactions without exactly one event",
+              "SELECT t.transaction_id FROM till_transaction t WHERE (SELECT count(*) FROM outbox "
+              "e WHERE e.type='stock.till_transaction' AND e.subject=t.till_id||'/'||"
+              "t.transaction_id) != 1 OR NOT EXISTS (SELECT 1 FROM outbox e WHERE "
+              "e.seq=t.event_seq AND e.type='stock.till_transaction')");
+  expect_none(db, "till events without a till transaction",
+              "SELECT e.seq FROM outbox e WHERE e.type='stock.till_transaction' AND NOT EXISTS "
+              "(SELECT 1 FROM till_transaction t WHERE t.till_id||'/'||t.transaction_id="
+              "e.subject)");
+  expect_none(db, "till transactions whose stock moved other than once by their lines",
+              "SELECT t.transaction_id FROM till_transaction t WHERE (SELECT coalesce(sum("
+              "l.delta), 0) FROM ledger l WHERE l.bucket='on_hand' AND l.reason='till '||"
+              "t.till_id||' transaction '||t.transaction_id) != (CASE t.kind WHEN 'sale' THEN -1 "
+              "ELSE 1 END) * (SELECT sum(json_extract(value, '$.quantity')) FROM "
+              "json_each(t.result, '$.lines'))");
   expect_none(db, "adjustment movements reported by another kind of event",
               "SELECT l.id FROM ledger l JOIN outbox e ON e.seq=l.event_seq WHERE l.kind IN "
               "('receipt', 'correction', 'damage', 'disposal') AND e.type != 'stock.adjusted' "

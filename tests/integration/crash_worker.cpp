@@ -9,12 +9,17 @@
 // sequence number of the one event the command wrote. Orders have ids CR-ROUND-N; a new
 // round first finishes the orders an earlier round left half-way, as an associate would,
 // and goes on receiving the inbound shipment an earlier round left open (SUBJECT: its id).
+// Till transactions (till "crash-till", ids T-ROUND-N, SUBJECT the id) are noted in
+// STATE_DIR/till-attempts before they are sent and sent twice (a till retrying after a
+// timeout); a new round first sends the last ones again, as a till does that never heard
+// back. Only the send that applied one is journalled: the others must be duplicates.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "domain/store.hpp"
 
@@ -186,6 +191,53 @@ void receive_step(Store& store, int n, const CommandContext& ctx) {
   told("shiprecv", id, store);
 }
 
+// The till: what it rang up, by the number in its id.
+TillTransaction till_transaction(const std::string& id) {
+  const int n = order_number(id);
+  return {"crash-till",
+          id,
+          n % 5 == 4 ? TillKind::ret : TillKind::sale,
+          {{kSkus[n % 8], TillCode::sku, 1 + n % 3}, {kSkus[(n + 1) % 8], TillCode::sku, 1}},
+          std::nullopt};
+}
+
+// Sends a till transaction (again); journals it if this send applied it.
+void send_till(Store& store, const std::string& id, const CommandContext& ctx,
+               bool retry_of_answered = false) {
+  auto r = store.till_sales().apply(till_transaction(id), ctx);
+  must(r, "till", id);
+  if (retry_of_answered && !r->duplicate) {
+    std::fprintf(stderr, "crash_worker: till transaction %s applied twice\n", id.c_str());
+    std::_Exit(2);
+  }
+  if (!r->duplicate) told("till", id, store);
+}
+
+void note_till_attempt(const std::string& path, const std::string& id) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const std::string line = id + "\n";
+  if (fd < 0 || ::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
+      ::fsync(fd) != 0) {
+    std::perror("crash_worker: till attempts");
+    std::_Exit(3);
+  }
+  ::close(fd);
+}
+
+// The last few transactions the till sent before the kill: it never heard back.
+std::vector<std::string> last_till_attempts(const std::string& path) {
+  std::vector<std::string> ids;
+  if (FILE* f = std::fopen(path.c_str(), "r")) {
+    char line[128];
+    while (std::fgets(line, sizeof line, f))
+      if (std::string l(line); !l.empty() && l.back() == '\n')
+        ids.push_back(l.substr(0, l.size() - 1));
+    std::fclose(f);
+  }
+  if (ids.size() > 3) ids.erase(ids.begin(), ids.end() - 3);
+  return ids;
+}
+
 void finish(Store& store, const std::string& id, CommandContext& ctx) {
   do ctx.now_ms = now_ms();
   while (advance(store, id, ctx));
@@ -214,7 +266,10 @@ int main(int argc, char** argv) {
   CommandContext ctx{{Actor::Kind::device, "crash-worker"}, now_ms()};
   if (store.inventory().sku_count() == 0) seed(store, ctx);
 
-  // Orders an earlier round left half-way are finished first.
+  // The till sends again what it never heard back about; orders an earlier round left
+  // half-way are finished.
+  const std::string till_attempts = dir + "/till-attempts";
+  for (const auto& id : last_till_attempts(till_attempts)) send_till(store, id, ctx);
   for (const auto& o : store.orders().list(std::nullopt, 1000000))
     if (!is_terminal(o.state)) finish(store, o.id, ctx);
   // Tells the test that start-up is over, so a kill it aims at the work lands in the work
@@ -245,6 +300,12 @@ int main(int argc, char** argv) {
       must(store.returns().receive({id, {{o.lines[0].sku, 1, d, "too small"}}, ""}, ctx), "return",
            id);
       told("return", id, store);
+    }
+    if (n % 2 == 1) {
+      const std::string till_id = "T-" + round_id + "-" + std::to_string(n);
+      note_till_attempt(till_attempts, till_id);
+      send_till(store, till_id, ctx);
+      send_till(store, till_id, ctx, true);  // the till's retry after a timeout
     }
     if (n % 3 == 0) {
       // correction +2, damage 1, disposal of that damaged unit, correction -1: in this order

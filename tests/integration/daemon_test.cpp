@@ -366,6 +366,34 @@ TEST_CASE("demo orders arrive through the simulated cloud and survive a restart"
   CHECK(refused.int64(0) == 0);
 }
 
+TEST_CASE("--demo: the till's drop folder is imported at start, and files dropped later too") {
+  Daemon d;
+  const std::string folder = d.state + "/till-drop";
+  const json h =
+      poll_health(d.port, scaled(10s), [](const json& now) { return now["pos"]["applied"] == 2; });
+  CHECK_MESSAGE(h["pos"]["applied"] == 2, h.dump());
+  CHECK(std::filesystem::exists(folder + "/done/0001-sale.json"));
+  CHECK(std::filesystem::exists(folder + "/done/0002-return.csv"));
+  // A till writes under a '.' name, then renames; a file that is not JSON is quarantined.
+  write_file(folder + "/.0003.json.tmp",
+             R"({"transaction_id": "R-3", "kind": "sale", "lines": [{"sku": "SKU-10001", )"
+             R"("quantity": 1}]})");
+  std::filesystem::rename(folder + "/.0003.json.tmp", folder + "/0003.json");
+  write_file(folder + "/0004.json", "a till's crash dump");
+  const json later = poll_health(d.port, scaled(10s), [](const json& now) {
+    return now["pos"]["applied"] == 3 && now["pos"]["quarantined"] == 1;
+  });
+  CHECK_MESSAGE(later["pos"]["applied"] == 3, later.dump());
+  CHECK_MESSAGE(later["pos"]["quarantined"] == 1, later.dump());
+  CHECK(std::filesystem::exists(folder + "/quarantine/0004.json.error.txt"));
+  CHECK(d.stop_promptly(SIGTERM) == 0);
+  auto store = fulfil::agent::Store::open({d.state + "/fulfild.db", "full", 1000},
+                                          fulfil::agent::OrderPolicy{});
+  REQUIRE(store.has_value());
+  CHECK((*store)->till_sales().find("till-1", "R-3").has_value());
+  CHECK(fulfil::test::invariant_violations((*store)->db()).empty());
+}
+
 TEST_CASE("kill -9 during the first --demo start: the restart still has the whole catalog") {
   fulfil::test::TempDir state;
   const std::string db = state.path() + "/fulfild.db";

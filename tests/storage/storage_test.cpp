@@ -46,6 +46,15 @@ void insert_rows_for(Database& db, int version) {
         "('e-old', 'order.received', 'FO-OLD', '{}', 1)");
   if (version >= 4)
     db.exec("INSERT INTO return_receipt (id, actor, received_at) VALUES ('RT-OLD', 'user:x', 1)");
+  if (version >= 6) {  // migration 17 rebuilds both tables (role 'pos'): rows must survive
+    db.exec(
+        "INSERT INTO terminal (id, name, role, station, token_hash, paired_at, paired_by, "
+        "last_seen_at) VALUES ('T-0123abcd', 'Old counter', 'manager', 'pack-1', 'h', 1, "
+        "'uid:0', 7)");
+    db.exec(
+        "INSERT INTO pairing_code (code_hash, role, name, station, created_at, created_by, "
+        "expires_at) VALUES ('c', 'associate', 'Old tablet', '', 1, 'uid:0', 9999999999999)");
+  }
 }
 
 }  // namespace
@@ -100,6 +109,14 @@ TEST_CASE("databases from every older schema version migrate forward with their 
     }
     if (v >= 3) CHECK(fulfil::test::count_rows(store.db(), "outbox") >= 1);
     if (v >= 4) CHECK(fulfil::test::count_rows(store.db(), "return_receipt") == 1);
+    if (v >= 6) {
+      auto t = store.terminals().find("T-0123abcd");
+      REQUIRE(t.has_value());
+      CHECK(t->role == Role::manager);
+      CHECK(t->station == "pack-1");
+      CHECK(t->last_seen_at == 7);
+      CHECK(fulfil::test::count_rows(store.db(), "pairing_code") == 1);
+    }
     // Movements that predate the link count as already seen by the cloud.
     if (v >= 1 && v < 5) {
       auto s = store.db().prepare("SELECT count(*) FROM ledger WHERE event_seq IS NULL");

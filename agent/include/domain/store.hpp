@@ -16,6 +16,7 @@
 #include "domain/returns.hpp"
 #include "domain/stations.hpp"
 #include "domain/terminals.hpp"
+#include "domain/till_sales.hpp"
 #include "storage/database.hpp"
 
 namespace fulfil::agent {
@@ -48,6 +49,7 @@ class Store {
   PrintJobs& print_jobs() { return print_jobs_; }
   RemoteConfigs& remote_configs() { return remote_configs_; }
   Receiving& receiving() { return receiving_; }
+  TillSales& till_sales() { return till_sales_; }
   CountSessions& count_sessions() { return count_sessions_; }
 
  private:
@@ -64,6 +66,7 @@ class Store {
   PrintJobs print_jobs_;
   RemoteConfigs remote_configs_;
   Receiving receiving_;
+  TillSales till_sales_;
   CountSessions count_sessions_;
 };
 

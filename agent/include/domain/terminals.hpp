@@ -12,9 +12,14 @@
 
 namespace fulfil::agent {
 
-enum class Role { associate, manager };
+// A route is for associates (managers may call it too), for managers only, or for the
+// store's tills (the POS feed; managers may call it too). A till's token opens nothing
+// but the POS routes: a till on the shop floor must not be able to pick or pair.
+enum class Role { associate, manager, pos };
 std::string_view role_name(Role role);
 std::optional<Role> role_from(std::string_view name);
+// Whether a caller with `caller` may call a route declared for `route`.
+bool role_may_call(Role caller, Role route);
 
 struct Terminal {
   std::string id;    // "T-" + 8 hex digits

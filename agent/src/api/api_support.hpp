@@ -78,6 +78,7 @@ void add_config_routes(Routes& routes);
 void add_pick_list_routes(Routes& routes);
 void add_capacity_routes(Routes& routes);
 void add_shipment_routes(Routes& routes);
+void add_pos_routes(Routes& routes);
 void add_count_session_routes(Routes& routes);
 
 // Documents a workflow step prints by itself at the caller's station: {"jobs": [...],

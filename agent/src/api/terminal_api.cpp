@@ -66,6 +66,12 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
     return Caller{t->id, t->name, t->role, t->station, false};
   }
 
+  static std::string forbidden_message(Role caller, Role route) {
+    if (route == Role::manager) return "this needs a manager's terminal";
+    if (caller == Role::pos) return "a till's token may call only the POS routes (/api/v1/pos/...)";
+    return "this is for the store's tills (role pos) and managers";
+  }
+
   std::optional<ApiResponse> refuse(const ApiRequest& req, const std::optional<Caller>& caller,
                                     Role min_role, TokenIn where) {
     if (!caller) {
@@ -80,8 +86,8 @@ struct TerminalApi::State : std::enable_shared_from_this<TerminalApi::State> {
                              "'fulfilctl pair'"
                            : "the terminal's token is unknown or was revoked: pair it again");
     }
-    if (min_role == Role::manager && caller->role != Role::manager)
-      return api_error(ApiErrc::forbidden, "this needs a manager's terminal");
+    if (!role_may_call(caller->role, min_role))
+      return api_error(ApiErrc::forbidden, forbidden_message(caller->role, min_role));
     return std::nullopt;
   }
 
@@ -384,6 +390,7 @@ TerminalApi::TerminalApi(asio::io_context& io, HttpServer& server, Store& store,
   api::add_pick_list_routes(*s.routes);
   api::add_capacity_routes(*s.routes);
   api::add_shipment_routes(*s.routes);
+  api::add_pos_routes(*s.routes);
   api::add_count_session_routes(*s.routes);
   s.add_websocket();
   s.pushed_seq = store.outbox().last_seq();

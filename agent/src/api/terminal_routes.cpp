@@ -30,7 +30,7 @@ ApiResponse issue_code(Routes& r, const ApiRequest& req, const CommandContext& c
   auto parsed = role_from(role);
   if (!parsed)
     return api_error(ApiErrc::invalid_field,
-                     "role must be associate or manager, not '" + role + "'");
+                     "role must be associate, manager or pos, not '" + role + "'");
   p.role = *parsed;
   auto code = r.store.terminals().issue_code(p, ctx);
   if (!code) return domain_error(code.error());

@@ -194,8 +194,10 @@ int pair(const Invocation& inv) {
   return show_json_or(inv, body, [&] {
     std::cout << "Pairing code: " << cell(body["code"]) << "\nRole: " << cell(body["role"])
               << "\nValid until " << time_text(body["expires_at"].get<std::int64_t>())
-              << "; it pairs one terminal. Open the terminal UI on the tablet or counter PC and "
-                 "enter it.\n";
+              << "; it pairs one terminal. "
+              << (body["role"] == "pos"
+                      ? "The till exchanges it for its token: POST /api/v1/pair {\"code\": ...}.\n"
+                      : "Open the terminal UI on the tablet or counter PC and enter it.\n");
   });
 }
 
@@ -791,7 +793,7 @@ const std::vector<Command>& commands() {
        1,
        inventory},
       {"pair",
-       "pair --role associate|manager [--name N] [--station S] [--ttl SECONDS]",
+       "pair --role associate|manager|pos [--name N] [--station S] [--ttl SECONDS]",
        "print a one-time code that pairs a terminal",
        {"role", "name", "station", "ttl"},
        0,

@@ -17,6 +17,7 @@
 #include "config_rollout.hpp"
 #include "devices/print_spooler.hpp"
 #include "devices/scanners.hpp"
+#include "devices/till_drop_folder.hpp"
 #include "disk_guard.hpp"
 #include "domain/store.hpp"
 #include "http/http_server.hpp"
@@ -133,6 +134,8 @@ class Daemon {
         out["scanners"] = {{"scanners", scanners_->status()}, {"alarms", scanners_->alarms()}};
       if (spooler_ && !settings_.printers.empty())
         out["printing"] = {{"printers", spooler_->status()}, {"alarms", spooler_->alarms()}};
+      if (till_files_)
+        if (auto h = till_files_->health(); !h.is_null()) out["pos"] = h;
       out["config"] = rollout_.status();
       out["storage"] = disk_.health();
       const auto connections = api_.connection_stats();
@@ -151,6 +154,8 @@ class Daemon {
             [this] { local_change(); }, component_health,
             [this] { return scanners_ ? scanners_->status() : nlohmann::json::array(); },
             spooler_.get(), options_.demo});
+    till_files_ =
+        std::make_unique<TillDropFolder>(io_, *store_, settings_, [this] { local_change(); });
     open_scanners();
     for (auto& c : components_) c->attach_devices([this] { return device_status(); });
     if (!settings_.api.socket.empty()) {
@@ -170,6 +175,7 @@ class Daemon {
     for (auto& c : components_) c->start();
     scanners_->start();
     spooler_->start();
+    till_files_->start();
     rollout_.start();
     log::info("daemon", "serving",
               {{"version", kVersion},
@@ -201,6 +207,7 @@ class Daemon {
   std::unique_ptr<TerminalApi> terminal_api_;
   std::unique_ptr<StoreScanners> scanners_;
   std::unique_ptr<PrintSpooler> spooler_;
+  std::unique_ptr<TillDropFolder> till_files_;  // the POS feed's drop folder (pos.*)
   ConfigRollout rollout_;
 
   void open_scanners() {
@@ -273,6 +280,7 @@ class Daemon {
       api_.stop();
       scanners_->stop();
       spooler_->stop();
+      till_files_->stop();
       rollout_.stop();
       terminal_api_.reset();
       sweep_timer_.cancel();

@@ -38,6 +38,26 @@ void add_demo_printers(nlohmann::json& doc) {
                         {"pick_list", "demo-paper"}}}}};
 }
 
+// The demo's till writes files (the POS feed's drop folder, STATE_DIR/till-drop): at the
+// demo's first start it holds two till transactions, a sale as JSON and a return as CSV,
+// which are imported at once. Written under a '.' name and renamed, as a till must.
+void add_demo_till_files(const std::string& folder) {
+  std::error_code ec;
+  if (folder.empty() || std::filesystem::exists(folder, ec)) return;
+  std::filesystem::create_directories(folder, ec);
+  auto drop = [&](const std::string& name, const std::string& text) {
+    const auto tmp = std::filesystem::path(folder) / ("." + name + ".tmp");
+    std::ofstream(tmp, std::ios::trunc) << text;
+    std::filesystem::rename(tmp, std::filesystem::path(folder) / name, ec);
+  };
+  drop("0001-sale.json",
+       R"({"transaction_id": "DEMO-0001", "kind": "sale", "lines": [)"
+       R"({"sku": "SKU-10001", "quantity": 1}, {"sku": "SKU-10002", "quantity": 2}]})"
+       "\n");
+  drop("0002-return.csv",
+       "transaction_id,kind,sku_or_barcode,quantity\nDEMO-0002,return,SKU-10004,1\n");
+}
+
 // The demo's cloud signs configurations with a brand key of its own (kept in the state
 // directory, 0600), which this store trusts. Empty: no remote configuration in the demo.
 std::string make_brand_key(const config::Settings& settings) {
@@ -79,6 +99,8 @@ agent::DaemonOptions daemon_options(config::Settings& settings, const config::Lo
       doc["remote_config"]["public_keys"] = nlohmann::json::array({brand_key});
     if (!has_socket) doc["api"]["socket"] = s.storage.state_dir + "/api.sock";
     if (doc["printers"].empty()) add_demo_printers(doc);
+    if (doc["pos"]["drop_folder"] == "")
+      doc["pos"]["drop_folder"] = s.storage.state_dir + "/till-drop";
     auto derived = config::from_document(doc, "the demo's settings");
     if (!derived) {
       for (const auto& e : derived.error())
@@ -88,6 +110,7 @@ agent::DaemonOptions daemon_options(config::Settings& settings, const config::Lo
     s = std::move(*derived);
   };
   adjust(settings);
+  add_demo_till_files(settings.pos.drop_folder);
   agent::DaemonOptions options{request, true, {}, adjust};
   options.components = [agent_version, first_orders](boost::asio::io_context& io,
                                                      agent::Store& store,

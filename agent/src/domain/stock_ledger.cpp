@@ -94,6 +94,19 @@ std::int64_t StockLedger::release(const std::string& order_id, int line_no, std:
 Result<std::int64_t> StockLedger::sell(const std::string& sku, std::int64_t qty,
                                        const std::string& order_id, const CommandContext& ctx,
                                        std::vector<Movement>& moves) {
+  return remove_sold(sku, qty, order_id, "", ctx, moves);
+}
+
+Result<std::int64_t> StockLedger::sell_at_till(const std::string& sku, std::int64_t qty,
+                                               const std::string& reason, const CommandContext& ctx,
+                                               std::vector<Movement>& moves) {
+  return remove_sold(sku, qty, std::nullopt, reason, ctx, moves);
+}
+
+Result<std::int64_t> StockLedger::remove_sold(const std::string& sku, std::int64_t qty,
+                                              const std::optional<std::string>& order_id,
+                                              const std::string& reason, const CommandContext& ctx,
+                                              std::vector<Movement>& moves) {
   if (qty <= 0) return 0;
   auto current = level(sku);
   if (!current) return fail(DomainErrc::unknown_sku, "unknown SKU " + sku);
@@ -103,7 +116,7 @@ Result<std::int64_t> StockLedger::sell(const std::string& sku, std::int64_t qty,
   if (current->unsellable > new_on_hand)
     planned.push_back({sku, Bucket::unsellable, new_on_hand - current->unsellable, "sale",
                        "stock discrepancy", order_id});
-  if (take > 0) planned.push_back({sku, Bucket::on_hand, -take, "sale", "", order_id});
+  if (take > 0) planned.push_back({sku, Bucket::on_hand, -take, "sale", reason, order_id});
   // Planned within what the books hold, so post() accepts them; were it to refuse one,
   // that refusal is the answer.
   for (const auto& m : planned) {

@@ -43,8 +43,16 @@ class StockLedger {
   // for a SKU the catalog does not have.
   Result<std::int64_t> sell(const std::string& sku, std::int64_t qty, const std::string& order_id,
                             const CommandContext& ctx, std::vector<Movement>& moves);
+  // The same for units sold at the till: no order; `reason` names the till transaction.
+  Result<std::int64_t> sell_at_till(const std::string& sku, std::int64_t qty,
+                                    const std::string& reason, const CommandContext& ctx,
+                                    std::vector<Movement>& moves);
 
  private:
+  Result<std::int64_t> remove_sold(const std::string& sku, std::int64_t qty,
+                                   const std::optional<std::string>& order_id,
+                                   const std::string& reason, const CommandContext& ctx,
+                                   std::vector<Movement>& moves);
   Database& db_;
 };
 

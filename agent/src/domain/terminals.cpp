@@ -1,35 +1,16 @@
 #include "domain/terminals.hpp"
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <cstdio>
 #include <stdexcept>
 
+#include "digest.hpp"
 #include "domain/transaction.hpp"
 #include "text_checks.hpp"
 
 namespace fulfil::agent {
 namespace {
-
-std::string hex(const unsigned char* data, std::size_t n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (std::size_t i = 0; i < n; ++i) {
-    out += digits[data[i] >> 4];
-    out += digits[data[i] & 15];
-  }
-  return out;
-}
-
-std::string sha256_hex(std::string_view text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr) != 1)
-    throw std::runtime_error("EVP_Digest(sha256) failed");
-  return hex(digest, len);
-}
 
 void random_bytes(unsigned char* out, std::size_t n) {
   if (RAND_bytes(out, static_cast<int>(n)) != 1) throw std::runtime_error("RAND_bytes failed");
@@ -65,13 +46,25 @@ Terminal read_terminal(const Statement& s) {
 }  // namespace
 
 std::string_view role_name(Role role) {
-  return role == Role::manager ? "manager" : "associate";
+  switch (role) {
+    case Role::associate:
+      return "associate";
+    case Role::manager:
+      return "manager";
+    case Role::pos:
+      return "pos";
+  }
+  return "associate";
 }
 
 std::optional<Role> role_from(std::string_view name) {
-  if (name == "associate") return Role::associate;
-  if (name == "manager") return Role::manager;
+  for (auto r : {Role::associate, Role::manager, Role::pos})
+    if (role_name(r) == name) return r;
   return std::nullopt;
+}
+
+bool role_may_call(Role caller, Role route) {
+  return caller == Role::manager || caller == route;
 }
 
 Result<IssuedCode> Terminals::issue_code(const PairingRequest& request, const CommandContext& ctx) {

@@ -76,6 +76,11 @@ struct Settings {
   struct Inventory {
     bool allow_negative_available = false;
   } inventory;
+  struct Pos {
+    std::string drop_folder;  // empty: no drop-folder import
+    std::string drop_till_id;
+    int drop_poll_s = 2;
+  } pos;
   struct Sync {
     std::string cloud_url;
     std::string enrolment_code;
