@@ -31,6 +31,10 @@ const app = {
   queue: { filter: "todo", method: "", q: "", orders: [], counts: {}, selected: new Set(), waves: [] },
   wave: null, // the open pick list, as the server last sent it
   waveChain: Promise.resolve(), // its scans, one at a time in the order scanned
+  count: null, // the open count session, as the server last sent it
+  countChain: Promise.resolve(), // its scans, one at a time in the order scanned
+  countRecount: new Set(), // SKUs ticked to count again (a manager's review)
+  countTimer: 0,
   order: null, // the open order, as the server last sent it
   orderKey: "", // JSON of that order: re-render only when it really changed
   packDraft: null, // the pack form being filled in: survives refreshes of the order
@@ -521,6 +525,7 @@ function route() {
     receiving: () => showReceiving(decodeURIComponent(arg)),
     returns: showReturns,
     stock: showStock,
+    count: () => openCount(decodeURIComponent(arg)),
     devices: showDevices,
   };
   (screens[name] || showQueue)();
@@ -571,6 +576,8 @@ function connectEvents() {
       onHardwareScan(msg);
     } else if (msg.type === "devices") {
       onDevicesChanged(msg);
+    } else if (msg.type === "count_session") {
+      onCountSessionChanged(msg);
     } else if (msg.type === "claim") {
       if (app.order && msg.order_id === app.order.id) refreshOrder(app.order.id).catch(() => {});
     }
@@ -624,6 +631,7 @@ async function refreshVisible(orderToo) {
     if (app.screen === "manifest") await loadManifest();
     if (app.screen === "devices") await loadDevices();
     if (app.screen === "wave" && app.wave) await loadWave(app.wave.id);
+    await refreshCount();
     // fulfild answers again: the "cannot be reached" banner is stale.
     if ($("alert").dataset.code === "unreachable") clearAlert();
   } catch (e) {
@@ -1296,6 +1304,11 @@ async function lookup(code) {
 function openFound(hit) {
   clearAlert();
   sound.ok();
+  if (hit.kind === "count_session") {
+    toast(`Opened count ${hit.count_session_id}`);
+    location.hash = `#/count/${enc(hit.count_session_id)}`;
+    return;
+  }
   if (hit.kind === "pick_list") {
     toast(`Opened pick list ${hit.pick_list_id}`);
     location.hash = `#/wave/${enc(hit.pick_list_id)}`;
@@ -1310,7 +1323,7 @@ function openFound(hit) {
   location.hash = `#/order/${enc(hit.order_id)}`;
 }
 
-const opens = (hit) => hit && ["order", "pick_list", "shipment"].includes(hit.kind);
+const opens = (hit) => hit && ["order", "pick_list", "count_session", "shipment"].includes(hit.kind);
 
 // The top bar's field: a scan or typed text from any screen. A code that names an order
 // opens it; anything else (a name, a phone number, an item) searches the queue.
@@ -1329,6 +1342,7 @@ async function find(text) {
     app.waveChain = app.waveChain.then(() => submitWaveScan(id, text));
     return app.waveChain;
   }
+  if (hit && hit.kind === "item" && app.screen === "count" && app.count && !countHome() && !$("count-scan-card").hidden) return countScan(text);
   clearAlert();
   return searchQueue(hit && hit.kind === "item" ? hit.sku : text);
 }
@@ -1510,6 +1524,266 @@ async function closeWave() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Count sessions: a manager plans a count of bins or SKUs, associates count it blind by
+// scanning, the manager reviews the variances (with what moved while counting), sends lines
+// back for recounting and approves
+// ---------------------------------------------------------------------------------------
+
+const COUNT_STATES = { counting: "Counting", review: "In review", approved: "Approved", cancelled: "Cancelled" };
+const isManager = () => Boolean(app.session && app.session.role === "manager");
+const signed = (n) => (n === null || n === undefined ? "—" : n > 0 ? `+${n}` : String(n));
+const countHome = () => !$("count-home").hidden;
+
+// #/count lists the counts (and a manager's plan form); #/count/CS-4 is one count.
+async function openCount(name) {
+  if (!name) {
+    app.count = null;
+    showScreen("count");
+    $("count-home").hidden = false;
+    $("count-session").hidden = true;
+    $("count-plan").hidden = !isManager();
+    await run(null, loadCounts);
+    return;
+  }
+  if (!app.count || app.count.id !== name) {
+    app.count = null;
+    app.countRecount = new Set();
+    $("count-id").textContent = name;
+    $("count-call").textContent = "";
+    $("count-last").textContent = "";
+    clear($("count-lines"));
+  }
+  $("count-home").hidden = true;
+  $("count-session").hidden = false;
+  showScreen("count");
+  await run(null, () => loadCount(name));
+}
+
+async function loadCounts() {
+  const data = await api("GET", "/api/v1/count-sessions?state=all&limit=20");
+  const list = clear($("count-sessions"));
+  $("count-empty").hidden = data.count_sessions.some((s) => s.state === "counting" || s.state === "review");
+  for (const s of data.count_sessions)
+    list.append(
+      h("li", { testid: `count-session-${s.id}`, data: { state: s.state } },
+        h("a", { class: "count-row", href: `#/count/${enc(s.id)}` },
+          h("strong", {}, s.id),
+          h("span", { class: `badge count-${s.state}` }, COUNT_STATES[s.state] || s.state),
+          h("span", { class: "grow" }, s.note),
+          h("span", { class: "muted" }, `${s.counted_lines}/${s.line_count} counted · ${time(s.created_at)}`))),
+    );
+}
+
+async function loadCount(name) {
+  setCount(await api("GET", `/api/v1/count-sessions/${enc(name)}`));
+}
+
+function setCount(s) {
+  app.count = s;
+  if (app.screen === "count" && !countHome()) renderCount();
+}
+
+function renderCount() {
+  const s = app.count;
+  if (!s) return;
+  const counting = s.state === "counting";
+  const review = s.state === "review";
+  const manager = isManager();
+  $("count-id").textContent = s.id;
+  const state = $("count-state");
+  state.textContent = COUNT_STATES[s.state] || s.state;
+  state.dataset.state = s.state;
+  state.className = `badge count-${s.state}`;
+  const what = [...s.plan.bins.map((b) => `bins ${b}…`), ...s.plan.skus].join(", ");
+  $("count-progress").textContent = `${s.counted_lines} of ${s.line_count} lines counted · ${what}${s.note ? ` · ${s.note}` : ""}${s.cancel_reason ? ` · cancelled: ${s.cancel_reason}` : ""}`;
+  $("count-scan-card").hidden = !counting || s.open_lines === 0;
+  $("count-submit").hidden = !counting;
+  $("count-recount").hidden = !(manager && review);
+  $("count-approve").hidden = !(manager && review);
+  $("count-cancel").hidden = !(manager && (counting || review));
+  $("count-review-note").hidden = !s.figures;
+  for (const sku of [...app.countRecount]) if (!s.lines.some((l) => l.sku === sku)) app.countRecount.delete(sku);
+  $("count-recount").dataset.selected = String(app.countRecount.size);
+  const head = clear($("count-head"));
+  const th = (label, num) => h("th", { class: num ? "num" : null }, label);
+  if (s.figures)
+    head.append(h("tr", {}, review ? th("Again") : null, th("Bin"), th("Item"), th("Expected", true), th("Counted", true), th("Variance", true),
+      th("Moved after count", true), th(s.state === "approved" ? "Posted" : "On hand now", true)));
+  else head.append(h("tr", {}, th("Bin"), th("Item"), th("Counted", true), th("")));
+  const body = clear($("count-lines"));
+  for (const l of s.lines) body.append(s.figures ? reviewLine(s, l, review) : blindLine(l, counting));
+  keepFocus();
+}
+
+// Counting is blind: the line shows what was counted, never what the books hold.
+function blindLine(l, counting) {
+  const uncounted = l.counted === null;
+  const action = h("td", {});
+  if (counting && l.open && uncounted) {
+    const btn = h("button", { type: "button", class: "btn", testid: `count-none-${l.sku}` }, "None here");
+    btn.addEventListener("click", () => run(btn, () => countNone(l.sku)));
+    action.append(btn);
+  }
+  return h("tr", { class: uncounted ? "uncounted" : null, testid: `count-line-${l.sku}`, data: { sku: l.sku, counted: uncounted ? "" : String(l.counted), open: String(l.open) } },
+    h("td", { class: "bin" }, l.bin || "no bin"),
+    h("td", { class: "item" }, h("div", { class: "title" }, l.title || l.sku), h("div", { class: "muted" }, `${l.sku}${l.round > 1 ? ` · counted again` : ""}`)),
+    h("td", { class: "num strong" }, uncounted ? "—" : String(l.counted)),
+    action);
+}
+
+// The review: each line against the books at its count, and the movements while counting.
+function reviewLine(s, l, review) {
+  const cells = [];
+  if (review) {
+    const box = h("input", { type: "checkbox", testid: `count-again-${l.sku}`, checked: app.countRecount.has(l.sku), "aria-label": `Count ${l.sku} again` });
+    box.addEventListener("change", () => {
+      if (box.checked) app.countRecount.add(l.sku);
+      else app.countRecount.delete(l.sku);
+      $("count-recount").dataset.selected = String(app.countRecount.size);
+    });
+    cells.push(h("td", {}, box));
+  }
+  const moves = l.movements.length
+    ? h("details", { class: "moves", testid: `count-moves-${l.sku}` },
+      h("summary", {}, `${l.movements.length} movement${l.movements.length === 1 ? "" : "s"} while counting`),
+      h("ul", {}, ...l.movements.map((m) => h("li", { class: m.after_count ? "after" : "before" },
+        `${signed(m.delta)} ${humanize(m.kind)}${m.reason ? ` (${m.reason})` : ""}, ${m.after_count ? "after" : "before"} the count, ${time(m.at)}`))))
+    : null;
+  const v = l.variance;
+  return h("tr", { class: v ? "variance" : null, testid: `count-line-${l.sku}`, data: { sku: l.sku, variance: v === null ? "" : String(v), movedAfter: String(l.moved_after_count) } },
+    ...cells,
+    h("td", { class: "bin" }, l.bin || "no bin"),
+    h("td", { class: "item" }, h("div", { class: "title" }, l.title || l.sku), h("div", { class: "muted" }, l.sku), moves),
+    h("td", { class: "num" }, String(l.expected), l.moved_before_count ? h("div", { class: "muted" }, `${signed(l.moved_before_count)} before`) : null),
+    h("td", { class: "num strong" }, l.counted === null ? "—" : String(l.counted)),
+    h("td", { class: `num strong${v < 0 ? " neg" : v > 0 ? " pos" : ""}`, testid: `count-variance-${l.sku}` }, signed(v)),
+    h("td", { class: "num", testid: `count-moved-${l.sku}` }, signed(l.moved_after_count)),
+    h("td", { class: "num" }, s.state === "approved" ? signed(l.posted_delta) : String(l.on_hand_now)));
+}
+
+function onCountScanKey(e) {
+  if (e.key !== "Enter") return;
+  e.preventDefault();
+  const code = e.target.value.trim();
+  e.target.value = "";
+  if (code) countScan(code);
+}
+
+// A scan from the field, the find field or the desk's scanner, with the units per scan.
+function countScan(code) {
+  if (!app.count) return app.countChain;
+  const id = app.count.id;
+  // Units per scan are for one scan of a multiple (a case of 12): back to 1 after it.
+  const quantity = Math.max(1, Number($("count-qty").value) || 1);
+  $("count-qty").value = "1";
+  app.countChain = app.countChain.then(() => submitCountScan(id, code, quantity));
+  return app.countChain;
+}
+
+async function submitCountScan(id, barcode, quantity) {
+  const call = $("count-call");
+  try {
+    const r = await api("POST", `/api/v1/count-sessions/${enc(id)}/scan`, { barcode, quantity });
+    clearAlert();
+    sound.ok();
+    flash(document.body, "flash-ok");
+    call.textContent = `${r.counted} × ${r.title || r.sku}`;
+    call.dataset.result = "ok";
+    $("count-last").textContent = `✓ +${r.quantity} ${r.sku} (${r.bin || "no bin"}): ${r.counted} counted`;
+    if (app.count && app.count.id === id) setCount(r.count_session);
+    flash(document.querySelector(`[data-testid="count-line-${CSS.escape(r.sku)}"]`), "flash-line");
+  } catch (e) {
+    if (e.status === 401) return;
+    if (e.code === "unknown_barcode") {
+      const hit = await lookup(barcode).catch(() => null);
+      if (opens(hit)) return openFound(hit);
+    }
+    sound.error();
+    flash(document.body, "flash-error");
+    call.textContent = "✕ Not counted";
+    call.dataset.result = "error";
+    $("count-last").textContent = `✕ ${barcode}`;
+    showError(e);
+  }
+}
+
+async function countNone(sku) {
+  const s = await api("POST", `/api/v1/count-sessions/${enc(app.count.id)}/none-found`, { sku });
+  clearAlert();
+  setCount(s);
+  toast(`${sku}: none here`);
+}
+
+async function planCount(e) {
+  e.preventDefault();
+  const words = (id) => $(id).value.split(/[\s,;]+/).filter(Boolean);
+  const bins = words("count-plan-bins");
+  const skus = words("count-plan-skus");
+  if (!bins.length && !skus.length) {
+    showAlert("error", "Name the bins (or bin prefixes) or the SKUs to count.", "missing_field");
+    return;
+  }
+  await run(e.submitter, async () => {
+    const s = await api("POST", "/api/v1/count-sessions", { bins, skus, note: $("count-plan-note").value.trim() });
+    for (const id of ["count-plan-bins", "count-plan-skus", "count-plan-note"]) $(id).value = "";
+    clearAlert();
+    toast(`Count ${s.id} started: ${s.line_count} line${s.line_count === 1 ? "" : "s"} to count`);
+    location.hash = `#/count/${enc(s.id)}`;
+  });
+}
+
+async function submitCount() {
+  const s = await api("POST", `/api/v1/count-sessions/${enc(app.count.id)}/submit`, {});
+  clearAlert();
+  setCount(s);
+  toast(`Count ${s.id} is done: a manager reviews it`);
+}
+
+async function recountCount() {
+  const skus = [...app.countRecount];
+  if (!skus.length) {
+    showAlert("error", "Tick the lines to count again first.", "nothing_ticked");
+    return;
+  }
+  const s = await api("POST", `/api/v1/count-sessions/${enc(app.count.id)}/recount`, { skus });
+  app.countRecount = new Set();
+  clearAlert();
+  setCount(s);
+  toast(`${skus.length} line${skus.length === 1 ? "" : "s"} sent back for counting`);
+}
+
+async function approveCount() {
+  const s = app.count;
+  const off = s.lines.filter((l) => l.variance).length;
+  const words = off ? `${off} line${off === 1 ? " differs" : "s differ"} from the books: the differences post to stock.` : "Every line matches the books.";
+  if (!(await ask(`Approve count ${s.id}? ${words}`, [], "Approve and post"))) return;
+  setCount(await api("POST", `/api/v1/count-sessions/${enc(s.id)}/approve`, {}));
+  clearAlert();
+  toast(`Count ${s.id} approved`);
+}
+
+async function cancelCount() {
+  const values = await ask(`Cancel count ${app.count.id}? Nothing is posted.`, [{ name: "reason", label: "Why", type: "text" }], "Cancel count");
+  if (!values) return;
+  setCount(await api("POST", `/api/v1/count-sessions/${enc(app.count.id)}/cancel`, { reason: values.reason }));
+  clearAlert();
+}
+
+// Another terminal counted or reviewed: show it (once per burst of scans).
+function onCountSessionChanged(msg) {
+  if (app.screen !== "count") return;
+  if (!countHome() && !(app.count && app.count.id === msg.count_session_id)) return;
+  clearTimeout(app.countTimer);
+  app.countTimer = setTimeout(() => refreshCount().catch(() => {}), 200);
+}
+
+async function refreshCount() {
+  if (app.screen !== "count") return;
+  if (countHome()) await loadCounts();
+  else if (app.count) await loadCount(app.count.id);
+}
+
+// ---------------------------------------------------------------------------------------
 // The desk's hardware scanner: station session and pushed scans
 // ---------------------------------------------------------------------------------------
 
@@ -1641,6 +1915,8 @@ function onHardwareScan(msg) {
   if (app.screen === "stock") {
     $("stock-query").value = msg.data;
     $("stock-form").requestSubmit();
+  } else if (app.screen === "count" && app.count && !countHome() && !$("count-scan-card").hidden) {
+    countScan(msg.data);
   } else if (onOrder && !$("pickup-card").hidden) {
     $("pickup-code").value = msg.data;
     $("pickup-code").focus();
@@ -2246,6 +2522,8 @@ function scanTarget() {
     }
     case "stock":
       return $("stock-query");
+    case "count":
+      return !countHome() && !$("count-scan-card").hidden ? $("count-scan") : find;
     default:
       return find;
   }
@@ -2869,6 +3147,13 @@ function wire() {
   $("capacity-toggle").addEventListener("click", (e) => run(e.currentTarget, toggleCapacity));
   $("receiving-close").addEventListener("click", (e) => run(e.currentTarget, closeShipment));
   $("wave-scan").addEventListener("keydown", onWaveScanKey);
+  $("count-scan").addEventListener("keydown", onCountScanKey);
+  $("count-qty").addEventListener("keydown", (e) => e.key === "Enter" && (e.preventDefault(), $("count-scan").focus()));
+  $("count-plan").addEventListener("submit", planCount);
+  $("count-submit").addEventListener("click", (e) => run(e.currentTarget, submitCount));
+  $("count-recount").addEventListener("click", (e) => run(e.currentTarget, recountCount));
+  $("count-approve").addEventListener("click", (e) => run(e.currentTarget, approveCount));
+  $("count-cancel").addEventListener("click", (e) => run(e.currentTarget, cancelCount));
   $("wave-start").addEventListener("click", (e) => run(e.currentTarget, startWave));
   $("wave-print").addEventListener("click", (e) => run(e.currentTarget, printWave));
   $("wave-close").addEventListener("click", (e) => run(e.currentTarget, closeWave));

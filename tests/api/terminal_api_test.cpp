@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <thread>
 
 #include "api/terminal_api.hpp"
@@ -2005,6 +2006,131 @@ TEST_CASE("receiving a shipment: found by its label, scanned in, closed; refusal
   const std::string closed_by = t.get("/api/v1/shipments/ASN-7").json()["closed_by"];
   CHECK(closed_by.rfind("terminal:T-", 0) == 0);
   CHECK(s.on_loop([&] { return invariant_violations(s.store->db()); }).empty());
+}
+
+TEST_CASE("count sessions over HTTP: planned by bin, counted blind by two, reviewed, approved") {
+  ApiServer s;  // SKU-0001, -0005, -0009, -0013, -0017 in bin A01-2, 50 each
+  ApiClient m(s.port, s.pair("manager", "Office"));
+  ApiClient anna(s.port, s.pair("associate", "Anna's tablet"));
+  ApiClient ben(s.port, s.pair("associate", "Ben's phone"));
+  const auto path = [](const std::string& tail) { return "/api/v1/count-sessions/CS-1" + tail; };
+  const auto scan = [&](ApiClient& who, const std::string& sku, int quantity) {
+    return who.post(path("/scan"), {{"barcode", barcode_of(s, sku)}, {"quantity", quantity}});
+  };
+
+  // Refused, changing nothing.
+  const auto before = s.fingerprint_without_audit();
+  CHECK(anna.post("/api/v1/count-sessions", {{"bins", {"A01-2"}}}).error_code() == "forbidden");
+  CHECK(m.post("/api/v1/count-sessions", json::object()).error_code() == "missing_field");
+  CHECK(m.post("/api/v1/count-sessions", {{"bins", {1}}}).error_code() == "invalid_field");
+  CHECK(m.post("/api/v1/count-sessions", {{"bins", {"Z9"}}}).error_code() == "invalid_argument");
+  CHECK(m.post("/api/v1/count-sessions", {{"skus", {"NOPE"}}}).error_code() == "unknown_sku");
+  CHECK(m.post("/api/v1/count-sessions", {{"bins", {"A01"}}, {"shelf", 1}}).error_code() ==
+        "unknown_field");
+  CHECK(s.fingerprint_without_audit() == before);
+
+  auto planned = m.post("/api/v1/count-sessions", {{"bins", {"A01-2"}}, {"note", "aisle A"}});
+  REQUIRE_MESSAGE(planned.status == 201, planned.body);
+  CHECK(planned.json()["id"] == "CS-1");
+  CHECK(planned.json()["state"] == "counting");
+  CHECK(planned.json()["line_count"] == 5);
+  CHECK(planned.json()["figures"] == false);
+  CHECK(m.get("/api/v1/lookup?code=CS-1").json()["count_session_id"] == "CS-1");
+  CHECK(anna.get("/api/v1/count-sessions").json()["count_sessions"].size() == 1);
+
+  // Two associates count; a unit sold from SKU-0001's shelf after it was counted, one
+  // from SKU-0005's before it was.
+  REQUIRE(scan(anna, "SKU-0001", 1).status == 200);
+  auto more = scan(ben, "SKU-0001", 49);
+  REQUIRE_MESSAGE(more.status == 200, more.body);
+  CHECK(more.json()["counted"] == 50);
+  const auto correction = [&](const std::string& sku) {
+    return m.post("/api/v1/inventory/adjustments",
+                  {{"sku", sku}, {"kind", "correction"}, {"quantity", -1}, {"reason", "sold"}});
+  };
+  REQUIRE(correction("SKU-0001").status == 200);
+  REQUIRE(correction("SKU-0005").status == 200);
+  REQUIRE(scan(anna, "SKU-0005", 49).status == 200);
+  REQUIRE(scan(ben, "SKU-0009", 48).status == 200);
+  REQUIRE(scan(ben, "SKU-0017", 50).status == 200);
+
+  // Refusals by code, changing nothing but the audit trail.
+  const auto counting = s.fingerprint_without_audit();
+  CHECK(scan(anna, "SKU-0002", 1).error_code() == "wrong_item");
+  CHECK(anna.post(path("/scan"), {{"barcode", "0000000000000"}}).error_code() == "unknown_barcode");
+  CHECK(scan(anna, "SKU-0001", 0).error_code() == "invalid_field");
+  CHECK(anna.post(path("/none-found"), {{"sku", "SKU-0001"}}).error_code() == "invalid_argument");
+  CHECK(anna.post(path("/submit"), nullptr).error_code() == "invalid_argument");
+  CHECK(m.post(path("/approve"), nullptr).error_code() == "illegal_transition");
+  CHECK(anna.post("/api/v1/count-sessions/CS-9/scan", {{"barcode", "SKU-0001"}}).status == 404);
+  CHECK(s.fingerprint_without_audit() == counting);
+
+  // Blind: nobody sees the books' figures while counting, not even a manager.
+  for (auto* who : {&anna, &m}) {
+    const auto blind = who->get(path("")).json();
+    CHECK(blind["figures"] == false);
+    CHECK(blind.dump().find("expected") == std::string::npos);
+    CHECK(blind.dump().find("on_hand") == std::string::npos);
+  }
+  REQUIRE(anna.post(path("/none-found"), {{"sku", "SKU-0013"}}).status == 200);
+  auto submitted = anna.post(path("/submit"), nullptr);
+  REQUIRE_MESSAGE(submitted.status == 200, submitted.body);
+  CHECK(submitted.json()["state"] == "review");
+  CHECK(submitted.json()["figures"] == false);  // an associate's view stays blind
+  CHECK(scan(anna, "SKU-0001", 1).error_code() == "illegal_transition");
+  CHECK(anna.post(path("/approve"), nullptr).error_code() == "forbidden");
+
+  // The manager's review: variances against the books at each count.
+  const auto review = m.get(path("")).json();
+  CHECK(review["figures"] == true);
+  std::map<std::string, json> lines;
+  for (const auto& l : review["lines"]) lines[l["sku"]] = l;
+  CHECK(lines["SKU-0001"]["variance"] == 0);
+  CHECK(lines["SKU-0001"]["moved_after_count"] == -1);
+  CHECK(lines["SKU-0001"]["movements"][0]["after_count"] == true);
+  CHECK(lines["SKU-0005"]["variance"] == 0);
+  CHECK(lines["SKU-0005"]["moved_before_count"] == -1);
+  CHECK(lines["SKU-0009"]["variance"] == -2);
+  CHECK(lines["SKU-0013"]["variance"] == -50);
+  CHECK(anna.get(path("")).json().dump().find("variance") == std::string::npos);
+
+  // SKU-0013 was on another shelf: counted again, then approved.
+  CHECK(m.post(path("/recount"), {{"skus", {"SKU-0002"}}}).error_code() == "invalid_argument");
+  auto recount = m.post(path("/recount"), {{"skus", {"SKU-0013"}}});
+  REQUIRE_MESSAGE(recount.status == 200, recount.body);
+  CHECK(recount.json()["state"] == "counting");
+  CHECK(scan(anna, "SKU-0009", 1).error_code() == "illegal_transition");
+  REQUIRE(scan(anna, "SKU-0013", 50).status == 200);
+  REQUIRE(anna.post(path("/submit"), nullptr).status == 200);
+  auto approved = m.post(path("/approve"), nullptr);
+  REQUIRE_MESSAGE(approved.status == 200, approved.body);
+  CHECK(approved.json()["state"] == "approved");
+  const auto level = [&](const std::string& sku) {
+    return m.get("/api/v1/inventory/" + sku).json()["on_hand"];
+  };
+  CHECK(level("SKU-0001") == 49);
+  CHECK(level("SKU-0005") == 49);
+  CHECK(level("SKU-0009") == 48);
+  CHECK(level("SKU-0013") == 50);
+  CHECK(m.post(path("/approve"), nullptr).error_code() == "illegal_transition");
+  CHECK(m.post(path("/cancel"), nullptr).error_code() == "illegal_transition");
+  s.on_loop([&] {
+    CHECK(invariant_violations(s.store->db()).empty());
+    return 0;
+  });
+
+  // A session survives a restart; a manager can cancel it, posting nothing.
+  REQUIRE(m.post("/api/v1/count-sessions", {{"skus", {"SKU-0002"}}}).status == 201);
+  REQUIRE(anna.post("/api/v1/count-sessions/CS-2/scan", {{"barcode", "SKU-0002"}}).status == 200);
+  s.restart();
+  ApiClient m2(s.port, s.pair("manager", "Office 2"));
+  CHECK(m2.get("/api/v1/count-sessions/CS-2").json()["lines"][0]["counted"] == 1);
+  CHECK(m2.get("/api/v1/count-sessions?state=all").json()["count_sessions"].size() == 2);
+  CHECK(m2.get("/api/v1/count-sessions?state=closed").error_code() == "invalid_query");
+  auto cancelled = m2.post("/api/v1/count-sessions/CS-2/cancel", {{"reason", "wrong aisle"}});
+  REQUIRE(cancelled.status == 200);
+  CHECK(cancelled.json()["cancel_reason"] == "wrong aisle");
+  CHECK(m2.get("/api/v1/inventory/SKU-0002").json()["on_hand"] == 50);
 }
 
 }  // namespace

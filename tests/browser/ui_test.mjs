@@ -22,6 +22,8 @@
 //      disconnected when the sled goes away; reads without a session fill the stock lookup.
 //      Action barcodes: a wedge scan of *ACT-START starts picking, the sled's *ACT-COMPLETE
 //      completes it, *ACT-PACK on the queue is refused loudly; C prints the action sheet.
+//   V: a count session planned by a manager, counted blind on the tablet and the phone,
+//      reviewed with what moved while counting, a line recounted, approved.
 // Screenshots and fulfild's log go to the artifacts directory. Exit 0 on success, 1 on any
 // failure (with the reason on stderr).
 
@@ -889,7 +891,7 @@ async function scenarioWave(env, tablet, manager, taken) {
 
 // Every screen at a tablet's or a phone's width: nothing wider than the viewport.
 async function scenarioNarrowScreens(phone, sku, device) {
-  for (const screen of ["queue", "manifest", "receiving", "returns", "stock", "devices"]) {
+  for (const screen of ["queue", "manifest", "receiving", "returns", "stock", "count", "devices"]) {
     await phone.page.evaluate((s) => (location.hash = `#/${s}`), screen);
     await phone.t.tid(`screen-${screen}`).waitFor();
     if (screen === "stock") {
@@ -907,7 +909,128 @@ async function scenarioNarrowScreens(phone, sku, device) {
   await phone.page.locator('[data-testid^="wave-stop-"]').first().waitFor();
   await checkNoOverflow(phone.page, `${device} pick list screen`);
   await phone.shot(`28-${device}-wave`);
-  log(`  ${device}: queue, manifest, receiving, returns, stock, devices and a pick list fit ${phone.page.viewportSize().width} px`);
+  log(`  ${device}: queue, manifest, receiving, returns, stock, count, devices and a pick list fit ${phone.page.viewportSize().width} px`);
+}
+
+// V: a count session — the manager plans a count of bin prefix A03; two associates (the
+// tablet and the phone) count it blind by scanning, one line with units per scan and one
+// with none here; stock received after a line was counted is no variance, stock received
+// before is expected; the manager reviews (variance and moved-after-count columns), sends a
+// line back, the tablet counts it again, the manager approves: on hand is what was counted
+// plus what moved after. Tablet and phone widths, blind and review, with no overflow.
+async function scenarioCount(env, tablet, phone, manager, managerPage) {
+  log("V: a count session of bins A03, counted blind by two associates, reviewed, approved");
+  const token = await manager.token();
+  const onHand = async (sku) => (await manager.api(`/api/v1/inventory/${encodeURIComponent(sku)}`)).on_hand;
+  const receive = (sku, quantity) => postJson(env.base, "/api/v1/inventory/adjustments", { sku, kind: "receipt", quantity, reason: "delivery" }, token);
+  await managerPage.evaluate(() => (location.hash = "#/count"));
+  await manager.tid("count-plan-bins").fill("A03");
+  await manager.tid("count-plan-note").fill("aisle A03");
+  await manager.tid("count-plan-submit").click();
+  await manager.tid("count-session").waitFor();
+  const name = (await manager.tid("count-id").innerText()).trim();
+  const planned = await manager.api(`/api/v1/count-sessions/${name}`);
+  check(planned.lines.length >= 4, `${name} has ${planned.lines.length} lines for bins A03, expected 4`);
+  const [l1, l2, l3, l4] = await Promise.all(planned.lines.slice(0, 4).map(async (l) => ({ ...l, ...(await manager.api(`/api/v1/inventory/${encodeURIComponent(l.sku)}`)) })));
+  for (const l of planned.lines.slice(4)) await postJson(env.base, `/api/v1/count-sessions/${name}/none-found`, { sku: l.sku }, token);
+  const row = (a, sku) => a.page.locator(`[data-testid="count-line-${sku}"]`);
+  const counted = async (a, sku, n) => {
+    try {
+      await a.page.locator(`[data-testid="count-line-${sku}"][data-counted="${n}"]`).waitFor();
+    } catch {
+      throw new TestFailure(`${sku} does not show ${n} counted (shows "${await row(a, sku).getAttribute("data-counted").catch(() => "?")}"); banner: ${await a.t.alertText()}`);
+    }
+  };
+
+  // The tablet opens the count from the list; the phone by scanning its name.
+  await tablet.page.evaluate(() => (location.hash = "#/count"));
+  await tablet.t.tid(`count-session-${name}`).click();
+  await tablet.t.expectFocus("count-scan");
+  await phone.page.evaluate(() => (location.hash = "#/queue"));
+  await phone.t.tid("screen-queue").waitFor();
+  await phone.t.wedge(name);
+  await phone.t.tid("count-session").waitFor();
+  await phone.t.expectFocus("count-scan");
+
+  await tablet.t.wedge(l1.barcodes[0]);
+  await counted(tablet, l1.sku, 1);
+  await tablet.t.wedge(l1.barcodes[0]);
+  await counted(tablet, l1.sku, 2);
+  await receive(l1.sku, 3); // after its count: kept, no variance
+  await phone.t.tid("count-qty").fill(String(l2.on_hand));
+  await phone.t.tid("count-scan").focus();
+  await phone.t.wedge(l2.barcodes[0]);
+  await counted(phone, l2.sku, l2.on_hand);
+  await counted(tablet, l2.sku, l2.on_hand); // pushed to the other terminal
+  await receive(l3.sku, 2); // before its count: part of what the shelf should hold
+  await tablet.t.tid("count-qty").fill(String(l3.on_hand + 2));
+  await tablet.t.tid("count-scan").focus();
+  await tablet.t.wedge(l3.barcodes[0]);
+  await counted(tablet, l3.sku, l3.on_hand + 2);
+  await tablet.t.tid(`count-none-${l4.sku}`).click();
+  await counted(tablet, l4.sku, 0);
+  await tablet.t.wedge("0000000000000");
+  await tablet.t.expectErrorBanner("unknown_barcode", "an unknown barcode");
+  for (const a of [tablet, phone]) {
+    check((await a.page.locator('[data-testid^="count-variance-"]').count()) === 0, "an associate sees variances while counting");
+    check(!/expected|on hand/i.test(await a.t.tid("count-session").innerText()), "the counting view shows the books' figures");
+  }
+  await sleep(300); // the banner's pop animation scales it past the edge for 0.25 s
+  await checkNoOverflow(tablet.page, "tablet count (counting)");
+  await checkNoOverflow(phone.page, "phone count (counting)");
+  await tablet.shot("40-count-tablet");
+  await phone.shot("41-count-phone");
+  log(`  ${name}: ${planned.lines.length} lines counted by the tablet and the phone`);
+
+  await tablet.t.tid("count-submit").click();
+  await tablet.page.locator('[data-testid="count-state"][data-state="review"]').waitFor();
+  check((await tablet.page.locator('[data-testid^="count-variance-"]').count()) === 0, "an associate sees variances in review");
+  check(!(await tablet.t.tid("count-approve").isVisible()), "an associate is offered to approve");
+
+  // The manager's review, at the tablet's and the phone's width too.
+  await managerPage.locator('[data-testid="count-state"][data-state="review"]').waitFor();
+  const text = async (id) => (await manager.tid(id).innerText()).trim();
+  await manager.tid(`count-variance-${l1.sku}`).waitFor();
+  const v1 = 2 - l1.on_hand;
+  check((await text(`count-variance-${l1.sku}`)) === (v1 > 0 ? `+${v1}` : String(v1)), `${l1.sku} variance reads "${await text(`count-variance-${l1.sku}`)}", expected ${v1}`);
+  check((await text(`count-moved-${l1.sku}`)) === "+3", `${l1.sku} moved after its count reads "${await text(`count-moved-${l1.sku}`)}"`);
+  check((await text(`count-variance-${l3.sku}`)) === "0", `${l3.sku} (received before its count) variance reads "${await text(`count-variance-${l3.sku}`)}"`);
+  for (const viewport of [TABLET, PHONE]) {
+    await managerPage.setViewportSize(viewport);
+    await sleep(200);
+    await checkNoOverflow(managerPage, `manager's count review at ${viewport.width} px`);
+    await manager.shot(`42-count-review-${viewport.width}`);
+  }
+  await managerPage.setViewportSize({ width: 1280, height: 800 });
+
+  // l4 was found on another shelf: counted again by the tablet.
+  await manager.tid(`count-again-${l4.sku}`).check();
+  await manager.tid("count-recount").click();
+  await managerPage.locator('[data-testid="count-state"][data-state="counting"]').waitFor();
+  await tablet.page.locator(`[data-testid="count-line-${l4.sku}"][data-open="true"][data-counted=""]`).waitFor();
+  await tablet.t.expectFocus("count-scan");
+  if (l4.on_hand > 0) {
+    await tablet.t.tid("count-qty").fill(String(l4.on_hand));
+    await tablet.t.tid("count-scan").focus();
+    await tablet.t.wedge(l4.barcodes[0]);
+  } else {
+    await tablet.t.tid(`count-none-${l4.sku}`).click();
+  }
+  await counted(tablet, l4.sku, l4.on_hand);
+  await tablet.t.wedge(l1.barcodes[0]);
+  await tablet.t.expectErrorBanner("illegal_transition", "a scan of a line not sent back");
+  await tablet.t.tid("count-submit").click();
+  await managerPage.locator('[data-testid="count-state"][data-state="review"]').waitFor();
+  await manager.tid("count-approve").click();
+  await manager.tid("dialog-confirm").click();
+  await managerPage.locator('[data-testid="count-state"][data-state="approved"]').waitFor();
+  await tablet.page.locator('[data-testid="count-state"][data-state="approved"]').waitFor();
+  const expected = { [l1.sku]: 2 + 3, [l2.sku]: l2.on_hand, [l3.sku]: l3.on_hand + 2, [l4.sku]: l4.on_hand };
+  for (const [sku, n] of Object.entries(expected)) check((await onHand(sku)) === n, `${sku} has ${await onHand(sku)} on hand after approving, expected ${n}`);
+  await manager.shot("43-count-approved");
+  log(`  approved: ${l1.sku} ${l1.on_hand}→5 (3 received after its count kept), ${l3.sku} unchanged (2 received before its count), ${l4.sku} recounted`);
+  await tablet.page.evaluate(() => (location.hash = "#/queue"));
+  await managerPage.evaluate(() => (location.hash = "#/queue"));
 }
 
 // R: a delivery the demo cloud announced (ASN-DEMO-1), received on the tablet by scanning:
@@ -1352,6 +1475,7 @@ async function main() {
     await scenarioCapacity(page, t);
     await scenarioNarrowScreens(phone, "SKU-1", "phone");
     await scenarioNarrowScreens(tablet, "SKU-1", "tablet");
+    await scenarioCount(env, tablet, phone, t, page);
     await phone.context.close();
     await scenarioDeskScanner(env);
     await scenarioOffline(env, tablet);

@@ -5,6 +5,7 @@
 
 #include "config/clock.hpp"
 #include "config/settings.hpp"
+#include "domain/count_sessions.hpp"
 #include "domain/inventory.hpp"
 #include "domain/orders.hpp"
 #include "domain/outbox.hpp"
@@ -49,6 +50,7 @@ class Store {
   RemoteConfigs& remote_configs() { return remote_configs_; }
   Receiving& receiving() { return receiving_; }
   TillSales& till_sales() { return till_sales_; }
+  CountSessions& count_sessions() { return count_sessions_; }
 
  private:
   Store(std::unique_ptr<Database> db, OrderPolicy policy, StoreIdentity identity);
@@ -65,6 +67,7 @@ class Store {
   RemoteConfigs remote_configs_;
   Receiving receiving_;
   TillSales till_sales_;
+  CountSessions count_sessions_;
 };
 
 DatabaseOptions database_options(const config::Settings& settings);

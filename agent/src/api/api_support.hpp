@@ -79,6 +79,7 @@ void add_pick_list_routes(Routes& routes);
 void add_capacity_routes(Routes& routes);
 void add_shipment_routes(Routes& routes);
 void add_pos_routes(Routes& routes);
+void add_count_session_routes(Routes& routes);
 
 // Documents a workflow step prints by itself at the caller's station: {"jobs": [...],
 // "problems": ["packing_slip: station desk-1 has no printer for packing_slip", ...]}.

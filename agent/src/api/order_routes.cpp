@@ -253,6 +253,12 @@ ApiResponse lookup(Routes& r, const ApiRequest& req) {
       return json_response({{"kind", "pick_list"},
                             {"matched", "pick_list"},
                             {"pick_list_id", pick_list_name(*list)}});
+  // A count sheet's code: the count session it names.
+  if (auto id = code.rfind("CS-", 0) == 0 ? count_session_id_from(code) : std::nullopt)
+    if (r.store.count_sessions().find(*id, false))
+      return json_response({{"kind", "count_session"},
+                            {"matched", "count_session"},
+                            {"count_session_id", count_session_name(*id)}});
   if (auto id = orders.id_for_ref(code)) return json_response(order_named(r, *id, "order_ref"));
   if (auto parcel = orders.find_parcel(code)) {
     auto out = order_named(r, parcel->order_id,

@@ -391,6 +391,7 @@ TerminalApi::TerminalApi(asio::io_context& io, HttpServer& server, Store& store,
   api::add_capacity_routes(*s.routes);
   api::add_shipment_routes(*s.routes);
   api::add_pos_routes(*s.routes);
+  api::add_count_session_routes(*s.routes);
   s.add_websocket();
   s.pushed_seq = store.outbox().last_seq();
   s.schedule_poll();

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "codes/gtin.hpp"
+#include "count_posting.hpp"
 #include "domain/transaction.hpp"
 #include "search_text.hpp"
 #include "stock_ledger.hpp"
@@ -203,7 +204,6 @@ Result<std::vector<CountDifference>> Inventory::post_count(const CycleCount& cou
   return commit_or_rollback(db_, [&]() -> Result<std::vector<CountDifference>> {
     StockLedger ledger(db_);
     std::vector<CountDifference> diffs;
-    std::vector<Movement> moves;
     for (const auto& e : count.entries) {
       auto level = ledger.level(e.sku);
       if (!level) return fail(DomainErrc::unknown_sku, "unknown SKU " + e.sku);
@@ -211,36 +211,50 @@ Result<std::vector<CountDifference>> Inventory::post_count(const CycleCount& cou
       // the total.
       const std::int64_t target_unsellable =
           e.unsellable ? *e.unsellable : std::min(level->unsellable, e.on_hand);
-      CountDifference d{e.sku, e.on_hand - level->on_hand, target_unsellable - level->unsellable};
-      // Order the two moves so that unsellable <= on_hand holds after each.
-      Movement total{e.sku, Bucket::on_hand, d.on_hand_delta, "count", count.note, std::nullopt};
-      Movement unsell{e.sku,   Bucket::unsellable, d.unsellable_delta,
-                      "count", count.note,         std::nullopt};
-      std::vector<Movement> ordered;
-      if (d.on_hand_delta < 0)
-        ordered = {unsell, total};
-      else
-        ordered = {total, unsell};
-      for (const auto& m : ordered) {
-        if (m.delta == 0) continue;
-        if (auto ok = ledger.post(m, ctx); !ok) return unexpected(ok.error());
-        moves.push_back(m);
-      }
-      diffs.push_back(d);
+      diffs.push_back({e.sku, e.on_hand - level->on_hand, target_unsellable - level->unsellable});
     }
-    nlohmann::json diff_json = nlohmann::json::array();
-    for (const auto& d : diffs)
-      diff_json.push_back({{"sku", d.sku},
-                           {"on_hand_delta", d.on_hand_delta},
-                           {"unsellable_delta", d.unsellable_delta}});
-    outbox_.append("stock.counted", count.entries.front().sku,
-                   {{"note", count.note},
-                    {"actor", ctx.actor.str()},
-                    {"differences", diff_json},
-                    {"movements", movements_json(moves)}},
-                   ctx.now_ms);
+    if (auto ok =
+            post_count_differences(db_, outbox_, diffs, count.note, nlohmann::json::object(), ctx);
+        !ok)
+      return unexpected(ok.error());
     return diffs;
   });
+}
+
+Result<void> post_count_differences(Database& db, Outbox& outbox,
+                                    const std::vector<CountDifference>& diffs,
+                                    const std::string& note, const nlohmann::json& extra,
+                                    const CommandContext& ctx) {
+  if (diffs.empty()) return fail(DomainErrc::invalid_argument, "a count needs at least one SKU");
+  StockLedger ledger(db);
+  std::vector<Movement> moves;
+  for (const auto& d : diffs) {
+    // Order the two moves so that unsellable <= on_hand holds after each.
+    Movement total{d.sku, Bucket::on_hand, d.on_hand_delta, "count", note, std::nullopt};
+    Movement unsell{d.sku, Bucket::unsellable, d.unsellable_delta, "count", note, std::nullopt};
+    std::vector<Movement> ordered;
+    if (d.on_hand_delta < 0)
+      ordered = {unsell, total};
+    else
+      ordered = {total, unsell};
+    for (const auto& m : ordered) {
+      if (m.delta == 0) continue;
+      if (auto ok = ledger.post(m, ctx); !ok) return ok;
+      moves.push_back(m);
+    }
+  }
+  nlohmann::json diff_json = nlohmann::json::array();
+  for (const auto& d : diffs)
+    diff_json.push_back({{"sku", d.sku},
+                         {"on_hand_delta", d.on_hand_delta},
+                         {"unsellable_delta", d.unsellable_delta}});
+  nlohmann::json payload = {{"note", note},
+                            {"actor", ctx.actor.str()},
+                            {"differences", diff_json},
+                            {"movements", movements_json(moves)}};
+  for (auto it = extra.begin(); it != extra.end(); ++it) payload[it.key()] = it.value();
+  outbox.append("stock.counted", diffs.front().sku, payload, ctx.now_ms);
+  return {};
 }
 
 Result<std::vector<CountDifference>> Inventory::apply_snapshot(const InventorySnapshot& snap,

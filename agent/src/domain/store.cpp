@@ -17,7 +17,8 @@ Store::Store(std::unique_ptr<Database> db, OrderPolicy policy, StoreIdentity ide
       print_jobs_(*db_),
       remote_configs_(*db_, outbox_),
       receiving_(*db_, outbox_, inventory_),
-      till_sales_(*db_, outbox_) {}
+      till_sales_(*db_, outbox_),
+      count_sessions_(*db_, outbox_, inventory_) {}
 
 namespace {
 
