@@ -377,6 +377,7 @@ function showTerminal() {
   $("tabs").hidden = false;
   $("find-form").hidden = false;
   $("sound-toggle").hidden = false;
+  $("nav-manage").hidden = app.session.role !== "manager";
   renderSoundToggle();
   fillSelect($("handover-carrier"), app.reference.carriers, "— choose carrier —");
   fillSelect($("manifest-carrier"), app.reference.carriers, "— choose carrier —");
@@ -509,7 +510,17 @@ function showScreen(name) {
     t.classList.toggle("active", on);
     if (on) t.setAttribute("aria-current", "page");
     else t.removeAttribute("aria-current");
+    if (on) revealInRow(t);
   }
+}
+
+// On a phone a row of tabs scrolls sideways: keep the current one in sight (sideways only,
+// so the page itself does not jump).
+function revealInRow(el) {
+  const row = el.parentElement;
+  const r = el.getBoundingClientRect();
+  const b = row.getBoundingClientRect();
+  if (r.left < b.left || r.right > b.right) row.scrollLeft += r.left - b.left - 8;
 }
 
 // Screens are addressed by the URL hash (#/queue, #/order/FO-1, …) so the browser's back
@@ -527,6 +538,7 @@ function route() {
     stock: showStock,
     count: () => openCount(decodeURIComponent(arg)),
     devices: showDevices,
+    manage: () => showManage(arg), // manager.js
   };
   (screens[name] || showQueue)();
 }
@@ -632,6 +644,7 @@ async function refreshVisible(orderToo) {
     if (app.screen === "devices") await loadDevices();
     if (app.screen === "wave" && app.wave) await loadWave(app.wave.id);
     await refreshCount();
+    await refreshManage(); // manager.js
     // fulfild answers again: the "cannot be reached" banner is stale.
     if ($("alert").dataset.code === "unreachable") clearAlert();
   } catch (e) {
@@ -1237,6 +1250,7 @@ function renderPickList(o) {
         { class: "what" },
         h("span", { class: "title" }, l.title || l.sku),
         h("span", { class: "muted" }, `${l.sku} · ${l.barcodes.join(", ") || "no barcode"}`),
+        h("span", { class: "muted stock-note", testid: `pick-stock-${l.line_no}` }, `${l.on_hand} on hand · ${l.available} available`),
         l.rejected ? h("span", { class: "short-note" }, `${l.rejected} short: ${humanize(l.reject_reason)}`) : null,
       ),
       ticks(l),
@@ -2524,6 +2538,8 @@ function scanTarget() {
       return $("stock-query");
     case "count":
       return !countHome() && !$("count-scan-card").hidden ? $("count-scan") : find;
+    case "manage":
+      return manageScanTarget() || find; // manager.js
     default:
       return find;
   }
@@ -3181,6 +3197,8 @@ function wire() {
   document.addEventListener("keydown", onActionEnter, true); // before any field's own Enter
   document.addEventListener("keydown", onKeyDown);
   window.addEventListener("hashchange", route);
+  // The banners stick just under the top bar, whose height changes as its tabs wrap.
+  new ResizeObserver(() => document.documentElement.style.setProperty("--topbar-h", `${$("topbar").offsetHeight}px`)).observe($("topbar"));
   setInterval(tick, 1000);
   // Without the live link, poll; with it, a slow safety refresh in case an event was lost.
   setInterval(() => app.session && !app.live && !app.stale && refreshVisible(true), 10000);
@@ -3189,4 +3207,5 @@ function wire() {
 }
 
 wire();
-start();
+// manager.js (loaded after this file, deferred like it) runs before DOMContentLoaded.
+document.addEventListener("DOMContentLoaded", start);

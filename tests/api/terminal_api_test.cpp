@@ -543,6 +543,76 @@ TEST_CASE("managers' views: outbox, configuration with secrets masked, audit; de
   CHECK(ApiClient(normal.port).post("/api/v1/demo/pairing-code", nullptr).status == 404);
 }
 
+TEST_CASE("audit filters: who, action, order, time, refused only; bad filters refused") {
+  ApiServer s;
+  ApiClient a(s.port, s.pair("associate", "Counter 1"));
+  ApiClient m(s.port, s.pair("manager", "Office"));
+  const std::string associate =
+      "terminal:" + a.get("/api/v1/session").json()["id"].get<std::string>();
+  s.add_order("FO-A1", DeliveryMethod::ship, {{"SKU-0001", 1}});
+  s.add_order("FO-A10", DeliveryMethod::ship, {{"SKU-0002", 1}});
+  const auto before = agent::now_ms();
+  REQUIRE(a.post("/api/v1/orders/FO-A1/accept", nullptr).status == 200);
+  REQUIRE(a.post("/api/v1/orders/FO-A10/accept", nullptr).status == 200);
+  CHECK(a.post("/api/v1/orders/FO-A1/accept", nullptr).status == 409);  // refused, audited
+  REQUIRE(m.post("/api/v1/inventory/adjustments",
+                 {{"sku", "SKU-0003"}, {"kind", "receipt"}, {"quantity", 1}})
+              .status < 300);
+  auto entries = [&](const std::string& query) {
+    auto r = m.get("/api/v1/audit?" + query);
+    REQUIRE(r.status == 200);
+    return r.json()["entries"];
+  };
+  // FO-A1 is not FO-A10: the order filter matches the whole id.
+  auto order = entries("order=FO-A1");
+  REQUIRE(order.size() == 2);
+  for (const auto& e : order) CHECK(e["action"] == "POST /api/v1/orders/FO-A1/accept");
+  CHECK(order[0]["status"] == 409);  // newest first
+  CHECK(entries("order=FO-A1&refused=1").size() == 1);
+  auto mine = entries("actor=" + associate);
+  REQUIRE(mine.size() == 4);  // its pairing and three accepts
+  for (const auto& e : mine) CHECK(e["actor"] == associate);
+  CHECK(mine[3]["action"] == "POST /api/v1/pair");
+  auto adjust = entries("action=/inventory/");
+  REQUIRE(adjust.size() == 1);
+  CHECK(adjust[0]["role"] == "manager");
+  CHECK(entries("since=" + std::to_string(before)).size() == 4);
+  CHECK(entries("until=" + std::to_string(before)).size() >= 2);  // the two pairings
+  for (const auto& e : entries("until=" + std::to_string(before))) CHECK(e["at"] < before);
+  CHECK(entries("action=%25").empty());  // % is text, not a wildcard
+  for (const char* bad : {"since=yesterday", "until=-5", "since=1e3", "limit=x"}) {
+    auto r = m.get(std::string("/api/v1/audit?") + bad);
+    CHECK(r.status == 400);
+    CHECK(r.error_code() == "invalid_query");
+  }
+}
+
+TEST_CASE("a dead letter is sent again on a manager's word, once") {
+  ApiServer s;
+  ApiClient a(s.port, s.pair("associate"));
+  ApiClient m(s.port, s.pair("manager"));
+  const auto event = s.on_loop([&] {
+    auto first = s.store->outbox().pending(1).at(0);
+    s.store->outbox().mark_dead(first.event_id, "the cloud has no SKU-0001");
+    return first;
+  });
+  auto outbox = m.get("/api/v1/outbox").json();
+  REQUIRE(outbox["dead_letters"].size() == 1);
+  CHECK(outbox["dead_letters"][0]["reason"] == "the cloud has no SKU-0001");
+  CHECK(outbox.contains("link"));
+  const auto path = "/api/v1/outbox/dead-letters/" + event.event_id + "/retry";
+  CHECK(a.post(path, nullptr).status == 403);
+  auto retried = m.post(path, nullptr);
+  REQUIRE(retried.status == 200);
+  CHECK(retried.json()["state"] == "pending");
+  CHECK(retried.json()["seq"] == event.seq);
+  CHECK(m.get("/api/v1/outbox").json()["dead_letters"].empty());
+  auto again = m.post(path, nullptr);  // no longer dead: refused, nothing changed
+  CHECK(again.status == 409);
+  CHECK(again.body.find("not a dead letter") != std::string::npos);
+  CHECK(m.post("/api/v1/outbox/dead-letters/nope/retry", nullptr).status == 404);
+}
+
 }  // namespace
 }  // namespace fulfil::test
 

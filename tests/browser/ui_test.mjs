@@ -22,6 +22,8 @@
 //      disconnected when the sled goes away; reads without a session fill the stock lookup.
 //      Action barcodes: a wedge scan of *ACT-START starts picking, the sled's *ACT-COMPLETE
 //      completes it, *ACT-PACK on the queue is refused loudly; C prints the action sheet.
+//   M: the manager's desk: terminals paired and revoked, stock adjusted by scanning, the
+//      audit trail filtered, sync health, the configuration; at tablet and phone widths.
 //   V: a count session planned by a manager, counted blind on the tablet and the phone,
 //      reviewed with what moved while counting, a line recounted, approved.
 // Screenshots and fulfild's log go to the artifacts directory. Exit 0 on success, 1 on any
@@ -322,6 +324,11 @@ async function scenarioShip(page, t, labelsDir) {
   await t.tid("screen-order").waitFor();
   log(`opened ${id} (${await t.tid("order-ref").innerText()})`);
   await t.expectState("routed");
+  // On hand beside available to promise, on each line, before accepting.
+  const stockNote = await t.tid("pick-stock-1").innerText();
+  const routedOrder = await t.api(`/api/v1/orders/${id}`);
+  const line1 = routedOrder.lines.find((l) => l.line_no === 1);
+  check(stockNote === `${line1.on_hand} on hand · ${line1.available} available`, `line 1 shows "${stockNote}"`);
 
   await t.action("accept", "accepted");
   // Undo before picking (Alt+Z), then accept again.
@@ -544,6 +551,8 @@ const PHONE = { width: 390, height: 844 };
 // Nothing on the screen may be wider than the viewport (a table that does not fit scrolls
 // inside its own box).
 async function checkNoOverflow(page, what) {
+  // A banner's pop (scale 1.02 for a quarter second) widens the page while it runs.
+  await page.evaluate(() => Promise.all(document.getAnimations().filter((a) => a.effect.getTiming().iterations !== Infinity).map((a) => a.finished.catch(() => {}))));
   const r = await page.evaluate(() => {
     const width = window.innerWidth;
     const doc = document.documentElement.scrollWidth;
@@ -1104,6 +1113,127 @@ async function scenarioCapacity(page, t) {
   log("  paused (short staffed) and resumed; the router was told both");
 }
 
+// M: the manager's desk at a tablet's width — a pairing code (digits and QR) pairs a new
+// tablet by typing, the list shows it, a revoke sends it back to pairing at once; damaged
+// stock adjusted by scanning (an unknown code refused, two scans of one item, reviewed,
+// posted as one batch); the audit trail filtered by action, by who and to refused changes;
+// sync health; the configuration in effect filtered. No screen wider than the tablet or a
+// phone.
+async function scenarioManagerDesk(env, page, t) {
+  log("M: the manager's desk");
+  await page.setViewportSize(TABLET);
+  const part = async (name) => {
+    await page.evaluate((n) => (location.hash = `#/manage/${n}`), name);
+    await t.tid(`manage-${name}`).waitFor();
+  };
+  const fits = async (name) => {
+    for (const viewport of [TABLET, PHONE]) {
+      await page.setViewportSize(viewport);
+      await sleep(200);
+      await checkNoOverflow(page, `manager's ${name} at ${viewport.width} px`);
+      await t.shot(`45-manage-${name}-${viewport.width}`);
+    }
+    await page.setViewportSize(TABLET);
+  };
+
+  // Terminals: a code for a new associate tablet, typed on it; revoked, it must pair again.
+  await part("terminals");
+  await t.tid("pairing-role").selectOption("associate");
+  await t.tid("pairing-name").fill("Tablet M");
+  await t.tid("pairing-create").click();
+  await t.tid("pairing-code-value").waitFor();
+  const code = await t.tid("pairing-code-value").innerText();
+  check(/^\d{3}-\d{3}-\d{3}$/.test(code), `the pairing code shown is "${code}"`);
+  const qr = await t.tid("pairing-qr-image").count();
+  if (qr) {
+    const size = await t.tid("pairing-qr-image").evaluate((img) => img.complete && img.naturalWidth);
+    check(size > 0, "the pairing QR code did not render");
+  }
+  const context = await env.browser.newContext({ viewport: TABLET });
+  env.cleanup(() => context.close());
+  const tablet = await context.newPage();
+  env.watch(tablet);
+  tablet.setDefaultTimeout(STEP_TIMEOUT_MS);
+  const tt = makeHelpers(tablet, env.base, env.artifacts);
+  await tablet.goto(`${env.base}/`);
+  await tt.tid("screen-pair").waitFor();
+  await tt.expectFocus("pair-code-input");
+  await tt.wedge(code);
+  await tt.tid("screen-queue").waitFor();
+  check(await tt.tid("nav-manage").isHidden(), "an associate's terminal offers the manager's desk");
+  const me = await tt.api("/api/v1/session");
+  await t.tid("terminals-all").check(); // the list reloads, with the new tablet in it
+  const row = page.locator(`[data-testid="terminal-${me.id}"]`);
+  await row.waitFor();
+  check(/Tablet M/.test(await row.innerText()) && /Associate/.test(await row.innerText()), `the new terminal's row: ${await row.innerText()}`);
+  await fits("terminals");
+  await t.tid(`terminal-revoke-${me.id}`).click();
+  await t.tid("dialog-confirm").click();
+  await page.locator(`[data-testid="terminal-${me.id}"].terminal-revoked`).waitFor();
+  // The tablet's next request is refused: back to pairing (its live link was closed).
+  await tablet.evaluate(() => (location.hash = "#/stock"));
+  await tt.tid("screen-pair").waitFor({ timeout: 30_000 });
+  log(`  paired ${me.id} with code ${code}${qr ? " (QR shown)" : ""}, revoked: the tablet is back at pairing`);
+
+  // Stock adjustment by scanning: damaged units become unsellable.
+  const { items } = await t.api("/api/v1/inventory?q=SKU-102");
+  const item = items.find((i) => i.available >= 4 && i.barcodes.length > 0);
+  check(item, "no SKU-102* item with 4 available to damage");
+  await part("adjust");
+  await t.tid("adjust-reason").selectOption("damaged");
+  check(/unsellable/.test(await t.tid("adjust-effect").innerText()), "the damaged reason does not say what it does");
+  await t.expectFocus("adjust-scan");
+  await t.wedge("0000000000000");
+  await t.expectErrorBanner("unknown_barcode", "an unknown code on the adjustment screen");
+  check((await page.locator('[data-testid^="adjust-line-"]').count()) === 0, "an unknown code made an adjustment line");
+  await t.tid("adjust-scan").focus();
+  await t.wedge(item.barcodes[0]);
+  await t.tid(`adjust-line-${item.sku}`).waitFor();
+  await t.wedge(item.barcodes[0]);
+  await page.locator(`[data-testid="adjust-units-${item.sku}"]`, { hasText: "2" }).waitFor();
+  await fits("adjust");
+  await t.tid("adjust-post").click();
+  check(/Post 2 units of 1 item as damaged/.test(await t.tid("dialog-title").innerText()), "the review does not say what is posted");
+  await t.tid("dialog-confirm").click();
+  await page.locator('[data-testid="adjust-result"]', { hasText: "Posted as damaged" }).waitFor();
+  const after = await t.api(`/api/v1/inventory/${item.sku}`);
+  check(after.unsellable === item.unsellable + 2, `${item.sku} unsellable ${item.unsellable} → ${after.unsellable}, expected +2`);
+  log(`  2 × ${item.sku} posted as damaged: unsellable ${item.unsellable} → ${after.unsellable}`);
+
+  // Audit: by action, by who, refused only.
+  await part("audit");
+  await t.tid("audit-action").fill("adjustment-batches");
+  await t.tid("audit-search").click();
+  await page.locator('[data-testid="audit-row-0"]', { hasText: "posted a stock adjustment" }).waitFor();
+  check((await page.locator('[data-testid^="audit-row-"]').count()) === 1, "the action filter shows other changes");
+  await t.tid("audit-action").fill("");
+  await t.tid("audit-actor").selectOption(`terminal:${me.id}`);
+  await t.tid("audit-search").click();
+  await page.locator('[data-testid="audit-row-0"]', { hasText: "paired this terminal" }).waitFor();
+  await t.tid("audit-actor").selectOption("");
+  await t.tid("audit-refused").check();
+  await t.tid("audit-search").click();
+  await page.locator('[data-testid="audit-row-0"]').waitFor();
+  const statuses = await page.$$eval('[data-testid^="audit-row-"]', (rows) => rows.map((r) => Number(r.dataset.status)));
+  check(statuses.every((st) => st >= 400), `refused only shows statuses ${statuses}`);
+  await fits("audit");
+  log(`  audit: the batch by action, the tablet's pairing by who, ${statuses.length} refused changes`);
+
+  // Sync health and configuration.
+  await part("sync");
+  await page.locator('[data-testid="sync-link"]', { hasText: "Last contact" }).waitFor();
+  check(/enrolled/.test(await t.tid("sync-link").innerText()), "sync health does not show the demo cloud's link");
+  await fits("sync");
+  await part("config");
+  await t.tid("config-filter").fill("capacity.orders");
+  await t.tid("config-capacity.orders_per_day").waitFor();
+  const shown = await page.$$eval('[data-testid="config-effective"] tr', (rows) => rows.map((r) => r.dataset.testid));
+  check(shown.length >= 1 && shown.every((id) => id.startsWith("config-capacity.orders")), `the config filter shows ${shown}`);
+  await fits("config");
+  await page.setViewportSize({ width: 1280, height: 800 });
+  log("  sync health and configuration shown; every part fits 820 and 390 px");
+}
+
 // J: fulfild goes away: the queue keeps what it showed, marked stale, actions wait; it comes
 // back by itself when fulfild does.
 async function scenarioOffline(env, tablet) {
@@ -1473,6 +1603,7 @@ async function main() {
     await scenarioWave(env, tablet, t, taken);
     await scenarioReceiving(tablet);
     await scenarioCapacity(page, t);
+    await scenarioManagerDesk(env, page, t);
     await scenarioNarrowScreens(phone, "SKU-1", "phone");
     await scenarioNarrowScreens(tablet, "SKU-1", "tablet");
     await scenarioCount(env, tablet, phone, t, page);

@@ -23,6 +23,7 @@ struct OutboxEvent {
   std::int64_t created_at = 0;
   std::string state;  // pending | sent | dead
   int attempts = 0;
+  std::string last_error = {};  // why the last delivery failed; a dead letter's reason
 };
 
 struct OutboxStats {
@@ -52,6 +53,9 @@ class Outbox {
   // Results of delivery, each committed on its own (the cloud's ack is the commit point).
   void mark_sent(const std::vector<std::string>& event_ids, std::int64_t at);
   void mark_dead(const std::string& event_id, const std::string& reason);
+  // A dead letter goes back to the queue as it was (same id and sequence), for when the
+  // cause the cloud named has been put right; it is sent with the next batch.
+  Result<OutboxEvent> retry_dead(const std::string& event_id);
   void record_failure(std::int64_t first_seq, std::int64_t last_seq, const std::string& error);
   std::vector<OutboxEvent> since(std::int64_t after_seq, std::size_t limit);
   OutboxStats stats();  // counts the backlog: for health and metrics, not per request

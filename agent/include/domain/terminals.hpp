@@ -44,6 +44,26 @@ struct IssuedCode {
   std::int64_t expires_at = 0;
 };
 
+// One row of the audit trail: a mutation made through the local API, refused ones too.
+struct AuditEntry {
+  std::int64_t at = 0;
+  std::string actor;  // "terminal:T-1a2b3c4d", "local:uid=0", "system:desk-sessions"
+  std::string role;
+  std::string action;  // "POST /api/v1/orders/FO-1/accept"
+  unsigned status = 0;
+  std::string detail;  // the refusal's error code, or ""
+};
+
+// What a manager looks for in the audit trail; empty fields do not filter.
+struct AuditQuery {
+  std::string actor;                  // exactly this actor
+  std::string action;                 // the action contains this text ("accept", "/inventory/")
+  std::string order_id;               // changes made to this order through its own routes
+  std::int64_t since = 0, until = 0;  // ms; `until` exclusive, 0: open-ended
+  bool refused_only = false;          // status 400 and above
+  std::int64_t limit = 100;
+};
+
 struct Pairing {
   Terminal terminal;
   std::string token;  // shown once, to the terminal that paired
@@ -64,6 +84,8 @@ class Terminals {
   // One row per mutation through the local API; written inside the caller's transaction.
   void audit(const std::string& actor, Role role, const std::string& action, unsigned status,
              const std::string& detail, std::int64_t at);
+  // Newest first.
+  std::vector<AuditEntry> audit_entries(const AuditQuery& query);
 
  private:
   Database& db_;

@@ -1,6 +1,7 @@
 #include "api_support.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include "config/json_input.hpp"
 
@@ -31,6 +32,19 @@ Expected<std::int64_t, ApiResponse> query_limit(const ApiRequest& request, std::
     return unexpected(api_error(ApiErrc::invalid_query, "limit must be a number"));
   }
   return std::clamp<std::int64_t>(limit, 1, 1000);
+}
+
+Expected<std::int64_t, ApiResponse> query_integer(const ApiRequest& request, const char* key,
+                                                  std::int64_t min, std::int64_t max) {
+  const auto text = request.query_value(key);
+  if (text.empty()) return std::int64_t{0};
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max)
+    return unexpected(
+        api_error(ApiErrc::invalid_query, std::string(key) + " must be a whole number from " +
+                                              std::to_string(min) + " to " + std::to_string(max)));
+  return value;
 }
 
 Body::Body(const ApiRequest& request, std::initializer_list<const char*> allowed) {

@@ -99,6 +99,11 @@ ApiResponse json_response(const nlohmann::json& body, unsigned status = 200);
 ApiResponse domain_error(const DomainError& error);
 // The `limit` query parameter, clamped to 1..1000; `fallback` when absent.
 Expected<std::int64_t, ApiResponse> query_limit(const ApiRequest& request, std::int64_t fallback);
+// An integer query parameter within [min, max]; 0 when absent.
+Expected<std::int64_t, ApiResponse> query_integer(const ApiRequest& request, const char* key,
+                                                  std::int64_t min, std::int64_t max);
+// Milliseconds since 1970 up to the year 9999: the bound of a time in a query.
+inline constexpr std::int64_t kMaxTimeMs = 253402300799999;
 
 // A JSON object from a request body (or nested in one). Reads fields by name; the first
 // problem (malformed JSON, an unknown field, a missing or mistyped value) is kept and

@@ -23,7 +23,11 @@ json line_json(const OrderLine& l, Inventory& inventory) {
           {"rejected", l.rejected},
           {"open", l.open()},
           {"reject_reason", l.reject_reason},
-          {"unit_price_minor", l.unit_price_minor}};
+          {"unit_price_minor", l.unit_price_minor},
+          // What is physically in the store beside what may still be promised: an
+          // associate deciding to accept sees both.
+          {"on_hand", level ? level->on_hand : 0},
+          {"available", level ? level->available() : 0}};
 }
 
 json claim_json(const std::optional<OrderClaim>& claim, const Caller& caller) {

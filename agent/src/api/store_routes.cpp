@@ -208,30 +208,53 @@ void add_admin(Routes& r) {
                             {"type", e.type},
                             {"subject", e.subject},
                             {"created_at", e.created_at},
-                            {"attempts", e.attempts}});
+                            {"attempts", e.attempts},
+                            {"reason", e.last_error}});
+          // The cloud link's own view (last contact, its alarms), as /health shows it.
+          const json link = r.component_health().value("sync", json(nullptr));
           return json_response(
               {{"pending", st.pending},
                {"dead", st.dead},
                {"oldest_pending_age_s",
                 st.oldest_pending_at ? (ctx.now_ms - st.oldest_pending_at) / 1000 : 0},
                {"last_seq", st.last_seq},
-               {"dead_letters", dead}});
+               {"dead_letters", dead},
+               {"link", link}});
+        });
+  r.add("POST", "/api/v1/outbox/dead-letters/*/retry", Role::manager,
+        [&r](const ApiRequest& req, const Caller&, const CommandContext&) {
+          auto event = r.store.outbox().retry_dead(req.params[0]);
+          if (!event) return domain_error(event.error());
+          return json_response({{"seq", event->seq},
+                                {"event_id", event->event_id},
+                                {"type", event->type},
+                                {"subject", event->subject},
+                                {"state", event->state}});
         });
   r.add("GET", "/api/v1/audit", Role::manager,
         [&r](const ApiRequest& req, const Caller&, const CommandContext&) {
-          auto s = r.store.db().prepare(
-              "SELECT at, actor, role, action, status, detail FROM audit ORDER BY id DESC LIMIT ?");
+          AuditQuery q;
           const auto limit = query_limit(req, 100);
           if (!limit) return limit.error();
-          s.bind(1, *limit);
+          const auto since = query_integer(req, "since", 0, kMaxTimeMs);
+          if (!since) return since.error();
+          const auto until = query_integer(req, "until", 0, kMaxTimeMs);
+          if (!until) return until.error();
+          q.limit = *limit;
+          q.since = *since;
+          q.until = *until;
+          q.actor = req.query_value("actor");
+          q.action = req.query_value("action");
+          q.order_id = req.query_value("order");
+          q.refused_only = req.query_value("refused") == "1";
           json rows = json::array();
-          while (s.step())
-            rows.push_back({{"at", s.int64(0)},
-                            {"actor", s.text(1)},
-                            {"role", s.text(2)},
-                            {"action", s.text(3)},
-                            {"status", s.int64(4)},
-                            {"detail", s.text(5)}});
+          for (const auto& e : r.store.terminals().audit_entries(q))
+            rows.push_back({{"at", e.at},
+                            {"actor", e.actor},
+                            {"role", e.role},
+                            {"action", e.action},
+                            {"status", e.status},
+                            {"detail", e.detail}});
           return json_response({{"entries", rows}});
         });
 }

@@ -1,4 +1,4 @@
-// The associates' web UI: three static files compiled into the binary (no runtime download,
+// The associates' web UI: four static files compiled into the binary (no runtime download,
 // nothing to deploy beside fulfild).
 #include <cstdlib>
 #include <fstream>
@@ -9,6 +9,7 @@
 namespace fulfil::embedded {
 std::string_view ui_index_html();
 std::string_view ui_app_js();
+std::string_view ui_manager_js();
 std::string_view ui_app_css();
 }  // namespace fulfil::embedded
 
@@ -42,6 +43,7 @@ void add_ui_routes(Routes& r) {
   };
   serve("/", &embedded::ui_index_html, "text/html; charset=utf-8");
   serve("/ui/app.js", &embedded::ui_app_js, "text/javascript; charset=utf-8");
+  serve("/ui/manager.js", &embedded::ui_manager_js, "text/javascript; charset=utf-8");
   serve("/ui/app.css", &embedded::ui_app_css, "text/css; charset=utf-8");
 }
 

@@ -238,9 +238,22 @@ int outbox(const Invocation& inv) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& e : body["dead_letters"])
       rows.push_back({cell(e["seq"]), cell(e["type"]), cell(e["subject"]), cell(e["event_id"]),
-                      time_text(e["created_at"].get<std::int64_t>())});
-    std::cout << "\nDead letters (refused by the cloud; see the agent log for each reason):\n";
-    print_table({"SEQ", "TYPE", "SUBJECT", "EVENT", "CREATED"}, rows);
+                      time_text(e["created_at"].get<std::int64_t>()), cell(e["reason"])});
+    std::cout
+        << "\nDead letters (refused by the cloud; `fulfilctl retry EVENT` sends one again):\n";
+    print_table({"SEQ", "TYPE", "SUBJECT", "EVENT", "CREATED", "REASON"}, rows);
+  });
+}
+
+int retry(const Invocation& inv) {
+  json body;
+  if (int rc = call(inv, "POST",
+                    "/api/v1/outbox/dead-letters/" + url_encode(inv.args[0]) + "/retry", body);
+      rc)
+    return rc;
+  return show_json_or(inv, body, [&] {
+    std::cout << "Event " << cell(body["seq"]) << " (" << cell(body["type"])
+              << ") is queued again; it is sent with the next batch.\n";
   });
 }
 
@@ -714,7 +727,12 @@ int config_sign(const Invocation& inv) {
 
 int audit(const Invocation& inv) {
   json body;
-  if (int rc = call(inv, "GET", "/api/v1/audit" + query(inv, {"limit"}), body); rc) return rc;
+  if (int rc = call(
+          inv, "GET",
+          "/api/v1/audit" + query(inv, {"limit", "actor", "action", "order", "since", "until"}),
+          body);
+      rc)
+    return rc;
   return show_json_or(inv, body, [&] {
     std::vector<std::vector<std::string>> rows;
     for (const auto& e : body["entries"])
@@ -814,6 +832,13 @@ const std::vector<Command>& commands() {
        1,
        revoke},
       {"outbox", "outbox", "events waiting for the cloud, and dead letters", {}, 0, 0, outbox},
+      {"retry",
+       "retry EVENT_ID",
+       "send a dead letter to the cloud again (once its cause is put right)",
+       {},
+       1,
+       1,
+       retry},
       {"printers",
        "printers [--discover [--cups-server HOST:PORT]]",
        "configured printers and their state; --discover lists a CUPS server's queues",
@@ -889,9 +914,9 @@ const std::vector<Command>& commands() {
        1,
        config_sign},
       {"audit",
-       "audit [--limit N]",
+       "audit [--actor WHO] [--action TEXT] [--order ID] [--since MS] [--until MS] [--limit N]",
        "recent changes made through the terminal API, with who made them",
-       {"limit"},
+       {"limit", "actor", "action", "order", "since", "until"},
        0,
        0,
        audit},

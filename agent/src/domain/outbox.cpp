@@ -52,6 +52,27 @@ void Outbox::mark_dead(const std::string& event_id, const std::string& reason) {
   tx.commit();
 }
 
+Result<OutboxEvent> Outbox::retry_dead(const std::string& event_id) {
+  Transaction tx(db_);
+  auto s = db_.prepare(
+      "SELECT seq, event_id, type, subject, payload, created_at, state, attempts, last_error "
+      "FROM outbox WHERE event_id = ?");
+  s.bind(1, event_id);
+  auto found = read_events(s);
+  if (found.empty()) return fail(DomainErrc::not_found, "no event " + event_id + " in the outbox");
+  if (found[0].state != "dead")
+    return fail(DomainErrc::illegal_transition,
+                "event " + event_id + " is " + found[0].state +
+                    ", not a dead letter: only dead letters are sent again");
+  db_.prepare("UPDATE outbox SET state='pending', attempts=0 WHERE event_id=?")
+      .bind(1, event_id)
+      .run();
+  tx.commit();
+  found[0].state = "pending";
+  found[0].attempts = 0;
+  return found[0];
+}
+
 void Outbox::record_failure(std::int64_t first_seq, std::int64_t last_seq,
                             const std::string& error) {
   Transaction tx(db_);
@@ -67,7 +88,8 @@ void Outbox::record_failure(std::int64_t first_seq, std::int64_t last_seq,
 
 std::vector<OutboxEvent> Outbox::dead(std::size_t limit) {
   auto s = db_.prepare(
-      "SELECT seq, event_id, type, subject, payload, created_at, state, attempts FROM outbox "
+      "SELECT seq, event_id, type, subject, payload, created_at, state, attempts, last_error "
+      "FROM outbox "
       "WHERE state = 'dead' ORDER BY seq LIMIT ?");
   s.bind(1, static_cast<std::int64_t>(limit));
   return read_events(s);
@@ -86,6 +108,7 @@ std::vector<OutboxEvent> read_events(Statement& s) {
     e.created_at = s.int64(5);
     e.state = s.text(6);
     e.attempts = static_cast<int>(s.int64(7));
+    e.last_error = s.text(8);
     out.push_back(std::move(e));
   }
   return out;
@@ -94,7 +117,8 @@ std::vector<OutboxEvent> read_events(Statement& s) {
 
 std::vector<OutboxEvent> Outbox::pending(std::size_t limit) {
   auto s = db_.prepare(
-      "SELECT seq, event_id, type, subject, payload, created_at, state, attempts FROM outbox "
+      "SELECT seq, event_id, type, subject, payload, created_at, state, attempts, last_error "
+      "FROM outbox "
       "WHERE state = 'pending' ORDER BY seq LIMIT ?");
   s.bind(1, static_cast<std::int64_t>(limit));
   return read_events(s);
@@ -102,7 +126,8 @@ std::vector<OutboxEvent> Outbox::pending(std::size_t limit) {
 
 std::vector<OutboxEvent> Outbox::since(std::int64_t after_seq, std::size_t limit) {
   auto s = db_.prepare(
-      "SELECT seq, event_id, type, subject, payload, created_at, state, attempts FROM outbox "
+      "SELECT seq, event_id, type, subject, payload, created_at, state, attempts, last_error "
+      "FROM outbox "
       "WHERE seq > ? ORDER BY seq LIMIT ?");
   s.bind(1, after_seq).bind(2, static_cast<std::int64_t>(limit));
   return read_events(s);

@@ -193,4 +193,27 @@ void Terminals::audit(const std::string& actor, Role role, const std::string& ac
       .run();
 }
 
+std::vector<AuditEntry> Terminals::audit_entries(const AuditQuery& q) {
+  // Every filter is bound (an empty one matches all) so one statement serves each query.
+  // instr(), not LIKE: an order id or action text with % or _ is matched as written.
+  auto s = db_.prepare(
+      "SELECT at, actor, role, action, status, detail FROM audit "
+      "WHERE (?1 = '' OR actor = ?1) AND (?2 = '' OR instr(action, ?2) > 0) "
+      "AND (?3 = '' OR instr(action, ?3 || '/') > 0 OR substr(action, -length(?3)) = ?3) "
+      "AND at >= ?4 AND (?5 = 0 OR at < ?5) AND (?6 = 0 OR status >= 400) "
+      "ORDER BY id DESC LIMIT ?7");
+  s.bind(1, q.actor)
+      .bind(2, q.action)
+      .bind(3, q.order_id.empty() ? std::string() : "/orders/" + q.order_id)
+      .bind(4, q.since)
+      .bind(5, q.until)
+      .bind(6, std::int64_t{q.refused_only ? 1 : 0})
+      .bind(7, q.limit);
+  std::vector<AuditEntry> rows;
+  while (s.step())
+    rows.push_back({s.int64(0), s.text(1), s.text(2), s.text(3), static_cast<unsigned>(s.int64(4)),
+                    s.text(5)});
+  return rows;
+}
+
 }  // namespace fulfil::agent
