@@ -2295,6 +2295,7 @@ TEST_CASE("a transfer over HTTP: listed apart with its destination, shipped like
   auto transfers = t.get("/api/v1/orders?kind=transfer");
   REQUIRE(transfers.status == 200);
   auto listed = transfers.json();
+  INFO(transfers.body);
   REQUIRE(listed["orders"].size() == 1);
   CHECK(listed["orders"][0]["id"] == "TRF-H");
   CHECK(listed["orders"][0]["kind"] == "transfer");
