@@ -90,6 +90,8 @@ void send_demo_transfer(CloudSimulator& sim, agent::Store& store, const std::str
   t.address = {"Riverside store, goods in", "Uferstrasse 12", "", "Kassel", "", "34117", "DE"};
   t.lines = {{1, "SKU-10003", 2, 0, 0, 0, ""}, {2, "SKU-10005", 1, 0, 0, 0, ""}};
   t.notes = "Riverside ran out before the weekend";
+  // Longer than an order's accept SLA: there is time to find it in the README.
+  t.accept_by = config::now_ms() + 4 * 3600 * 1000;
   t.ship_by = config::now_ms() + 24 * 3600 * 1000;
   sim.enqueue(store_id, "transfer.requested", agent::transfer_request_json(t));
 }
