@@ -55,7 +55,8 @@ Result<void> check_transfer(const FulfilmentOrder& o) {
   if (o.accept_by < 0) return fail(DomainErrc::invalid_argument, "accept_by cannot be negative");
   if (o.ship_by < 0) return fail(DomainErrc::invalid_argument, "ship_by cannot be negative");
   if (o.method != DeliveryMethod::ship)
-    return fail(DomainErrc::invalid_argument, "a transfer is shipped, never collected");
+    return fail(DomainErrc::invalid_argument,
+                "delivery_method: a transfer is shipped, never collected");
   if (o.lines.empty() || o.lines.size() > kMaxLines)
     return fail(DomainErrc::invalid_argument,
                 "lines: a transfer needs 1 to " + std::to_string(kMaxLines) + " lines");
