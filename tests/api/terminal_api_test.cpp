@@ -2339,5 +2339,82 @@ TEST_CASE("a manager posts scanned stock adjustments as one batch; associates ma
   CHECK(posted.json()["lines"][1]["unsellable"] == 2);
 }
 
+TEST_CASE("a transfer over HTTP: listed apart with its destination, shipped like an order") {
+  ApiServer s;
+  s.on_loop([&] {
+    const json payload = {{"transfer_id", "TRF-H"},
+                          {"destination_store",
+                           {{"id", "STORE-042"},
+                            {"name", "Riverside"},
+                            {"address",
+                             {{"line1", "Uferstrasse 12"},
+                              {"city", "Kassel"},
+                              {"postcode", "34117"},
+                              {"country", "DE"}}}}},
+                          {"lines", {{{"sku", "SKU-0003"}, {"quantity", 2}}}},
+                          {"notes", "before the weekend"}};
+    auto r = agent::CloudCommands(*s.store).apply(
+        {"cmd-trf", "transfer.requested", "cmd-trf", 0, payload}, agent::now_ms());
+    REQUIRE(r);
+    REQUIRE_MESSAGE(r->outcome == agent::CommandOutcome::applied, r->detail);
+    return 0;
+  });
+  s.add_order("FO-C", DeliveryMethod::ship, {{"SKU-0001", 1}});
+  ApiClient t(s.port, s.pair("associate"));
+
+  auto transfers = t.get("/api/v1/orders?kind=transfer");
+  REQUIRE(transfers.status == 200);
+  auto listed = transfers.json();
+  INFO(transfers.body);
+  REQUIRE(listed["orders"].size() == 1);
+  CHECK(listed["orders"][0]["id"] == "TRF-H");
+  CHECK(listed["orders"][0]["kind"] == "transfer");
+  CHECK(listed["orders"][0]["destination_store"] ==
+        json{{"id", "STORE-042"}, {"name", "Riverside"}});
+  CHECK(listed["orders"][0]["customer_name"] == "Riverside");
+  CHECK(listed.dump() == transfers.body);  // written as text, the bytes a dump gives
+  auto customers = t.get("/api/v1/orders?kind=customer").json();
+  REQUIRE(customers["orders"].size() == 1);
+  CHECK(customers["orders"][0]["kind"] == "customer");
+  CHECK(customers["orders"][0]["destination_store"].is_null());
+  CHECK(t.get("/api/v1/orders").json()["orders"].size() == 2);
+  auto bad = t.get("/api/v1/orders?kind=gift");
+  CHECK(bad.status == 400);
+  CHECK(bad.error_code() == "invalid_query");
+
+  auto order = t.get("/api/v1/orders/TRF-H").json();
+  CHECK(order["kind"] == "transfer");
+  CHECK(order["destination_store"]["id"] == "STORE-042");
+  CHECK(order["notes"] == "before the weekend");
+  CHECK(order["method"] == "ship");
+  CHECK(order["address"]["city"] == "Kassel");
+  CHECK(t.get("/api/v1/orders/FO-C").json()["destination_store"].is_null());
+
+  REQUIRE(t.post("/api/v1/orders/TRF-H/accept", nullptr).status == 200);
+  REQUIRE(t.post("/api/v1/orders/TRF-H/start-picking", nullptr).status == 200);
+  for (int i = 0; i < 2; ++i)
+    REQUIRE(t.post("/api/v1/orders/TRF-H/scan", {{"barcode", barcode_of(s, "SKU-0003")}}).status ==
+            200);
+  REQUIRE(t.post("/api/v1/orders/TRF-H/complete-picking", nullptr).status == 200);
+  REQUIRE(
+      t.post("/api/v1/orders/TRF-H/pack", {{"packages",
+                                            {{{"box_type", "M"},
+                                              {"weight_g", 900},
+                                              {"items", {{{"line_no", 1}, {"quantity", 2}}}}}}}})
+          .status == 200);
+  auto manifest =
+      t.post("/api/v1/manifests",
+             {{"carrier", "DHL"}, {"parcels", {{{"order_id", "TRF-H"}, {"tracking", "JD042"}}}}});
+  REQUIRE(manifest.status == 201);
+  auto shipped = t.get("/api/v1/orders/TRF-H").json();
+  CHECK(shipped["state"] == "shipped");
+  CHECK(shipped["tracking"] == "JD042");
+  CHECK(s.on_loop([&] {
+    return count_rows(s.store->db(),
+                      "ledger WHERE kind = 'transfer_out' AND reason = 'transfer out: STORE-042' "
+                      "AND order_id = 'TRF-H' AND delta = -2");
+  }) == 1);
+}
+
 }  // namespace
 }  // namespace fulfil::test

@@ -143,9 +143,14 @@ void check_consistency(Store& store) {
   expect_none(db, "orders whose sales differ from what was picked and handed over",
               "SELECT o.id FROM fulfilment_order o WHERE "
               "(SELECT coalesce(sum(-l.delta), 0) FROM ledger l WHERE l.order_id=o.id AND "
-              "l.kind='sale' AND l.bucket='on_hand') != CASE WHEN o.state IN ('shipped', "
+              "l.kind=CASE o.kind WHEN 'transfer' THEN 'transfer_out' ELSE 'sale' END AND "
+              "l.bucket='on_hand') != CASE WHEN o.state IN ('shipped', "
               "'collected') THEN (SELECT sum(picked) FROM order_line WHERE order_id=o.id) ELSE 0 "
               "END");
+  expect_none(db, "stock leaving as a sale for a transfer, or as a transfer for a sale",
+              "SELECT l.id FROM ledger l JOIN fulfilment_order o ON o.id=l.order_id WHERE "
+              "l.kind IN ('sale', 'transfer_out') AND "
+              "(l.kind='transfer_out') != (o.kind='transfer')");
   expect_none(db, "orders whose returned stock differs from their return lines",
               "SELECT o.id FROM fulfilment_order o WHERE "
               "(SELECT coalesce(sum(l.delta), 0) FROM ledger l WHERE l.order_id=o.id AND "

@@ -13,6 +13,7 @@
 // STATE_DIR/till-attempts before they are sent and sent twice (a till retrying after a
 // timeout); a new round first sends the last ones again, as a till does that never heard
 // back. Only the send that applied one is journalled: the others must be duplicates.
+// Every tenth order (N % 10 == 5) is a transfer to another store, shipped like a ship order.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -285,13 +286,18 @@ int main(int argc, char** argv) {
     const std::string id = "CR-" + round_id + "-" + std::to_string(n);
     FulfilmentOrder o;
     o.id = id;
-    o.method = n % 3 ? DeliveryMethod::ship : DeliveryMethod::pickup;
-    o.currency = "EUR";
+    const bool transfer = n % 10 == 5;
+    o.method = n % 3 || transfer ? DeliveryMethod::ship : DeliveryMethod::pickup;
+    o.currency = transfer ? "" : "EUR";
     o.customer = {"Crash Test", "", ""};
+    if (transfer) {
+      o.kind = OrderKind::transfer;
+      o.destination_store = "STORE-CRASH";
+    }
     if (o.method == DeliveryMethod::ship)
       o.address = {"", "Street 1", "", "Town", "", "12345", "DE"};
-    o.lines = {{1, kSkus[n % 8], 1 + n % 3, 1999, 0, 0, ""}};
-    if (n % 2) o.lines.push_back({2, kSkus[(n + 3) % 8], 1, 500, 0, 0, ""});
+    o.lines = {{1, kSkus[n % 8], 1 + n % 3, transfer ? 0 : 1999, 0, 0, ""}};
+    if (n % 2) o.lines.push_back({2, kSkus[(n + 3) % 8], 1, transfer ? 0 : 500, 0, 0, ""});
     must(store.orders().receive(o, ctx), "receive", id);
     told("receive", id, store);
     finish(store, id, ctx);

@@ -236,6 +236,34 @@ TEST_CASE("the cloud takes a waiting pickup's events: the notice again, the retu
   CHECK(h.store->outbox().stats().dead == 0);
 }
 
+TEST_CASE("a transfer the cloud asks for is shipped; the cloud hears it as a transfer") {
+  Harness h;
+  agent::FulfilmentOrder t;
+  t.id = "TRF-E2E";
+  t.kind = agent::OrderKind::transfer;
+  t.destination_store = "STORE-042";
+  t.customer.name = "Riverside";
+  t.address = {"", "Uferstrasse 12", "", "Kassel", "", "34117", "DE"};
+  t.lines = {{1, "SKU-0003", 4, 0, 0, 0, ""}};
+  h.sim.enqueue(kStore, "transfer.requested", agent::transfer_request_json(t));
+  h.link->start();
+  REQUIRE(h.run_until([&] { return h.store->orders().find("TRF-E2E").has_value(); }));
+  h.work_on("TRF-E2E");
+  REQUIRE(h.run_until([&] { return h.drained(); }));
+  h.check_exactly_once();
+  CHECK(h.store->inventory().level("SKU-0003")->on_hand == 96);
+  std::map<std::string, json> by_type;
+  for (const auto& e : h.sim.events(kStore)) by_type[e.type] = e.payload;
+  REQUIRE(by_type.count("order.shipped") == 1);
+  json& shipped = by_type["order.shipped"];
+  CHECK(shipped["kind"] == "transfer");
+  CHECK(shipped["destination_store"]["id"] == "STORE-042");
+  CHECK(shipped["tracking"] == "T-TRF-E2E");
+  CHECK(shipped["movements"][0]["kind"] == "transfer_out");
+  CHECK(shipped["movements"][0]["reason"] == "transfer out: STORE-042");
+  CHECK(by_type["order.received"]["kind"] == "transfer");
+}
+
 TEST_CASE("poison commands are rejected, reported, and do not stall the feed") {
   Harness h;
   h.sim.enqueue(kStore, "order.routed", {{"id", "FO-BAD"}, {"lines", "not a list"}});

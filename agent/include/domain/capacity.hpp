@@ -58,7 +58,7 @@ struct StorePause {
 
 struct CapacityStatus {
   std::int64_t orders_per_day = -1;
-  std::int64_t routed_today = 0;
+  std::int64_t routed_today = 0;  // customer orders routed today (transfers do not count)
   std::optional<std::int64_t> remaining_today;  // none: unlimited
   std::optional<StorePause> pause;              // in effect now
   bool open_now = true;

@@ -54,6 +54,10 @@ class CloudCommands {
   Result<CommandOutcome> dispatch(const FeedCommand& command, const CommandContext& ctx);
   Result<CommandOutcome> shipping_label(const nlohmann::json& payload, const CommandContext& ctx);
   Result<CommandOutcome> inbound_shipment(const nlohmann::json& payload, const CommandContext& ctx);
+  Result<CommandOutcome> transfer_requested(const nlohmann::json& payload,
+                                            const CommandContext& ctx);
+  Result<CommandOutcome> transfer_cancelled(const nlohmann::json& payload,
+                                            const CommandContext& ctx);
   Store& store_;
 };
 

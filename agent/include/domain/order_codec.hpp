@@ -19,4 +19,13 @@ nlohmann::json routed_order_json(const FulfilmentOrder& order);
 // order's rules are FulfilmentOrders::receive's.
 Expected<FulfilmentOrder, std::string> routed_order_from(const nlohmann::json& payload);
 
+// A transfer.requested command's payload for a transfer (an order of kind transfer): the
+// cloud asks the store to ship its lines to destination_store.
+nlohmann::json transfer_request_json(const FulfilmentOrder& transfer);
+
+// The transfer (kind transfer, shipped, its lines numbered from 1 in payload order, prices
+// 0) a transfer.requested payload describes, or what is wrong with its shape, naming the
+// field. Its rules (ids, lengths, quantities, known SKUs) are FulfilmentOrders::receive's.
+Expected<FulfilmentOrder, std::string> transfer_order_from(const nlohmann::json& payload);
+
 }  // namespace fulfil::agent

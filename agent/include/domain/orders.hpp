@@ -67,6 +67,14 @@ struct PackageTracking {
   std::string tracking;
 };
 
+// What an order is for: a customer's order (order.routed), or stock the cloud asks the
+// store to send to another store (transfer.requested). A transfer goes through the same
+// lifecycle, pick lists, packing, labels and reservations as a ship order; its "customer"
+// is the receiving store (customer.name its name, address its address).
+enum class OrderKind { customer, transfer };
+std::string_view order_kind_name(OrderKind kind);
+std::optional<OrderKind> order_kind_from(std::string_view name);
+
 struct FulfilmentOrder {
   std::string id;         // the cloud's fulfilment-order id
   std::string order_ref;  // the customer's order number
@@ -90,6 +98,9 @@ struct FulfilmentOrder {
   // Why the order came beyond what the store takes (capacity.hpp): "over_capacity",
   // "paused", "closed", or "" when it was within capacity. Set when received.
   std::string capacity_flag;
+  OrderKind kind = OrderKind::customer;
+  std::string destination_store;  // a transfer's receiving store ("STORE-042"); else ""
+  std::string notes;              // a transfer's note from the cloud for the associates
   std::int64_t updated_at = 0;
   // Read from the order's history, never written: when it was made ready for pickup (0:
   // never), and how many times the customer was sent the pickup notice again.
@@ -178,6 +189,8 @@ struct OrderSummary {
   std::int64_t units = 0;
   std::int64_t ready_at = 0;  // while ready_for_pickup: since when; otherwise 0
   std::string capacity_flag;
+  OrderKind kind = OrderKind::customer;
+  std::string destination_store;  // transfers: the receiving store's id
 };
 
 // A staging shelf as it is stored and printed: `text` trimmed of spaces, then 1 to 20
@@ -196,6 +209,7 @@ struct OrderQuery {
   std::size_t limit = 200;
   // Given: only pickups uncollected and overdue at this time (ms); see uncollected_overdue.
   std::optional<std::int64_t> overdue_at = std::nullopt;
+  std::optional<OrderKind> kind = std::nullopt;  // only customer orders, or only transfers
 };
 inline constexpr std::size_t kMaxOrderSearchText = 100;
 

@@ -38,6 +38,12 @@ json claim_json(const std::optional<OrderClaim>& claim, const Caller& caller) {
           {"mine", claim->holder == caller.actor().str()}};
 }
 
+// A transfer's receiving store; null for a customer's order.
+json destination_json(OrderKind kind, const std::string& id, const std::string& name) {
+  if (kind != OrderKind::transfer) return nullptr;
+  return {{"id", id}, {"name", name}};
+}
+
 json order_json(const FulfilmentOrder& o, Inventory& inventory, FulfilmentOrders& orders,
                 const Caller& caller, const std::optional<OrderClaim>& claim, std::int64_t now) {
   const OrderPolicy& policy = orders.policy();
@@ -94,6 +100,9 @@ json order_json(const FulfilmentOrder& o, Inventory& inventory, FulfilmentOrders
       {"ship_by", o.ship_by},
       {"on_hold", o.on_hold},
       {"capacity_flag", o.capacity_flag},
+      {"kind", order_kind_name(o.kind)},
+      {"destination_store", destination_json(o.kind, o.destination_store, o.customer.name)},
+      {"notes", o.notes},
       {"lines", lines},
       {"pick_walk", pick_walk},
       {"packages", packages},
@@ -146,8 +155,20 @@ void append_summary(std::string& out, const OrderSummary& s, bool overdue, std::
   append_string(out, s.capacity_flag);
   out += ",\"customer_name\":";
   append_string(out, s.customer_name);
+  out += ",\"destination_store\":";
+  if (s.kind == OrderKind::transfer) {
+    out += "{\"id\":";
+    append_string(out, s.destination_store);
+    out += ",\"name\":";
+    append_string(out, s.customer_name);
+    out += '}';
+  } else {
+    out += "null";
+  }
   out += ",\"id\":";
   append_string(out, s.id);
+  out += ",\"kind\":";
+  append_string(out, order_kind_name(s.kind));
   out += ",\"lines\":";
   append_number(out, s.lines);
   out += ",\"method\":";
@@ -308,6 +329,14 @@ void add_order_queue(Routes& r) {
             if (!method)
               return api_error(ApiErrc::invalid_query, "unknown delivery method '" + m + "'");
           }
+          // kind=transfer: only transfers to other stores; kind=customer: none of them.
+          std::optional<OrderKind> kind;
+          if (auto k = req.query_value("kind"); !k.empty()) {
+            kind = order_kind_from(k);
+            if (!kind)
+              return api_error(ApiErrc::invalid_query,
+                               "kind must be customer or transfer, not '" + k + "'");
+          }
           const auto limit = query_limit(req, 200);
           if (!limit) return limit.error();
           // overdue=true: only pickups waiting longer than pickup.return_after_days.
@@ -318,8 +347,8 @@ void add_order_queue(Routes& r) {
             return api_error(ApiErrc::invalid_query,
                              "overdue must be true or false, not '" + v + "'");
           // The domain trims q and refuses one too long; a blank q searches nothing.
-          auto page = r.store.orders().search(
-              {state, method, req.query_value("q"), static_cast<std::size_t>(*limit), overdue_at});
+          auto page = r.store.orders().search({state, method, req.query_value("q"),
+                                               static_cast<std::size_t>(*limit), overdue_at, kind});
           if (!page) return api_error(ApiErrc::invalid_query, "q: " + page.error().message);
           return queue_response(*page, r.store.orders().count_by_state(), r.store.orders(),
                                 ctx.now_ms);

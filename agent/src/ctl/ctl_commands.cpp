@@ -128,7 +128,8 @@ int status(const Invocation& inv) {
 
 int orders(const Invocation& inv) {
   json body;
-  if (int rc = call(inv, "GET", "/api/v1/orders" + query(inv, {"state", "method", "limit"}), body))
+  if (int rc = call(inv, "GET", "/api/v1/orders" + query(inv, {"state", "method", "kind", "limit"}),
+                    body))
     return rc;
   return show_json_or(inv, body, [&] {
     std::vector<std::vector<std::string>> rows;
@@ -145,6 +146,9 @@ int order(const Invocation& inv) {
   return show_json_or(inv, o, [&] {
     std::cout << cell(o["id"]) << "  " << cell(o["order_ref"]) << "  " << cell(o["state"]) << "  "
               << cell(o["method"]) << (o["on_hold"].get<bool>() ? "  ON HOLD" : "")
+              << (o.value("kind", "") == "transfer"
+                      ? "\ntransfer  to " + cell(o["destination_store"]["id"])
+                      : std::string())
               << "\ncustomer  " << cell(o["customer"]["name"]) << "\nrouted    "
               << time_text(o["routed_at"].get<std::int64_t>()) << "\n";
     if (!o.value("pickup_code", "").empty())
@@ -796,9 +800,9 @@ const std::vector<Command>& commands() {
        0,
        status},
       {"orders",
-       "orders [--state S] [--method ship|pickup] [--limit N]",
-       "list fulfilment orders",
-       {"state", "method", "limit"},
+       "orders [--state S] [--method ship|pickup] [--kind customer|transfer] [--limit N]",
+       "list fulfilment orders (--kind transfer: transfers to other stores)",
+       {"state", "method", "kind", "limit"},
        0,
        0,
        orders},

@@ -77,6 +77,25 @@ void send_demo_shipment(CloudSimulator& sim, agent::Store& store, const std::str
                {"expected_at", config::now_ms() + 2 * 3600 * 1000}});
 }
 
+// One transfer to try (README): the brand asks the store to send stock to another of its
+// stores; it is accepted, picked, packed and shipped like a ship order. Sent once per
+// state directory, as the shipment is.
+void send_demo_transfer(CloudSimulator& sim, agent::Store& store, const std::string& store_id) {
+  agent::FulfilmentOrder t;
+  t.id = "TRF-DEMO-1";
+  if (store.orders().find(t.id)) return;
+  t.kind = agent::OrderKind::transfer;
+  t.destination_store = "STORE-DEMO-2";
+  t.customer.name = "Riverside";
+  t.address = {"Riverside store, goods in", "Uferstrasse 12", "", "Kassel", "", "34117", "DE"};
+  t.lines = {{1, "SKU-10003", 2, 0, 0, 0, ""}, {2, "SKU-10005", 1, 0, 0, 0, ""}};
+  t.notes = "Riverside ran out before the weekend";
+  // Longer than an order's accept SLA: there is time to find it in the README.
+  t.accept_by = config::now_ms() + 4 * 3600 * 1000;
+  t.ship_by = config::now_ms() + 24 * 3600 * 1000;
+  sim.enqueue(store_id, "transfer.requested", agent::transfer_request_json(t));
+}
+
 class OwnedSimulator : public agent::DaemonComponent {
  public:
   explicit OwnedSimulator(std::unique_ptr<CloudSimulator> sim) : sim_(std::move(sim)) {}
@@ -125,6 +144,7 @@ Expected<std::vector<std::unique_ptr<agent::DaemonComponent>>, std::string> make
   for (const auto& [state, n] : store.orders().count_by_state())
     orders_so_far += static_cast<int>(n);
   send_demo_shipment(owned->sim(), store, s.store.id);
+  send_demo_transfer(owned->sim(), store, s.store.id);
   auto generator = std::make_unique<DemoCloudComponent>(io, s.store.id, owned->sim(), orders_so_far,
                                                         first_orders);
   out.push_back(std::move(owned));

@@ -51,8 +51,10 @@ CapacityStatus StoreCapacity::status(std::int64_t now_ms) {
   CapacityStatus st;
   st.orders_per_day = policy_.orders_per_day;
   const std::int64_t today = OpeningHours::day_start(now_ms);
-  auto s =
-      db_.prepare("SELECT count(*) FROM fulfilment_order WHERE routed_at >= ? AND routed_at < ?");
+  // Customer orders only: transfers to other stores are not what capacity limits.
+  auto s = db_.prepare(
+      "SELECT count(*) FROM fulfilment_order WHERE routed_at >= ? AND routed_at < ? "
+      "AND kind='customer'");
   s.bind(1, today).bind(2, OpeningHours::day_start(today + 36 * 3600 * 1000));
   s.step();
   st.routed_today = s.int64(0);

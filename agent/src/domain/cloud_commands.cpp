@@ -82,6 +82,8 @@ Result<CommandOutcome> CloudCommands::dispatch(const FeedCommand& cmd, const Com
       if (!order) return fail(DomainErrc::invalid_argument, order.error());
       return as_outcome(store_.orders().receive(*order, ctx));
     }
+    if (cmd.type == "transfer.requested") return transfer_requested(p, ctx);
+    if (cmd.type == "transfer.cancelled") return transfer_cancelled(p, ctx);
     if (cmd.type == "order.cancel_requested") {
       auto r = store_.orders().request_cancel(text(p, "order_id", "payload"),
                                               text(p, "reason", "payload", false), ctx);
@@ -175,6 +177,37 @@ Result<CommandOutcome> CloudCommands::shipping_label(const json& p, const Comman
     return fail(DomainErrc::not_found, "no fulfilment order " + label.order_id);
   label.received_at = ctx.now_ms;
   store_.print_jobs().store_carrier_label(label);
+  return CommandOutcome::applied;
+}
+
+// The cloud asks the store to send stock to another store: an order of kind transfer,
+// received like a routed order (accepted, reserved, picked, packed, shipped).
+Result<CommandOutcome> CloudCommands::transfer_requested(const json& p, const CommandContext& ctx) {
+  auto transfer = transfer_order_from(p);
+  if (!transfer) return fail(DomainErrc::invalid_argument, transfer.error());
+  auto ok = store_.orders().receive(*transfer, ctx);
+  if (!ok && (ok.error().code == DomainErrc::invalid_argument ||
+              ok.error().code == DomainErrc::unknown_sku)) {
+    // The domain names the transfer's field; here it is a field of the payload.
+    DomainError e = ok.error();
+    e.message = "payload." + e.message;
+    return unexpected(e);
+  }
+  return as_outcome(ok);
+}
+
+// The cloud withdraws a transfer: cancelled as a cancel request cancels an order (its
+// reservations released, picked units put back), refused once it has shipped. Only a
+// transfer: a customer order's cancellation is order.cancel_requested.
+Result<CommandOutcome> CloudCommands::transfer_cancelled(const json& p, const CommandContext& ctx) {
+  const std::string id = text(p, "transfer_id", "payload");
+  const auto order = store_.orders().find(id);
+  if (!order) return fail(DomainErrc::not_found, "no transfer " + id);
+  if (order->kind != OrderKind::transfer)
+    return fail(DomainErrc::invalid_argument,
+                "payload.transfer_id: " + id + " is a customer order, not a transfer");
+  auto r = store_.orders().request_cancel(id, text(p, "reason", "payload", false), ctx);
+  if (!r) return unexpected(r.error());
   return CommandOutcome::applied;
 }
 

@@ -27,7 +27,8 @@ std::optional<FulfilmentOrder> load_order(Database& db, const std::string& id) {
     auto s = db.prepare(
         "SELECT id, order_ref, state, delivery_method, customer, address, currency, routed_at, "
         "accept_by, ship_by, reject_reason, carrier, tracking, pickup_code, pickup_attempts, "
-        "updated_at, on_hold, pickup_shelf, capacity_flag FROM fulfilment_order WHERE id=?");
+        "updated_at, on_hold, pickup_shelf, capacity_flag, kind, destination_store, notes "
+        "FROM fulfilment_order WHERE id=?");
     s.bind(1, id);
     if (!s.step()) return std::nullopt;
     o.id = s.text(0);
@@ -49,6 +50,9 @@ std::optional<FulfilmentOrder> load_order(Database& db, const std::string& id) {
     o.on_hold = s.int64(16) != 0;
     o.pickup_shelf = s.text(17);
     o.capacity_flag = s.text(18);
+    o.kind = order_kind_from(s.text(19)).value_or(OrderKind::customer);
+    o.destination_store = s.text(20);
+    o.notes = s.text(21);
   }
   {
     auto s = db.prepare(
@@ -106,7 +110,8 @@ void insert_order(Database& db, const FulfilmentOrder& o) {
   db.prepare(
         "INSERT INTO fulfilment_order (id, order_ref, state, delivery_method, customer, address, "
         "currency, routed_at, accept_by, ship_by, pickup_code, updated_at, customer_name, "
-        "phone_search, capacity_flag) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+        "phone_search, capacity_flag, kind, destination_store, notes) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
       .bind(1, o.id)
       .bind(2, o.order_ref)
       .bind(3, state_name(o.state))
@@ -122,6 +127,9 @@ void insert_order(Database& db, const FulfilmentOrder& o) {
       .bind(13, o.customer.name)
       .bind(14, phone_search(o.customer.phone))
       .bind(15, o.capacity_flag)
+      .bind(16, order_kind_name(o.kind))
+      .bind(17, o.destination_store)
+      .bind(18, o.notes)
       .run();
   for (const auto& l : o.lines)
     db.prepare(

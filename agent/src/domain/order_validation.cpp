@@ -19,21 +19,57 @@ Result<void> check_customer(const FulfilmentOrder& o) {
   return check_text("customer.phone", o.customer.phone, 40, false);
 }
 
-Result<void> check_address(const FulfilmentOrder& o) {
-  const bool needed = o.method == DeliveryMethod::ship;
-  const Address& a = o.address;
-  if (auto ok = check_text("address.name", a.name, 200, false); !ok) return ok;
-  if (auto ok = check_text("address.line1", a.line1, 200, needed); !ok) return ok;
-  if (auto ok = check_text("address.line2", a.line2, 200, false); !ok) return ok;
-  if (auto ok = check_text("address.city", a.city, 100, needed); !ok) return ok;
-  if (auto ok = check_text("address.region", a.region, 100, false); !ok) return ok;
-  if (auto ok = check_text("address.postcode", a.postcode, 20, needed); !ok) return ok;
+// `where`: how the address is named in messages ("address").
+Result<void> check_address(const Address& a, bool needed, const std::string& where) {
+  if (auto ok = check_text(where + ".name", a.name, 200, false); !ok) return ok;
+  if (auto ok = check_text(where + ".line1", a.line1, 200, needed); !ok) return ok;
+  if (auto ok = check_text(where + ".line2", a.line2, 200, false); !ok) return ok;
+  if (auto ok = check_text(where + ".city", a.city, 100, needed); !ok) return ok;
+  if (auto ok = check_text(where + ".region", a.region, 100, false); !ok) return ok;
+  if (auto ok = check_text(where + ".postcode", a.postcode, 20, needed); !ok) return ok;
   if (needed || !a.country.empty()) {
     if (a.country.size() != 2 || !std::isupper(static_cast<unsigned char>(a.country[0])) ||
         !std::isupper(static_cast<unsigned char>(a.country[1])))
-      return fail(
-          DomainErrc::invalid_argument,
-          "address.country must be an ISO 3166-1 alpha-2 code such as DE, got '" + a.country + "'");
+      return fail(DomainErrc::invalid_argument,
+                  where + ".country must be an ISO 3166-1 alpha-2 code such as DE, got '" +
+                      a.country + "'");
+  }
+  return {};
+}
+
+Result<void> check_address(const FulfilmentOrder& o) {
+  return check_address(o.address, o.method == DeliveryMethod::ship, "address");
+}
+
+// A transfer's fields, named as in its transfer.requested payload. Its lines were numbered
+// from 1 in the order the payload lists them.
+Result<void> check_transfer(const FulfilmentOrder& o) {
+  if (auto ok = check_id("transfer_id", o.id); !ok) return ok;
+  if (auto ok = check_text("reference", o.order_ref, 64, false); !ok) return ok;
+  if (auto ok = check_id("destination_store.id", o.destination_store); !ok) return ok;
+  if (auto ok = check_text("destination_store.name", o.customer.name, 200, true); !ok) return ok;
+  if (auto ok = check_text("destination_store.email", o.customer.email, 254, false); !ok) return ok;
+  if (auto ok = check_text("destination_store.phone", o.customer.phone, 40, false); !ok) return ok;
+  if (auto ok = check_address(o.address, true, "destination_store.address"); !ok) return ok;
+  if (auto ok = check_text("notes", o.notes, 1000, false); !ok) return ok;
+  if (o.accept_by < 0) return fail(DomainErrc::invalid_argument, "accept_by cannot be negative");
+  if (o.ship_by < 0) return fail(DomainErrc::invalid_argument, "ship_by cannot be negative");
+  if (o.method != DeliveryMethod::ship)
+    return fail(DomainErrc::invalid_argument,
+                "delivery_method: a transfer is shipped, never collected");
+  if (o.lines.empty() || o.lines.size() > kMaxLines)
+    return fail(DomainErrc::invalid_argument,
+                "lines: a transfer needs 1 to " + std::to_string(kMaxLines) + " lines");
+  std::set<std::string> skus;
+  for (std::size_t i = 0; i < o.lines.size(); ++i) {
+    const OrderLine& l = o.lines[i];
+    const std::string where = "lines[" + std::to_string(i) + "]";
+    if (auto ok = check_text(where + ".sku", l.sku, 64, true); !ok) return ok;
+    if (!skus.insert(l.sku).second)
+      return fail(DomainErrc::invalid_argument, where + ": SKU " + l.sku + " is listed twice");
+    if (l.quantity <= 0 || l.quantity > kMaxLineQuantity)
+      return fail(DomainErrc::invalid_argument,
+                  where + ".quantity must be 1 to " + std::to_string(kMaxLineQuantity));
   }
   return {};
 }
@@ -53,10 +89,16 @@ Result<void> check_id(std::string_view field, std::string_view id) {
 }
 
 Result<void> validate_routed_order(const FulfilmentOrder& o) {
+  // A transfer's own checks name its payload's fields; the rules below hold for it too.
+  if (o.kind == OrderKind::transfer)
+    if (auto ok = check_transfer(o); !ok) return ok;
   if (auto ok = check_id("order id", o.id); !ok) return ok;
   if (auto ok = check_text("order_ref", o.order_ref, 64, false); !ok) return ok;
-  if (o.currency.size() != 3 || !std::all_of(o.currency.begin(), o.currency.end(),
-                                             [](char c) { return c >= 'A' && c <= 'Z'; }))
+  // Nothing is sold in a transfer: its prices are 0 and a currency is optional.
+  const bool priced = o.kind == OrderKind::customer || !o.currency.empty();
+  if (priced &&
+      (o.currency.size() != 3 || !std::all_of(o.currency.begin(), o.currency.end(),
+                                              [](char c) { return c >= 'A' && c <= 'Z'; })))
     return fail(DomainErrc::invalid_argument,
                 "currency must be an ISO 4217 code such as EUR, got '" + o.currency + "'");
   if (o.accept_by < 0 || o.ship_by < 0)

@@ -119,6 +119,14 @@ nlohmann::json lines_json(const FulfilmentOrder& o) {
   return out;
 }
 
+// A transfer's events say so, and to which store, so the cloud can tell them from its
+// customers' orders; a customer order's events are as they were before transfers.
+void with_kind(nlohmann::json& payload, const FulfilmentOrder& o) {
+  if (o.kind != OrderKind::transfer) return;
+  payload["kind"] = order_kind_name(o.kind);
+  payload["destination_store"] = {{"id", o.destination_store}, {"name", o.customer.name}};
+}
+
 // A pick or short pick made through a pick list names the list and the tote.
 void with_tote(nlohmann::json& payload, const std::optional<ToteSlot>& tote) {
   if (!tote) return;
@@ -127,6 +135,16 @@ void with_tote(nlohmann::json& payload, const std::optional<ToteSlot>& tote) {
 }
 
 }  // namespace
+
+std::string_view order_kind_name(OrderKind kind) {
+  return kind == OrderKind::transfer ? "transfer" : "customer";
+}
+
+std::optional<OrderKind> order_kind_from(std::string_view name) {
+  if (name == "customer") return OrderKind::customer;
+  if (name == "transfer") return OrderKind::transfer;
+  return std::nullopt;
+}
 
 template <class R, class F, class G>
 Result<R> FulfilmentOrders::transition(const std::string& id, OrderAction action, F&& body,
@@ -184,18 +202,22 @@ void FulfilmentOrders::record(FulfilmentOrder& o, Outcome outcome, const std::st
   payload["from_state"] = state_name(from);
   payload["state"] = state_name(to);
   payload["actor"] = ctx.actor.str();
+  with_kind(payload, o);
   outbox_.append(type, o.id, payload, ctx.now_ms);
 }
 
 Result<void> FulfilmentOrders::receive(const FulfilmentOrder& routed, const CommandContext& ctx) {
   if (auto ok = validate_routed_order(routed); !ok) return ok;
   return commit_or_rollback(db_, [&]() -> Result<void> {
+    const bool transfer = routed.kind == OrderKind::transfer;
     if (load_order(db_, routed.id))
-      return fail(DomainErrc::duplicate, "fulfilment order " + routed.id + " already exists");
+      return fail(DomainErrc::duplicate,
+                  (transfer ? "transfer " : "fulfilment order ") + routed.id + " already exists");
     for (const auto& l : routed.lines)
       if (!StockLedger(db_).level(l.sku))
         return fail(DomainErrc::unknown_sku,
-                    "line " + std::to_string(l.line_no) + " names unknown SKU " + l.sku);
+                    transfer ? "lines[" + std::to_string(l.line_no - 1) + "]: unknown SKU " + l.sku
+                             : "line " + std::to_string(l.line_no) + " names unknown SKU " + l.sku);
     FulfilmentOrder o = routed;
     const OrderTransition* step = find_transition(std::nullopt, o.method, OrderAction::receive);
     o.state = step->to;
@@ -204,7 +226,9 @@ Result<void> FulfilmentOrders::receive(const FulfilmentOrder& routed, const Comm
     o.accept_by = o.accept_by ? o.accept_by
                               : policy_.capacity.hours.after_open_time(
                                     ctx.now_ms, policy_.default_accept_sla_ms);
-    o.capacity_flag = capacity_.flag_for_routed_order(ctx);
+    // Capacity is how many customer orders the store takes a day: a transfer is the brand
+    // moving its own stock, asked for deliberately, so it neither counts nor is flagged.
+    o.capacity_flag = transfer ? "" : capacity_.flag_for_routed_order(ctx);
     o.updated_at = ctx.now_ms;
     o.packages.clear();
     o.pickup_attempts = 0;
@@ -219,14 +243,14 @@ Result<void> FulfilmentOrders::receive(const FulfilmentOrder& routed, const Comm
         .bind(4, ctx.actor.str())
         .bind(5, ctx.now_ms)
         .run();
-    outbox_.append("order.received", o.id,
-                   {{"order_id", o.id},
-                    {"order_ref", o.order_ref},
-                    {"state", state_name(o.state)},
-                    {"accept_by", o.accept_by},
-                    {"capacity_flag", o.capacity_flag},
-                    {"actor", ctx.actor.str()}},
-                   ctx.now_ms);
+    nlohmann::json payload = {{"order_id", o.id},
+                              {"order_ref", o.order_ref},
+                              {"state", state_name(o.state)},
+                              {"accept_by", o.accept_by},
+                              {"capacity_flag", o.capacity_flag},
+                              {"actor", ctx.actor.str()}};
+    with_kind(payload, o);
+    outbox_.append("order.received", o.id, payload, ctx.now_ms);
     return {};
   });
 }
@@ -530,7 +554,8 @@ Result<void> FulfilmentOrders::unpack(const std::string& id, const CommandContex
 }
 
 namespace {
-// Stock leaves the store: reservations are consumed and the picked units are sold.
+// Stock leaves the store: reservations are consumed and the picked units are sold, or for a
+// transfer sent to the receiving store.
 Result<nlohmann::json> consume_picked(Database& db, const FulfilmentOrder& o,
                                       const CommandContext& ctx) {
   StockLedger ledger(db);
@@ -538,7 +563,9 @@ Result<nlohmann::json> consume_picked(Database& db, const FulfilmentOrder& o,
   nlohmann::json shortfalls = nlohmann::json::array();
   for (const auto& l : o.lines) {
     ledger.release(o.id, l.line_no, l.quantity);
-    auto missing = ledger.sell(l.sku, l.picked, o.id, ctx, moves);
+    auto missing = o.kind == OrderKind::transfer
+                       ? ledger.transfer_out(l.sku, l.picked, o.id, o.destination_store, ctx, moves)
+                       : ledger.sell(l.sku, l.picked, o.id, ctx, moves);
     if (!missing) return unexpected(missing.error());
     if (*missing > 0) shortfalls.push_back({{"sku", l.sku}, {"unrecorded_units", *missing}});
   }
@@ -902,12 +929,12 @@ Result<CancelResult> FulfilmentOrders::request_cancel(const std::string& id,
     const std::string why = o.state == OrderState::shipped     ? "already_shipped"
                             : o.state == OrderState::collected ? "already_collected"
                                                                : "already_ended";
-    outbox_.append("order.cancel_refused", o.id,
-                   {{"order_id", o.id},
-                    {"state", state_name(o.state)},
-                    {"reason", why},
-                    {"actor", ctx.actor.str()}},
-                   ctx.now_ms);
+    nlohmann::json payload = {{"order_id", o.id},
+                              {"state", state_name(o.state)},
+                              {"reason", why},
+                              {"actor", ctx.actor.str()}};
+    with_kind(payload, o);
+    outbox_.append("order.cancel_refused", o.id, payload, ctx.now_ms);
     return CancelResult{CancelOutcome::refused, why};
   };
   const auto cancel = [&](FulfilmentOrder& o) -> Result<CancelResult> {
@@ -938,7 +965,8 @@ namespace {
 // 10000): a second subquery per order took the 100-order queue from 0.5 to 0.8 ms. When
 // a pickup became ready is read from its history (as load_order does) only for the orders
 // waiting on the shelf, so the rest of the queue pays nothing for it. ?9: only those
-// ready since before this time (NULL: no such filter).
+// ready since before this time (NULL: no such filter). ?10: only orders of this kind
+// (customer or transfer; NULL: both).
 constexpr std::string_view kQueueSelect =
     "SELECT o.id, o.order_ref, o.state, o.delivery_method, o.routed_at, o.accept_by, "
     "o.ship_by, o.customer_name, "
@@ -946,8 +974,9 @@ constexpr std::string_view kQueueSelect =
     "WHERE l.order_id=o.id), "
     "CASE WHEN o.state='ready_for_pickup' THEN (SELECT coalesce(max(at),0) FROM order_history h "
     "WHERE h.order_id=o.id AND h.to_state='ready_for_pickup' AND "
-    "h.from_state<>'ready_for_pickup') ELSE 0 END AS ready_at, o.capacity_flag "
-    "FROM fulfilment_order o WHERE (?2 IS NULL OR o.delivery_method=?2) "
+    "h.from_state<>'ready_for_pickup') ELSE 0 END AS ready_at, o.capacity_flag, o.kind, "
+    "o.destination_store FROM fulfilment_order o WHERE (?2 IS NULL OR o.delivery_method=?2) "
+    "AND (?10 IS NULL OR o.kind=?10) "
     "AND (?9 IS NULL OR (o.state='ready_for_pickup' AND ready_at > 0 AND ready_at < ?9)) ";
 constexpr std::string_view kQueueState = "AND o.state=?1 ";
 // ?4: a LIKE prefix of the text, ?5: a LIKE "contains" of the text, ?6: a LIKE "contains"
@@ -1009,6 +1038,10 @@ Result<OrderPage> FulfilmentOrders::search(const OrderQuery& query) {
     s.bind(9, uncollected_cutoff(*query.overdue_at));
   else
     s.bind_null(9);
+  if (query.kind)
+    s.bind(10, order_kind_name(*query.kind));
+  else
+    s.bind_null(10);
   while (s.step()) {
     if (page.orders.size() == query.limit) {
       page.truncated = true;
@@ -1027,6 +1060,8 @@ Result<OrderPage> FulfilmentOrders::search(const OrderQuery& query) {
     o.units = s.int64(8) & 0xFFFFFFFF;
     o.ready_at = s.int64(9);
     o.capacity_flag = s.text(10);
+    o.kind = order_kind_from(s.text(11)).value_or(OrderKind::customer);
+    o.destination_store = s.text(12);
     page.orders.push_back(std::move(o));
   }
   return page;

@@ -94,18 +94,28 @@ std::int64_t StockLedger::release(const std::string& order_id, int line_no, std:
 Result<std::int64_t> StockLedger::sell(const std::string& sku, std::int64_t qty,
                                        const std::string& order_id, const CommandContext& ctx,
                                        std::vector<Movement>& moves) {
-  return remove_sold(sku, qty, order_id, "", ctx, moves);
+  return remove_sold(sku, qty, order_id, "sale", "", ctx, moves);
+}
+
+Result<std::int64_t> StockLedger::transfer_out(const std::string& sku, std::int64_t qty,
+                                               const std::string& order_id,
+                                               const std::string& destination_store,
+                                               const CommandContext& ctx,
+                                               std::vector<Movement>& moves) {
+  return remove_sold(sku, qty, order_id, "transfer_out", "transfer out: " + destination_store, ctx,
+                     moves);
 }
 
 Result<std::int64_t> StockLedger::sell_at_till(const std::string& sku, std::int64_t qty,
                                                const std::string& reason, const CommandContext& ctx,
                                                std::vector<Movement>& moves) {
-  return remove_sold(sku, qty, std::nullopt, reason, ctx, moves);
+  return remove_sold(sku, qty, std::nullopt, "sale", reason, ctx, moves);
 }
 
 Result<std::int64_t> StockLedger::remove_sold(const std::string& sku, std::int64_t qty,
                                               const std::optional<std::string>& order_id,
-                                              const std::string& reason, const CommandContext& ctx,
+                                              const std::string& kind, const std::string& reason,
+                                              const CommandContext& ctx,
                                               std::vector<Movement>& moves) {
   if (qty <= 0) return 0;
   auto current = level(sku);
@@ -114,9 +124,9 @@ Result<std::int64_t> StockLedger::remove_sold(const std::string& sku, std::int64
   const std::int64_t new_on_hand = current->on_hand - take;
   std::vector<Movement> planned;
   if (current->unsellable > new_on_hand)
-    planned.push_back({sku, Bucket::unsellable, new_on_hand - current->unsellable, "sale",
+    planned.push_back({sku, Bucket::unsellable, new_on_hand - current->unsellable, kind,
                        "stock discrepancy", order_id});
-  if (take > 0) planned.push_back({sku, Bucket::on_hand, -take, "sale", reason, order_id});
+  if (take > 0) planned.push_back({sku, Bucket::on_hand, -take, kind, reason, order_id});
   // Planned within what the books hold, so post() accepts them; were it to refuse one,
   // that refusal is the answer.
   for (const auto& m : planned) {

@@ -19,7 +19,8 @@ struct Movement {
   std::string sku;
   Bucket bucket = Bucket::on_hand;
   std::int64_t delta = 0;
-  std::string kind;  // receipt, sale, return, correction, damage, disposal, count, snapshot
+  // receipt, sale, transfer_out, return, correction, damage, disposal, count, snapshot
+  std::string kind;
   std::string reason;
   std::optional<std::string> order_id;
   // Rows the cloud already accounts for (snapshot re-basing) are stamped as seen (0) instead
@@ -47,12 +48,18 @@ class StockLedger {
   Result<std::int64_t> sell_at_till(const std::string& sku, std::int64_t qty,
                                     const std::string& reason, const CommandContext& ctx,
                                     std::vector<Movement>& moves);
+  // The same for units shipped to another store on a transfer (an order of kind transfer):
+  // kind transfer_out, reason "transfer out: <destination store>". Nothing was sold.
+  Result<std::int64_t> transfer_out(const std::string& sku, std::int64_t qty,
+                                    const std::string& order_id,
+                                    const std::string& destination_store, const CommandContext& ctx,
+                                    std::vector<Movement>& moves);
 
  private:
   Result<std::int64_t> remove_sold(const std::string& sku, std::int64_t qty,
                                    const std::optional<std::string>& order_id,
-                                   const std::string& reason, const CommandContext& ctx,
-                                   std::vector<Movement>& moves);
+                                   const std::string& kind, const std::string& reason,
+                                   const CommandContext& ctx, std::vector<Movement>& moves);
   Database& db_;
 };
 
