@@ -53,6 +53,9 @@ class Terminals {
  public:
   explicit Terminals(Database& db) : db_(db) {}
   Result<IssuedCode> issue_code(const PairingRequest& request, const CommandContext& ctx);
+  // A code issued and not yet used nor expired, as issued (for its QR code); not_found
+  // otherwise, invalid_argument when it is not 9 digits. Changes nothing.
+  Result<IssuedCode> pending_code(const std::string& code, std::int64_t now);
   // A wrong, used or expired code is not_found (which of these is not told to a guesser).
   Result<Pairing> pair(const std::string& code, const CommandContext& ctx);
   // The terminal a token belongs to, unless unknown or revoked. Records when it was last

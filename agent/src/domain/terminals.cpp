@@ -16,13 +16,18 @@ void random_bytes(unsigned char* out, std::size_t n) {
   if (RAND_bytes(out, static_cast<int>(n)) != 1) throw std::runtime_error("RAND_bytes failed");
 }
 
+// "123-456-789": three groups a person reads out and types.
+std::string dashed_code(unsigned long long n) {
+  n %= 1000000000ULL;  // nine digits (and the compiler sees the buffer suffices)
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%03llu-%03llu-%03llu", n / 1000000, n / 1000 % 1000, n % 1000);
+  return buf;
+}
+
 std::string new_code() {
   std::uint64_t r = 0;
   random_bytes(reinterpret_cast<unsigned char*>(&r), sizeof r);
-  char buf[16];
-  const auto n = static_cast<unsigned long long>(r % 1000000000ULL);
-  std::snprintf(buf, sizeof buf, "%03llu-%03llu-%03llu", n / 1000000, n / 1000 % 1000, n % 1000);
-  return buf;
+  return dashed_code(static_cast<unsigned long long>(r % 1000000000ULL));
 }
 
 // People type codes with or without the dashes, and with spaces.
@@ -30,6 +35,13 @@ std::string normalize_code(std::string_view code) {
   std::string digits;
   for (char c : code)
     if (c >= '0' && c <= '9') digits += c;
+  return digits;
+}
+
+Result<std::string> code_digits(const std::string& code) {
+  std::string digits = normalize_code(code);
+  if (digits.size() != 9)
+    return fail(DomainErrc::invalid_argument, "a pairing code has 9 digits, like 123-456-789");
   return digits;
 }
 
@@ -91,10 +103,23 @@ Result<IssuedCode> Terminals::issue_code(const PairingRequest& request, const Co
   });
 }
 
+Result<IssuedCode> Terminals::pending_code(const std::string& code, std::int64_t now) {
+  auto digits = code_digits(code);
+  if (!digits) return unexpected(digits.error());
+  auto s =
+      db_.prepare("SELECT expires_at FROM pairing_code WHERE code_hash = ? AND expires_at > ?");
+  s.bind(1, sha256_hex(*digits)).bind(2, now);
+  const std::string dashed = dashed_code(std::stoull(*digits));
+  if (!s.step())
+    return fail(DomainErrc::not_found,
+                "pairing code " + dashed + " is wrong, used or expired: issue a new one");
+  return IssuedCode{dashed, s.int64(0)};
+}
+
 Result<Pairing> Terminals::pair(const std::string& code, const CommandContext& ctx) {
-  const std::string digits = normalize_code(code);
-  if (digits.size() != 9)
-    return fail(DomainErrc::invalid_argument, "a pairing code has 9 digits, like 123-456-789");
+  auto checked = code_digits(code);
+  if (!checked) return unexpected(checked.error());
+  const std::string& digits = *checked;
   return commit_or_rollback(db_, [&]() -> Result<Pairing> {
     auto s = db_.prepare(
         "DELETE FROM pairing_code WHERE code_hash = ? AND expires_at > ? "
