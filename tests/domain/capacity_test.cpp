@@ -122,7 +122,9 @@ TEST_CASE("a manager's pause: reported, flags what comes meanwhile, ends by resu
       [&] {
         return f.capacity().pause({"bored", "", "", 0, 0}, ctx(now));
       },
-      DomainErrc::invalid_argument, "not one of: closing_early");
+      DomainErrc::invalid_argument,
+      "pause reason 'bored' is not one of: closing_early, short_staffed, stock_take, "
+      "system_problem, other");
   fulfil::test::expect_refused(
       f.t->db(),
       [&] {

@@ -341,7 +341,8 @@ TEST_CASE("stock adjustments scanned under one reason post together, or not at a
       [&] {
         return f.inv().adjust_batch({"borrowed", "", {{"SKU-0002", 1}}}, ctx());
       },
-      DomainErrc::invalid_argument, "is not one of: damaged, found");
+      DomainErrc::invalid_argument,
+      "reason 'borrowed' is not one of: damaged, found, theft, lost, display, disposed, received");
   f.refused(
       [&] {
         return f.inv().adjust_batch({"found", "", {}}, ctx());

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "domain/transaction.hpp"
+#include "state_names.hpp"
 #include "text_checks.hpp"
 
 namespace fulfil::agent {
@@ -72,9 +73,7 @@ CapacityStatus StoreCapacity::status(std::int64_t now_ms) {
 Result<CapacityStatus> StoreCapacity::pause(const StorePause& p, const CommandContext& ctx) {
   if (std::find(kPauseReasons.begin(), kPauseReasons.end(), p.reason) == kPauseReasons.end())
     return fail(DomainErrc::invalid_argument,
-                "pause reason '" + p.reason +
-                    "' is not one of: closing_early, short_staffed, stock_take, "
-                    "system_problem, other");
+                "pause reason '" + p.reason + "' is not one of: " + joined_names(kPauseReasons));
   if (auto ok = check_text("note", p.note, 200, false); !ok) return unexpected(ok.error());
   if (p.paused_until != 0 &&
       (p.paused_until <= ctx.now_ms || p.paused_until > ctx.now_ms + kMaxPauseMs))
