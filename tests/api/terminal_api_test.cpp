@@ -2152,7 +2152,7 @@ json till_sale(const std::string& id, std::int64_t qty, const std::string& till 
 
 TEST_CASE("a till (role pos) posts its sales once; it may call nothing else, nor associates it") {
   ApiServer s;
-  const std::string till_token = s.pair("pos", "Till 1");
+  const std::string till_token = s.pair("pos", "Till 1", "till-1");
   ApiClient till(s.port, till_token);
   CHECK(till.get("/api/v1/session").status == 403);  // nothing but the POS routes
   CHECK(till.get("/api/v1/orders").status == 403);
@@ -2184,6 +2184,24 @@ TEST_CASE("a till (role pos) posts its sales once; it may call nothing else, nor
   CHECK(read.status == 200);
   CHECK(read.json()["lines"][0]["quantity"] == 2);
   CHECK(till.get("/api/v1/pos/transactions/till-1/R-404").status == 404);
+  // Bound to the till it was paired for: another till's transactions are neither posted
+  // nor read; nothing changes.
+  auto other = till.post("/api/v1/pos/transactions", till_sale("R-9", 1, "till-2"));
+  CHECK(other.status == 403);
+  CHECK(other.error_code() == "forbidden");
+  CHECK(other.json()["error"]["message"] ==
+        "this terminal is paired as till 'till-1': it may not act for till 'till-2'");
+  CHECK(till.get("/api/v1/pos/transactions/till-2/R-1").status == 403);
+  CHECK(s.fingerprint_without_audit() == after_first);
+  // So a till's pairing code names its till id, a plain one.
+  auto unbound =
+      unix_request(s.socket, "POST", "/api/v1/pairing-codes", R"({"role":"pos","name":"Till 3"})");
+  CHECK(unbound.status == 422);
+  CHECK(unbound.json()["error"]["message"].get<std::string>().find("station is required") !=
+        std::string::npos);
+  CHECK(unix_request(s.socket, "POST", "/api/v1/pairing-codes",
+                     R"({"role":"pos","station":"till 3"})")
+            .status == 422);
 
   ApiClient associate(s.port, s.pair("associate"));
   auto refused = associate.post("/api/v1/pos/transactions", till_sale("R-2", 1));
@@ -2206,7 +2224,7 @@ TEST_CASE("a till (role pos) posts its sales once; it may call nothing else, nor
 
 TEST_CASE("a till's bad request is refused, naming the field, and changes nothing") {
   ApiServer s;
-  ApiClient till(s.port, s.pair("pos", "Till 2"));
+  ApiClient till(s.port, s.pair("pos", "Till 1", "till-1"));
   const auto before = s.fingerprint_without_audit();
   auto malformed = till.send("POST", "/api/v1/pos/transactions", "{\"transaction_id\": ");
   CHECK(malformed.status == 400);

@@ -25,7 +25,9 @@ struct Terminal {
   std::string id;    // "T-" + 8 hex digits
   std::string name;  // "Counter 2", "Pack desk tablet"
   Role role = Role::associate;
-  std::string station;  // the pack desk whose scanners and printers it uses; may be empty
+  // The pack desk whose scanners and printers it uses; may be empty. A till's (role pos):
+  // the till_id it posts transactions as, always set.
+  std::string station;
   std::int64_t paired_at = 0;
   std::string paired_by;
   std::int64_t last_seen_at = 0;

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "digest.hpp"
+#include "domain/till_sales.hpp"
 #include "domain/transaction.hpp"
 #include "text_checks.hpp"
 
@@ -83,6 +84,15 @@ Result<IssuedCode> Terminals::issue_code(const PairingRequest& request, const Co
   if (auto ok = check_text("name", request.name, 60, false); !ok) return unexpected(ok.error());
   if (auto ok = check_text("station", request.station, 40, false); !ok)
     return unexpected(ok.error());
+  // A till posts as the one till it was paired for, and only as it (the POS routes check):
+  // a till's token taken to another box cannot ring up sales as every till in the store.
+  if (request.role == Role::pos) {
+    if (request.station.empty())
+      return fail(DomainErrc::invalid_argument,
+                  "station is required for a till (role pos): the till_id it posts as, "
+                  "e.g. till-1");
+    if (auto ok = check_till_id("station", request.station); !ok) return unexpected(ok.error());
+  }
   if (request.ttl_ms < 60'000 || request.ttl_ms > 86'400'000)
     return fail(DomainErrc::invalid_argument, "a pairing code must live 60 s to 24 h");
   return commit_or_rollback(db_, [&]() -> Result<IssuedCode> {
