@@ -1224,12 +1224,7 @@ TEST_CASE("ship with a tracking number per package; the manifest keeps working")
   CHECK(o["tracking"] == "DPD-1");  // the order's: its first package's
   CHECK(o["packages"][0]["tracking"] == "DPD-1");
   CHECK(o["packages"][1]["tracking"] == "DPD-2");
-  const auto event = s.on_loop([&] {
-    auto q = s.store->db().prepare(
-        "SELECT payload FROM outbox WHERE type='order.shipped' ORDER BY seq DESC LIMIT 1");
-    REQUIRE(q.step());
-    return json::parse(q.text(0));
-  });
+  const auto event = s.on_loop([&] { return last_event(s.store->db(), "order.shipped"); });
   CHECK(event["packages"] == json::array({{{"package_no", 1}, {"tracking", "DPD-1"}},
                                           {{"package_no", 2}, {"tracking", "DPD-2"}}}));
 
