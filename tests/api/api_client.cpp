@@ -37,9 +37,10 @@ any_socket connect_tcp(asio::io_context& io, unsigned short port) {
 }
 
 Reply exchange(any_socket socket, const std::string& method, const std::string& target,
-               const std::string& body, const std::string& token) {
+               const std::string& body, const std::string& token,
+               const std::string& host = "127.0.0.1") {
   http::request<http::string_body> req(http::string_to_verb(method), target, 11);
-  req.set(http::field::host, "127.0.0.1");
+  req.set(http::field::host, host);
   if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
   if (!body.empty()) req.set(http::field::content_type, "application/json");
   req.body() = body;
@@ -58,7 +59,7 @@ Reply exchange(any_socket socket, const std::string& method, const std::string& 
 Reply ApiClient::send(const std::string& method, const std::string& target,
                       const std::string& body) const {
   asio::io_context io;
-  return exchange(connect_tcp(io, port_), method, target, body, token_);
+  return exchange(connect_tcp(io, port_), method, target, body, token_, host_);
 }
 
 Reply unix_request(const std::string& path, const std::string& method, const std::string& target,

@@ -24,6 +24,8 @@ class ApiClient {
  public:
   ApiClient(unsigned short port, std::string token = "") : port_(port), token_(std::move(token)) {}
   void set_token(std::string token) { token_ = std::move(token); }
+  // The Host header sent (127.0.0.1 unless set): the name a browser reached the box by.
+  void set_host(std::string host) { host_ = std::move(host); }
   Reply get(const std::string& target) const { return send("GET", target, ""); }
   Reply post(const std::string& target, const nlohmann::json& body) const {
     return send("POST", target, body.is_null() ? "" : body.dump());
@@ -33,6 +35,7 @@ class ApiClient {
  private:
   unsigned short port_;
   std::string token_;
+  std::string host_ = "127.0.0.1";
 };
 
 // Requests over the Unix socket carry no token: file permissions are the authentication.

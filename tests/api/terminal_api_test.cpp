@@ -8,7 +8,11 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <regex>
+#include <set>
 #include <thread>
+
+#include <qrencode.h>
 
 #include "api/terminal_api.hpp"
 #include "api_client.hpp"
@@ -1290,12 +1294,7 @@ TEST_CASE("ship with a tracking number per package; the manifest keeps working")
   CHECK(o["tracking"] == "DPD-1");  // the order's: its first package's
   CHECK(o["packages"][0]["tracking"] == "DPD-1");
   CHECK(o["packages"][1]["tracking"] == "DPD-2");
-  const auto event = s.on_loop([&] {
-    auto q = s.store->db().prepare(
-        "SELECT payload FROM outbox WHERE type='order.shipped' ORDER BY seq DESC LIMIT 1");
-    REQUIRE(q.step());
-    return json::parse(q.text(0));
-  });
+  const auto event = s.on_loop([&] { return last_event(s.store->db(), "order.shipped"); });
   CHECK(event["packages"] == json::array({{{"package_no", 1}, {"tracking", "DPD-1"}},
                                           {{"package_no", 2}, {"tracking", "DPD-2"}}}));
 
@@ -2218,7 +2217,7 @@ json till_sale(const std::string& id, std::int64_t qty, const std::string& till 
 
 TEST_CASE("a till (role pos) posts its sales once; it may call nothing else, nor associates it") {
   ApiServer s;
-  const std::string till_token = s.pair("pos", "Till 1");
+  const std::string till_token = s.pair("pos", "Till 1", "till-1");
   ApiClient till(s.port, till_token);
   CHECK(till.get("/api/v1/session").status == 403);  // nothing but the POS routes
   CHECK(till.get("/api/v1/orders").status == 403);
@@ -2250,6 +2249,24 @@ TEST_CASE("a till (role pos) posts its sales once; it may call nothing else, nor
   CHECK(read.status == 200);
   CHECK(read.json()["lines"][0]["quantity"] == 2);
   CHECK(till.get("/api/v1/pos/transactions/till-1/R-404").status == 404);
+  // Bound to the till it was paired for: another till's transactions are neither posted
+  // nor read; nothing changes.
+  auto other = till.post("/api/v1/pos/transactions", till_sale("R-9", 1, "till-2"));
+  CHECK(other.status == 403);
+  CHECK(other.error_code() == "forbidden");
+  CHECK(other.json()["error"]["message"] ==
+        "this terminal is paired as till 'till-1': it may not act for till 'till-2'");
+  CHECK(till.get("/api/v1/pos/transactions/till-2/R-1").status == 403);
+  CHECK(s.fingerprint_without_audit() == after_first);
+  // So a till's pairing code names its till id, a plain one.
+  auto unbound =
+      unix_request(s.socket, "POST", "/api/v1/pairing-codes", R"({"role":"pos","name":"Till 3"})");
+  CHECK(unbound.status == 422);
+  CHECK(unbound.json()["error"]["message"].get<std::string>().find("station is required") !=
+        std::string::npos);
+  CHECK(unix_request(s.socket, "POST", "/api/v1/pairing-codes",
+                     R"({"role":"pos","station":"till 3"})")
+            .status == 422);
 
   ApiClient associate(s.port, s.pair("associate"));
   auto refused = associate.post("/api/v1/pos/transactions", till_sale("R-2", 1));
@@ -2272,7 +2289,7 @@ TEST_CASE("a till (role pos) posts its sales once; it may call nothing else, nor
 
 TEST_CASE("a till's bad request is refused, naming the field, and changes nothing") {
   ApiServer s;
-  ApiClient till(s.port, s.pair("pos", "Till 2"));
+  ApiClient till(s.port, s.pair("pos", "Till 1", "till-1"));
   const auto before = s.fingerprint_without_audit();
   auto malformed = till.send("POST", "/api/v1/pos/transactions", "{\"transaction_id\": ");
   CHECK(malformed.status == 400);
@@ -2414,6 +2431,97 @@ TEST_CASE("a transfer over HTTP: listed apart with its destination, shipped like
                       "ledger WHERE kind = 'transfer_out' AND reason = 'transfer out: STORE-042' "
                       "AND order_id = 'TRF-H' AND delta = -2");
   }) == 1);
+}
+
+// The dark modules an SVG from qr_svg() draws, read back from its path's runs
+// ("M<x> <y>h<n>v1h-<n>z"), without the quiet zone.
+std::set<std::pair<int, int>> drawn_modules(const std::string& svg) {
+  std::set<std::pair<int, int>> dark;
+  static const std::regex run("M(\\d+) (\\d+)h(\\d+)v1h-\\3z");
+  for (std::sregex_iterator it(svg.begin(), svg.end(), run), end; it != end; ++it) {
+    const int x = std::stoi((*it)[1]) - 4, y = std::stoi((*it)[2]) - 4, n = std::stoi((*it)[3]);
+    for (int i = 0; i < n; ++i) dark.insert({x + i, y});
+  }
+  return dark;
+}
+
+// What libqrencode itself makes of `text` with the endpoint's settings: {width, dark modules}.
+std::pair<int, std::set<std::pair<int, int>>> encoded_modules(const std::string& text) {
+  QRcode* qr = QRcode_encodeString(text.c_str(), 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+  REQUIRE(qr != nullptr);
+  std::set<std::pair<int, int>> dark;
+  for (int y = 0; y < qr->width; ++y)
+    for (int x = 0; x < qr->width; ++x)
+      if (qr->data[y * qr->width + x] & 1) dark.insert({x, y});
+  const int width = qr->width;
+  CHECK(width == 17 + 4 * qr->version);  // the symbol's size is its version's
+  QRcode_free(qr);
+  return {width, dark};
+}
+
+TEST_CASE("a pairing code's QR code opens the pairing screen where the manager reached the box") {
+  ApiServer s;
+  ApiClient manager(s.port, s.pair("manager"));
+  manager.set_host("store-box.local:8080");
+  auto issued = manager.post("/api/v1/pairing-codes", {{"role", "associate"}, {"name", "Tablet"}});
+  REQUIRE(issued.status == 201);
+  const std::string code = issued.json()["code"];
+  const std::string url = "http://store-box.local:8080/#/pair/" + code;
+  CHECK(issued.json()["pair_url"] == url);
+
+  auto qr = manager.get("/api/v1/pairing-codes/" + code + "/qr.svg");
+  REQUIRE(qr.status == 200);
+  CHECK(qr.content_type == "image/svg+xml");
+  CHECK(qr.body.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+  CHECK(qr.body.find("<script") == std::string::npos);
+  CHECK(qr.body.find("href") == std::string::npos);
+  CHECK(issued.json()["qr_svg"] == qr.body);  // the POST's inline copy is the same picture
+  // Read back, it is module for module the QR code of the URL, in a fixed viewBox with
+  // a quiet zone of 4 modules.
+  const auto [width, dark] = encoded_modules(url);
+  const std::string side = std::to_string(width + 8);
+  CHECK(qr.body.find("viewBox=\"0 0 " + side + " " + side + "\"") != std::string::npos);
+  CHECK(drawn_modules(qr.body) == dark);
+  CHECK(drawn_modules(qr.body) != encoded_modules(url + "0").second);  // the check can fail
+
+  // A Host that is not a plain host[:port], or none (fulfilctl on the Unix socket): the
+  // configured listen address.
+  const std::string listen = "http://" + s.settings.api.listen_host + ":" +
+                             std::to_string(s.settings.api.listen_port) + "/#/pair/";
+  manager.set_host("evil.example/phish?x=");
+  auto hostile = manager.post("/api/v1/pairing-codes", {{"role", "associate"}});
+  REQUIRE(hostile.status == 201);
+  CHECK(hostile.json()["pair_url"] == listen + hostile.json()["code"].get<std::string>());
+  auto local = unix_request(s.socket, "POST", "/api/v1/pairing-codes", R"({"role":"manager"})");
+  REQUIRE(local.status == 201);
+  const std::string local_code = local.json()["code"];
+  CHECK(local.json()["pair_url"] == listen + local_code);
+  auto local_qr = unix_request(s.socket, "GET", "/api/v1/pairing-codes/" + local_code + "/qr.svg");
+  CHECK(local_qr.status == 200);
+  CHECK(drawn_modules(local_qr.body) == encoded_modules(listen + local_code).second);
+
+  // Managers only; a code nobody issued, or one already used, is not found; not a code: 422.
+  ApiClient associate(s.port, s.pair("associate"));
+  auto forbidden = associate.get("/api/v1/pairing-codes/" + code + "/qr.svg");
+  CHECK(forbidden.status == 403);
+  CHECK(forbidden.error_code() == "forbidden");
+  CHECK(ApiClient(s.port).get("/api/v1/pairing-codes/" + code + "/qr.svg").status == 401);
+  auto unknown = manager.get("/api/v1/pairing-codes/000-000-000/qr.svg");
+  CHECK(unknown.status == 404);
+  CHECK(unknown.error_code() == "not_found");
+  CHECK(unknown.json()["error"]["message"] ==
+        "pairing code 000-000-000 is wrong, used or expired: issue a new one");
+  CHECK(manager.get("/api/v1/pairing-codes/12ab/qr.svg").status == 422);
+  // Expired: the same lookup at the instant the code expires (a code lives at least 60 s).
+  const std::int64_t expires_at = issued.json()["expires_at"];
+  auto pending = [&](std::int64_t now) {
+    return s.on_loop([&] { return s.store->terminals().pending_code(code, now); });
+  };
+  CHECK(pending(expires_at - 1).has_value());
+  REQUIRE_FALSE(pending(expires_at).has_value());
+  CHECK(pending(expires_at).error().code == agent::DomainErrc::not_found);
+  REQUIRE(ApiClient(s.port).post("/api/v1/pair", {{"code", code}}).status == 201);
+  CHECK(manager.get("/api/v1/pairing-codes/" + code + "/qr.svg").status == 404);
 }
 
 }  // namespace

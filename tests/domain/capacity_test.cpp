@@ -122,7 +122,9 @@ TEST_CASE("a manager's pause: reported, flags what comes meanwhile, ends by resu
       [&] {
         return f.capacity().pause({"bored", "", "", 0, 0}, ctx(now));
       },
-      DomainErrc::invalid_argument, "not one of: closing_early");
+      DomainErrc::invalid_argument,
+      "pause reason 'bored' is not one of: closing_early, short_staffed, stock_take, "
+      "system_problem, other");
   fulfil::test::expect_refused(
       f.t->db(),
       [&] {
@@ -156,6 +158,44 @@ TEST_CASE("a manager's pause: reported, flags what comes meanwhile, ends by resu
   REQUIRE(f.capacity().pause({"closing_early", "", "", 0, now + kHour}, ctx(now + 5 * kMinute)));
   CHECK(f.capacity().status(now + kHour - 1).flag_now == "paused");
   CHECK(f.capacity().status(now + kHour).taking_orders());
+}
+
+TEST_CASE("a pause that runs out is reported once, when it ends, and never again after a restart") {
+  Fixture f(with_capacity(-1));
+  const std::int64_t now = at(7, 10, 0);
+  REQUIRE(f.capacity().pause({"closing_early", "", "", 0, now + kHour}, ctx(now)));
+  REQUIRE(f.changes().size() == 1);
+  const auto before = fulfil::test::fingerprint(f.t->db());
+  auto early = f.capacity().end_expired_pause(ctx(now + kHour - 1));
+  REQUIRE(early);
+  CHECK_FALSE(*early);  // still paused: nothing ends, nothing is said
+  CHECK(fulfil::test::fingerprint(f.t->db()) == before);
+
+  auto ended = f.capacity().end_expired_pause(ctx(now + kHour));
+  REQUIRE(ended);
+  CHECK(*ended);
+  REQUIRE(f.changes().size() == 2);
+  const auto event = f.changes()[1];
+  CHECK(event["change"] == "resumed");
+  CHECK(event["cause"] == "pause_expired");
+  CHECK(event["paused"] == false);
+  CHECK(event["taking_orders"] == true);
+  CHECK(event["actor"] == "terminal:test");
+  CHECK(fulfil::test::count_rows(f.t->db(), "store_pause") == 0);
+  // The pause's end and its event were one commit: after a restart there is nothing left
+  // to end, and the sweep says nothing again.
+  f.t.reopen(with_capacity(-1));
+  auto again = f.capacity().end_expired_pause(ctx(now + 2 * kHour));
+  REQUIRE(again);
+  CHECK_FALSE(*again);
+  CHECK(f.changes().size() == 2);
+
+  // A pause until resumed never runs out; a manager's resume says nothing of a cause.
+  REQUIRE(f.capacity().pause({"short_staffed", "", "", 0, 0}, ctx(now + 3 * kHour)));
+  CHECK_FALSE(*f.capacity().end_expired_pause(ctx(now + 6 * kDay)));
+  REQUIRE(f.capacity().resume(ctx(now + 6 * kDay)));
+  CHECK(f.changes().back()["change"] == "resumed");
+  CHECK_FALSE(f.changes().back().contains("cause"));
 }
 
 TEST_CASE("closed hours: orders are flagged, and the default accept-by clock waits for opening") {

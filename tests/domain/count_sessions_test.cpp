@@ -13,7 +13,7 @@ using fulfil::test::kT0;
 namespace {
 
 // Bins: JKT-1 A03-1, JKT-2 A03-2, TEE-1 A04-1, CAP-1 B05-1, each 10 on hand.
-struct Fixture {
+struct Fixture : fulfil::test::StoreChecks<Fixture> {
   fulfil::test::TestStore t = fulfil::test::open_test_store();
   Fixture() {
     int n = 0;
@@ -36,10 +36,6 @@ struct Fixture {
     FAIL("no line " << sku);
     return {};
   }
-  template <class F>
-  void refused(F&& op, DomainErrc code, const std::string& needle) {
-    fulfil::test::expect_refused(t->db(), std::forward<F>(op), code, needle);
-  }
   void no_violations() {
     CHECK(fulfil::test::invariant_violations(t->db()).empty());
     for (const auto* sku : {"JKT-1", "JKT-2", "TEE-1", "CAP-1"})
@@ -55,13 +51,6 @@ std::vector<std::string> skus_of(const CountSession& s) {
   std::vector<std::string> out;
   for (const auto& l : s.lines) out.push_back(l.sku);
   return out;
-}
-
-nlohmann::json last_event(fulfil::test::TestStore& t, const std::string& type) {
-  auto s = t->db().prepare("SELECT payload FROM outbox WHERE type=? ORDER BY seq DESC LIMIT 1");
-  s.bind(1, type);
-  REQUIRE(s.step());
-  return nlohmann::json::parse(s.text(0));
 }
 
 }  // namespace
@@ -175,7 +164,7 @@ TEST_CASE("what moves before a line is counted is expected; what moves after is 
   CHECK(f.line(s->id, "JKT-2").posted_delta == -1);
   // The review's movements stop where the session ended: its own posting is not one.
   CHECK(f.line(s->id, "JKT-2").movements.size() == 1);
-  auto event = last_event(f.t, "stock.counted");
+  auto event = f.last_event("stock.counted");
   CHECK(event["count_session"] == "CS-1");
   CHECK(event["note"] == "count session CS-1");
   CHECK(event["actor"] == "terminal:M-1");
@@ -208,7 +197,7 @@ TEST_CASE("a recount clears the lines sent back; only they take scans; approving
   REQUIRE(f.sessions().approve(s->id, ctx()));
   CHECK(f.on_hand("TEE-1") == 10);
   CHECK(f.on_hand("JKT-1") == 3);
-  CHECK(last_event(f.t, "stock.counted")["note"] == "count session CS-1: spot check");
+  CHECK(f.last_event("stock.counted")["note"] == "count session CS-1: spot check");
   f.no_violations();
 }
 

@@ -9,15 +9,11 @@ using fulfil::test::ctx;
 
 namespace {
 
-struct Fixture {
+struct Fixture : fulfil::test::StoreChecks<Fixture> {
   fulfil::test::TestStore t = fulfil::test::open_test_store();
   Fixture() { fulfil::test::seed_catalog(*t, 3, 5); }
   Inventory& inv() { return t->inventory(); }
   StockLevel level(const std::string& sku) { return *inv().level(sku); }
-  template <class F>
-  void refused(F&& op, DomainErrc code, const std::string& needle) {
-    fulfil::test::expect_refused(t->db(), std::forward<F>(op), code, needle);
-  }
   void ship(const std::string& id, std::vector<std::pair<std::string, std::int64_t>> lines) {
     auto& o = t->orders();
     REQUIRE(o.receive(fulfil::test::make_order(id, DeliveryMethod::ship, lines), ctx()));
@@ -341,7 +337,8 @@ TEST_CASE("stock adjustments scanned under one reason post together, or not at a
       [&] {
         return f.inv().adjust_batch({"borrowed", "", {{"SKU-0002", 1}}}, ctx());
       },
-      DomainErrc::invalid_argument, "is not one of: damaged, found");
+      DomainErrc::invalid_argument,
+      "reason 'borrowed' is not one of: damaged, found, theft, lost, display, disposed, received");
   f.refused(
       [&] {
         return f.inv().adjust_batch({"found", "", {}}, ctx());
@@ -361,10 +358,7 @@ TEST_CASE("stock adjustments scanned under one reason post together, or not at a
   CHECK(f.level(f.t->inventory().sku_for_barcode(barcode).value()).on_hand == 3);
   CHECK(f.level("SKU-0002").on_hand == 3);
   CHECK(fulfil::test::count_rows(f.t->db(), "outbox") == events + 3);
-  auto e = f.t->db().prepare(
-      "SELECT payload FROM outbox WHERE type='stock.adjusted' ORDER BY seq DESC LIMIT 1");
-  REQUIRE(e.step());
-  const auto payload = nlohmann::json::parse(e.text(0));
+  const auto payload = f.last_event("stock.adjusted");
   CHECK(payload["kind"] == "correction");
   CHECK(payload["quantity"] == -1);
   CHECK(payload["reason"] == "theft: after the weekend");

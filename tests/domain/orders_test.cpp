@@ -10,23 +10,11 @@ using fulfil::test::kT0;
 
 namespace {
 
-struct Fixture {
+struct Fixture : fulfil::test::StoreChecks<Fixture> {
   fulfil::test::TestStore t = fulfil::test::open_test_store();
   Fixture() { fulfil::test::seed_catalog(*t, 3, 5); }
   FulfilmentOrders& orders() { return t->orders(); }
   StockLevel level(const std::string& sku) { return *t->inventory().level(sku); }
-
-  template <class F>
-  void refused(F&& op, DomainErrc code, const std::string& needle) {
-    fulfil::test::expect_refused(t->db(), std::forward<F>(op), code, needle);
-  }
-
-  nlohmann::json last_event(const std::string& type) {
-    auto s = t->db().prepare("SELECT payload FROM outbox WHERE type=? ORDER BY seq DESC LIMIT 1");
-    s.bind(1, type);
-    REQUIRE(s.step());
-    return nlohmann::json::parse(s.text(0));
-  }
 
   void through_picking(const std::string& id) {
     if (orders().find(id)->state == OrderState::routed)

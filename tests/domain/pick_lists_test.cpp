@@ -12,7 +12,7 @@ using fulfil::test::kT0;
 
 namespace {
 
-struct Fixture {
+struct Fixture : fulfil::test::StoreChecks<Fixture> {
   fulfil::test::TestStore t = fulfil::test::open_test_store();
   // Bins: SKU-0001 A01-2, SKU-0002 A01-3, SKU-0003 A01-4, SKU-0004 A01-1.
   Fixture() { fulfil::test::seed_catalog(*t, 4, 20); }
@@ -28,18 +28,6 @@ struct Fixture {
     REQUIRE(orders().accept(id, ctx()));
   }
   OrderState state(const std::string& id) { return orders().find(id)->state; }
-
-  template <class F>
-  void refused(F&& op, DomainErrc code, const std::string& needle) {
-    fulfil::test::expect_refused(t->db(), std::forward<F>(op), code, needle);
-  }
-
-  nlohmann::json last_event(const std::string& type) {
-    auto s = t->db().prepare("SELECT payload FROM outbox WHERE type=? ORDER BY seq DESC LIMIT 1");
-    s.bind(1, type);
-    REQUIRE(s.step());
-    return nlohmann::json::parse(s.text(0));
-  }
 };
 
 CommandContext other_terminal() {

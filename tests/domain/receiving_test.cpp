@@ -29,7 +29,7 @@ json asn_payload(const std::string& id = "ASN-1") {
           {"expected_at", fulfil::test::kT0 + 3'600'000}};
 }
 
-struct Fixture {
+struct Fixture : fulfil::test::StoreChecks<Fixture> {
   fulfil::test::TestStore t = fulfil::test::open_test_store();
   int commands = 0;
   Fixture() { fulfil::test::seed_catalog(*t, 5, 10); }
@@ -78,10 +78,6 @@ struct Fixture {
       CHECK(s.int64(1) == s.int64(3));
       CHECK(s.int64(2) == s.int64(4));
     }
-  }
-  template <class F>
-  void refused(F&& op, DomainErrc code, const std::string& needle) {
-    fulfil::test::expect_refused(t->db(), std::forward<F>(op), code, needle);
   }
 };
 

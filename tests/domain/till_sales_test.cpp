@@ -9,7 +9,7 @@ using fulfil::test::ctx;
 
 namespace {
 
-struct Fixture {
+struct Fixture : fulfil::test::StoreChecks<Fixture> {
   fulfil::test::TestStore t = fulfil::test::open_test_store();
   Fixture() { fulfil::test::seed_catalog(*t, 3, 5); }
   TillSales& till() { return t->till_sales(); }
@@ -19,10 +19,6 @@ struct Fixture {
     s.bind(1, type);
     s.step();
     return s.int64(0);
-  }
-  template <class F>
-  void refused(F&& op, DomainErrc code, const std::string& needle) {
-    fulfil::test::expect_refused(t->db(), std::forward<F>(op), code, needle);
   }
   void ledger_matches() { CHECK(fulfil::test::invariant_violations(t->db()).empty()); }
 };

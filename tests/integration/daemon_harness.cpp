@@ -119,4 +119,14 @@ json fulfilctl_json(const Daemon& d, std::vector<std::string> args) {
   return body;
 }
 
+std::string paired_token(const Daemon& d, const std::string& role) {
+  const auto code = run_fulfilctl(d, {"pair", "--role", role, "--json"});
+  REQUIRE_MESSAGE(code.rc == 0, code.err);
+  const auto paired = http_request(d.port, "POST", "/api/v1/pair",
+                                   json{{"code", json::parse(code.out)["code"]}}.dump());
+  REQUIRE(paired.has_value());
+  REQUIRE_MESSAGE(paired->status == 201, paired->body);
+  return json::parse(paired->body)["token"];
+}
+
 }  // namespace fulfil::test

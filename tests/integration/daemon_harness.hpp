@@ -55,6 +55,8 @@ struct Finished {
 Finished run_fulfilctl(const Daemon& d, std::vector<std::string> args);
 // The command with --json, which must succeed and print JSON.
 nlohmann::json fulfilctl_json(const Daemon& d, std::vector<std::string> args);
+// A terminal's token: a pairing code from fulfilctl, exchanged over HTTP.
+std::string paired_token(const Daemon& d, const std::string& role);
 
 // Calls `probe()` until `done(value)` or the timeout; the last value.
 template <class Probe, class Done>

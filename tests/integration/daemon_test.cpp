@@ -88,16 +88,15 @@ Finished run_fulfild(const std::vector<std::string>& args) {
   return run_program(fulfild(), args);
 }
 
-// SKUs in a database, read with plain SQLite while the daemon may be writing it; -1 when
-// the database or the table does not exist yet.
-std::int64_t sku_rows(const std::string& db_path) {
+// A count (`sql`, SELECT count(*) ...) read with plain SQLite while the daemon may be
+// writing the database; -1 when the database or the table does not exist yet.
+std::int64_t count_in(const std::string& db_path, const char* sql) {
   sqlite3* db = nullptr;
   std::int64_t n = -1;
   if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
     sqlite3_busy_timeout(db, 1000);
     sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sku", -1, &s, nullptr) == SQLITE_OK &&
-        sqlite3_step(s) == SQLITE_ROW)
+    if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
       n = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
   }
@@ -366,6 +365,29 @@ TEST_CASE("demo orders arrive through the simulated cloud and survive a restart"
   CHECK(refused.int64(0) == 0);
 }
 
+TEST_CASE("a capacity pause that runs out is reported by the daemon's sweep, once") {
+  Daemon d(std::vector<std::string>{"--set", "orders.expiry_sweep_s=1"});
+  const std::string token = fulfil::test::paired_token(d, "manager");
+  auto paused = fulfil::test::http_request(
+      d.port, "POST", "/api/v1/capacity/pause",
+      json{{"reason", "closing_early"}, {"until", fulfil::config::now_ms() + scaled(2s).count()}}
+          .dump(),
+      {"Authorization: Bearer " + token});
+  REQUIRE(paused.has_value());
+  REQUIRE_MESSAGE(paused->status == 200, paused->body);
+  const std::string db = d.state + "/fulfild.db";
+  const auto expired = [&] {
+    return count_in(db,
+                    "SELECT count(*) FROM outbox WHERE type='store.capacity_changed' AND "
+                    "json_extract(payload, '$.change')='resumed' AND "
+                    "json_extract(payload, '$.cause')='pause_expired'");
+  };
+  CHECK(fulfil::test::poll_until(scaled(15s), expired, [](std::int64_t n) { return n >= 1; }) == 1);
+  CHECK(count_in(db, "SELECT count(*) FROM store_pause") == 0);
+  CHECK(d.stop_promptly(SIGTERM) == 0);
+  CHECK(expired() == 1);  // the sweeps after it had nothing more to say
+}
+
 TEST_CASE("--demo: the till's drop folder is imported at start, and files dropped later too") {
   Daemon d;
   const std::string folder = d.state + "/till-drop";
@@ -405,7 +427,7 @@ TEST_CASE("kill -9 during the first --demo start: the restart still has the whol
     const auto deadline = std::chrono::steady_clock::now() + ready_timeout();
     std::int64_t seen = -1;
     while (seen <= 0 && first.running() && std::chrono::steady_clock::now() < deadline) {
-      seen = sku_rows(db);
+      seen = count_in(db, "SELECT count(*) FROM sku");
       if (seen <= 0) std::this_thread::sleep_for(1ms);
     }
     first.signal(SIGKILL);

@@ -42,17 +42,6 @@ std::string config_file(const fulfil::test::TempDir& dir, const json& config) {
   return path;
 }
 
-// A terminal's token: a pairing code from fulfilctl, exchanged over HTTP.
-std::string pair(const Daemon& d, const std::string& role) {
-  const auto code = fulfil::test::run_fulfilctl(d, {"pair", "--role", role, "--json"});
-  REQUIRE_MESSAGE(code.rc == 0, code.err);
-  const auto paired = fulfil::test::http_request(
-      d.port, "POST", "/api/v1/pair", json{{"code", json::parse(code.out)["code"]}}.dump());
-  REQUIRE(paired.has_value());
-  REQUIRE_MESSAGE(paired->status == 201, paired->body);
-  return json::parse(paired->body)["token"];
-}
-
 std::vector<std::string> bearer(const std::string& token) {
   return {"Authorization: Bearer " + token};
 }
@@ -237,8 +226,8 @@ std::vector<std::string> standalone(const std::string& state, const std::string&
 TEST_CASE("hostile JSON bodies are 400s that change nothing: deep nesting, bad UTF-8, 1e999") {
   fulfil::test::TempDir state, conf;
   Daemon d(config_file(conf, json::object()), state.path());
-  const std::string associate = pair(d, "associate");
-  const std::string manager = pair(d, "manager");
+  const std::string associate = fulfil::test::paired_token(d, "associate");
+  const std::string manager = fulfil::test::paired_token(d, "manager");
   const std::string order = first_order(d, associate);
   const auto before =
       fulfil::test::http_request(d.port, "GET", "/api/v1/orders/" + order, "", bearer(associate));
@@ -286,7 +275,7 @@ TEST_CASE("hostile JSON bodies are 400s that change nothing: deep nesting, bad U
 TEST_CASE("a token in the URL opens the WebSocket only; oversized headers are 431") {
   fulfil::test::TempDir state, conf;
   Daemon d(config_file(conf, json::object()), state.path());
-  const std::string token = pair(d, "associate");
+  const std::string token = fulfil::test::paired_token(d, "associate");
   auto in_header = fulfil::test::http_request(d.port, "GET", "/api/v1/orders", "", bearer(token));
   REQUIRE(in_header.has_value());
   CHECK(in_header->status == 200);

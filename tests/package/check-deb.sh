@@ -34,7 +34,7 @@ names() { tr ',' '\n' | sed -E 's/^ *//; s/[ (].*//'; }  # package names of a re
 depends=$(field Depends | names)
 # From dpkg-shlibdeps (the libraries fulfild and fulfilctl link) and from CMake (the rest).
 for p in libc6 libstdc++6 libsqlite3-0 libcurl4 libusb-1.0-0 libcups2 libsystemd0 libssl3 \
-  zlib1g systemd udev procps; do
+  zlib1g libqrencode4 systemd udev procps; do
   grep -qxF "$p" <<<"$depends" || fail "Depends lacks $p: $(field Depends)"
 done
 field Recommends | names | grep -qxF cups || fail "Recommends lacks cups"

@@ -115,6 +115,13 @@ std::int64_t count_rows(agent::Database& db, const std::string& table) {
   return std::stoll(query_column(db.handle(), "SELECT count(*) FROM " + table).at(0));
 }
 
+nlohmann::json last_event(agent::Database& db, const std::string& type) {
+  auto s = db.prepare("SELECT payload FROM outbox WHERE type=? ORDER BY seq DESC LIMIT 1");
+  s.bind(1, type);
+  REQUIRE_MESSAGE(s.step(), "no outbox event " << type);
+  return nlohmann::json::parse(s.text(0));
+}
+
 std::vector<std::string> invariant_violations(agent::Database& db) {
   std::vector<std::string> v;
   auto check = [&](const char* what, const std::string& sql) {

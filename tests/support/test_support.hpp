@@ -69,4 +69,24 @@ void expect_refused(agent::Database& db, F&& op, agent::DomainErrc code,
   CHECK(fingerprint(db) == before);
 }
 
+// The payload of the newest outbox event of `type` (the test fails if there is none).
+nlohmann::json last_event(agent::Database& db, const std::string& type);
+
+// What every domain test's fixture checks on its store, its member `t` (a TestStore):
+// `struct Fixture : StoreChecks<Fixture> { TestStore t = ...; };`
+template <class Fixture>
+struct StoreChecks {
+  // expect_refused on the fixture's store.
+  template <class F>
+  void refused(F&& op, agent::DomainErrc code, const std::string& needle) {
+    expect_refused(store().db(), std::forward<F>(op), code, needle);
+  }
+  nlohmann::json last_event(const std::string& type) {
+    return fulfil::test::last_event(store().db(), type);
+  }
+
+ private:
+  agent::Store& store() { return *static_cast<Fixture&>(*this).t; }
+};
+
 }  // namespace fulfil::test

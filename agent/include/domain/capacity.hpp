@@ -76,13 +76,18 @@ class StoreCapacity {
   // Pausing again replaces the pause. Each is reported (store.capacity_changed).
   Result<CapacityStatus> pause(const StorePause& pause, const CommandContext& ctx);
   Result<CapacityStatus> resume(const CommandContext& ctx);
+  // A pause whose paused_until has come ends: its row is deleted and store.capacity_changed
+  // (resumed, cause pause_expired) appended in one transaction, so the router hears it
+  // exactly once, a restart included. Whether one ended. Called by the daemon's sweep.
+  Result<bool> end_expired_pause(const CommandContext& ctx);
   // Inside the transaction that receives an order, before it is inserted: its flag, and
   // store.capacity_changed once this order fills the day.
   std::string flag_for_routed_order(const CommandContext& ctx);
 
  private:
   std::optional<StorePause> pause_in_effect(std::int64_t now_ms);
-  void report(const CapacityStatus& status, const std::string& why, const CommandContext& ctx);
+  void report(const CapacityStatus& status, const std::string& why, const CommandContext& ctx,
+              const std::string& cause = "");
   Database& db_;
   Outbox& outbox_;
   const CapacityPolicy& policy_;

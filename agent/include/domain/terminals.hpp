@@ -25,7 +25,9 @@ struct Terminal {
   std::string id;    // "T-" + 8 hex digits
   std::string name;  // "Counter 2", "Pack desk tablet"
   Role role = Role::associate;
-  std::string station;  // the pack desk whose scanners and printers it uses; may be empty
+  // The pack desk whose scanners and printers it uses; may be empty. A till's (role pos):
+  // the till_id it posts transactions as, always set.
+  std::string station;
   std::int64_t paired_at = 0;
   std::string paired_by;
   std::int64_t last_seen_at = 0;
@@ -73,6 +75,9 @@ class Terminals {
  public:
   explicit Terminals(Database& db) : db_(db) {}
   Result<IssuedCode> issue_code(const PairingRequest& request, const CommandContext& ctx);
+  // A code issued and not yet used nor expired, as issued (for its QR code); not_found
+  // otherwise, invalid_argument when it is not 9 digits. Changes nothing.
+  Result<IssuedCode> pending_code(const std::string& code, std::int64_t now);
   // A wrong, used or expired code is not_found (which of these is not told to a guesser).
   Result<Pairing> pair(const std::string& code, const CommandContext& ctx);
   // The terminal a token belongs to, unless unknown or revoked. Records when it was last

@@ -73,6 +73,10 @@ struct TillOutcome {
   bool duplicate = false;  // this answer repeats the first one: nothing was changed now
 };
 
+// A till id as transactions carry it (letters, digits, '.', '_', '-', ':'; at most 64):
+// also what a till's terminal is paired for, named `field` in the refusal.
+Result<void> check_till_id(std::string_view field, std::string_view till_id);
+
 class TillSales {
  public:
   TillSales(Database& db, Outbox& outbox) : db_(db), outbox_(outbox) {}

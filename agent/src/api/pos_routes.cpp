@@ -3,13 +3,29 @@
 // when they reconcile.
 #include "api_support.hpp"
 #include "config/json_input.hpp"
+#include "domain/till_sales.hpp"
 
 namespace fulfil::agent::api {
 namespace {
 
 using nlohmann::json;
 
-ApiResponse post_transaction(Routes& r, const ApiRequest& req, const CommandContext& ctx) {
+// A till's token is bound to the till it was paired for (its station): it may post and
+// read that till's transactions only. Managers may act for any till.
+std::optional<ApiResponse> other_till(const Caller& caller, const std::string& till_id) {
+  if (caller.role != Role::pos || till_id == caller.station) return std::nullopt;
+  if (caller.station.empty())  // paired before tills were bound to their till id
+    return api_error(ApiErrc::forbidden,
+                     "this till was paired without its till id: pair it again with station "
+                     "set to the till_id it posts as");
+  const bool plain = check_till_id("till_id", till_id).has_value();
+  return api_error(ApiErrc::forbidden, "this terminal is paired as till '" + caller.station +
+                                           "': it may not act for " +
+                                           (plain ? "till '" + till_id + "'" : "another till"));
+}
+
+ApiResponse post_transaction(Routes& r, const ApiRequest& req, const Caller& caller,
+                             const CommandContext& ctx) {
   // The API's own checks first, so a till gets the same codes as every other client
   // (malformed_json, unknown_field, missing_field); the shape is then the codec's, which
   // the drop folder shares.
@@ -22,9 +38,12 @@ ApiResponse post_transaction(Routes& r, const ApiRequest& req, const CommandCont
   if (!b) return b.error();
   auto doc = parse_json(req.body);
   if (!doc) return api_error(ApiErrc::malformed_json, doc.error());
-  // A till names itself in the body: one paired box may run several tills.
+  // A till names itself in the body (the drop folder's files may leave it out).
   auto t = till_transaction_from_json(*doc, "");
   if (!t) return api_error(ApiErrc::invalid_field, t.error());
+  // An empty till_id is the domain's to refuse (required), as for a manager.
+  if (auto refusal = t->till_id.empty() ? std::nullopt : other_till(caller, t->till_id))
+    return *refusal;
   auto out = r.store.till_sales().apply(*t, ctx);
   if (!out) return domain_error(out.error());
   // 201: applied now; 200: applied before, this is the first answer again.
@@ -35,11 +54,12 @@ ApiResponse post_transaction(Routes& r, const ApiRequest& req, const CommandCont
 
 void add_pos_routes(Routes& r) {
   r.add("POST", "/api/v1/pos/transactions", Role::pos,
-        [&r](const ApiRequest& req, const Caller&, const CommandContext& ctx) {
-          return post_transaction(r, req, ctx);
+        [&r](const ApiRequest& req, const Caller& caller, const CommandContext& ctx) {
+          return post_transaction(r, req, caller, ctx);
         });
   r.add("GET", "/api/v1/pos/transactions/*/*", Role::pos,
-        [&r](const ApiRequest& req, const Caller&, const CommandContext&) {
+        [&r](const ApiRequest& req, const Caller& caller, const CommandContext&) {
+          if (auto refusal = other_till(caller, req.params[0])) return *refusal;
           auto out = r.store.till_sales().find(req.params[0], req.params[1]);
           if (!out)
             return api_error(

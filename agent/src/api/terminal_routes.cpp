@@ -1,7 +1,11 @@
-// Pairing terminals, listing and revoking them, and who-am-I.
+// Pairing terminals (with a QR code of the code for a tablet's camera), listing and
+// revoking them, and who-am-I.
+#include <algorithm>
+#include <cctype>
 #include <deque>
 
 #include "api_support.hpp"
+#include "qr_svg.hpp"
 
 namespace fulfil::agent::api {
 namespace {
@@ -19,6 +23,60 @@ json terminal_json(const Terminal& t) {
           {"revoked_at", t.revoked_at}};
 }
 
+bool digits(std::string_view s, std::size_t max_len) {
+  return !s.empty() && s.size() <= max_len &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+}
+
+// host, host:port, [IPv6] or [IPv6]:port, and nothing else: a Host header that could break
+// out of the URL a QR code carries (a slash, a quote, an @) is not used.
+bool plain_host(std::string_view host) {
+  if (host.empty() || host.size() > 261) return false;
+  std::string_view name = host, rest;
+  bool ipv6 = host.front() == '[';
+  if (ipv6) {
+    const auto close = host.find(']');
+    if (close == std::string_view::npos) return false;
+    name = host.substr(1, close - 1);
+    rest = host.substr(close + 1);
+  } else if (const auto colon = host.find(':'); colon != std::string_view::npos) {
+    name = host.substr(0, colon);
+    rest = host.substr(colon);
+  }
+  if (!rest.empty() && (rest.front() != ':' || !digits(rest.substr(1), 5))) return false;
+  return !name.empty() && std::all_of(name.begin(), name.end(), [ipv6](unsigned char c) {
+    return ipv6 ? std::isxdigit(c) != 0 || c == ':' || c == '.'
+                : std::isalnum(c) != 0 || c == '.' || c == '-';
+  });
+}
+
+// What a tablet's camera opens: the terminal UI's pairing screen with the code, at the
+// address the manager's own browser reached this box by (the request's Host), which a
+// tablet on the same LAN reaches too. The configured listen address when the request
+// names none that is usable (fulfilctl on the Unix socket, a malformed header).
+std::string pairing_url(const Routes& r, const ApiRequest& req, const std::string& code) {
+  std::string host = req.header("host");
+  if (req.via_unix_socket || !plain_host(host)) {
+    const auto& listen = r.settings.api.listen_host;
+    host = (listen.find(':') != std::string::npos ? "[" + listen + "]" : listen) + ":" +
+           std::to_string(r.settings.api.listen_port);
+  }
+  return "http://" + host + "/#/pair/" + code;
+}
+
+ApiResponse code_qr(Routes& r, const ApiRequest& req, const CommandContext& ctx) {
+  auto code = r.store.terminals().pending_code(req.params[0], ctx.now_ms);
+  if (!code) return domain_error(code.error());
+  auto svg = qr_svg(pairing_url(r, req, code->code));
+  if (!svg) return api_error(ApiErrc::internal, "the pairing URL does not fit in a QR code");
+  ApiResponse out;
+  out.body = std::move(*svg);
+  out.content_type = "image/svg+xml";
+  // The code is a secret for its few minutes: no cache keeps its picture.
+  out.headers.push_back({"Cache-Control", "no-store"});
+  return out;
+}
+
 ApiResponse issue_code(Routes& r, const ApiRequest& req, const CommandContext& ctx) {
   Body b(req, {"role", "name", "station", "ttl_s"});
   PairingRequest p;
@@ -34,7 +92,15 @@ ApiResponse issue_code(Routes& r, const ApiRequest& req, const CommandContext& c
   p.role = *parsed;
   auto code = r.store.terminals().issue_code(p, ctx);
   if (!code) return domain_error(code.error());
-  return json_response({{"code", code->code}, {"role", role}, {"expires_at", code->expires_at}},
+  // The QR code inline saves the manager's screen a round trip (GET .../qr.svg draws the
+  // same); it cannot fail for a URL this short, and the code is issued either way.
+  const std::string url = pairing_url(r, req, code->code);
+  const auto svg = qr_svg(url);
+  return json_response({{"code", code->code},
+                        {"role", role},
+                        {"expires_at", code->expires_at},
+                        {"pair_url", url},
+                        {"qr_svg", svg ? json(*svg) : json(nullptr)}},
                        201);
 }
 
@@ -90,6 +156,10 @@ void add_pairing(Routes& r) {
   r.add("POST", "/api/v1/pairing-codes", Role::manager,
         [&r](const ApiRequest& req, const Caller&, const CommandContext& ctx) {
           return issue_code(r, req, ctx);
+        });
+  r.add("GET", "/api/v1/pairing-codes/*/qr.svg", Role::manager,
+        [&r](const ApiRequest& req, const Caller&, const CommandContext& ctx) {
+          return code_qr(r, req, ctx);
         });
   if (r.demo) {
     // The demo has no store box shell to run fulfilctl in front of the user: its pairing

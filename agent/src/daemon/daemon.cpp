@@ -377,9 +377,22 @@ class Daemon {
         for (const auto& id : *expired)
           log::info("orders", "order expired: not accepted within its SLA", {{"order", id}});
       if (expired && !expired->empty()) local_change();
+      end_expired_pause();
       prune_print_jobs();
       schedule_sweep();
     });
+  }
+
+  // A manager's pause with an end time ends by itself; the router hears it then (at most a
+  // sweep late), rather than having to watch paused_until.
+  void end_expired_pause() {
+    auto ended = store_->orders().capacity().end_expired_pause(system_ctx("capacity"));
+    if (!ended) {
+      log::error("capacity", "ending an expired pause failed", {{"error", ended.error().message}});
+    } else if (*ended) {
+      log::info("capacity", "the pause ran out: the store takes orders again");
+      local_change();
+    }
   }
 
   // Finished jobs keep their documents for reprints until they are this old.

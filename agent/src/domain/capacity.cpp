@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "domain/transaction.hpp"
+#include "state_names.hpp"
 #include "text_checks.hpp"
 
 namespace fulfil::agent {
@@ -74,9 +75,7 @@ CapacityStatus StoreCapacity::status(std::int64_t now_ms) {
 Result<CapacityStatus> StoreCapacity::pause(const StorePause& p, const CommandContext& ctx) {
   if (std::find(kPauseReasons.begin(), kPauseReasons.end(), p.reason) == kPauseReasons.end())
     return fail(DomainErrc::invalid_argument,
-                "pause reason '" + p.reason +
-                    "' is not one of: closing_early, short_staffed, stock_take, "
-                    "system_problem, other");
+                "pause reason '" + p.reason + "' is not one of: " + joined_names(kPauseReasons));
   if (auto ok = check_text("note", p.note, 200, false); !ok) return unexpected(ok.error());
   if (p.paused_until != 0 &&
       (p.paused_until <= ctx.now_ms || p.paused_until > ctx.now_ms + kMaxPauseMs))
@@ -109,6 +108,20 @@ Result<CapacityStatus> StoreCapacity::resume(const CommandContext& ctx) {
   });
 }
 
+Result<bool> StoreCapacity::end_expired_pause(const CommandContext& ctx) {
+  return commit_or_rollback(db_, [&]() -> Result<bool> {
+    auto s = db_.prepare(
+        "DELETE FROM store_pause WHERE id=1 AND paused_until != 0 AND paused_until <= ? "
+        "RETURNING id");
+    s.bind(1, ctx.now_ms);
+    const bool ended = s.step();
+    while (s.step()) {
+    }
+    if (ended) report(status(ctx.now_ms), "resumed", ctx, "pause_expired");
+    return ended;
+  });
+}
+
 std::string StoreCapacity::flag_for_routed_order(const CommandContext& ctx) {
   CapacityStatus st = status(ctx.now_ms);
   if (st.taking_orders() && st.remaining_today && *st.remaining_today == 1) {
@@ -123,9 +136,10 @@ std::string StoreCapacity::flag_for_routed_order(const CommandContext& ctx) {
 }
 
 void StoreCapacity::report(const CapacityStatus& st, const std::string& why,
-                           const CommandContext& ctx) {
+                           const CommandContext& ctx, const std::string& cause) {
   nlohmann::json payload = capacity_json(st);
   payload["change"] = why;
+  if (!cause.empty()) payload["cause"] = cause;
   payload["actor"] = ctx.actor.str();
   outbox_.append("store.capacity_changed", "store", payload, ctx.now_ms);
 }

@@ -7,6 +7,7 @@
 #include "count_posting.hpp"
 #include "domain/transaction.hpp"
 #include "search_text.hpp"
+#include "state_names.hpp"
 #include "stock_ledger.hpp"
 #include "text_checks.hpp"
 
@@ -149,8 +150,8 @@ Result<std::vector<StockLevel>> Inventory::adjust_batch(const AdjustmentBatch& b
   const auto reason = adjustment_reason(batch.reason);
   if (!reason)
     return fail(DomainErrc::invalid_argument,
-                "reason '" + batch.reason +
-                    "' is not one of: damaged, found, theft, lost, display, disposed, received");
+                "reason '" + batch.reason + "' is not one of: " +
+                    joined_names(kAdjustmentReasons, [](const auto& r) { return r.code; }));
   if (batch.lines.empty() || batch.lines.size() > kMaxBatchLines)
     return fail(DomainErrc::invalid_argument,
                 "a batch has 1 to " + std::to_string(kMaxBatchLines) + " lines");

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "state_names.hpp"
+
 namespace fulfil::agent {
 namespace {
 
@@ -44,13 +46,11 @@ Movement plan(const ReasonEffect& effect, const StockLevel& level, const Refused
 }  // namespace
 
 std::optional<StockEffect> stock_effect_from(std::string_view name) {
-  for (std::size_t i = 0; i < kEffectNames.size(); ++i)
-    if (kEffectNames[i] == name) return static_cast<StockEffect>(i);
-  return std::nullopt;
+  return value_in<StockEffect>(kEffectNames, name);
 }
 
 std::string_view stock_effect_name(StockEffect effect) {
-  return kEffectNames[static_cast<std::size_t>(effect)];
+  return name_in(kEffectNames, effect);
 }
 
 ReasonEffect OrderPolicy::effect_of(const std::string& reason) const {

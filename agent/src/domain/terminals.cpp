@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "digest.hpp"
+#include "domain/till_sales.hpp"
 #include "domain/transaction.hpp"
 #include "text_checks.hpp"
 
@@ -16,13 +17,18 @@ void random_bytes(unsigned char* out, std::size_t n) {
   if (RAND_bytes(out, static_cast<int>(n)) != 1) throw std::runtime_error("RAND_bytes failed");
 }
 
+// "123-456-789": three groups a person reads out and types.
+std::string dashed_code(unsigned long long n) {
+  n %= 1000000000ULL;  // nine digits (and the compiler sees the buffer suffices)
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%03llu-%03llu-%03llu", n / 1000000, n / 1000 % 1000, n % 1000);
+  return buf;
+}
+
 std::string new_code() {
   std::uint64_t r = 0;
   random_bytes(reinterpret_cast<unsigned char*>(&r), sizeof r);
-  char buf[16];
-  const auto n = static_cast<unsigned long long>(r % 1000000000ULL);
-  std::snprintf(buf, sizeof buf, "%03llu-%03llu-%03llu", n / 1000000, n / 1000 % 1000, n % 1000);
-  return buf;
+  return dashed_code(static_cast<unsigned long long>(r % 1000000000ULL));
 }
 
 // People type codes with or without the dashes, and with spaces.
@@ -30,6 +36,13 @@ std::string normalize_code(std::string_view code) {
   std::string digits;
   for (char c : code)
     if (c >= '0' && c <= '9') digits += c;
+  return digits;
+}
+
+Result<std::string> code_digits(const std::string& code) {
+  std::string digits = normalize_code(code);
+  if (digits.size() != 9)
+    return fail(DomainErrc::invalid_argument, "a pairing code has 9 digits, like 123-456-789");
   return digits;
 }
 
@@ -71,6 +84,15 @@ Result<IssuedCode> Terminals::issue_code(const PairingRequest& request, const Co
   if (auto ok = check_text("name", request.name, 60, false); !ok) return unexpected(ok.error());
   if (auto ok = check_text("station", request.station, 40, false); !ok)
     return unexpected(ok.error());
+  // A till posts as the one till it was paired for, and only as it (the POS routes check):
+  // a till's token taken to another box cannot ring up sales as every till in the store.
+  if (request.role == Role::pos) {
+    if (request.station.empty())
+      return fail(DomainErrc::invalid_argument,
+                  "station is required for a till (role pos): the till_id it posts as, "
+                  "e.g. till-1");
+    if (auto ok = check_till_id("station", request.station); !ok) return unexpected(ok.error());
+  }
   if (request.ttl_ms < 60'000 || request.ttl_ms > 86'400'000)
     return fail(DomainErrc::invalid_argument, "a pairing code must live 60 s to 24 h");
   return commit_or_rollback(db_, [&]() -> Result<IssuedCode> {
@@ -91,10 +113,23 @@ Result<IssuedCode> Terminals::issue_code(const PairingRequest& request, const Co
   });
 }
 
+Result<IssuedCode> Terminals::pending_code(const std::string& code, std::int64_t now) {
+  auto digits = code_digits(code);
+  if (!digits) return unexpected(digits.error());
+  auto s =
+      db_.prepare("SELECT expires_at FROM pairing_code WHERE code_hash = ? AND expires_at > ?");
+  s.bind(1, sha256_hex(*digits)).bind(2, now);
+  const std::string dashed = dashed_code(std::stoull(*digits));
+  if (!s.step())
+    return fail(DomainErrc::not_found,
+                "pairing code " + dashed + " is wrong, used or expired: issue a new one");
+  return IssuedCode{dashed, s.int64(0)};
+}
+
 Result<Pairing> Terminals::pair(const std::string& code, const CommandContext& ctx) {
-  const std::string digits = normalize_code(code);
-  if (digits.size() != 9)
-    return fail(DomainErrc::invalid_argument, "a pairing code has 9 digits, like 123-456-789");
+  auto checked = code_digits(code);
+  if (!checked) return unexpected(checked.error());
+  const std::string& digits = *checked;
   return commit_or_rollback(db_, [&]() -> Result<Pairing> {
     auto s = db_.prepare(
         "DELETE FROM pairing_code WHERE code_hash = ? AND expires_at > ? "

@@ -58,6 +58,10 @@ TillOutcome outcome_from_json(const json& j) {
 
 }  // namespace
 
+Result<void> check_till_id(std::string_view field, std::string_view till_id) {
+  return check_key(field, till_id);
+}
+
 std::string_view till_kind_name(TillKind kind) {
   return kind == TillKind::ret ? "return" : "sale";
 }
