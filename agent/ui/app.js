@@ -458,6 +458,12 @@ async function showPairing(err) {
   showScreen("pair");
   if (err) showError(err);
   $("pair-code").focus();
+  // Opened from a pairing code's QR (#/pair/123-456-789): pair with it at once.
+  const fromQr = !err && location.hash.match(/^#\/pair\/(\d{3}-\d{3}-\d{3})$/);
+  if (fromQr) {
+    location.hash = "#/queue";
+    return pair(fromQr[1], null);
+  }
   await offerDemoCode();
 }
 
@@ -871,6 +877,11 @@ function waitingOnShelf(o, testid) {
   );
 }
 
+// A transfer to another store ships like an order; the associate is told it is one.
+const METHOD_WORDS = { ship: "Ship", pickup: "Pickup", transfer: "Transfer" };
+const methodOf = (o) => (o.kind === "transfer" ? "transfer" : o.method);
+const storeName = (d) => (d ? [d.id, d.name].filter(Boolean).join(" ") : "another store");
+
 function renderQueue() {
   renderSearchNote();
   const list = clear($("queue-list"));
@@ -887,9 +898,9 @@ function renderQueue() {
           "a",
           { class: "order-row", href: `#/order/${enc(o.id)}`, testid: `queue-order-${o.id}`, data: { state: o.state, method: o.method, id: o.id, overdue: String(Boolean(o.uncollected_overdue)) } },
           h("span", { class: "ref" }, o.order_ref),
-          h("span", { class: `badge method-${o.method}` }, o.method === "pickup" ? "Pickup" : "Ship"),
+          h("span", { class: `badge method-${methodOf(o)}`, testid: "queue-method" }, METHOD_WORDS[methodOf(o)]),
           h("span", { class: `badge state state-${o.state}` }, humanize(o.state)),
-          h("span", { class: "customer", testid: "queue-customer" }, o.customer_name || ""),
+          h("span", { class: "customer", testid: "queue-customer" }, o.kind === "transfer" ? `to ${storeName(o.destination_store)}` : o.customer_name || ""),
           h("span", { class: "units" }, `${o.units} item${o.units === 1 ? "" : "s"}`),
           h("span", { class: "muted id" }, o.id),
           o.capacity_flag ? h("span", { class: "badge capacity-flag", testid: "queue-capacity-flag", title: "Routed while the store was not taking orders" }, CAPACITY_FLAG_WORDS[o.capacity_flag] || humanize(o.capacity_flag)) : null,
@@ -1086,8 +1097,8 @@ function renderScanCard(o) {
 
 function renderOrderHead(o) {
   $("order-ref").textContent = o.order_ref;
-  $("order-method").textContent = o.method === "pickup" ? "Pickup" : "Ship";
-  $("order-method").className = `badge method-${o.method}`;
+  $("order-method").textContent = METHOD_WORDS[methodOf(o)];
+  $("order-method").className = `badge method-${methodOf(o)}`;
   $("order-method").dataset.method = o.method;
   const state = $("order-state");
   state.textContent = humanize(o.state);
@@ -1107,7 +1118,7 @@ function renderOrderHead(o) {
   const shelf = o.pickup_shelf ? ` · on shelf ${o.pickup_shelf}` : "";
   $("order-meta").textContent = `${o.id} · routed ${time(o.routed_at)} · ${o.method === "pickup" ? "ready by" : "ship by"} ${time(o.ship_by)} · ${units} unit${units === 1 ? "" : "s"}${shelf}`;
   const c = o.customer || {};
-  $("order-customer").textContent = [c.name, c.phone, c.email].filter(Boolean).join(" · ");
+  $("order-customer").textContent = o.kind === "transfer" ? `Transfer to store ${storeName(o.destination_store)}${o.notes ? ` · ${o.notes}` : ""}` : [c.name, c.phone, c.email].filter(Boolean).join(" · ");
   const a = o.address || {};
   const addr = [a.name, a.line1, a.line2, [a.postcode, a.city].filter(Boolean).join(" "), a.region, a.country].filter(Boolean);
   $("order-address").textContent = o.method === "ship" ? addr.join(", ") : "Customer collects in store";

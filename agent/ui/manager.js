@@ -116,7 +116,9 @@ async function createPairingCode(e) {
     const body = { role: $("pairing-role").value };
     const name = $("pairing-name").value.trim();
     if (name) body.name = name;
-    if ($("pairing-station").value) body.station = $("pairing-station").value;
+    // A till is paired for its own till id: it may post only that till's sales.
+    const station = body.role === "pos" ? $("pairing-till").value.trim() : $("pairing-station").value;
+    if (station) body.station = station;
     const issued = await api("POST", "/api/v1/pairing-codes", body);
     clearAlert();
     showPairingCode(issued);
@@ -407,6 +409,12 @@ function renderEffective() {
 
 function wireManager() {
   $("pairing-form").addEventListener("submit", createPairingCode);
+  $("pairing-role").addEventListener("change", () => {
+    const till = $("pairing-role").value === "pos";
+    $("pairing-till-label").hidden = !till;
+    $("pairing-station-label").hidden = till;
+    $("pairing-till").required = till;
+  });
   $("terminals-all").addEventListener("change", () => run(null, loadTerminals));
   $("adjust-scan").addEventListener("keydown", onAdjustScanKey);
   $("adjust-reason").addEventListener("change", () => {

@@ -1114,7 +1114,7 @@ async function scenarioCapacity(page, t) {
 }
 
 // M: the manager's desk at a tablet's width — a pairing code (digits and QR) pairs a new
-// tablet by typing, the list shows it, a revoke sends it back to pairing at once; damaged
+// tablet that opens the QR code's address, the list shows it, a revoke sends it back to pairing at once; damaged
 // stock adjusted by scanning (an unknown code refused, two scans of one item, reviewed,
 // posted as one batch); the audit trail filtered by action, by who and to refused changes;
 // sync health; the configuration in effect filtered. No screen wider than the tablet or a
@@ -1144,21 +1144,16 @@ async function scenarioManagerDesk(env, page, t) {
   await t.tid("pairing-code-value").waitFor();
   const code = await t.tid("pairing-code-value").innerText();
   check(/^\d{3}-\d{3}-\d{3}$/.test(code), `the pairing code shown is "${code}"`);
-  const qr = await t.tid("pairing-qr-image").count();
-  if (qr) {
-    const size = await t.tid("pairing-qr-image").evaluate((img) => img.complete && img.naturalWidth);
-    check(size > 0, "the pairing QR code did not render");
-  }
+  const size = await t.tid("pairing-qr-image").evaluate((img) => img.complete && img.naturalWidth);
+  check(size > 0, "the pairing QR code did not render");
   const context = await env.browser.newContext({ viewport: TABLET });
   env.cleanup(() => context.close());
   const tablet = await context.newPage();
   env.watch(tablet);
   tablet.setDefaultTimeout(STEP_TIMEOUT_MS);
   const tt = makeHelpers(tablet, env.base, env.artifacts);
-  await tablet.goto(`${env.base}/`);
-  await tt.tid("screen-pair").waitFor();
-  await tt.expectFocus("pair-code-input");
-  await tt.wedge(code);
+  // What the QR code holds: the page, with the code to pair with at once.
+  await tablet.goto(`${env.base}/#/pair/${code}`);
   await tt.tid("screen-queue").waitFor();
   check(await tt.tid("nav-manage").isHidden(), "an associate's terminal offers the manager's desk");
   const me = await tt.api("/api/v1/session");
@@ -1173,7 +1168,7 @@ async function scenarioManagerDesk(env, page, t) {
   // The tablet's next request is refused: back to pairing (its live link was closed).
   await tablet.evaluate(() => (location.hash = "#/stock"));
   await tt.tid("screen-pair").waitFor({ timeout: 30_000 });
-  log(`  paired ${me.id} with code ${code}${qr ? " (QR shown)" : ""}, revoked: the tablet is back at pairing`);
+  log(`  paired ${me.id} by the QR code's address for ${code}, revoked: the tablet is back at pairing`);
 
   // Stock adjustment by scanning: damaged units become unsellable.
   const { items } = await t.api("/api/v1/inventory?q=SKU-102");
@@ -1230,6 +1225,14 @@ async function scenarioManagerDesk(env, page, t) {
   const shown = await page.$$eval('[data-testid="config-effective"] tr', (rows) => rows.map((r) => r.dataset.testid));
   check(shown.length >= 1 && shown.every((id) => id.startsWith("config-capacity.orders")), `the config filter shows ${shown}`);
   await fits("config");
+
+  // The demo cloud's transfer to another store: marked as one, with where it goes.
+  const { orders: transfers } = await t.api("/api/v1/orders?kind=transfer");
+  check(transfers.some((o) => o.id === "TRF-DEMO-1"), "the demo's transfer TRF-DEMO-1 is not in the queue");
+  await page.evaluate(() => (location.hash = "#/order/TRF-DEMO-1"));
+  await page.locator('[data-testid="order-method"]', { hasText: "Transfer" }).waitFor();
+  const to = await t.tid("order-customer").innerText();
+  check(/Transfer to store STORE-DEMO-2/.test(to), `the transfer's order screen says "${to}"`);
   await page.setViewportSize({ width: 1280, height: 800 });
   log("  sync health and configuration shown; every part fits 820 and 390 px");
 }
