@@ -2993,24 +2993,29 @@ async function loadDevices() {
   renderStations(st.stations);
   renderPrinters(pr);
   // The link reports itself as "cloud"; accept "sync" too, the component's own name.
-  const cloud = d.cloud || d.sync || null;
-  if (cloud) {
-    facts($("devices-cloud"), [
-      ["Link", cloud.credential_revoked ? "credential revoked: re-enrol the store" : cloud.enrolled ? "enrolled" : "not enrolled"],
-      ["Last sync", cloud.last_sync_at ? `${time(cloud.last_sync_at)} (${duration(Date.now() + app.clockSkewMs - cloud.last_sync_at)} ago)` : "never"],
-      ["Events sent", String(cloud.events_sent ?? "—")],
-      ["Failures", `upload ${cloud.upload_failures ?? 0}, feed ${cloud.feed_failures ?? 0}`],
-      ["Last error", cloud.last_error || "none"],
-    ]);
-  } else {
-    facts($("devices-cloud"), [["Link", "not reported by this fulfild"]]);
-  }
-  list($("devices-alarms"), (cloud && cloud.alarms) || [], "none");
+  renderCloudLink($("devices-cloud"), $("devices-alarms"), d.cloud || d.sync || null);
   renderScanners(d.scanners);
   $("devices-terminals").textContent = String(d.terminals_connected);
   const s = app.session;
   facts($("devices-session"), [["Name", s.name], ["Role", s.role], ["Station", s.station || "—"], ["Id", s.id], ["Live updates", app.live ? "connected" : "not connected"]]);
   $("print-action-sheet").closest("p").hidden = !s.station;
+}
+
+// The cloud link as its health reports it: the devices screen and the manager's sync part.
+function renderCloudLink(dl, alarms, link) {
+  if (link) {
+    facts(dl, [
+      ["Link", link.credential_revoked ? "credential revoked: re-enrol the store" : link.enrolled ? "enrolled" : "not enrolled"],
+      ["Last contact", link.last_sync_at ? `${time(link.last_sync_at)} (${duration(Date.now() + (app.clockSkewMs || 0) - link.last_sync_at)} ago)` : "never"],
+      ["Cloud", link.cloud_url || "—"],
+      ["Events sent", String(link.events_sent ?? "—")],
+      ["Failures", `upload ${link.upload_failures ?? 0}, feed ${link.feed_failures ?? 0}`],
+      ["Last error", link.last_error || "none"],
+    ]);
+  } else {
+    facts(dl, [["Link", "not running: this fulfild has no cloud configured"]]);
+  }
+  list(alarms, (link && link.alarms) || [], "none");
 }
 
 // The station's action sheet, through the print queue at the station's page printer.

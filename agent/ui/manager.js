@@ -76,8 +76,6 @@ function manageScanTarget() {
   return manage.part === "adjust" ? $("adjust-scan") : null;
 }
 
-const ago = (ms) => (ms ? `${time(ms)} (${duration(Date.now() + (app.clockSkewMs || 0) - ms)} ago)` : "never");
-
 // ---------------------------------------------------------------------------------------
 // Terminals: pair, list, revoke
 // ---------------------------------------------------------------------------------------
@@ -322,26 +320,13 @@ async function loadAudit() {
 
 async function loadSync() {
   const o = await api("GET", "/api/v1/outbox");
-  const link = o.link;
   facts($("sync-outbox"), [
     ["Waiting to send", String(o.pending)],
     ["Oldest waiting", o.pending ? duration(o.oldest_pending_age_s * 1000) : "—"],
     ["Dead letters", String(o.dead)],
     ["Last event number", String(o.last_seq)],
   ]);
-  if (link) {
-    facts($("sync-link"), [
-      ["Link", link.credential_revoked ? "credential revoked: re-enrol the store" : link.enrolled ? "enrolled" : "not enrolled"],
-      ["Last contact", ago(link.last_sync_at)],
-      ["Cloud", link.cloud_url || "—"],
-      ["Events sent", String(link.events_sent ?? "—")],
-      ["Failures", `upload ${link.upload_failures ?? 0}, feed ${link.feed_failures ?? 0}`],
-      ["Last error", link.last_error || "none"],
-    ]);
-  } else {
-    facts($("sync-link"), [["Link", "not running: this fulfild has no cloud configured"]]);
-  }
-  list($("sync-alarms"), (link && link.alarms) || [], "none");
+  renderCloudLink($("sync-link"), $("sync-alarms"), o.link);
   const ul = clear($("sync-dead"));
   if (o.dead_letters.length === 0) ul.append(h("li", { class: "muted" }, "none: the cloud accepted every event"));
   for (const d of o.dead_letters)

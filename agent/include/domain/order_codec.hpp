@@ -11,6 +11,11 @@
 
 namespace fulfil::agent {
 
+// A customer and an address as the cloud protocol, the terminal API and the order rows
+// write them.
+nlohmann::json customer_json(const Customer& customer);
+nlohmann::json address_json(const Address& address);
+
 // An order.routed command's payload.
 nlohmann::json routed_order_json(const FulfilmentOrder& order);
 

@@ -5,6 +5,7 @@
 
 #include "api_support.hpp"
 #include "config/remote_config.hpp"
+#include "domain/order_codec.hpp"
 
 namespace fulfil::agent::api {
 namespace {
@@ -79,45 +80,36 @@ json order_json(const FulfilmentOrder& o, Inventory& inventory, FulfilmentOrders
     if (a == OrderAction::return_uncollected && !overdue) continue;
     if (allows(o.state, o.method, a)) actions.push_back(action_name(a));
   }
-  json out = {
-      {"id", o.id},
-      {"order_ref", o.order_ref},
-      {"state", state_name(o.state)},
-      {"method", method_name(o.method)},
-      {"customer",
-       {{"name", o.customer.name}, {"email", o.customer.email}, {"phone", o.customer.phone}}},
-      {"address",
-       {{"name", o.address.name},
-        {"line1", o.address.line1},
-        {"line2", o.address.line2},
-        {"city", o.address.city},
-        {"region", o.address.region},
-        {"postcode", o.address.postcode},
-        {"country", o.address.country}}},
-      {"currency", o.currency},
-      {"routed_at", o.routed_at},
-      {"accept_by", o.accept_by},
-      {"ship_by", o.ship_by},
-      {"on_hold", o.on_hold},
-      {"capacity_flag", o.capacity_flag},
-      {"kind", order_kind_name(o.kind)},
-      {"destination_store", destination_json(o.kind, o.destination_store, o.customer.name)},
-      {"notes", o.notes},
-      {"lines", lines},
-      {"pick_walk", pick_walk},
-      {"packages", packages},
-      {"reject_reason", o.reject_reason},
-      {"carrier", o.carrier},
-      {"tracking", o.tracking},
-      {"pickup_shelf", o.pickup_shelf},
-      {"pickup_attempts", o.pickup_attempts},
-      {"pickup_locked", o.pickup_attempts >= policy.pickup_code_max_attempts},
-      {"ready_at", o.ready_at},
-      {"uncollected_overdue", overdue},
-      {"pickup_notices", o.pickup_notices},
-      {"allowed_actions", actions},
-      {"claim", claim_json(claim, caller)},
-      {"updated_at", o.updated_at}};
+  json out = {{"id", o.id},
+              {"order_ref", o.order_ref},
+              {"state", state_name(o.state)},
+              {"method", method_name(o.method)},
+              {"customer", customer_json(o.customer)},
+              {"address", address_json(o.address)},
+              {"currency", o.currency},
+              {"routed_at", o.routed_at},
+              {"accept_by", o.accept_by},
+              {"ship_by", o.ship_by},
+              {"on_hold", o.on_hold},
+              {"capacity_flag", o.capacity_flag},
+              {"kind", order_kind_name(o.kind)},
+              {"destination_store", destination_json(o.kind, o.destination_store, o.customer.name)},
+              {"notes", o.notes},
+              {"lines", lines},
+              {"pick_walk", pick_walk},
+              {"packages", packages},
+              {"reject_reason", o.reject_reason},
+              {"carrier", o.carrier},
+              {"tracking", o.tracking},
+              {"pickup_shelf", o.pickup_shelf},
+              {"pickup_attempts", o.pickup_attempts},
+              {"pickup_locked", o.pickup_attempts >= policy.pickup_code_max_attempts},
+              {"ready_at", o.ready_at},
+              {"uncollected_overdue", overdue},
+              {"pickup_notices", o.pickup_notices},
+              {"allowed_actions", actions},
+              {"claim", claim_json(claim, caller)},
+              {"updated_at", o.updated_at}};
   // The customer proves collection with the code; associates must not be able to read it.
   if (caller.role == Role::manager) out["pickup_code"] = o.pickup_code;
   return out;

@@ -87,16 +87,8 @@ FulfilmentOrder decode_transfer(const json& p) {
 json transfer_request_json(const FulfilmentOrder& o) {
   json lines = json::array();
   for (const auto& l : o.lines) lines.push_back({{"sku", l.sku}, {"quantity", l.quantity}});
-  json store = {{"id", o.destination_store},
-                {"name", o.customer.name},
-                {"address",
-                 {{"name", o.address.name},
-                  {"line1", o.address.line1},
-                  {"line2", o.address.line2},
-                  {"city", o.address.city},
-                  {"region", o.address.region},
-                  {"postcode", o.address.postcode},
-                  {"country", o.address.country}}}};
+  json store = {
+      {"id", o.destination_store}, {"name", o.customer.name}, {"address", address_json(o.address)}};
   if (!o.customer.email.empty()) store["email"] = o.customer.email;
   if (!o.customer.phone.empty()) store["phone"] = o.customer.phone;
   json j = {{"transfer_id", o.id}, {"destination_store", store}, {"lines", lines}};
@@ -127,14 +119,9 @@ json routed_order_json(const FulfilmentOrder& o) {
             {"order_ref", o.order_ref},
             {"delivery_method", method_name(o.method)},
             {"currency", o.currency},
-            {"customer",
-             {{"name", o.customer.name}, {"email", o.customer.email}, {"phone", o.customer.phone}}},
+            {"customer", customer_json(o.customer)},
             {"lines", lines}};
-  if (o.method == DeliveryMethod::ship)
-    j["address"] = {{"name", o.address.name},      {"line1", o.address.line1},
-                    {"line2", o.address.line2},    {"city", o.address.city},
-                    {"region", o.address.region},  {"postcode", o.address.postcode},
-                    {"country", o.address.country}};
+  if (o.method == DeliveryMethod::ship) j["address"] = address_json(o.address);
   if (o.accept_by) j["accept_by"] = o.accept_by;
   if (o.ship_by) j["ship_by"] = o.ship_by;
   if (!o.pickup_code.empty()) j["pickup_code"] = o.pickup_code;

@@ -2,9 +2,11 @@
 // Internal to agent/: reading and writing fulfilment orders' rows.
 #include <optional>
 #include <string>
+#include "domain/order_codec.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include "domain/order_codec.hpp"
 #include "domain/orders.hpp"
 #include "storage/database.hpp"
 
@@ -29,8 +31,7 @@ void update_package_tracking(Database& db, const std::string& order_id, int pack
 // routed one.
 std::optional<std::string> order_id_for_ref(Database& db, const std::string& order_ref);
 
-nlohmann::json customer_json(const Customer& c);
-nlohmann::json address_json(const Address& a);
+// customer_json and address_json are public: domain/order_codec.hpp.
 Customer customer_from(const nlohmann::json& j);
 Address address_from(const nlohmann::json& j);
 
