@@ -138,6 +138,13 @@ TEST_CASE(
       fulfil::test::make_order("FO-1", DeliveryMethod::ship, {{"SKU-0003", 1}}), ctx()));
   CHECK_FALSE(f.events("order.received").at(1).contains("kind"));
   CHECK(fulfil::test::invariant_violations(f.t->db()).empty());
+  // What was sent to another store is not a customer's to return here.
+  const auto before = fulfil::test::fingerprint(f.t->db());
+  auto back = f.t->returns().receive(
+      {"TRF-1", {{"SKU-0001", 1, Disposition::restock, "damaged"}}, ""}, ctx());
+  REQUIRE_FALSE(back);
+  CHECK(back.error().message.find("transfer to store STORE-042") != std::string::npos);
+  CHECK(fulfil::test::fingerprint(f.t->db()) == before);
 }
 
 TEST_CASE("transfers are listed apart in the queue and do not count against capacity") {

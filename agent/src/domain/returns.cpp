@@ -41,6 +41,13 @@ Result<void> Returns::check_against_order(const ReturnRequest& request,
                                           const std::string& order_id) {
   auto order = load_order(db_, order_id);
   if (!order) return fail(DomainErrc::not_found, "no fulfilment order " + order_id);
+  // A transfer's units were sent to another store, not sold: what comes back from there is
+  // a shipment to receive, not a customer's return.
+  if (order->kind == OrderKind::transfer)
+    return fail(DomainErrc::invalid_argument,
+                order->id + " is a transfer to store " + order->destination_store +
+                    ", not a customer's order: receive what comes back from there as a "
+                    "shipment");
   if (order->state != OrderState::shipped && order->state != OrderState::collected)
     return fail(DomainErrc::illegal_transition,
                 "order " + order->id + " is " + std::string(state_name(order->state)) +
