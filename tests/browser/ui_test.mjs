@@ -678,6 +678,7 @@ async function scenarioKeyboardPickup(env, manager, taken) {
   const a = await associateTerminal(env, PHONE, "phone");
   await checkNoOverflow(a.page, "phone queue");
   const o = await takeRouted(manager, "pickup", taken);
+  await a.t.expectFocus("find-input");
   await a.t.wedge(o.order_ref);
   await a.t.expectState("routed");
   await checkNoOverflow(a.page, "phone order screen");
@@ -766,6 +767,7 @@ async function scenarioClaims(env, tablet, manager, managerPage, taken) {
   await tablet.page.evaluate(() => document.activeElement?.blur());
   await press(tablet.page, "Alt+Q");
   await tablet.t.tid("screen-queue").waitFor();
+  await tablet.t.expectFocus("find-input"); // a scan before the focus is there is lost
   await tablet.t.wedge(o.order_ref);
   await tablet.t.expectState("routed");
   await press(tablet.page, "Alt+A");
