@@ -1603,9 +1603,15 @@ async function loadCount(name) {
   setCount(await api("GET", `/api/v1/count-sessions/${enc(name)}`));
 }
 
+// Re-rendered only when the session changed: a refresh after someone else's event must not
+// replace the row whose button the associate is tapping (the tap would be lost).
 function setCount(s) {
+  const key = JSON.stringify(s);
+  const same = key === app.countKey && $("count-id").textContent === s.id;
   app.count = s;
-  if (app.screen === "count" && !countHome()) renderCount();
+  if (app.screen !== "count" || countHome() || same) return;
+  app.countKey = key;
+  renderCount();
 }
 
 function renderCount() {
