@@ -159,10 +159,10 @@ void Retention::remove_order(const std::string& id) {
 std::int64_t Retention::fold_ledger(std::int64_t cutoff) {
   // Rows after the start of an open count session stay as they are: its variance is the
   // sum of the movements since it started.
-  const std::int64_t below =
-      retention_scalar(db_,
-                 "SELECT coalesce(min(start_ledger_id), 9223372036854775807) FROM count_session "
-                 "WHERE state IN ('counting','review')");
+  const std::int64_t below = retention_scalar(
+      db_,
+      "SELECT coalesce(min(start_ledger_id), 9223372036854775807) FROM count_session "
+      "WHERE state IN ('counting','review')");
   struct Group {
     std::int64_t first_id = 0;
     std::int64_t last_at = 0;
