@@ -99,7 +99,7 @@ void RetentionRunner::end_pass(std::int64_t free_pages_left) {
   if (!pass_.error.empty()) last_pass_["error"] = pass_.error;
   if (pass_.batches > 0)
     log::info("retention", "old records removed",
-              {{"removed", removed}, {"batches", pass_.batches}});
+              {{"removed", removed.dump()}, {"batches", pass_.batches}});
   schedule();
 }
 
