@@ -268,6 +268,14 @@ Expected<Settings, ConfigErrors> from_document(const json& doc, const std::strin
   s.printing.print_on_pack = pr["print_on_pack"].get<std::vector<std::string>>();
   s.printing.print_on_ready_for_pickup =
       pr["print_on_ready_for_pickup"].get<std::vector<std::string>>();
+  const json& rt = merged["retention"];
+  s.retention.sent_events_days = rt["sent_events_days"];
+  s.retention.inbox_days = rt["inbox_days"];
+  s.retention.closed_orders_days = rt["closed_orders_days"];
+  s.retention.audit_days = rt["audit_days"];
+  s.retention.ledger_days = rt["ledger_days"];
+  s.retention.batch_rows = rt["batch_rows"];
+  s.retention.interval_s = rt["interval_s"];
   s.remote_config.public_keys =
       merged["remote_config"]["public_keys"].get<std::vector<std::string>>();
   s.remote_config.health_deadline_s = merged["remote_config"]["health_deadline_s"];

@@ -609,3 +609,30 @@ TEST_CASE("scanner entries are checked per kind at start, each problem named") {
   CHECK_MESSAGE(contains(r.err, "'scanners[1].port' is missing"), r.err);
   CHECK_MESSAGE(contains(r.err, "'scanners[1].id': value \"a\""), r.err);
 }
+
+TEST_CASE("retention runs on the loop: old audit rows go, /health shows the pass") {
+  Daemon d(std::vector<std::string>{"--set", "retention.interval_s=1"});
+  const std::string db_path = d.state + "/fulfild.db";
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    const auto old = fulfil::config::now_ms() - 400LL * 24 * 3600 * 1000;
+    const std::string sql =
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 30) INSERT INTO "
+        "audit (at, actor, role, action, status) SELECT " +
+        std::to_string(old) + ", 'test', 'manager', 'POST /old', 200 FROM n";
+    CHECK(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  const auto old_rows = [&] {
+    return count_in(db_path, "SELECT count(*) FROM audit WHERE action='POST /old'");
+  };
+  CHECK(fulfil::test::poll_until(scaled(15s), old_rows, [](std::int64_t n) { return n == 0; }) ==
+        0);
+  const json h = health(d.port);
+  CHECK(h["storage"]["retention"].contains("last_pass_at"));
+  CHECK(h["storage"]["retention"].contains("batches"));
+  CHECK(h["status"] != "failing");
+  CHECK(d.stop_promptly(SIGTERM) == 0);
+}

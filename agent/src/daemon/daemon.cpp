@@ -21,6 +21,7 @@
 #include "disk_guard.hpp"
 #include "domain/store.hpp"
 #include "http/http_server.hpp"
+#include "retention_runner.hpp"
 
 namespace fulfil::agent {
 namespace asio = boost::asio;
@@ -105,6 +106,7 @@ class Daemon {
         disk_(io_, store_->db(), settings_.storage.state_dir,
               std::int64_t{settings_.storage.reserve_mb} * 1024 * 1024,
               [this](bool full) { disk_changed(full); }),
+        retention_(io_, store_->db(), settings_),
         rollout_(io_, *store_,
                  RolloutHooks{[this]() -> const config::Settings& { return settings_; },
                               [this](const nlohmann::json& remote, const std::string& source) {
@@ -138,6 +140,7 @@ class Daemon {
         if (auto h = till_files_->health(); !h.is_null()) out["pos"] = h;
       out["config"] = rollout_.status();
       out["storage"] = disk_.health();
+      out["storage"]["retention"] = retention_.health();
       const auto connections = api_.connection_stats();
       out["api"] = {{"open_connections", connections.open},
                     {"refused_over_limit", connections.refused_over_limit},
@@ -171,6 +174,7 @@ class Daemon {
     wait_for_signal();
     disk_.start();
     schedule_sweep();
+    retention_.start();
     start_watchdog();
     for (auto& c : components_) c->start();
     scanners_->start();
@@ -203,6 +207,7 @@ class Daemon {
   asio::steady_timer watchdog_timer_;
   HttpServer api_;
   DiskGuard disk_;
+  RetentionRunner retention_;
   std::vector<std::unique_ptr<DaemonComponent>> components_;
   std::unique_ptr<TerminalApi> terminal_api_;
   std::unique_ptr<StoreScanners> scanners_;
@@ -284,6 +289,7 @@ class Daemon {
       rollout_.stop();
       terminal_api_.reset();
       sweep_timer_.cancel();
+      retention_.stop();
       watchdog_timer_.cancel();
       for (auto& c : components_) c->stop();
       io_.stop();

@@ -1,5 +1,7 @@
 #include "storage/database.hpp"
 
+#include <filesystem>
+
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -152,6 +154,16 @@ Expected<std::unique_ptr<Database>, OpenError> Database::open(const DatabaseOpti
           "): fulfild must be able to write it and its directory. Check the owner and mode "
           "of the file and the directory (and that the file system is mounted read-write)."});
     sqlite3_busy_timeout(db->db_, options.busy_timeout_ms);
+    // A new database keeps its free pages on a list retention hands back to the file
+    // system a few at a time (PRAGMA incremental_vacuum), never blocking the loop. The
+    // mode can be set only before the first table: an existing database keeps the mode it
+    // has (converting needs a full VACUUM, which copies the whole file while writes wait);
+    // it reuses its free pages instead of returning them.
+    // Before WAL mode is set: that writes the first page, and the mode is fixed with it.
+    std::error_code size_error;
+    if (std::filesystem::file_size(options.path, size_error) == 0 && !size_error &&
+        !std::filesystem::exists(options.path + "-wal", size_error))
+      db->exec("PRAGMA auto_vacuum=INCREMENTAL");
     // A file that is not a database fails here, on the first read of its header.
     const std::string mode = single_text(db->db_, "PRAGMA journal_mode=WAL");
     if (mode != "wal")

@@ -119,6 +119,16 @@ struct Settings {
     std::vector<std::string> print_on_pack;
     std::vector<std::string> print_on_ready_for_pickup;
   } printing;
+  // Bounded growth: days each kind of old record is kept (0: forever), see the schema.
+  struct Retention {
+    int sent_events_days = 7;
+    int inbox_days = 30;
+    int closed_orders_days = 90;
+    int audit_days = 365;
+    int ledger_days = 365;
+    int batch_rows = 500;
+    int interval_s = 300;
+  } retention;
 
   nlohmann::json document;  // the effective, merged configuration
 };
