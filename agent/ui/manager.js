@@ -301,8 +301,10 @@ function auditQuery() {
 }
 
 async function loadAudit() {
-  const { entries } = await api("GET", `/api/v1/audit?${auditQuery()}`);
+  const query = auditQuery();
+  const { entries } = await api("GET", `/api/v1/audit?${query}`);
   const body = clear($("audit-body"));
+  body.dataset.query = query; // what the rows answer (a test waits for its own query)
   $("audit-empty").hidden = entries.length > 0;
   for (const [i, e] of entries.entries())
     body.append(

@@ -1199,17 +1199,22 @@ async function scenarioManagerDesk(env, page, t) {
 
   // Audit: by action, by who, refused only.
   await part("audit");
+  // The rows on screen answer a query: wait for this one's before reading them.
+  const answered = (part) => page.locator(`[data-testid="audit-body"][data-query*="${part}"]`).waitFor();
   await t.tid("audit-action").fill("adjustment-batches");
   await t.tid("audit-search").click();
+  await answered("action=adjustment-batches");
   await page.locator('[data-testid="audit-row-0"]', { hasText: "posted a stock adjustment" }).waitFor();
   check((await page.locator('[data-testid^="audit-row-"]').count()) === 1, "the action filter shows other changes");
   await t.tid("audit-action").fill("");
   await t.tid("audit-actor").selectOption(`terminal:${me.id}`);
   await t.tid("audit-search").click();
+  await answered(`actor=terminal%3A${me.id}`);
   await page.locator('[data-testid="audit-row-0"]', { hasText: "paired this terminal" }).waitFor();
   await t.tid("audit-actor").selectOption("");
   await t.tid("audit-refused").check();
   await t.tid("audit-search").click();
+  await answered("refused=1");
   await page.locator('[data-testid="audit-row-0"]').waitFor();
   const statuses = await page.$$eval('[data-testid^="audit-row-"]', (rows) => rows.map((r) => Number(r.dataset.status)));
   check(statuses.every((st) => st >= 400), `refused only shows statuses ${statuses}`);
