@@ -896,7 +896,7 @@ function renderQueue() {
         o.state === "accepted" ? selectBox(o) : null,
         h(
           "a",
-          { class: "order-row", href: `#/order/${enc(o.id)}`, testid: `queue-order-${o.id}`, data: { state: o.state, method: o.method, id: o.id, overdue: String(Boolean(o.uncollected_overdue)) } },
+          { class: "order-row", href: `#/order/${enc(o.id)}`, testid: `queue-order-${o.id}`, data: { state: o.state, method: o.method, kind: o.kind || "customer", id: o.id, overdue: String(Boolean(o.uncollected_overdue)) } },
           h("span", { class: "ref" }, o.order_ref),
           h("span", { class: `badge method-${methodOf(o)}`, testid: "queue-method" }, METHOD_WORDS[methodOf(o)]),
           h("span", { class: `badge state state-${o.state}` }, humanize(o.state)),

@@ -314,7 +314,7 @@ async function checkPackPrinting(page, t, orderId, labelsDir) {
 async function scenarioShip(page, t, labelsDir) {
   log("A: ship from store");
   // The demo routes its first orders within seconds of starting.
-  const row = page.locator('[data-testid^="queue-order-"][data-state="routed"][data-method="ship"]').first();
+  const row = page.locator('[data-testid^="queue-order-"][data-state="routed"][data-method="ship"][data-kind="customer"]').first();
   await row.waitFor({ timeout: 30_000 });
   const sla = await row.locator('[data-testid="sla"]').innerText();
   check(/accept within \d+:\d\d/.test(sla), `routed order shows no SLA countdown (shows "${sla}")`);
@@ -385,7 +385,8 @@ async function scenarioShip(page, t, labelsDir) {
 async function findRouted(t, method) {
   const deadline = Date.now() + ROUTED_WAIT_MS;
   for (;;) {
-    const { orders } = await t.api(`/api/v1/orders?state=routed&method=${method}`);
+    // Customers' orders: the demo's transfer (TRF-DEMO-1) cannot be returned in C.
+    const { orders } = await t.api(`/api/v1/orders?state=routed&method=${method}&kind=customer`);
     if (orders.length > 0) return orders[0].id;
     check(Date.now() < deadline, `no routed ${method} order within ${ROUTED_WAIT_MS / 1000} s`);
     await sleep(1000);
@@ -603,7 +604,7 @@ async function press(page, keys) {
 async function takeRouted(t, method, taken, minUnits = 1) {
   const deadline = Date.now() + ROUTED_WAIT_MS;
   for (;;) {
-    const { orders } = await t.api(`/api/v1/orders?state=routed&method=${method}`);
+    const { orders } = await t.api(`/api/v1/orders?state=routed&method=${method}&kind=customer`);
     const o = orders.find((x) => !taken.has(x.id) && x.units >= minUnits);
     if (o) {
       taken.add(o.id);
