@@ -145,11 +145,13 @@ Rss rss_of(int pid) {
   return r;
 }
 
-// (e) Idle memory of a standalone fulfild (no printers, no cloud) serving 100k SKUs. The
-// goal is at most 12 MiB. The printing libraries are left unloaded (drivers/
-// printing_module.hpp) and the start-up's page cache is handed back (daemon.cpp); what is
-// left over the goal is mostly libcurl's dependencies (GnuTLS, Kerberos, LDAP, p11-kit),
-// mapped and initialised though a standalone store never syncs.
+// (e) Idle memory of a standalone fulfild (no printers, no cloud) serving 100k SKUs, 2 s
+// after one /health (whose SKU count reads the sku table through SQLite's page cache,
+// bounded by cache_size: 2 MB by default). The goal is at most 12 MiB. The printing
+// libraries stay unloaded (drivers/printing_module.hpp) and the start-up's page cache is
+// handed back (daemon.cpp); most of what is left over the goal is libcurl's dependencies
+// (GnuTLS, Kerberos, LDAP, p11-kit), mapped and initialised though a standalone store
+// never syncs.
 constexpr long kStandaloneRssGoalKb = 12 * 1024;
 
 struct Startup {
@@ -294,14 +296,14 @@ int main(int argc, char** argv) try {
   row("(c) idle VmRSS of fulfild --demo (KiB)", std::to_string(rss.total_kb),
       "of which anonymous " + std::to_string(rss.anon_kb) + " KiB" +
           (fulfil::test::emulated() ? " (incl. qemu)" : ""));
-  row("(e) idle VmRSS standalone, 100k SKUs (KiB)", std::to_string(startup.idle.total_kb),
-      "goal <= " + std::to_string(kStandaloneRssGoalKb) + "; anon " +
-          std::to_string(startup.idle.anon_kb) + ", file " + std::to_string(startup.idle.file_kb) +
-          (fulfil::test::emulated() ? " (incl. qemu)" : (rss_met ? "" : "  OVER")));
   row("(d) stripped fulfild binary (bytes)", std::to_string(size.stripped),
       size.tool + "; unstripped " + std::to_string(size.unstripped));
   row("    start to READY=1 with 100k SKUs (s)", num(startup.seconds, "%.3f"),
       "design: well under 1 s");
+  row("(e) idle VmRSS standalone 100k SKUs KiB", std::to_string(startup.idle.total_kb),
+      "goal <= " + std::to_string(kStandaloneRssGoalKb) + "; anon " +
+          std::to_string(startup.idle.anon_kb) + ", file " + std::to_string(startup.idle.file_kb) +
+          (fulfil::test::emulated() ? " (incl. qemu)" : (rss_met ? "" : "  OVER")));
   std::filesystem::remove_all(work);
   if (!pass) {
     std::printf("FAIL: accepting orders runs below 10%% of the raw commit rate\n");
