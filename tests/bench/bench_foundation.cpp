@@ -1,8 +1,10 @@
 // Foundation benchmark: durable "accept order" against raw SQLite commits with the same
 // durability settings (WAL, synchronous=FULL), measured in the same run on the same disk;
-// start-up with 100k SKUs; idle memory of the demo daemon; stripped binary size. Prints a
-// table; fails (exit 1) only if accepting is far below the raw commit rate: both are bound
-// by one fsync per transaction, accept just runs ~10 statements inside it instead of one.
+// start-up with 100k SKUs and its idle memory; idle memory of the demo daemon; stripped
+// binary size. Prints a table; fails (exit 1) only if accepting is far below the raw commit
+// rate: both are bound by one fsync per transaction, accept just runs ~10 statements inside
+// it instead of one. The standalone daemon's idle memory is shown against its goal (issue
+// 14), marked OVER while above it: not yet a failure, see row (e).
 //   bench_foundation WORK_DIR [N]
 // WORK_DIR should be on the disk the daemon would use (not tmpfs) so fsync costs are real.
 #include <signal.h>
@@ -127,8 +129,39 @@ AcceptResult accepts(const std::string& dir, int n) {
   return r;
 }
 
-// Start to READY=1 of fulfild on a store with `skus` SKUs (the design: well under 1 s).
-double startup_with_skus(const std::string& dir, int skus) {
+struct Rss {
+  long total_kb = -1, anon_kb = -1, file_kb = -1;
+};
+
+// VmRSS, RssAnon and RssFile of a running process.
+Rss rss_of(int pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  Rss r;
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) r.total_kb = std::stol(line.substr(6));
+    if (line.rfind("RssAnon:", 0) == 0) r.anon_kb = std::stol(line.substr(8));
+    if (line.rfind("RssFile:", 0) == 0) r.file_kb = std::stol(line.substr(8));
+  }
+  return r;
+}
+
+// (e) Idle memory of a standalone fulfild (no printers, no cloud) serving 100k SKUs, 2 s
+// after one /health (whose SKU count reads the sku table through SQLite's page cache,
+// bounded by cache_size: 2 MB by default). The goal is at most 12 MiB. The printing
+// libraries stay unloaded (drivers/printing_module.hpp) and the start-up's page cache is
+// handed back (daemon.cpp); most of what is left over the goal is libcurl's dependencies
+// (GnuTLS, Kerberos, LDAP, p11-kit), mapped and initialised though a standalone store
+// never syncs.
+constexpr long kStandaloneRssGoalKb = 12 * 1024;
+
+struct Startup {
+  double seconds = 0;
+  Rss idle;
+};
+
+// Start to READY=1 of fulfild on a store with `skus` SKUs (the design: well under 1 s), and
+// its memory 2 s later.
+Startup startup_with_skus(const std::string& dir, int skus) {
   {
     auto store = Store::open({dir + "/fulfild.db", "quick", 5000}, OrderPolicy{});
     must(store, "open the store");
@@ -155,14 +188,12 @@ double startup_with_skus(const std::string& dir, int skus) {
   const auto health = port ? fulfil::test::http_get(*port, "/health") : std::nullopt;
   if (!health || nlohmann::json::parse(health->body)["inventory"]["skus"] != skus)
     throw std::runtime_error("the large catalog is not what fulfild serves");
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const Rss idle = rss_of(d.pid());
   d.signal(SIGTERM);
   d.wait(std::chrono::seconds(10));
-  return took;
+  return {took, idle};
 }
-
-struct Rss {
-  long total_kb = -1, anon_kb = -1;
-};
 
 // (c) VmRSS (and its anonymous part) of `fulfild --demo` 2 s after READY=1.
 Rss idle_rss(const std::string& dir) {
@@ -173,12 +204,7 @@ Rss idle_rss(const std::string& dir) {
   if (!notify.wait_for("READY=1", std::chrono::seconds(60)))
     throw std::runtime_error("fulfild --demo sent no READY=1: " + d.stderr_text());
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  std::ifstream status("/proc/" + std::to_string(d.pid()) + "/status");
-  Rss r;
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) r.total_kb = std::stol(line.substr(6));
-    if (line.rfind("RssAnon:", 0) == 0) r.anon_kb = std::stol(line.substr(8));
-  }
+  const Rss r = rss_of(d.pid());
   d.signal(SIGTERM);
   if (d.wait(std::chrono::seconds(10)) != 0)
     throw std::runtime_error("fulfild --demo did not stop cleanly: " + d.stderr_text());
@@ -248,11 +274,13 @@ int main(int argc, char** argv) try {
 
   const double raw = raw_commits_per_s(work + "/raw/raw.db", n);
   const AcceptResult acc = accepts(work + "/accept", n);
-  const double startup = startup_with_skus(work + "/large", 100000);
+  const Startup startup = startup_with_skus(work + "/large", 100000);
   const Rss rss = idle_rss(work + "/demo");
   const Size size = binary_size(work + "/bin");
   const double ratio = acc.per_s / raw;
   const bool pass = ratio >= 0.10;
+  // Under qemu-user VmRSS is the emulator's: shown, not held to the goal.
+  const bool rss_met = fulfil::test::emulated() || startup.idle.total_kb <= kStandaloneRssGoalKb;
 
   std::printf("\nfulfild foundation benchmark: N=%d, databases in %s (%s)%s\n", n, work.c_str(),
               fulfil::bench::fs_type(work).c_str(),
@@ -270,7 +298,12 @@ int main(int argc, char** argv) try {
           (fulfil::test::emulated() ? " (incl. qemu)" : ""));
   row("(d) stripped fulfild binary (bytes)", std::to_string(size.stripped),
       size.tool + "; unstripped " + std::to_string(size.unstripped));
-  row("    start to READY=1 with 100k SKUs (s)", num(startup, "%.3f"), "design: well under 1 s");
+  row("    start to READY=1 with 100k SKUs (s)", num(startup.seconds, "%.3f"),
+      "design: well under 1 s");
+  row("(e) idle VmRSS standalone 100k SKUs KiB", std::to_string(startup.idle.total_kb),
+      "goal <= " + std::to_string(kStandaloneRssGoalKb) + "; anon " +
+          std::to_string(startup.idle.anon_kb) + ", file " + std::to_string(startup.idle.file_kb) +
+          (fulfil::test::emulated() ? " (incl. qemu)" : (rss_met ? "" : "  OVER")));
   std::filesystem::remove_all(work);
   if (!pass) {
     std::printf("FAIL: accepting orders runs below 10%% of the raw commit rate\n");

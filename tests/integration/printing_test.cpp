@@ -203,6 +203,19 @@ json cups_printer_config(const fulfil::test::CupsServer& cups, const std::string
 // Fast retries and CUPS polling so the waits below stay short.
 const json kPrinting = {{"retry_initial_ms", 200}, {"retry_max_ms", 1000}, {"job_poll_ms", 200}};
 
+// Whether fulfild has a file mapped whose path contains `name` (the printing module,
+// libcairo, libcups): printers that need none must leave them out of its address space.
+bool maps(const Daemon& d, const std::string& name) {
+  std::ifstream in("/proc/" + std::to_string(d.child->pid()) + "/maps");
+  for (std::string line; std::getline(in, line);)
+    if (contains(line, name)) return true;
+  return false;
+}
+
+json pdf_file_printer(const std::string& directory) {
+  return {{"id", "desk1-pdf"}, {"kind", "file"}, {"language", "pdf"}, {"directory", directory}};
+}
+
 }  // namespace
 
 TEST_CASE("raw TCP: a job for a printer that is down waits queued, and prints once it is up") {
@@ -219,6 +232,10 @@ TEST_CASE("raw TCP: a job for a printer that is down waits queued, and prints on
                           {"printing", kPrinting}}
                          .dump());
   Daemon d(config, dir.path() + "/state");
+  // A raw TCP label printer takes ZPL: the printing module (cairo, pango, libcups) stays out.
+  CHECK_FALSE(maps(d, "fulfil_printing.so"));
+  CHECK_FALSE(maps(d, "libcairo"));
+  CHECK_FALSE(maps(d, "libcups"));
 
   const std::string id = print_test_label(d, "desk1-zebra");
   const json waiting = wait_for_job(d, id, scaled(10s), [](const json& j) {
@@ -396,4 +413,34 @@ TEST_CASE("CUPS: a queue out of labels shows media-empty-error in printers and /
   const json job = job_of(fulfilctl_json(d, {"jobs"}), id);
   CHECK(job["state"] == "submitted");
   d.stop(SIGTERM);
+}
+
+TEST_CASE("a PDF printer loads the printing module; without it, an alarm says what is missing") {
+  fulfil::test::TempDir dir;
+  const std::string config = dir.path() + "/fulfild.json";
+  const std::string out = dir.path() + "/out";
+  std::filesystem::create_directories(out);
+  write_file(config, json{{"printers", {pdf_file_printer(out)}}, {"printing", kPrinting}}.dump());
+  {
+    Daemon d(config, dir.path() + "/state");
+    CHECK(maps(d, "fulfil_printing.so"));
+    const std::string id = print_test_label(d, "desk1-pdf");
+    const json printed =
+        wait_for_job(d, id, scaled(15s), [](const json& j) { return j["state"] == "printed"; });
+    CHECK_MESSAGE(printed["state"] == "printed", printed.dump());
+    d.stop(SIGTERM);
+  }
+  // The package without its module: fulfild still starts, the printer is an alarm naming
+  // the missing file, and a PDF is refused with that reason.
+  const std::string missing = dir.path() + "/nowhere/fulfil_printing.so";
+  Daemon d({"--config", config}, {{"FULFIL_PRINTING_MODULE", missing}}, dir.path() + "/state");
+  CHECK_FALSE(maps(d, "fulfil_printing.so"));
+  const json h = poll_health(d.port, scaled(10s),
+                             [](const json& h) { return contains(alarms_text(h), "desk1-pdf"); });
+  CHECK_MESSAGE(contains(alarms_text(h), "printer desk1-pdf: offline"), h.dump());
+  CHECK_MESSAGE(contains(alarms_text(h), "fulfil_printing.so is not installed"), h.dump());
+  CHECK_MESSAGE(contains(alarms_text(h), missing), h.dump());
+  const auto refused = run_fulfilctl(d, {"print", "test", "desk1-pdf"});
+  CHECK(refused.rc != 0);
+  CHECK_MESSAGE(contains(refused.out + refused.err, "printing module"), refused.err);
 }

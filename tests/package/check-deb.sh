@@ -41,7 +41,8 @@ field Recommends | names | grep -qxF cups || fail "Recommends lacks cups"
 
 for f in ./usr/bin/fulfild ./usr/bin/fulfilctl ./lib/systemd/system/fulfild.service \
   ./lib/udev/rules.d/70-fulfild.rules ./usr/lib/sysusers.d/fulfild.conf \
-  ./usr/lib/tmpfiles.d/fulfild.conf ./etc/fulfild/fulfild.json ./usr/share/doc/fulfild/README.md; do
+  ./usr/lib/tmpfiles.d/fulfild.conf ./etc/fulfild/fulfild.json ./usr/share/doc/fulfild/README.md \
+  ./usr/lib/fulfild/fulfil_printing.so; do
   grep -Eq "^[-rwx]{10} root/root .* ${f//./\\.}$" <<<"$contents" || fail "$f missing (or not root/root)"
 done
 
@@ -49,11 +50,15 @@ x=$(mktemp -d)
 trap 'rm -rf "$x"' EXIT
 dpkg-deb --extract "$deb" "$x/root"
 dpkg-deb --control "$deb" "$x/control"
-for b in fulfild fulfilctl; do
-  m=$(readelf -h "$x/root/usr/bin/$b" | sed -n 's/^ *Machine: *//p')
-  case $m in *"$machine"*) ;; *) fail "usr/bin/$b is for $m, not $machine" ;; esac
-  if readelf -S "$x/root/usr/bin/$b" | grep -q '\.debug_info'; then fail "usr/bin/$b is not stripped"; fi
+for b in usr/bin/fulfild usr/bin/fulfilctl usr/lib/fulfild/fulfil_printing.so; do
+  m=$(readelf -h "$x/root/$b" | sed -n 's/^ *Machine: *//p')
+  case $m in *"$machine"*) ;; *) fail "$b is for $m, not $machine" ;; esac
+  if readelf -S "$x/root/$b" | grep -q '\.debug_info'; then fail "$b is not stripped"; fi
 done
+# The printing libraries are the module's, loaded when a printer needs them, not fulfild's.
+if readelf -d "$x/root/usr/bin/fulfild" | grep -Eq 'NEEDED.*lib(cups|cairo|pango)'; then
+  fail "usr/bin/fulfild links the printing libraries itself"
+fi
 grep -qx /etc/fulfild/fulfild.json "$x/control/conffiles" || fail "fulfild.json is not a conffile"
 for s in postinst prerm postrm; do
   [ -x "$x/control/$s" ] || fail "no executable $s"

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "codes/action_codes.hpp"
+#include "drivers/document_layout.hpp"
 #include "drivers/documents.hpp"
 
 namespace fulfil::drivers::docs {
@@ -33,28 +34,7 @@ std::string truncate_chars(std::string_view utf8, std::size_t max_chars);
 // literal '>' is written "><" before escaping.
 std::string zpl_code128_data(std::string_view ascii);
 
-// ---- Layout
-
-enum class ElementType { text, code128, qr, rule };
-
-struct Element {
-  ElementType type = ElementType::text;
-  double x = 0, y = 0;  // top left, in layout units
-  double w = 0;         // text: the box it is cut to; barcodes: the widest it may be
-  double h = 0;         // text: character height; barcodes: symbol height; rule: thickness
-  std::string text;     // text: cleaned display text; barcodes: the data
-  bool bold = false;
-};
-
-struct Page {
-  std::vector<Element> elements;
-};
-
-struct Layout {
-  double width = 0, height = 0;  // in layout units
-  double unit_pt = 1;            // PDF points per unit
-  std::vector<Page> pages;
-};
+// ---- Layout (drivers/document_layout.hpp)
 
 // Labels are laid out in dots of a 203 dpi printer on a 4x6 in label; ZPL scales to the
 // printer's dpi and PDF to points.
@@ -123,5 +103,7 @@ inline constexpr std::size_t kLinesPerLabel = 8;
 
 // ---- Writers
 std::string write_zpl(const Layout& layout, const OrderDocument& doc);
+// Through the printing module (loaded on this first need): texts cut to what one line
+// holds, then drawn by cairo there.
 Expected<std::string, DocumentError> write_pdf(const Layout& layout);
 }  // namespace fulfil::drivers::docs

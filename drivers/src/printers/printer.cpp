@@ -5,6 +5,8 @@
 #include <map>
 #include <stdexcept>
 
+#include "config/log.hpp"
+#include "drivers/printing_module.hpp"
 #include "printers.hpp"
 
 namespace fulfil::drivers {
@@ -98,12 +100,24 @@ void Printer::find_job(const std::string&, std::function<void(std::optional<int>
   boost::asio::post(*io_, [done = std::move(done)] { done(std::nullopt); });
 }
 
+// A printer that needs the printing module loads it here, when it is configured (at start
+// or by a new configuration); printers that need none never map it.
 std::unique_ptr<Printer> make_printer(boost::asio::io_context& io,
                                       boost::asio::thread_pool& workers,
                                       const PrinterConfig& config) {
+  PrintingModule* module = nullptr;
+  if (needs_printing_module(config)) {
+    auto loaded = printing_module();
+    if (!loaded) {
+      log::error("print", "a configured printer needs the printing module, which cannot be loaded",
+                 {{"printer", config.id}, {"error", loaded.error()}});
+      return printers::make_unavailable_printer(io, config, loaded.error());
+    }
+    module = *loaded;
+  }
   switch (config.kind) {
     case PrinterKind::cups:
-      return printers::make_cups_printer(io, workers, config);
+      return printers::make_cups_printer(io, workers, config, *module);
     case PrinterKind::raw_tcp:
       return printers::make_raw_tcp_printer(io, config);
     case PrinterKind::file:
@@ -112,26 +126,4 @@ std::unique_ptr<Printer> make_printer(boost::asio::io_context& io,
   return nullptr;
 }
 
-namespace printers {
-
-std::string cups_job_name(const std::string& job_id, const std::string& title) {
-  std::string name = "fulfild " + job_id;
-  if (!title.empty()) name += " " + title;
-  // IPP names are at most 255 octets; cut on a UTF-8 character boundary.
-  constexpr std::size_t max = 255;
-  if (name.size() > max) {
-    std::size_t end = max;
-    while (end > 0 && (static_cast<unsigned char>(name[end]) & 0xC0) == 0x80) --end;
-    name.resize(end);
-  }
-  return name;
-}
-
-bool cups_job_name_matches(const std::string& name, const std::string& job_id) {
-  const std::string prefix = "fulfild " + job_id;
-  if (name.compare(0, prefix.size(), prefix) != 0) return false;
-  return name.size() == prefix.size() || name[prefix.size()] == ' ';
-}
-
-}  // namespace printers
 }  // namespace fulfil::drivers

@@ -7,17 +7,21 @@
 #include <string>
 
 #include "drivers/printer.hpp"
+#include "drivers/printing_module.hpp"
 
 namespace fulfil::drivers::printers {
 
 std::unique_ptr<Printer> make_cups_printer(boost::asio::io_context& io,
                                            boost::asio::thread_pool& workers,
-                                           const PrinterConfig& config);
+                                           const PrinterConfig& config, PrintingModule& module);
 std::unique_ptr<Printer> make_raw_tcp_printer(boost::asio::io_context& io,
                                               const PrinterConfig& config);
 std::unique_ptr<Printer> make_file_printer(boost::asio::io_context& io,
                                            boost::asio::thread_pool& workers,
                                            const PrinterConfig& config);
+// A printer that needs the printing module when it cannot be loaded: `why` says so.
+std::unique_ptr<Printer> make_unavailable_printer(boost::asio::io_context& io,
+                                                  const PrinterConfig& config, std::string why);
 
 // Runs `work` on the worker pool and hands its result to `done` on the io_context. The
 // work guard keeps io.run() from returning while a blocking call is still out.
@@ -32,10 +36,5 @@ void run_blocking(boost::asio::io_context& io, boost::asio::thread_pool& workers
     });
   });
 }
-
-// The name CUPS jobs get: our job id first, so find_job can match it after a crash.
-std::string cups_job_name(const std::string& job_id, const std::string& title);
-// Whether a CUPS job name is the one cups_job_name gave `job_id` ("PJ-4" is not "PJ-42").
-bool cups_job_name_matches(const std::string& name, const std::string& job_id);
 
 }  // namespace fulfil::drivers::printers

@@ -2,7 +2,9 @@
 // Draws a Code 128 or QR element on a cairo context from zint's vector output.
 #include <cairo.h>
 
-#include "documents_internal.hpp"
+#include "config/expected.hpp"
+#include "drivers/document_layout.hpp"
+#include "drivers/documents.hpp"
 
 namespace fulfil::drivers::docs {
 

@@ -1,12 +1,13 @@
-// Layout -> PDF with cairo; all text through pango, which shapes every script and lets
-// fontconfig pick a font per script (DejaVu Sans for Latin, Lohit for Devanagari). Text
-// is set with pango_layout_set_text, not markup, so no field can be read as markup.
+// Layout -> PDF with cairo, in the printing module; all text through pango, which shapes every
+// script and lets fontconfig pick a font per script (DejaVu Sans for Latin, Lohit for Devanagari).
+// Text is set with pango_layout_set_text, not markup, so no field can be read as markup.
 #include <cairo-pdf.h>
 #include <pango/pangocairo.h>
 
 #include <memory>
 
 #include "pdf_barcode.hpp"
+#include "pdf_writer.hpp"
 
 namespace fulfil::drivers::docs {
 namespace {
@@ -25,9 +26,6 @@ cairo_status_t append(void* closure, const unsigned char* data, unsigned int len
   return CAIRO_STATUS_SUCCESS;
 }
 
-// Pango would shape any length; a field never needs more than this on one line.
-constexpr std::size_t kMaxTextChars = 300;
-
 void draw_text(cairo_t* cr, const Element& e, double unit) {
   if (e.text.empty()) return;
   Owned<PangoLayout> layout(pango_cairo_create_layout(cr));
@@ -40,8 +38,8 @@ void draw_text(cairo_t* cr, const Element& e, double unit) {
   pango_layout_set_width(layout.get(), static_cast<int>(e.w * unit * PANGO_SCALE));
   pango_layout_set_ellipsize(layout.get(), PANGO_ELLIPSIZE_END);  // one line, cut with "…"
   pango_layout_set_single_paragraph_mode(layout.get(), TRUE);
-  const std::string text = truncate_chars(e.text, kMaxTextChars);
-  pango_layout_set_text(layout.get(), text.c_str(), static_cast<int>(text.size()));
+  // The daemon has cut the text to what one line can hold (documents/document_kinds.cpp).
+  pango_layout_set_text(layout.get(), e.text.c_str(), static_cast<int>(e.text.size()));
   cairo_move_to(cr, e.x * unit, e.y * unit);
   pango_cairo_show_layout(cr, layout.get());
 }
@@ -72,7 +70,7 @@ Expected<std::string, DocumentError> fail(std::string what, cairo_status_t statu
 
 }  // namespace
 
-Expected<std::string, DocumentError> write_pdf(const Layout& layout) {
+Expected<std::string, DocumentError> draw_pdf(const Layout& layout) {
   std::string out;
   Owned<cairo_surface_t> surface(cairo_pdf_surface_create_for_stream(
       append, &out, layout.width * layout.unit_pt, layout.height * layout.unit_pt));

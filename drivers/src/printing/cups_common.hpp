@@ -1,11 +1,13 @@
 #pragma once
-// What the CUPS printer and destination discovery share: a connection of their own to the
+// The printing module's CUPS side (see drivers/printing_module.hpp): the requests to a
+// queue, destination discovery, and what they share: a connection of their own to the
 // configured server (libcups' default server is per-thread state; an explicit http_t keeps
 // worker threads independent), and the mapping of IPP's printer states.
 #include <cups/cups.h>
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,5 +45,18 @@ std::string cups_last_error();
 // state, except that an offline reason makes it offline.
 PrinterState cups_printer_state(int ipp_state, const std::vector<std::string>& reasons);
 std::vector<std::string> ipp_strings(ipp_attribute_t* attr, bool drop_none);
+
+// The name CUPS jobs get: our job id first, so find_job can match it after a crash.
+std::string cups_job_name(const std::string& job_id, const std::string& title);
+// Whether a CUPS job name is the one cups_job_name gave `job_id` ("PJ-4" is not "PJ-42").
+bool cups_job_name_matches(const std::string& name, const std::string& job_id);
+
+// The requests behind PrintingModule's cups_* calls (cups_requests.cpp,
+// cups_destinations.cpp).
+SubmitResult cups_submit(const PrinterConfig& c, const PrintRequest& request);
+ExternalJob cups_job_state(const PrinterConfig& c, int id);
+std::optional<int> cups_find_job(const PrinterConfig& c, const std::string& job_id);
+PrinterStatus cups_status(const PrinterConfig& c);
+std::vector<CupsDestination> list_cups_destinations(const std::string& server, std::string* error);
 
 }  // namespace fulfil::drivers::printers

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <memory>
+#include <string>
+#include <string_view>
 
 namespace fulfil::drivers::docs {
 namespace {
@@ -14,6 +16,17 @@ using Symbol = std::unique_ptr<zint_symbol, decltype(&ZBarcode_Delete)>;
 
 // 3 dots at 203 dpi, the widest Code 128 module the ZPL labels use.
 constexpr double kMaxModulePt = 3 * 72.0 / 203;
+
+// Data zint refused, as a message may show it: printable ASCII as it is, every other byte
+// as '?' (the module has no UTF-8 cleaning of its own; a refused datum is mostly ASCII).
+std::string shown(std::string_view data) {
+  std::string out(data);
+  for (char& c : out) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte > 0x7E) c = '?';
+  }
+  return out;
+}
 
 Expected<Symbol, DocumentError> encode(const Element& e) {
   Symbol sym(ZBarcode_Create(), ZBarcode_Delete);
@@ -28,7 +41,7 @@ Expected<Symbol, DocumentError> encode(const Element& e) {
   if (rc < ZINT_ERROR) rc = ZBarcode_Buffer_Vector(sym.get(), 0);
   if (rc >= ZINT_ERROR || sym->vector == nullptr) {
     return unexpected(
-        DocumentError{std::string(what) + " of \"" + display_text(e.text) + "\": " + sym->errtxt});
+        DocumentError{std::string(what) + " of \"" + shown(e.text) + "\": " + sym->errtxt});
   }
   return sym;
 }

@@ -31,6 +31,25 @@ CupsEndpoint cups_endpoint(const std::string& server) {
   return {host, port, s.find(':') != std::string::npos ? s : s + ":" + std::to_string(port)};
 }
 
+std::string cups_job_name(const std::string& job_id, const std::string& title) {
+  std::string name = "fulfild " + job_id;
+  if (!title.empty()) name += " " + title;
+  // IPP names are at most 255 octets; cut on a UTF-8 character boundary.
+  constexpr std::size_t max = 255;
+  if (name.size() > max) {
+    std::size_t end = max;
+    while (end > 0 && (static_cast<unsigned char>(name[end]) & 0xC0) == 0x80) --end;
+    name.resize(end);
+  }
+  return name;
+}
+
+bool cups_job_name_matches(const std::string& name, const std::string& job_id) {
+  const std::string prefix = "fulfild " + job_id;
+  if (name.compare(0, prefix.size(), prefix) != 0) return false;
+  return name.size() == prefix.size() || name[prefix.size()] == ' ';
+}
+
 namespace {
 
 // libcups reports every failed connect as "Host is down"; one plain connect says what it

@@ -5,10 +5,8 @@
 
 #include "cups_common.hpp"
 
-namespace fulfil::drivers {
+namespace fulfil::drivers::printers {
 namespace {
-
-using namespace printers;
 
 std::string text_of(ipp_attribute_t* attr) {
   const char* s = ippGetString(attr, 0, nullptr);
@@ -43,7 +41,7 @@ CupsDestination read_destination(ipp_t* response, ipp_attribute_t*& attr) {
 
 }  // namespace
 
-std::vector<CupsDestination> cups_destinations(const std::string& server, std::string* error) {
+std::vector<CupsDestination> list_cups_destinations(const std::string& server, std::string* error) {
   if (error) error->clear();
   std::string why;
   std::vector<CupsDestination> out;
@@ -78,4 +76,4 @@ std::vector<CupsDestination> cups_destinations(const std::string& server, std::s
   return out;
 }
 
-}  // namespace fulfil::drivers
+}  // namespace fulfil::drivers::printers
