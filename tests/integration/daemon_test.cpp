@@ -309,7 +309,8 @@ TEST_CASE("a database with a damaged page fails the integrity check at start") {
     const std::string junk(3 * 4096, '\xA5');
     f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
   }
-  ChildProcess child(fulfild(), {"--listen", "127.0.0.1:0", "--state-dir", state.path()});
+  ChildProcess child(fulfild(), {"--listen", "127.0.0.1:0", "--state-dir", state.path(), "--set",
+                                 "storage.integrity_check=quick"});
   auto rc = child.wait(scaled(10s));
   REQUIRE_MESSAGE(rc.has_value(), child.stderr_text());
   CHECK(*rc == 1);

@@ -355,10 +355,13 @@ std::int64_t seeded_root_page(const std::string& path, const std::string& table)
   auto t = Store::open({path, "quick", 1000}, OrderPolicy{});
   REQUIRE(t.has_value());
   fulfil::test::seed_catalog(**t, 300, 5);
-  auto s = (*t)->db().prepare("SELECT rootpage FROM sqlite_master WHERE name=?");
-  s.bind(1, table);
-  REQUIRE(s.step());
-  const auto root = s.int64(0);
+  std::int64_t root = 0;
+  {
+    auto s = (*t)->db().prepare("SELECT rootpage FROM sqlite_master WHERE name=?");
+    s.bind(1, table);
+    REQUIRE(s.step());
+    root = s.int64(0);
+  }  // reset: a running statement would hold the checkpoint back
   (*t)->db().exec("PRAGMA wal_checkpoint(TRUNCATE)");
   return root;
 }
