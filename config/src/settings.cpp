@@ -276,6 +276,7 @@ Expected<Settings, ConfigErrors> from_document(const json& doc, const std::strin
   s.retention.ledger_days = rt["ledger_days"];
   s.retention.batch_rows = rt["batch_rows"];
   s.retention.interval_s = rt["interval_s"];
+  s.retention.till_transactions_days = rt["till_transactions_days"];
   s.remote_config.public_keys =
       merged["remote_config"]["public_keys"].get<std::vector<std::string>>();
   s.remote_config.health_deadline_s = merged["remote_config"]["health_deadline_s"];

@@ -345,3 +345,34 @@ TEST_CASE("a new database returns free pages to the file system in steps") {
   }
   CHECK(single_int(db, "PRAGMA freelist_count") == 0);
 }
+
+TEST_CASE("till transactions go after their window, not while their event is unacknowledged") {
+  auto t = fulfil::test::open_test_store();
+  auto& db = t->db();
+  fulfil::test::seed_catalog(*t, 1, 10);
+  // `occurred` is the till's clock (part of the receipt); `at` when it reaches the store.
+  auto sale = [&](const std::string& receipt, std::int64_t occurred, std::int64_t at) {
+    const TillTransaction x{
+        "till-1", receipt, TillKind::sale, {{"SKU-0001", TillCode::sku, 1}}, occurred};
+    auto applied = t->till_sales().apply(x, ctx(at));
+    REQUIRE(applied.has_value());
+    return *applied;
+  };
+  sale("R1", kT0, kT0);
+  sale("R2", kT0 + 10 * kDay, kT0 + 10 * kDay);
+  acknowledge_all(db, kT0 + 11 * kDay);
+  sale("R3", kT0, kT0);  // as old as R1, but the cloud has not acknowledged its event
+
+  Retention r(db, policy());
+  run_all(r, kT0 + 95 * kDay);
+  CHECK(ids(db, "SELECT transaction_id FROM till_transaction ORDER BY transaction_id") == "R2,R3");
+  // R2, re-sent inside its window, is still answered as the duplicate it is.
+  CHECK(sale("R2", kT0 + 10 * kDay, kT0 + 95 * kDay).duplicate);
+  CHECK(fulfil::test::invariant_violations(db).empty());
+  RetentionPolicy forever = policy();
+  forever.till_transactions_days = 0;
+  Retention keep(db, forever);
+  acknowledge_all(db, kT0 + 96 * kDay);
+  run_all(keep, kT0 + 500 * kDay);
+  CHECK(count_rows(db, "till_transaction") == 2);
+}

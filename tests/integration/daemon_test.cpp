@@ -309,13 +309,58 @@ TEST_CASE("a database with a damaged page fails the integrity check at start") {
     const std::string junk(3 * 4096, '\xA5');
     f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
   }
-  ChildProcess child(fulfild(), {"--listen", "127.0.0.1:0", "--state-dir", state.path()});
+  ChildProcess child(fulfild(), {"--listen", "127.0.0.1:0", "--state-dir", state.path(), "--set",
+                                 "storage.integrity_check=quick"});
   auto rc = child.wait(scaled(10s));
   REQUIRE_MESSAGE(rc.has_value(), child.stderr_text());
   CHECK(*rc == 1);
   const std::string err = child.stderr_text();
   CHECK_MESSAGE(contains(err, db + " is corrupt"), err);
   CHECK_MESSAGE(contains(err, "refusing to start"), err);
+}
+
+TEST_CASE("integrity_check=background: a damaged catalog page is found after READY") {
+  fulfil::test::TempDir state;
+  const std::string db = state.path() + "/fulfild.db";
+  std::int64_t sku_root = 0;
+  {
+    auto t = fulfil::agent::Store::open({db, "full", 1000}, fulfil::agent::OrderPolicy{});
+    REQUIRE(t.has_value());
+    fulfil::test::seed_catalog(**t, 400, 10);
+    auto s = (*t)->db().prepare("SELECT rootpage FROM sqlite_master WHERE name='sku'");
+    REQUIRE(s.step());
+    sku_root = s.int64(0);
+  }  // closing the last connection checkpoints the WAL into the file
+  {
+    std::fstream f(db, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>((sku_root - 1) * 4096));
+    const std::string junk(4096, '\xA5');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  NotifySocket notify;
+  ChildProcess child(fulfild(),
+                     {"--listen", "127.0.0.1:0", "--state-dir", state.path(), "--set",
+                      "storage.integrity_check=background"},
+                     {{"NOTIFY_SOCKET", notify.path()}});
+  auto ready = notify.wait_for("READY=1", ready_timeout());
+  REQUIRE_MESSAGE(ready.has_value(), child.stderr_text());
+  const auto port = fulfil::test::notified_port(*ready);
+  REQUIRE(port.has_value());
+  auto integrity_state = [&] {
+    auto r = fulfil::test::http_get(*port, "/health");
+    REQUIRE(r.has_value());
+    return json::parse(r->body);
+  };
+  const auto h = fulfil::test::poll_until(scaled(10s), integrity_state, [](json j) {
+    const json i = j["storage"]["integrity"];
+    return i.is_object() && i.value("state", "") != "running";
+  });
+  CHECK_MESSAGE(h.at("storage").at("integrity").at("state") == "failed", h.dump());
+  CHECK(h["status"] == "failing");
+  CHECK_MESSAGE(contains(h["storage"]["alarms"].dump(), "database_corrupt"), h.dump());
+  CHECK(child.wait_for_stderr("database integrity check failed", scaled(2s)));
+  child.signal(SIGTERM);
+  CHECK(child.wait(scaled(10s)) == 0);
 }
 
 TEST_CASE("demo orders arrive through the simulated cloud and survive a restart") {

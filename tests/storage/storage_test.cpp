@@ -348,3 +348,67 @@ TEST_CASE("continue_above: unsent events move above the cloud's in order, their 
   CHECK(outbox.last_seq() == 45);
   CHECK(fulfil::test::invariant_violations(s->db()).empty());
 }
+
+namespace {
+// A store of 300 SKUs, checkpointed into its file; returns the root page of `table`.
+std::int64_t seeded_root_page(const std::string& path, const std::string& table) {
+  auto t = Store::open({path, "quick", 1000}, OrderPolicy{});
+  REQUIRE(t.has_value());
+  fulfil::test::seed_catalog(**t, 300, 5);
+  std::int64_t root = 0;
+  {
+    auto s = (*t)->db().prepare("SELECT rootpage FROM sqlite_master WHERE name=?");
+    s.bind(1, table);
+    REQUIRE(s.step());
+    root = s.int64(0);
+  }  // reset: a running statement would hold the checkpoint back
+  (*t)->db().exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  return root;
+}
+
+void scribble_page(const std::string& path, std::int64_t page) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>((page - 1) * 4096));
+  const std::string junk(4096, '\x7f');
+  f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+}
+}  // namespace
+
+TEST_CASE("integrity_check=background: start checks the feed and outbox tables, the rest later") {
+  fulfil::test::TempDir dir;
+  const std::string path = dir.path() + "/fulfild.db";
+  scribble_page(path, seeded_root_page(path, "sku"));
+  // The catalog's damage is not what start-up reads: the store starts...
+  auto opened = Database::open({path, "background", 1000});
+  REQUIRE_MESSAGE(opened.has_value(), opened.error().message);
+  // ...and the check of the whole file, on a connection of its own, finds it.
+  const auto found = check_integrity(path);
+  CHECK_FALSE(found.ok);
+  CHECK_MESSAGE(found.detail.find("Restore " + path) != std::string::npos, found.detail);
+  opened->reset();
+  // A full quick_check at start still refuses it.
+  CHECK_FALSE(Database::open({path, "quick", 1000}).has_value());
+}
+
+TEST_CASE("integrity_check=background: a damaged outbox refuses to start") {
+  fulfil::test::TempDir dir;
+  const std::string path = dir.path() + "/fulfild.db";
+  scribble_page(path, seeded_root_page(path, "outbox"));
+  auto opened = Database::open({path, "background", 1000});
+  REQUIRE_FALSE(opened.has_value());
+  CHECK_MESSAGE(opened.error().message.find("refusing to start") != std::string::npos,
+                opened.error().message);
+}
+
+TEST_CASE("check_integrity: a sound database is ok; a stop interrupts the check") {
+  fulfil::test::TempDir dir;
+  const std::string path = dir.path() + "/fulfild.db";
+  seeded_root_page(path, "sku");
+  const auto sound = check_integrity(path);
+  CHECK(sound.ok);
+  CHECK(sound.detail == "ok");
+  const std::atomic<bool> stop{true};
+  const auto stopped = check_integrity(path, &stop);
+  CHECK_FALSE(stopped.ok);
+  CHECK_MESSAGE(stopped.detail.find("interrupt") != std::string::npos, stopped.detail);
+}

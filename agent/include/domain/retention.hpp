@@ -15,7 +15,9 @@
 //   all in one transaction. The window is the return window too: a return after it is
 //   received without its order (return_receipt.order_id is cleared). Kept whatever their
 //   age: orders an open pick list or a pack desk session holds;
-// - audit rows, by at.
+// - audit rows, by at;
+// - till transactions (a till's receipts, kept so a re-sent one is answered, not applied
+//   again), by applied_at; kept while their event is unacknowledged.
 // The ledger is folded, not deleted: per SKU and bucket, rows older than ledger_days
 // become one 'opening_balance' row (the sum of their deltas, at the first folded row's
 // place), so on_hand still equals the ledger's sum. Not folded: rows whose event the
@@ -36,9 +38,10 @@ struct RetentionPolicy {
   int audit_days = 365;
   int ledger_days = 365;
   int batch_rows = 500;
+  int till_transactions_days = 90;
 };
 
-enum class RetentionKind { sent_events, inbox, closed_orders, audit, ledger };
+enum class RetentionKind { sent_events, inbox, closed_orders, audit, ledger, till_transactions };
 std::string_view retention_kind_name(RetentionKind kind);
 
 struct RetentionBatch {
@@ -67,6 +70,7 @@ class Retention {
   std::int64_t remove_closed_orders(std::int64_t cutoff);
   void remove_order(const std::string& id);
   std::int64_t remove_audit(std::int64_t cutoff);
+  std::int64_t remove_till_transactions(std::int64_t cutoff);
   std::int64_t fold_ledger(std::int64_t cutoff);
   int days_for(RetentionKind kind) const;
 

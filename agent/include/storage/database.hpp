@@ -5,6 +5,7 @@
 // error, a lock held too long: rare, and never the caller's fault); the domain catches it
 // at the transaction boundary and returns it as an error value, with the transaction
 // rolled back.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -47,9 +48,23 @@ struct OpenError {
 
 struct DatabaseOptions {
   std::string path;
-  std::string integrity_check = "quick";  // quick | full | off
+  // quick | full | off | background. Background: at open, only the small tables the
+  // store's promises to the cloud run through (outbox, inbox, sync_state, meta) are
+  // checked; the caller runs check_integrity() on the whole file after start-up.
+  std::string integrity_check = "quick";
   int busy_timeout_ms = 5000;
 };
+
+struct IntegrityResult {
+  bool ok = false;
+  std::string detail;  // "ok", or SQLite's findings and what to do
+  double seconds = 0;
+};
+
+// PRAGMA quick_check of the whole database at `path` on a connection of its own, opened
+// read-only: safe to run on a worker thread while the loop's connection writes. Setting
+// `*stop` interrupts it.
+IntegrityResult check_integrity(const std::string& path, const std::atomic<bool>* stop = nullptr);
 
 class Database;
 Expected<std::unique_ptr<Database>, OpenError> open_without_migrating(const std::string& path);

@@ -22,6 +22,7 @@
 #include "disk_guard.hpp"
 #include "domain/store.hpp"
 #include "http/http_server.hpp"
+#include "integrity_runner.hpp"
 #include "retention_runner.hpp"
 
 namespace fulfil::agent {
@@ -108,6 +109,7 @@ class Daemon {
               std::int64_t{settings_.storage.reserve_mb} * 1024 * 1024,
               [this](bool full) { disk_changed(full); }),
         retention_(io_, store_->db(), settings_),
+        integrity_(io_, settings_.storage.state_dir + "/fulfild.db"),
         rollout_(io_, *store_,
                  RolloutHooks{[this]() -> const config::Settings& { return settings_; },
                               [this](const nlohmann::json& remote, const std::string& source) {
@@ -142,6 +144,12 @@ class Daemon {
       out["config"] = rollout_.status();
       out["storage"] = disk_.health();
       out["storage"]["retention"] = retention_.health();
+      out["storage"]["integrity"] = integrity_.health();
+      if (integrity_.failed()) {
+        out["storage"]["alarms"].push_back("database_corrupt: the check after start-up failed: " +
+                                           integrity_.health()["detail"].get<std::string>());
+        out["storage"]["failing"] = true;
+      }
       const auto connections = api_.connection_stats();
       out["api"] = {{"open_connections", connections.open},
                     {"refused_over_limit", connections.refused_over_limit},
@@ -176,6 +184,7 @@ class Daemon {
     disk_.start();
     schedule_sweep();
     retention_.start();
+    if (settings_.storage.integrity_check == "background") integrity_.start();
     start_watchdog();
     for (auto& c : components_) c->start();
     scanners_->start();
@@ -210,6 +219,7 @@ class Daemon {
   HttpServer api_;
   DiskGuard disk_;
   RetentionRunner retention_;
+  IntegrityRunner integrity_;
   std::vector<std::unique_ptr<DaemonComponent>> components_;
   std::unique_ptr<TerminalApi> terminal_api_;
   std::unique_ptr<StoreScanners> scanners_;
@@ -302,6 +312,7 @@ class Daemon {
       terminal_api_.reset();
       sweep_timer_.cancel();
       retention_.stop();
+      integrity_.stop();
       watchdog_timer_.cancel();
       for (auto& c : components_) c->stop();
       io_.stop();

@@ -16,8 +16,8 @@ constexpr int kVacuumStepPages = 256;
 
 RetentionPolicy retention_policy(const config::Settings& settings) {
   const auto& r = settings.retention;
-  return {r.sent_events_days, r.inbox_days,  r.closed_orders_days,
-          r.audit_days,       r.ledger_days, r.batch_rows};
+  return {r.sent_events_days, r.inbox_days, r.closed_orders_days,    r.audit_days,
+          r.ledger_days,      r.batch_rows, r.till_transactions_days};
 }
 
 RetentionRunner::RetentionRunner(boost::asio::io_context& io, Database& db,

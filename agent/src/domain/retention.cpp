@@ -14,9 +14,9 @@ namespace fulfil::agent {
 namespace {
 
 constexpr std::int64_t kDayMs = 24LL * 3600 * 1000;
-constexpr std::array kKinds{RetentionKind::sent_events, RetentionKind::inbox,
+constexpr std::array kKinds{RetentionKind::sent_events,   RetentionKind::inbox,
                             RetentionKind::closed_orders, RetentionKind::audit,
-                            RetentionKind::ledger};
+                            RetentionKind::ledger,        RetentionKind::till_transactions};
 // An order goes with its lines, packages and history: it counts as this many rows of a
 // batch.
 constexpr int kRowsPerOrder = 10;
@@ -54,6 +54,8 @@ std::string_view retention_kind_name(RetentionKind kind) {
       return "audit";
     case RetentionKind::ledger:
       return "ledger";
+    case RetentionKind::till_transactions:
+      return "till_transactions";
   }
   return "?";
 }
@@ -70,6 +72,8 @@ int Retention::days_for(RetentionKind kind) const {
       return policy_.audit_days;
     case RetentionKind::ledger:
       return policy_.ledger_days;
+    case RetentionKind::till_transactions:
+      return policy_.till_transactions_days;
   }
   return 0;
 }
@@ -99,6 +103,8 @@ std::int64_t Retention::remove(RetentionKind kind, std::int64_t cutoff) {
       return remove_audit(cutoff);
     case RetentionKind::ledger:
       return fold_ledger(cutoff);
+    case RetentionKind::till_transactions:
+      return remove_till_transactions(cutoff);
   }
   return 0;
 }
@@ -122,6 +128,27 @@ std::int64_t Retention::remove_inbox(std::int64_t cutoff) {
 std::int64_t Retention::remove_audit(std::int64_t cutoff) {
   return delete_listed(db_, "SELECT id FROM audit WHERE at < ? ORDER BY at LIMIT ?",
                        "DELETE FROM audit WHERE id=?", cutoff, policy_.batch_rows);
+}
+
+// The table has no rowid (keyed by till and receipt number). A receipt whose event the
+// cloud has not acknowledged stays: a re-sent copy must still be answered as a duplicate
+// while the sale may yet be delivered.
+std::int64_t Retention::remove_till_transactions(std::int64_t cutoff) {
+  std::vector<std::pair<std::string, std::string>> keys;
+  {
+    auto s = db_.prepare(
+        "SELECT till_id, transaction_id FROM till_transaction t WHERE applied_at < ? AND NOT "
+        "EXISTS (SELECT 1 FROM outbox o WHERE o.seq=t.event_seq AND o.state <> 'sent') "
+        "ORDER BY applied_at LIMIT ?");
+    s.bind(1, cutoff).bind(2, policy_.batch_rows);
+    while (s.step()) keys.emplace_back(s.text(0), s.text(1));
+  }
+  for (const auto& [till, receipt] : keys)
+    db_.prepare("DELETE FROM till_transaction WHERE till_id=? AND transaction_id=?")
+        .bind(1, till)
+        .bind(2, receipt)
+        .run();
+  return static_cast<std::int64_t>(keys.size());
 }
 
 std::int64_t Retention::remove_closed_orders(std::int64_t cutoff) {

@@ -1,5 +1,7 @@
 #include "storage/database.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 
 #include <sqlite3.h>
@@ -28,6 +30,28 @@ std::string single_text(sqlite3* db, const char* sql) {
 
 std::string corrupt_advice(const std::string& path) {
   return "Restore " + path + " from a backup, or move it aside to let the cloud re-seed the store.";
+}
+
+// What "background" checks before start-up goes on: the tables the store's promises to
+// the cloud run through (its sequence numbers, the feed's cursor and applied commands, the
+// database's identity), which retention keeps small. The rest is checked after READY.
+constexpr const char* kStartCheckedTables[] = {"meta", "sync_state", "outbox", "inbox"};
+
+// quick_check of the start-checked tables that exist (an old schema may lack one): "ok",
+// or SQLite's findings.
+std::string quick_check_start_tables(sqlite3* db) {
+  std::string findings;
+  for (const char* table : kStartCheckedTables) {
+    const std::string exists =
+        single_text(db, ("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='" +
+                         std::string(table) + "'")
+                            .c_str());
+    if (exists != "1") continue;
+    const std::string result =
+        single_text(db, ("PRAGMA quick_check(" + std::string(table) + ")").c_str());
+    if (result != "ok") findings += (findings.empty() ? "" : "; ") + result;
+  }
+  return findings.empty() ? "ok" : findings;
 }
 
 }  // namespace
@@ -176,9 +200,12 @@ Expected<std::unique_ptr<Database>, OpenError> Database::open(const DatabaseOpti
     db->exec("PRAGMA synchronous=FULL");
     db->exec("PRAGMA foreign_keys=ON");
     if (options.integrity_check != "off") {
-      const char* pragma =
-          options.integrity_check == "full" ? "PRAGMA integrity_check" : "PRAGMA quick_check";
-      const std::string result = single_text(db->db_, pragma);
+      const bool background = options.integrity_check == "background";
+      const char* pragma = options.integrity_check == "full" ? "PRAGMA integrity_check"
+                           : background                      ? "PRAGMA quick_check(<table>)"
+                                                             : "PRAGMA quick_check";
+      const std::string result =
+          background ? quick_check_start_tables(db->db_) : single_text(db->db_, pragma);
       if (result != "ok")
         return unexpected(OpenError{"database " + options.path + " is corrupt (" + pragma + ": " +
                                     result.substr(0, 500) + "); refusing to start. " +
@@ -210,6 +237,44 @@ Expected<std::unique_ptr<Database>, OpenError> Database::open(const DatabaseOpti
     return unexpected(OpenError{"database " + options.path + ": " + e.what()});
   }
   return db;
+}
+
+IntegrityResult check_integrity(const std::string& path, const std::atomic<bool>* stop) {
+  const auto started = std::chrono::steady_clock::now();
+  IntegrityResult r;
+  sqlite3* db = nullptr;
+  // Its own connection, read-only: it shares nothing with the loop's, so it may run on
+  // another thread, and in WAL mode it reads a snapshot while the loop writes.
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (stop && stop->load()) {
+    r.detail = "quick_check: interrupted before it started";
+  } else if (rc == SQLITE_OK) {
+    // Polled every 1000 virtual machine steps: a stop ends the check at its next step (the
+    // b-tree walk of one schema is a single step) and is reported as interrupted.
+    if (stop)
+      sqlite3_progress_handler(
+          db, 1000,
+          [](void* flag) { return static_cast<std::atomic<bool>*>(flag)->load() ? 1 : 0; },
+          const_cast<std::atomic<bool>*>(stop));
+    sqlite3_stmt* stmt = nullptr;
+    rc = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &stmt, nullptr);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      const auto* t = sqlite3_column_text(stmt, 0);
+      r.detail +=
+          (r.detail.empty() ? "" : "; ") + std::string(t ? reinterpret_cast<const char*>(t) : "");
+      rc = SQLITE_OK;
+    }
+    // A damaged page may also fail the statement itself, as may a stop (interrupted).
+    if (rc != SQLITE_DONE) r.detail = std::string("quick_check: ") + sqlite3_errmsg(db);
+    sqlite3_finalize(stmt);
+    r.ok = rc == SQLITE_DONE && r.detail == "ok";
+  } else {
+    r.detail = "cannot open " + path + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  }
+  sqlite3_close(db);
+  if (!r.ok) r.detail = r.detail.substr(0, 500) + ". " + corrupt_advice(path);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return r;
 }
 
 Database::~Database() {

@@ -31,7 +31,7 @@ struct Settings {
   } store;
   struct Storage {
     std::string state_dir;
-    std::string integrity_check;  // quick | full | off
+    std::string integrity_check;  // quick | full | off | background
     int busy_timeout_ms = 0;
     int reserve_mb = 0;
   } storage;
@@ -128,6 +128,7 @@ struct Settings {
     int ledger_days = 365;
     int batch_rows = 500;
     int interval_s = 300;
+    int till_transactions_days = 90;
   } retention;
 
   nlohmann::json document;  // the effective, merged configuration
