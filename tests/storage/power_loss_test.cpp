@@ -237,16 +237,16 @@ class PowerCuts {
     CHECK(events - events_ <= 1);
     std::map<std::int64_t, std::string> present;
     for (const auto& [seq, id] : events_after(0)) present[seq] = id;
-    for (const auto& [seq, id] : events_seen_) {
-      CAPTURE(seq);
-      auto it = present.find(seq);
+    for (const auto& seen : events_seen_) {
+      CAPTURE(seen.first);
+      auto it = present.find(seen.first);
       REQUIRE_MESSAGE(it != present.end(), "an acknowledged event is gone");
-      REQUIRE(it->second == id);
+      REQUIRE(it->second == seen.second);
     }
-    for (const auto& [id, state] : order_states_) {
-      if (committed && id == in_flight.order_id) continue;
-      CAPTURE(id);
-      CHECK(orders().find(id)->state == state);
+    for (const auto& order : order_states_) {
+      if (committed && order.first == in_flight.order_id) continue;
+      CAPTURE(order.first);
+      CHECK(orders().find(order.first)->state == order.second);
     }
     if (committed && !in_flight.order_id.empty())
       order_states_[in_flight.order_id] = orders().find(in_flight.order_id)->state;
