@@ -70,6 +70,9 @@ std::size_t surviving(PowerLossVfs::TrackedFile& t, PowerLossVfs::Loss loss, std
       apply(t.durable, *it, 0, std::min<std::size_t>(it->data.size(), kSector));
       break;
     }
+  } else if (loss == Loss::none) {
+    for (const auto& p : t.pending) apply(t.durable, p, 0, p.data.size());
+    lost = 0;
   } else if (loss == Loss::random_sectors) {
     for (const auto& p : t.pending) {
       if (p.truncate) {

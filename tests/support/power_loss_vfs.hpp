@@ -6,8 +6,8 @@
 // that call and every later I/O fail with SQLITE_IOERR, so the workload stops there. Once
 // the connection is closed, restore() rewrites each file to what a disk may have kept: its
 // durable image plus, by the chosen Loss, none, a torn part or a random subset of the
-// 512-byte sectors written since its last sync. The -shm file is not durable: restore()
-// removes it, and SQLite rebuilds it from the WAL.
+// 512-byte sectors written since its last sync, or (by luck) all of them. The -shm file is not
+// durable: restore() removes it, and SQLite rebuilds it from the WAL.
 //
 // What it models: the main database, its WAL and its rollback journal (the files a power
 // cut can damage); unsynced writes lost or torn at sector granularity, in any order.
@@ -15,7 +15,9 @@
 // after the directory is synced, so a cut could bring a just-deleted WAL back), a file
 // created counts as created at once (its directory entry likewise), lying disks that
 // acknowledge a sync they did not do, and bit rot. Files that exist before the VFS first
-// opens them count as durable as they are. Temporary files are passed through untracked.
+// opens them count as durable as they are. Temporary files (statement journals, sorting)
+// are not tracked, nothing of them matters after a restart, but their writes are cut
+// points like any other.
 #include <cstdint>
 #include <map>
 #include <random>
@@ -33,6 +35,7 @@ class PowerLossVfs {
     all,             // nothing: every unsynced write is lost
     torn_last,       // only the first sector of the last unsynced write
     random_sectors,  // each unsynced sector (and truncation) kept or lost at random
+    none,            // the disk had written everything before the power went
   };
 
   // Registers the VFS under `name` (not as the default); unregistered when destroyed.
