@@ -4,9 +4,18 @@
 
 #include <chrono>
 #include <cstdio>
+#include <random>
 #include <stdexcept>
 
 namespace fulfil::config {
+namespace {
+std::optional<std::mt19937_64> seeded_uuids;
+}  // namespace
+
+void seed_uuids_for_testing(std::optional<std::uint64_t> seed) {
+  seeded_uuids.reset();
+  if (seed) seeded_uuids.emplace(*seed);
+}
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -16,7 +25,11 @@ std::int64_t now_ms() {
 
 std::string new_uuid() {
   unsigned char b[16];
-  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("RAND_bytes failed");
+  if (seeded_uuids) {
+    for (auto& byte : b) byte = static_cast<unsigned char>((*seeded_uuids)());
+  } else if (RAND_bytes(b, sizeof b) != 1) {
+    throw std::runtime_error("RAND_bytes failed");
+  }
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
   char out[37];

@@ -53,6 +53,10 @@ struct DatabaseOptions {
   // checked; the caller runs check_integrity() on the whole file after start-up.
   std::string integrity_check = "quick";
   int busy_timeout_ms = 5000;
+  // The SQLite VFS to open the file through, by its registered name; "" for SQLite's
+  // default. Production leaves it empty: the power-loss test (tests/storage) names a VFS
+  // that forgets what was never synced.
+  std::string vfs = {};
 };
 
 struct IntegrityResult {
@@ -67,7 +71,8 @@ struct IntegrityResult {
 IntegrityResult check_integrity(const std::string& path, const std::atomic<bool>* stop = nullptr);
 
 class Database;
-Expected<std::unique_ptr<Database>, OpenError> open_without_migrating(const std::string& path);
+Expected<std::unique_ptr<Database>, OpenError> open_without_migrating(const std::string& path,
+                                                                      const std::string& vfs = "");
 
 class Statement {
  public:
@@ -133,7 +138,7 @@ class Database {
 
  private:
   friend Expected<std::unique_ptr<Database>, OpenError> open_without_migrating(
-      const std::string& path);
+      const std::string& path, const std::string& vfs);
   explicit Database(sqlite3* db) : db_(db) {}
   sqlite3* db_;
   std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
@@ -170,6 +175,5 @@ void migrate_to(Database& db, int version);
 // What differs between the database's tables and those migrations 1..version make (for
 // a message), or nothing when they match.
 std::optional<std::string> schema_mismatch(Database& db, int version);
-Expected<std::unique_ptr<Database>, OpenError> open_without_migrating(const std::string& path);
 
 }  // namespace fulfil::agent

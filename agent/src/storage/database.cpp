@@ -151,11 +151,12 @@ bool Statement::is_null(int column) const {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }
 
-Expected<std::unique_ptr<Database>, OpenError> open_without_migrating(const std::string& path) {
+Expected<std::unique_ptr<Database>, OpenError> open_without_migrating(const std::string& path,
+                                                                      const std::string& vfs) {
   sqlite3* raw = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           vfs.empty() ? nullptr : vfs.c_str());
   if (rc != SQLITE_OK) {
     std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
     sqlite3_close(raw);
@@ -165,7 +166,7 @@ Expected<std::unique_ptr<Database>, OpenError> open_without_migrating(const std:
 }
 
 Expected<std::unique_ptr<Database>, OpenError> Database::open(const DatabaseOptions& options) {
-  auto opened = open_without_migrating(options.path);
+  auto opened = open_without_migrating(options.path, options.vfs);
   if (!opened) return opened;
   auto db = std::move(*opened);
   try {

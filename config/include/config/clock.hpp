@@ -2,6 +2,7 @@
 // Wall-clock time and fresh identifiers, for every layer (the domain injects the time into
 // its commands; the cloud simulator and the cloud link stamp their messages).
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace fulfil::config {
@@ -11,5 +12,11 @@ std::int64_t now_ms();
 
 // A random (version 4) UUID, lower-case with dashes.
 std::string new_uuid();
+
+// Tests that must replay a run exactly make the UUIDs a seeded sequence: random keys shape
+// SQLite's indexes, and with them how many writes a commit makes (the power-loss test cuts
+// at the Nth). Production never calls it; nothing (the default) restores real randomness.
+// Not thread-safe: call it while nothing else makes UUIDs.
+void seed_uuids_for_testing(std::optional<std::uint64_t> seed);
 
 }  // namespace fulfil::config
