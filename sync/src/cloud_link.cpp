@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "config/json_input.hpp"
 #include "config/log.hpp"
@@ -120,6 +121,7 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
   agent::CloudCommands commands;
   asio::steady_timer feed_timer, upload_timer, heartbeat_timer, enrol_timer, ack_timer;
   bool ack_timer_armed = false;
+  bool record_after_send = false;  // record_sent()
   Backoff feed_backoff, upload_backoff, enrol_backoff;
   std::size_t batch_limit;
   std::size_t feed_limit;
@@ -401,7 +403,12 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
     http.send(std::move(r), [self = shared_from_this(), events = std::move(batch->events)](
                                 HttpResponse resp) { self->on_uploaded(events, std::move(resp)); });
     // The request is on its way (HttpClient::send starts it): read the next batch meanwhile.
-    next_batch = read_batch(last);
+    // Only a head start: a read that fails here is made again when that batch is due.
+    try {
+      next_batch = read_batch(last);
+    } catch (const agent::StorageFailure& e) {
+      log::debug("sync", "cannot read ahead the next batch", {{"error", e.what()}});
+    }
   }
 
   void retry_upload(const std::vector<agent::OutboxEvent>& events, const HttpResponse& resp) {
@@ -515,41 +522,56 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
       return retry_upload(events, none);
     }
     upload();
+    if (std::exchange(record_after_send, false)) record_acknowledged();
   }
 
-  // A small batch's acknowledgement waits for the next local change to record it (no
-  // commit of its own: see Outbox::acknowledge_later); a drain's batches, or anything the
-  // batch does not explain, are recorded at once.
+  // The acknowledged events leave the queue at once (held in memory: Outbox::
+  // acknowledge_later) and are written later: a small batch's by the next local change (no
+  // commit of its own), a drain's batch right after the next batch is on its way, so the
+  // write overlaps the cloud's work instead of adding to it. Ids the batch does not
+  // explain are written at once.
   void record_sent(const std::vector<agent::OutboxEvent>& events,
                    const std::vector<std::string>& ids) {
     const auto now = agent::now_ms();
-    if (options.ack_record_delay.count() <= 0 || ids.size() > kAckLaterAtMost) {
-      store.outbox().record_acknowledged();
-      return store.outbox().mark_sent(ids, now);
-    }
     std::vector<std::int64_t> seqs;
     for (const auto& id : ids) {
       auto e = std::find_if(events.begin(), events.end(),
                             [&](const agent::OutboxEvent& x) { return x.event_id == id; });
-      if (e == events.end()) return store.outbox().mark_sent(ids, now);
+      if (e == events.end()) {
+        store.outbox().record_acknowledged();
+        return store.outbox().mark_sent(ids, now);
+      }
       seqs.push_back(e->seq);
     }
     store.outbox().acknowledge_later(seqs, now);
-    if (store.outbox().acknowledgements_held() > kAckLaterAtMost) return record_acknowledged();
+    if (options.ack_record_delay.count() <= 0 ||
+        store.outbox().acknowledgements_held() > kAckLaterAtMost) {
+      record_after_send = true;
+      return;
+    }
+    arm_ack_timer(options.ack_record_delay);
+  }
+
+  void arm_ack_timer(std::chrono::milliseconds after) {
     if (ack_timer_armed) return;
     ack_timer_armed = true;
-    ack_timer.expires_after(options.ack_record_delay);
+    ack_timer.expires_after(after);
     ack_timer.async_wait([self = shared_from_this()](auto ec) {
       self->ack_timer_armed = false;
       if (!ec) self->record_acknowledged();
     });
   }
 
+  // A write that fails (a full disk) is tried again: until then the events stay out of the
+  // queue, as the cloud has them.
   void record_acknowledged() {
     try {
       store.outbox().record_acknowledged();
     } catch (const agent::StorageFailure& e) {
       log::warn("sync", "cannot record acknowledged events yet", {{"error", e.what()}});
+      if (!stopped)
+        arm_ack_timer(
+            std::max<std::chrono::milliseconds>(options.ack_record_delay, std::chrono::seconds(1)));
     }
   }
 

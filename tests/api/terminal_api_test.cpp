@@ -2535,8 +2535,9 @@ TEST_CASE("the cached order queue is never older than the last commit, per query
   ApiClient m(s.port, s.pair("manager", "Office"));
   auto ids = [](const Reply& r) {
     REQUIRE(r.status == 200);
+    const auto body = r.json();
     std::vector<std::string> out;
-    for (const auto& o : r.json()["orders"]) out.push_back(o["id"]);
+    for (const auto& o : body["orders"]) out.push_back(o["id"]);
     return out;
   };
   const std::vector<std::string> one{"FO-1"}, none{};

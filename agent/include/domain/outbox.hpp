@@ -87,7 +87,6 @@ class Outbox {
 
  private:
   void mark_acknowledged_sent();
-  bool held(std::int64_t seq) const;
 
   Database& db_;
   std::vector<std::int64_t> acknowledged_;  // sorted; see acknowledge_later()

@@ -256,7 +256,7 @@ class QueueCache {
   }
 
  private:
-  static constexpr std::size_t kMaxBodies = 32;
+  static constexpr std::size_t kMaxBodies = 8;  // about 34 KiB each with 100 orders
   std::uint64_t version_ = 0;
   std::map<std::string, std::shared_ptr<const QueueBody>> bodies_;
 };

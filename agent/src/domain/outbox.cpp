@@ -56,10 +56,6 @@ void Outbox::record_acknowledged() {
   acknowledged_.clear();
 }
 
-bool Outbox::held(std::int64_t seq) const {
-  return std::binary_search(acknowledged_.begin(), acknowledged_.end(), seq);
-}
-
 void Outbox::mark_sent(const std::vector<std::string>& event_ids, std::int64_t at) {
   // One statement for the whole acknowledgement (ids passed as a JSON array). The unary
   // '+' keeps SQLite on the event_id index: through the state index it would walk every
@@ -147,15 +143,16 @@ std::vector<OutboxEvent> read_events(Statement& s) {
 }  // namespace
 
 std::vector<OutboxEvent> Outbox::pending(std::size_t limit, std::int64_t after_seq) {
+  // Acknowledged events not recorded yet are not pending (acknowledge_later).
   auto s = db_.prepare(
       "SELECT seq, event_id, type, subject, payload, created_at, state, attempts, last_error "
       "FROM outbox "
-      "WHERE state = 'pending' AND seq > ? ORDER BY seq LIMIT ?");
-  s.bind(1, after_seq).bind(2, static_cast<std::int64_t>(limit + acknowledged_.size()));
-  auto events = read_events(s);
-  std::erase_if(events, [this](const OutboxEvent& e) { return held(e.seq); });
-  if (events.size() > limit) events.resize(limit);
-  return events;
+      "WHERE state = 'pending' AND seq > ?1 AND seq NOT IN (SELECT value FROM json_each(?3)) "
+      "ORDER BY seq LIMIT ?2");
+  s.bind(1, after_seq)
+      .bind(2, static_cast<std::int64_t>(limit))
+      .bind(3, nlohmann::json(acknowledged_).dump());
+  return read_events(s);
 }
 
 std::vector<OutboxEvent> Outbox::since(std::int64_t after_seq, std::size_t limit) {
