@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "config/json_input.hpp"
 #include "config/log.hpp"
@@ -104,6 +106,7 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
         upload_timer(io),
         heartbeat_timer(io),
         enrol_timer(io),
+        ack_timer(io),
         feed_backoff(options.backoff_initial, options.backoff_max, std::random_device{}()),
         upload_backoff(options.backoff_initial, options.backoff_max, std::random_device{}()),
         enrol_backoff(options.backoff_initial, options.backoff_max, std::random_device{}()),
@@ -116,7 +119,9 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
   std::function<json()> heartbeat_extra;
   HttpClient http;
   agent::CloudCommands commands;
-  asio::steady_timer feed_timer, upload_timer, heartbeat_timer, enrol_timer;
+  asio::steady_timer feed_timer, upload_timer, heartbeat_timer, enrol_timer, ack_timer;
+  bool ack_timer_armed = false;
+  bool record_after_send = false;  // record_sent()
   Backoff feed_backoff, upload_backoff, enrol_backoff;
   std::size_t batch_limit;
   std::size_t feed_limit;
@@ -125,6 +130,13 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
   bool stopped = false;
   bool uploading = false;
   bool upload_again = false;
+  // The batch after the one in flight, read and compressed while the cloud works on that
+  // one (the drain's SQLite and gzip overlap the cloud's time, not add to it).
+  struct Batch {
+    std::vector<agent::OutboxEvent> events;
+    std::string body;
+  };
+  std::optional<Batch> next_batch;
 
   std::string store_url(const std::string& tail) const {
     return options.base_url + "/v1/stores/" + url_escape(options.store_id) + tail;
@@ -347,26 +359,56 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
     upload();
   }
 
+  // Up to batch_limit pending events after `after_seq`, compressed; nothing when none wait.
+  std::optional<Batch> read_batch(std::int64_t after_seq) {
+    Batch b;
+    b.events = store.outbox().pending(batch_limit, after_seq);
+    if (b.events.empty()) return std::nullopt;
+    auto body = gzip(batch_body(options.store_id, b.events));
+    if (!body) {
+      log::error("sync", "cannot compress an event batch", {{"error", body.error().message}});
+      return std::nullopt;
+    }
+    b.body = std::move(*body);
+    return b;
+  }
+
+  // The prefetched batch, if it is still the head of the queue: nothing renumbered, no dead
+  // letter sent again below it, the batch size unchanged since it was read.
+  std::optional<Batch> take_next_batch() {
+    auto b = std::move(next_batch);
+    next_batch.reset();
+    if (!b || b->events.size() > batch_limit) return std::nullopt;
+    const auto head = store.outbox().pending(1);
+    if (head.empty() || head.front().seq != b->events.front().seq ||
+        head.front().event_id != b->events.front().event_id)
+      return std::nullopt;
+    return b;
+  }
+
   void upload() {
-    auto events = store.outbox().pending(batch_limit);
-    if (events.empty()) {
+    auto batch = take_next_batch();
+    if (!batch) batch = read_batch(0);
+    if (!batch) {
       uploading = false;
       return;
     }
     uploading = true;
     upload_again = false;
-    auto body = gzip(batch_body(options.store_id, events));
-    if (!body) {
-      uploading = false;
-      log::error("sync", "cannot compress an event batch", {{"error", body.error().message}});
-      return;
-    }
     auto r = request("POST", store_url("/events"));
     r.headers.push_back({"Content-Type", "application/json"});
     r.headers.push_back({"Content-Encoding", "gzip"});
-    r.body = std::move(*body);
-    http.send(std::move(r), [self = shared_from_this(), events = std::move(events)](
+    r.body = std::move(batch->body);
+    const std::int64_t last = batch->events.back().seq;
+    http.send(std::move(r), [self = shared_from_this(), events = std::move(batch->events)](
                                 HttpResponse resp) { self->on_uploaded(events, std::move(resp)); });
+    // The request is on its way (HttpClient::send starts it): read the next batch meanwhile.
+    // Only a head start: a read that fails here is made again when that batch is due.
+    try {
+      next_batch = read_batch(last);
+    } catch (const agent::StorageFailure& e) {
+      log::debug("sync", "cannot read ahead the next batch", {{"error", e.what()}});
+    }
   }
 
   void retry_upload(const std::vector<agent::OutboxEvent>& events, const HttpResponse& resp) {
@@ -456,7 +498,7 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
     std::vector<std::string> ids;
     for (const auto& id : ack["acknowledged"])
       if (id.is_string()) ids.push_back(id);
-    store.outbox().mark_sent(ids, agent::now_ms());
+    record_sent(events, ids);
     if (ack.contains("rejected") && ack["rejected"].is_array())
       for (const auto& r : ack["rejected"])
         if (r.is_object() && r.contains("id") && r["id"].is_string()) {
@@ -470,7 +512,9 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
     upload_backoff.reset();
     batch_limit = options.batch_size;
     succeeded();
-    if (auto highest = highest_seq_in(ack)) cloud_holds(*highest, false);
+    // A cloud that holds no more than this batch reached is not ahead: nothing to check.
+    if (auto highest = highest_seq_in(ack); highest && *highest > events.back().seq)
+      cloud_holds(*highest, false);
     if (ids.empty() && !(ack.contains("rejected") && !ack["rejected"].empty())) {
       // Nothing acknowledged: treat as a failure rather than spin on the same batch.
       HttpResponse none = resp;
@@ -478,7 +522,60 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
       return retry_upload(events, none);
     }
     upload();
+    if (std::exchange(record_after_send, false)) record_acknowledged();
   }
+
+  // The acknowledged events leave the queue at once (held in memory: Outbox::
+  // acknowledge_later) and are written later: a small batch's by the next local change (no
+  // commit of its own), a drain's batch right after the next batch is on its way, so the
+  // write overlaps the cloud's work instead of adding to it. Ids the batch does not
+  // explain are written at once.
+  void record_sent(const std::vector<agent::OutboxEvent>& events,
+                   const std::vector<std::string>& ids) {
+    const auto now = agent::now_ms();
+    std::vector<std::int64_t> seqs;
+    for (const auto& id : ids) {
+      auto e = std::find_if(events.begin(), events.end(),
+                            [&](const agent::OutboxEvent& x) { return x.event_id == id; });
+      if (e == events.end()) {
+        store.outbox().record_acknowledged();
+        return store.outbox().mark_sent(ids, now);
+      }
+      seqs.push_back(e->seq);
+    }
+    store.outbox().acknowledge_later(seqs, now);
+    if (options.ack_record_delay.count() <= 0 ||
+        store.outbox().acknowledgements_held() > kAckLaterAtMost) {
+      record_after_send = true;
+      return;
+    }
+    arm_ack_timer(options.ack_record_delay);
+  }
+
+  void arm_ack_timer(std::chrono::milliseconds after) {
+    if (ack_timer_armed) return;
+    ack_timer_armed = true;
+    ack_timer.expires_after(after);
+    ack_timer.async_wait([self = shared_from_this()](auto ec) {
+      self->ack_timer_armed = false;
+      if (!ec) self->record_acknowledged();
+    });
+  }
+
+  // A write that fails (a full disk) is tried again: until then the events stay out of the
+  // queue, as the cloud has them.
+  void record_acknowledged() {
+    try {
+      store.outbox().record_acknowledged();
+    } catch (const agent::StorageFailure& e) {
+      log::warn("sync", "cannot record acknowledged events yet", {{"error", e.what()}});
+      if (!stopped)
+        arm_ack_timer(
+            std::max<std::chrono::milliseconds>(options.ack_record_delay, std::chrono::seconds(1)));
+    }
+  }
+
+  static constexpr std::size_t kAckLaterAtMost = 50;
 
   // --- heartbeat -------------------------------------------------------------------
 
@@ -500,18 +597,21 @@ struct CloudLink::Impl : std::enable_shared_from_this<CloudLink::Impl> {
     auto r = request("POST", store_url("/heartbeat"));
     r.headers.push_back({"Content-Type", "application/json"});
     r.body = body.dump();
-    http.send(std::move(r), [self = shared_from_this()](HttpResponse resp) {
-      if (self->stopped) return;
-      if (classify(resp) != Recovery::proceed) return self->note_failure("heartbeat", resp);
-      self->succeeded();
-      if (auto h = highest_seq_in(parse_json(resp.body).value_or(json()))) {
-        try {
-          self->cloud_holds(*h, false);
-        } catch (const agent::StorageFailure& e) {
-          log::error("sync", "cannot check the cloud's events", {{"error", e.what()}});
-        }
-      }
-    });
+    http.send(
+        std::move(r), [self = shared_from_this(), last_seq = stats.last_seq](HttpResponse resp) {
+          if (self->stopped) return;
+          if (classify(resp) != Recovery::proceed) return self->note_failure("heartbeat", resp);
+          self->succeeded();
+          // Checked only when the cloud holds more than this store had numbered at the
+          // heartbeat: otherwise it cannot be ahead (and the check is a write transaction).
+          if (auto h = highest_seq_in(parse_json(resp.body).value_or(json())); h && *h > last_seq) {
+            try {
+              self->cloud_holds(*h, false);
+            } catch (const agent::StorageFailure& e) {
+              log::error("sync", "cannot check the cloud's events", {{"error", e.what()}});
+            }
+          }
+        });
     heartbeat_timer.expires_after(options.heartbeat_every);
     heartbeat_timer.async_wait([self = shared_from_this()](auto ec) {
       if (!ec) self->heartbeat();
@@ -546,9 +646,10 @@ void CloudLink::stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
   impl_->http.cancel_all();
-  for (auto* t :
-       {&impl_->feed_timer, &impl_->upload_timer, &impl_->heartbeat_timer, &impl_->enrol_timer})
+  for (auto* t : {&impl_->feed_timer, &impl_->upload_timer, &impl_->heartbeat_timer,
+                  &impl_->enrol_timer, &impl_->ack_timer})
     t->cancel();
+  impl_->record_acknowledged();  // what the cloud has is recorded before the link stops
 }
 
 void CloudLink::outbox_changed() {

@@ -67,6 +67,9 @@ CloudLinkOptions link_options(const config::Settings& s, const std::string& agen
   o.batch_size = static_cast<std::size_t>(s.sync.batch_size);
   o.feed_wait = std::chrono::seconds(s.sync.feed_wait_s);
   o.heartbeat_every = std::chrono::seconds(s.sync.heartbeat_s);
+  // An acknowledgement is bookkeeping (a lost one means a duplicate the cloud ignores):
+  // recorded with the next change, not with a write of its own (SD-card wear).
+  o.ack_record_delay = std::chrono::seconds(60);
   o.request_timeout = std::chrono::seconds(s.sync.request_timeout_s);
   o.backoff_initial = std::chrono::milliseconds(s.sync.backoff_initial_ms);
   o.backoff_max = std::chrono::milliseconds(s.sync.backoff_max_ms);

@@ -266,6 +266,13 @@ void HttpClient::send(HttpRequest request, Callback done) {
   CURL* easy = t->easy;
   impl_->transfers.emplace(easy, std::move(t));
   curl_multi_add_handle(impl_->multi, easy);
+  // Started now, not at the loop's next turn: on a kept-alive connection the request is
+  // written before send() returns, so what the caller does next overlaps the server's work
+  // (the drain reads and compresses its next batch meanwhile). The answer still comes
+  // through the loop.
+  int running = 0;
+  curl_multi_socket_action(impl_->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  impl_->collect_done();
 }
 
 void HttpClient::cancel_all() {

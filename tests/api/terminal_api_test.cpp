@@ -13,6 +13,7 @@
 #include <thread>
 
 #include <qrencode.h>
+#include <sqlite3.h>
 
 #include "api/terminal_api.hpp"
 #include "api_client.hpp"
@@ -2522,6 +2523,67 @@ TEST_CASE("a pairing code's QR code opens the pairing screen where the manager r
   CHECK(pending(expires_at).error().code == agent::DomainErrc::not_found);
   REQUIRE(ApiClient(s.port).post("/api/v1/pair", {{"code", code}}).status == 201);
   CHECK(manager.get("/api/v1/pairing-codes/" + code + "/qr.svg").status == 404);
+}
+
+// The queue is served from a body cached per query until the data changes: every committed
+// change shows in the next GET (through the API, the domain, or another connection), a
+// rolled-back one never does, and each filter keeps its own answer.
+TEST_CASE("the cached order queue is never older than the last commit, per query") {
+  ApiServer s;
+  s.add_order("FO-1", DeliveryMethod::ship, {{"SKU-0001", 1}});
+  ApiClient t(s.port, s.pair("associate"));
+  ApiClient m(s.port, s.pair("manager", "Office"));
+  auto ids = [](const Reply& r) {
+    REQUIRE(r.status == 200);
+    const auto body = r.json();
+    std::vector<std::string> out;
+    for (const auto& o : body["orders"]) out.push_back(o["id"]);
+    return out;
+  };
+  const std::vector<std::string> one{"FO-1"}, none{};
+  CHECK(ids(t.get("/api/v1/orders?state=routed")) == one);
+  // Served again from the cache, the clock's fields are the request's own.
+  const auto again = t.get("/api/v1/orders?state=routed").json();
+  const auto& order = again["orders"][0];
+  CHECK(order["accept_in_ms"].get<std::int64_t>() ==
+        order["accept_by"].get<std::int64_t>() - again["now"].get<std::int64_t>());
+  CHECK(m.get("/api/v1/orders?state=routed").body.find("\"FO-1\"") != std::string::npos);
+
+  // Through the API: accepted, it leaves the routed queue and joins the accepted one.
+  CHECK(ids(t.get("/api/v1/orders?state=accepted")) == none);
+  REQUIRE(t.post("/api/v1/orders/FO-1/accept", nullptr).status == 200);
+  CHECK(ids(t.get("/api/v1/orders?state=routed")) == none);
+  CHECK(ids(t.get("/api/v1/orders?state=accepted")) == one);
+  CHECK(t.get("/api/v1/orders").json()["counts"]["accepted"] == 1);
+
+  // Through the domain (as the cloud feed does), and each filter answered on its own.
+  s.add_order("FO-2", DeliveryMethod::pickup, {{"SKU-0002", 1}});
+  CHECK(ids(t.get("/api/v1/orders?state=routed")) == std::vector<std::string>{"FO-2"});
+  CHECK(ids(t.get("/api/v1/orders?method=pickup")) == std::vector<std::string>{"FO-2"});
+  CHECK(ids(t.get("/api/v1/orders?method=ship")) == one);
+  CHECK(ids(t.get("/api/v1/orders?limit=1")).size() == 1);
+  CHECK(ids(t.get("/api/v1/orders")).size() == 2);
+  CHECK(ids(t.get("/api/v1/orders?q=FO-2")) == std::vector<std::string>{"FO-2"});
+
+  // A change rolled back is not shown, before or after.
+  s.on_loop([&] {
+    agent::Transaction tx(s.store->db());
+    auto o = make_order("FO-3", DeliveryMethod::ship, {{"SKU-0003", 1}});
+    REQUIRE(s.store->orders().receive(o, ctx(agent::now_ms())));
+    return 0;  // no commit: rolled back
+  });
+  CHECK(ids(t.get("/api/v1/orders")).size() == 2);
+
+  // Another connection's commit (a repair tool, say) shows too.
+  CHECK(t.get("/api/v1/orders?state=routed").body.find("Renamed by hand") == std::string::npos);
+  sqlite3* other = nullptr;
+  REQUIRE(sqlite3_open(s.store.db_path().c_str(), &other) == SQLITE_OK);
+  sqlite3_busy_timeout(other, 5000);
+  CHECK(sqlite3_exec(other,
+                     "UPDATE fulfilment_order SET customer_name='Renamed by hand' WHERE id='FO-2'",
+                     nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(other);
+  CHECK(t.get("/api/v1/orders?state=routed").body.find("Renamed by hand") != std::string::npos);
 }
 
 }  // namespace

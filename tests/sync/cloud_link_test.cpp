@@ -631,3 +631,45 @@ TEST_CASE("classify: one recovery action for every answer the cloud can give") {
           sync::recovery_name(row.action));
   }
 }
+
+// An acknowledgement is bookkeeping: with ack_record_delay, a small batch's is recorded by
+// the next change that appends an event, in that change's transaction (no commit of its
+// own), or when the link stops; meanwhile the events count as delivered. A change that
+// rolls back takes nothing with it: the acknowledgement is still held and recorded later.
+TEST_CASE("small batches' acknowledgements ride with the next change, or are recorded at stop") {
+  Harness h;
+  auto options = h.options();
+  options.ack_record_delay = std::chrono::seconds(60);
+  h.link = std::make_unique<sync::CloudLink>(h.io, *h.store, options);
+  auto unrecorded = [&] {
+    auto s = h.store->db().prepare("SELECT count(*) FROM outbox WHERE state='pending'");
+    return s.step() ? s.int64(0) : -1;
+  };
+  const auto seeded = h.outbox_total();
+  REQUIRE(seeded > 0);
+  REQUIRE(seeded <= 50);  // one small batch
+  h.link->start();
+  REQUIRE(h.run_until([&] { return h.drained(); }));
+  CHECK(unrecorded() == seeded);  // acknowledged, held in memory
+  CHECK(h.store->outbox().pending(10).empty());
+  CHECK(h.store->outbox().stats().pending == 0);
+
+  // A change rolled back does not record them.
+  {
+    agent::Transaction tx(h.store->db());
+    REQUIRE(h.store->inventory().adjust({"SKU-0001", agent::AdjustmentKind::receipt, 1, "t"},
+                                        test::ctx(agent::now_ms())));
+    CHECK(unrecorded() == 1);  // inside: recorded with the change
+  }
+  CHECK(unrecorded() == seeded);
+  // A change committed does: only its own event is unsent.
+  REQUIRE(h.store->inventory().adjust({"SKU-0002", agent::AdjustmentKind::receipt, 1, "t"},
+                                      test::ctx(agent::now_ms())));
+  CHECK(unrecorded() == 1);
+  h.link->outbox_changed();
+  REQUIRE(h.run_until([&] { return h.drained(); }));
+  CHECK(unrecorded() == 1);  // its acknowledgement held in turn
+  h.link->stop();
+  CHECK(unrecorded() == 0);
+  h.check_exactly_once();
+}

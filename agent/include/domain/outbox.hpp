@@ -48,10 +48,22 @@ class Outbox {
   // Must be called inside the caller's open Transaction.
   std::int64_t append(const std::string& type, const std::string& subject,
                       const nlohmann::json& payload, std::int64_t at);
-  std::vector<OutboxEvent> pending(std::size_t limit);
+  // The oldest pending events (with a sequence above `after_seq`), in sequence order.
+  std::vector<OutboxEvent> pending(std::size_t limit, std::int64_t after_seq = 0);
   std::vector<OutboxEvent> dead(std::size_t limit);
   // Results of delivery, each committed on its own (the cloud's ack is the commit point).
   void mark_sent(const std::vector<std::string>& event_ids, std::int64_t at);
+  // The cloud acknowledged these events, but they need not be recorded at once: they are
+  // recorded sent by the next change that appends an event (in its transaction, on pages
+  // it writes anyway: no write of their own), or by record_acknowledged(), whichever comes
+  // first. Until then pending() and stats() leave them out; lost by a crash, they are sent
+  // again and the cloud acknowledges them as duplicates (PROTOCOL.md). Bookkeeping only:
+  // no change to the store waits on it. Saves the flash a commit per acknowledgement.
+  void acknowledge_later(const std::vector<std::int64_t>& seqs, std::int64_t at);
+  // Records the acknowledgements held, in a transaction of its own; writes nothing when a
+  // change recorded them already.
+  void record_acknowledged();
+  std::size_t acknowledgements_held() const { return acknowledged_.size(); }
   void mark_dead(const std::string& event_id, const std::string& reason);
   // A dead letter goes back to the queue as it was (same id and sequence), for when the
   // cause the cloud named has been put right; it is sent with the next batch.
@@ -74,7 +86,11 @@ class Outbox {
   std::optional<SequenceRepair> last_repair();
 
  private:
+  void mark_acknowledged_sent();
+
   Database& db_;
+  std::vector<std::int64_t> acknowledged_;  // sorted; see acknowledge_later()
+  std::int64_t acknowledged_at_ = 0;
 };
 
 using config::new_uuid;

@@ -121,6 +121,11 @@ class Database {
   std::int64_t changes() const;
   std::int64_t last_insert_rowid() const;
   bool in_transaction() const;
+  // Differs after anything a read could see changed: rows written through this connection
+  // (counted when written, so rolled-back rows count too) or a commit by any connection.
+  // For caches of read results: equal versions, same data. Never fill a cache from inside
+  // a transaction (what it read may still be rolled back).
+  std::uint64_t data_version() const;
   int schema_version();
   sqlite3* handle() { return db_; }
 
@@ -143,6 +148,8 @@ class Database {
   sqlite3* db_;
   std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
   int savepoints_ = 0;
+  mutable unsigned int last_pager_version_ = 0;  // data_version()
+  mutable std::uint64_t pager_changes_ = 0;
   bool disk_full_ = false;
   std::function<void()> on_disk_full_;
   friend class Transaction;

@@ -138,70 +138,128 @@ void append_number(std::string& out, std::int64_t n) {
   out.append(digits, end);
 }
 
-void append_summary(std::string& out, const OrderSummary& s, bool overdue, std::int64_t now) {
-  out += "{\"accept_by\":";
-  append_number(out, s.accept_by);
-  out += ",\"accept_in_ms\":";
-  append_number(out, s.state == OrderState::routed ? s.accept_by - now : 0);
-  out += ",\"capacity_flag\":";
-  append_string(out, s.capacity_flag);
-  out += ",\"customer_name\":";
-  append_string(out, s.customer_name);
-  out += ",\"destination_store\":";
-  if (s.kind == OrderKind::transfer) {
-    out += "{\"id\":";
-    append_string(out, s.destination_store);
-    out += ",\"name\":";
-    append_string(out, s.customer_name);
-    out += '}';
-  } else {
-    out += "null";
+// The queue's body as text with the places that depend on the clock left open: `now`, and
+// each order's accept_in_ms and uncollected_overdue. Built from SQLite once per change to
+// the data; a terminal's refresh only fills in the time (render).
+class QueueBody {
+ public:
+  QueueBody(const OrderPage& page, const std::map<std::string, std::int64_t>& counts) {
+    head_ = "{\"counts\":" + json(counts).dump() + ",\"now\":";
+    rows_.reserve(page.orders.size());
+    for (const auto& o : page.orders) rows_.push_back(row(o));
+    tail_ = std::string("],\"truncated\":") + (page.truncated ? "true" : "false") + "}";
   }
-  out += ",\"id\":";
-  append_string(out, s.id);
-  out += ",\"kind\":";
-  append_string(out, order_kind_name(s.kind));
-  out += ",\"lines\":";
-  append_number(out, s.lines);
-  out += ",\"method\":";
-  append_string(out, method_name(s.method));
-  out += ",\"order_ref\":";
-  append_string(out, s.order_ref);
-  out += ",\"ready_at\":";
-  append_number(out, s.ready_at);
-  out += ",\"routed_at\":";
-  append_number(out, s.routed_at);
-  out += ",\"ship_by\":";
-  append_number(out, s.ship_by);
-  out += ",\"state\":";
-  append_string(out, state_name(s.state));
-  out += ",\"uncollected_overdue\":";
-  out += overdue ? "true" : "false";
-  out += ",\"units\":";
-  append_number(out, s.units);
-  out += '}';
-}
 
-ApiResponse queue_response(const OrderPage& page, const std::map<std::string, std::int64_t>& counts,
-                           const FulfilmentOrders& orders, std::int64_t now) {
-  ApiResponse r;
-  std::string& out = r.body;
-  out.reserve(256 + page.orders.size() * 320);
-  out += "{\"counts\":";
-  out += json(counts).dump();
-  out += ",\"now\":";
-  append_number(out, now);
-  out += ",\"orders\":[";
-  for (std::size_t i = 0; i < page.orders.size(); ++i) {
-    if (i) out += ',';
-    const auto& o = page.orders[i];
-    append_summary(out, o, orders.uncollected_overdue(o.state, o.ready_at, now), now);
+  ApiResponse render(const FulfilmentOrders& orders, std::int64_t now) const {
+    ApiResponse r;
+    std::string& out = r.body;
+    std::size_t size = head_.size() + tail_.size() + 64;
+    for (const auto& row : rows_)
+      size += row.head.size() + row.middle.size() + row.tail.size() + 32;
+    out.reserve(size);
+    out += head_;
+    append_number(out, now);
+    out += ",\"orders\":[";
+    for (std::size_t i = 0; i < rows_.size(); ++i) {
+      const Row& row = rows_[i];
+      if (i) out += ',';
+      out += row.head;
+      append_number(out, row.state == OrderState::routed ? row.accept_by - now : 0);
+      out += row.middle;
+      out += orders.uncollected_overdue(row.state, row.ready_at, now) ? "true" : "false";
+      out += row.tail;
+    }
+    out += tail_;
+    return r;
   }
-  out += "],\"truncated\":";
-  out += page.truncated ? "true" : "false";
-  out += '}';
-  return r;
-}
+
+ private:
+  struct Row {
+    std::string head;    // up to accept_in_ms's value
+    std::string middle;  // from there up to uncollected_overdue's value
+    std::string tail;
+    OrderState state = OrderState::routed;
+    std::int64_t accept_by = 0;
+    std::int64_t ready_at = 0;
+  };
+
+  static Row row(const OrderSummary& s) {
+    Row r{
+        "{\"accept_by\":", ",\"capacity_flag\":", ",\"units\":", s.state, s.accept_by, s.ready_at};
+    append_number(r.head, s.accept_by);
+    r.head += ",\"accept_in_ms\":";
+    std::string& out = r.middle;
+    append_string(out, s.capacity_flag);
+    out += ",\"customer_name\":";
+    append_string(out, s.customer_name);
+    out += ",\"destination_store\":";
+    if (s.kind == OrderKind::transfer) {
+      out += "{\"id\":";
+      append_string(out, s.destination_store);
+      out += ",\"name\":";
+      append_string(out, s.customer_name);
+      out += '}';
+    } else {
+      out += "null";
+    }
+    out += ",\"id\":";
+    append_string(out, s.id);
+    out += ",\"kind\":";
+    append_string(out, order_kind_name(s.kind));
+    out += ",\"lines\":";
+    append_number(out, s.lines);
+    out += ",\"method\":";
+    append_string(out, method_name(s.method));
+    out += ",\"order_ref\":";
+    append_string(out, s.order_ref);
+    out += ",\"ready_at\":";
+    append_number(out, s.ready_at);
+    out += ",\"routed_at\":";
+    append_number(out, s.routed_at);
+    out += ",\"ship_by\":";
+    append_number(out, s.ship_by);
+    out += ",\"state\":";
+    append_string(out, state_name(s.state));
+    out += ",\"uncollected_overdue\":";
+    append_number(r.tail, s.units);
+    r.tail += '}';
+    return r;
+  }
+
+  std::string head_;
+  std::vector<Row> rows_;
+  std::string tail_;
+};
+
+// Queue bodies by query, valid while the database's data version is the one they were
+// built at: every committed change (an order routed, picked, expired; a count changing)
+// moves that version, so a body is never older than the last commit. The caller's role
+// does not change the queue, so it is not part of the key.
+class QueueCache {
+ public:
+  std::shared_ptr<const QueueBody> find(std::uint64_t version, const std::string& key) {
+    if (version != version_) {
+      bodies_.clear();
+      version_ = version;
+      return nullptr;
+    }
+    auto it = bodies_.find(key);
+    return it == bodies_.end() ? nullptr : it->second;
+  }
+  void keep(std::uint64_t version, const std::string& key, std::shared_ptr<const QueueBody> body) {
+    // Typed searches make many keys: a bounded cache forgets them all at once.
+    if (version != version_ || bodies_.size() >= kMaxBodies) {
+      bodies_.clear();
+      version_ = version;
+    }
+    bodies_[key] = std::move(body);
+  }
+
+ private:
+  static constexpr std::size_t kMaxBodies = 8;  // about 34 KiB each with 100 orders
+  std::uint64_t version_ = 0;
+  std::map<std::string, std::shared_ptr<const QueueBody>> bodies_;
+};
 
 json proof_json(const std::optional<PickupProof>& p) {
   if (!p) return nullptr;
@@ -308,8 +366,9 @@ ApiResponse lookup(Routes& r, const ApiRequest& req) {
 }
 
 void add_order_queue(Routes& r) {
+  auto cache = std::make_shared<QueueCache>();
   r.add("GET", "/api/v1/orders", Role::associate,
-        [&r](const ApiRequest& req, const Caller&, const CommandContext& ctx) {
+        [&r, cache](const ApiRequest& req, const Caller&, const CommandContext& ctx) {
           std::optional<OrderState> state;
           if (auto s = req.query_value("state"); !s.empty()) {
             state = state_from(s);
@@ -338,12 +397,27 @@ void add_order_queue(Routes& r) {
           else if (!v.empty() && v != "false")
             return api_error(ApiErrc::invalid_query,
                              "overdue must be true or false, not '" + v + "'");
+          // Every parameter the answer depends on, as parsed. overdue=true is not cached:
+          // which orders it lists changes with the clock, not only with the data.
+          auto& db = r.store.db();
+          const bool cacheable = !overdue_at && !db.in_transaction();
+          const std::uint64_t version = cacheable ? db.data_version() : 0;
+          std::string key;
+          for (std::string_view part : {state ? state_name(*state) : std::string_view(),
+                                        method ? method_name(*method) : std::string_view(),
+                                        kind ? order_kind_name(*kind) : std::string_view()})
+            (key += part) += '|';
+          key += std::to_string(*limit) + '|' + req.query_value("q");
+          if (cacheable)
+            if (auto body = cache->find(version, key))
+              return body->render(r.store.orders(), ctx.now_ms);
           // The domain trims q and refuses one too long; a blank q searches nothing.
           auto page = r.store.orders().search({state, method, req.query_value("q"),
                                                static_cast<std::size_t>(*limit), overdue_at, kind});
           if (!page) return api_error(ApiErrc::invalid_query, "q: " + page.error().message);
-          return queue_response(*page, r.store.orders().count_by_state(), r.store.orders(),
-                                ctx.now_ms);
+          auto body = std::make_shared<const QueueBody>(*page, r.store.orders().count_by_state());
+          if (cacheable) cache->keep(version, key, body);
+          return body->render(r.store.orders(), ctx.now_ms);
         });
   r.add(
       "GET", "/api/v1/lookup", Role::associate,

@@ -26,7 +26,34 @@ std::int64_t Outbox::append(const std::string& type, const std::string& subject,
   // Ledger rows written by this transaction belong to this event: a snapshot taken by the
   // cloud before it applied `seq` does not include them.
   db_.prepare("UPDATE ledger SET event_seq=? WHERE event_seq IS NULL").bind(1, seq).run();
+  // Acknowledgements held ride along (kept in memory too: this transaction may still roll
+  // back; record_acknowledged() then finds them pending and writes them itself).
+  if (!acknowledged_.empty()) mark_acknowledged_sent();
   return seq;
+}
+
+void Outbox::mark_acknowledged_sent() {
+  db_.prepare(
+         "UPDATE outbox SET state='sent', sent_at=?1 WHERE seq IN "
+         "(SELECT value FROM json_each(?2)) AND +state='pending'")
+      .bind(1, acknowledged_at_)
+      .bind(2, nlohmann::json(acknowledged_).dump())
+      .run();
+}
+
+void Outbox::acknowledge_later(const std::vector<std::int64_t>& seqs, std::int64_t at) {
+  acknowledged_.insert(acknowledged_.end(), seqs.begin(), seqs.end());
+  std::sort(acknowledged_.begin(), acknowledged_.end());
+  acknowledged_.erase(std::unique(acknowledged_.begin(), acknowledged_.end()), acknowledged_.end());
+  acknowledged_at_ = at;
+}
+
+void Outbox::record_acknowledged() {
+  if (acknowledged_.empty()) return;
+  Transaction tx(db_);
+  mark_acknowledged_sent();
+  tx.commit();
+  acknowledged_.clear();
 }
 
 void Outbox::mark_sent(const std::vector<std::string>& event_ids, std::int64_t at) {
@@ -115,12 +142,16 @@ std::vector<OutboxEvent> read_events(Statement& s) {
 }
 }  // namespace
 
-std::vector<OutboxEvent> Outbox::pending(std::size_t limit) {
+std::vector<OutboxEvent> Outbox::pending(std::size_t limit, std::int64_t after_seq) {
+  // Acknowledged events not recorded yet are not pending (acknowledge_later).
   auto s = db_.prepare(
       "SELECT seq, event_id, type, subject, payload, created_at, state, attempts, last_error "
       "FROM outbox "
-      "WHERE state = 'pending' ORDER BY seq LIMIT ?");
-  s.bind(1, static_cast<std::int64_t>(limit));
+      "WHERE state = 'pending' AND seq > ?1 AND seq NOT IN (SELECT value FROM json_each(?3)) "
+      "ORDER BY seq LIMIT ?2");
+  s.bind(1, after_seq)
+      .bind(2, static_cast<std::int64_t>(limit))
+      .bind(3, nlohmann::json(acknowledged_).dump());
   return read_events(s);
 }
 
@@ -135,11 +166,15 @@ std::vector<OutboxEvent> Outbox::since(std::int64_t after_seq, std::size_t limit
 
 OutboxStats Outbox::stats() {
   OutboxStats st;
+  // Acknowledged events not recorded yet are not pending (acknowledge_later).
   auto s = db_.prepare(
-      "SELECT (SELECT count(*) FROM outbox WHERE state='pending'),"
+      "SELECT (SELECT count(*) FROM outbox WHERE state='pending' AND seq NOT IN "
+      "(SELECT value FROM json_each(?1))),"
       " (SELECT count(*) FROM outbox WHERE state='dead'),"
-      " (SELECT coalesce(min(created_at),0) FROM outbox WHERE state='pending'),"
+      " (SELECT coalesce(min(created_at),0) FROM outbox WHERE state='pending' AND seq NOT IN "
+      "(SELECT value FROM json_each(?1))),"
       " (SELECT coalesce(max(seq),0) FROM outbox)");
+  s.bind(1, nlohmann::json(acknowledged_).dump());
   if (s.step()) {
     st.pending = s.int64(0);
     st.dead = s.int64(1);
@@ -174,6 +209,8 @@ SequenceRepair repair_from(const nlohmann::json& j) {
 
 Result<std::optional<SequenceRepair>> Outbox::continue_above(std::int64_t cloud_highest,
                                                              bool conflict, std::int64_t now_ms) {
+  // Renumbering moves pending events: acknowledgements held by number are recorded first.
+  record_acknowledged();
   return commit_or_rollback(db_, [&]() -> Result<std::optional<SequenceRepair>> {
     // The highest sequence ever issued here: AUTOINCREMENT keeps it in sqlite_sequence
     // even when the rows are gone.

@@ -31,6 +31,9 @@ struct CloudLinkOptions {
   std::chrono::milliseconds request_timeout{30000};
   std::chrono::milliseconds backoff_initial{1000};
   std::chrono::milliseconds backoff_max{300000};
+  // Acknowledgements of small batches are recorded with the next local change, or after
+  // this long (Outbox::acknowledge_later); 0 records each at once.
+  std::chrono::milliseconds ack_record_delay{0};
   HttpClientOptions http;
 };
 
