@@ -155,8 +155,11 @@ int main(int argc, char** argv) {
     std::printf("FAIL: the cloud link delivered %zu of %d events\n", delivered, total);
     return 1;
   }
-  if (agent_s > 10 * raw_s + 5) {
-    std::printf("FAIL: draining is more than 10x slower than raw libcurl\n");
+  // The goal is half of raw libcurl's rate (52% to 82% on a loaded machine, 29% to 33%
+  // under qemu-user before the drain overlapped reads with the cloud); the limit, a quarter,
+  // sits below that noise and still catches a return to a read and a write per event.
+  if (agent_s > 4 * raw_s + 1) {
+    std::printf("FAIL: draining runs below a quarter of raw libcurl's rate\n");
     return 1;
   }
   return 0;

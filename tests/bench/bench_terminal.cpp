@@ -223,10 +223,12 @@ int main(int argc, char** argv) try {
     }
   // nginx sends a file with sendfile; the queue is an authenticated terminal and a cached
   // body (built from SQLite once per change). Built on every request it ran at 4.7% to 6.8%
-  // of nginx's rate; cached, about 30% natively. The limit stays low for emulated runs
-  // (qemu-user slows fulfild, not nginx).
-  if (fq.requests_per_s < 0.03 * nq.requests_per_s) {
-    std::printf("FAIL: the queue is below 3%% of nginx's rate\n");
+  // of nginx's rate; cached, 32% to 58% on a loaded machine: the limit sits below that
+  // noise and still catches the cache going. Under qemu-user only fulfild is emulated (nginx
+  // and wrk run natively), so the ratio there is printed, not held to a limit.
+  const double queue_limit = 0.15;
+  if (!test::emulated() && fq.requests_per_s < queue_limit * nq.requests_per_s) {
+    std::printf("FAIL: the queue is below %.0f%% of nginx's rate\n", queue_limit * 100);
     rc = 1;
   }
   if (!five) {
