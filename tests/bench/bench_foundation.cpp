@@ -278,7 +278,12 @@ int main(int argc, char** argv) try {
   const Rss rss = idle_rss(work + "/demo");
   const Size size = binary_size(work + "/bin");
   const double ratio = acc.per_s / raw;
-  const bool pass = ratio >= 0.10;
+  // Under qemu-user the accept's CPU work (JSON, SQL, the event) is emulated at 10-50x while
+  // a raw commit is mostly fsync: measured 17% on arm64 and armhf against 57% natively, and
+  // a faster disk lowers it further. The emulated limit still catches a path that costs
+  // several times more on ARM.
+  const double limit = fulfil::test::emulated() ? 0.03 : 0.10;
+  const bool pass = ratio >= limit;
   // Under qemu-user VmRSS is the emulator's: shown, not held to the goal.
   const bool rss_met = fulfil::test::emulated() || startup.idle.total_kb <= kStandaloneRssGoalKb;
 
@@ -290,7 +295,8 @@ int main(int argc, char** argv) try {
               std::string(48, '-').c_str());
   row("(a) raw SQLite commits/s, 1 INSERT each", num(raw), "baseline (WAL, synchronous=FULL)");
   row("(b) durable accept order/s (2 lines)", num(acc.per_s),
-      num(ratio * 100, "%.0f%% of raw; limit >= 10%%") + (pass ? "" : "  FAIL"));
+      num(ratio * 100, "%.0f%% of raw; limit >= ") + num(limit * 100, "%.0f%%") +
+          (pass ? "" : "  FAIL"));
   row("    accept latency p50 / p99 (ms)",
       num(acc.p50_ms, "%.2f") + " / " + num(acc.p99_ms, "%.2f"), "");
   row("(c) idle VmRSS of fulfild --demo (KiB)", std::to_string(rss.total_kb),
@@ -306,7 +312,7 @@ int main(int argc, char** argv) try {
           (fulfil::test::emulated() ? " (incl. qemu)" : (rss_met ? "" : "  OVER")));
   std::filesystem::remove_all(work);
   if (!pass) {
-    std::printf("FAIL: accepting orders runs below 10%% of the raw commit rate\n");
+    std::printf("FAIL: accepting orders runs below %.0f%% of the raw commit rate\n", limit * 100);
     return 1;
   }
   return 0;
