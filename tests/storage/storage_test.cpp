@@ -44,6 +44,10 @@ void insert_rows_for(Database& db, int version) {
     db.exec(
         "INSERT INTO outbox (event_id, type, subject, payload, created_at) VALUES "
         "('e-old', 'order.received', 'FO-OLD', '{}', 1)");
+  // A sequence repair numbered on above the cloud's 500 with nothing pending: only
+  // AUTOINCREMENT's counter knew (until migration 25).
+  if (version >= 3 && version < 25)
+    db.exec("UPDATE sqlite_sequence SET seq = 500 WHERE name = 'outbox'");
   if (version >= 4)
     db.exec("INSERT INTO return_receipt (id, actor, received_at) VALUES ('RT-OLD', 'user:x', 1)");
   if (version >= 6) {  // migration 17 rebuilds both tables (role 'pos'): rows must survive
@@ -106,6 +110,7 @@ TEST_CASE("databases from every older schema version migrate forward with their 
         CHECK(found->orders[0].customer_name == "Ada Old");
       }
       CHECK(store.orders().accept("FO-OLD", ctx()).has_value());
+      if (v >= 3 && v < 25) CHECK(store.outbox().last_seq() == 501);
     }
     if (v >= 3) CHECK(fulfil::test::count_rows(store.db(), "outbox") >= 1);
     if (v >= 4) CHECK(fulfil::test::count_rows(store.db(), "return_receipt") == 1);
@@ -346,6 +351,22 @@ TEST_CASE("continue_above: unsent events move above the cloud's in order, their 
   CHECK(outbox.pending(10)[2].seq == 44);
   REQUIRE(s->inventory().adjust({"SKU-0002", AdjustmentKind::correction, -1, "w"}, ctx()));
   CHECK(outbox.last_seq() == 45);
+  CHECK(fulfil::test::invariant_violations(s->db()).empty());
+  // Nothing waiting and the cloud far ahead: no row carries the new floor, yet the next
+  // event is numbered above it, and so is the one after (no number handed out twice).
+  s->db().prepare("UPDATE outbox SET state='sent'").run();
+  auto ahead = outbox.continue_above(100, false, 11);
+  REQUIRE(ahead.has_value());
+  REQUIRE(ahead->has_value());
+  CHECK((*ahead)->renumbered == 0);
+  CHECK((*ahead)->next_seq == 101);
+  REQUIRE(s->inventory().adjust({"SKU-0001", AdjustmentKind::correction, -1, "v"}, ctx()));
+  CHECK(outbox.last_seq() == 101);
+  REQUIRE(s->inventory().adjust({"SKU-0002", AdjustmentKind::correction, -1, "u"}, ctx()));
+  CHECK(outbox.last_seq() == 102);
+  auto behind = outbox.continue_above(90, false, 12);
+  REQUIRE(behind.has_value());
+  CHECK_FALSE(behind->has_value());
   CHECK(fulfil::test::invariant_violations(s->db()).empty());
 }
 

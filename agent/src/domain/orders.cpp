@@ -397,7 +397,8 @@ Result<std::vector<std::string>> FulfilmentOrders::expire_overdue(const CommandC
   std::vector<std::string> due;
   try {
     auto s = db_.prepare(
-        "SELECT id FROM fulfilment_order WHERE state='routed' AND accept_by <= ? ORDER BY "
+        "SELECT id FROM fulfilment_order INDEXED BY order_routed_by_accept_by "
+        "WHERE state='routed' AND accept_by <= ? ORDER BY "
         "accept_by");
     s.bind(1, ctx.now_ms);
     while (s.step()) due.push_back(s.text(0));

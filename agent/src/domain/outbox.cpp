@@ -12,9 +12,14 @@ std::vector<OutboxEvent> read_events(Statement& s);
 
 std::int64_t Outbox::append(const std::string& type, const std::string& subject,
                             const nlohmann::json& payload, std::int64_t at) {
+  // The next number above every number ever issued: the highest in the table, or the
+  // floor a sequence repair left when it moved numbering above the cloud's (migration 025
+  // dropped AUTOINCREMENT, whose sqlite_sequence row was a page written per event).
   db_.prepare(
-         "INSERT INTO outbox (event_id, type, subject, payload, created_at) VALUES (?,?,?,?,?)")
-      .bind(1, new_uuid())
+         "INSERT INTO outbox (seq, event_id, type, subject, payload, created_at) VALUES ("
+         "max((SELECT coalesce(max(seq), 0) FROM outbox), (SELECT coalesce(max(CAST(value AS "
+         "INTEGER)), 0) FROM sync_state WHERE key='outbox_seq_floor')) + 1, ?,?,?,?,?)")
+      .bind(1, config::new_time_ordered_uuid(at))
       .bind(2, type)
       .bind(3, subject)
       .bind(4, payload.dump())
@@ -212,11 +217,13 @@ Result<std::optional<SequenceRepair>> Outbox::continue_above(std::int64_t cloud_
   // Renumbering moves pending events: acknowledgements held by number are recorded first.
   record_acknowledged();
   return commit_or_rollback(db_, [&]() -> Result<std::optional<SequenceRepair>> {
-    // The highest sequence ever issued here: AUTOINCREMENT keeps it in sqlite_sequence
-    // even when the rows are gone.
-    const std::int64_t local_highest = std::max(
-        single_int(db_, "SELECT coalesce(max(seq),0) FROM outbox"),
-        single_int(db_, "SELECT coalesce(max(seq),0) FROM sqlite_sequence WHERE name='outbox'"));
+    // The highest sequence ever issued here: in the table (retention keeps the newest sent
+    // event) or the floor an earlier repair left.
+    const std::int64_t local_highest =
+        std::max(single_int(db_, "SELECT coalesce(max(seq),0) FROM outbox"),
+                 single_int(db_,
+                            "SELECT coalesce(max(CAST(value AS INTEGER)),0) FROM sync_state "
+                            "WHERE key='outbox_seq_floor'"));
     if (!conflict && cloud_highest <= local_highest) return std::optional<SequenceRepair>();
     // Above the cloud's and above every event that is not waiting to be sent (sent ones are
     // the cloud's anyway; dead letters keep their numbers).
@@ -246,12 +253,9 @@ Result<std::optional<SequenceRepair>> Outbox::continue_above(std::int64_t cloud_
           .run();
     }
     // New events continue above all of it.
-    db_.prepare("UPDATE sqlite_sequence SET seq=max(seq, ?) WHERE name='outbox'")
-        .bind(1, next)
-        .run();
     db_.prepare(
-           "INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox', ? WHERE NOT EXISTS "
-           "(SELECT 1 FROM sqlite_sequence WHERE name='outbox')")
+           "INSERT INTO sync_state (key, value) VALUES ('outbox_seq_floor', ?1) ON "
+           "CONFLICT(key) DO UPDATE SET value=max(CAST(value AS INTEGER), ?1)")
         .bind(1, next)
         .run();
     const SequenceRepair repair{local_highest, cloud_highest,

@@ -13,6 +13,11 @@ std::int64_t now_ms();
 // A random (version 4) UUID, lower-case with dashes.
 std::string new_uuid();
 
+// A time-ordered (version 7) UUID: its first 48 bits are `unix_ms`. Keys made in time
+// order land on the last page of their index, so a run of inserts writes that one page
+// again instead of a random page each (what wears an SD card).
+std::string new_time_ordered_uuid(std::int64_t unix_ms);
+
 // Tests that must replay a run exactly make the UUIDs a seeded sequence: random keys shape
 // SQLite's indexes, and with them how many writes a commit makes (the power-loss test cuts
 // at the Nth). Production never calls it; nothing (the default) restores real randomness.
