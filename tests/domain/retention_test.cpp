@@ -376,3 +376,52 @@ TEST_CASE("till transactions go after their window, not while their event is una
   run_all(keep, kT0 + 500 * kDay);
   CHECK(count_rows(db, "till_transaction") == 2);
 }
+
+TEST_CASE("closed stock counts and emptied pick lists go after the closed-order window") {
+  OrderFixture f;
+  auto& db = f.t->db();
+  // Counts: one approved and one cancelled long ago, one approved lately, one still counting.
+  const auto add_count = [&](int id, const char* state, std::int64_t closed_at) {
+    db.prepare(
+          "INSERT INTO count_session (id, state, plan, start_ledger_id, created_by, created_at, "
+          "closed_at) VALUES (?, ?, '{}', 0, 'terminal:test', 0, ?)")
+        .bind(1, std::int64_t{id})
+        .bind(2, state)
+        .bind(3, closed_at)
+        .run();
+    db.prepare(
+          "INSERT INTO count_session_line (session_id, sku, bin, snapshot_on_hand) VALUES "
+          "(?, 'SKU-0001', 'A1', 1)")
+        .bind(1, std::int64_t{id})
+        .run();
+    db.prepare(
+          "INSERT INTO count_scan (session_id, sku, round, quantity, actor, at) VALUES "
+          "(?, 'SKU-0001', 1, 1, 'terminal:test', 0)")
+        .bind(1, std::int64_t{id})
+        .run();
+  };
+  add_count(1, "approved", kT0);
+  add_count(2, "cancelled", kT0);
+  add_count(3, "approved", kT0 + 80 * kDay);
+  add_count(4, "counting", 0);
+  // Pick lists: one closed long ago whose order has gone, one closed long ago whose order
+  // is still kept (open), one open.
+  f.ship("FO-SHIPPED", kT0);
+  f.receive("FO-KEPT", kT0);
+  REQUIRE(f.orders().accept("FO-KEPT", ctx(kT0)).has_value());
+  db.exec(
+      "INSERT INTO pick_list (id, state, created_by, created_at, closed_at) VALUES "
+      "(1, 'closed', 't', 0, 0), (2, 'closed', 't', 0, 0), (3, 'open', 't', 0, NULL)");
+  db.exec(
+      "INSERT INTO pick_list_order (pick_list_id, tote, order_id) VALUES (1, 1, 'FO-SHIPPED'), "
+      "(2, 1, 'FO-KEPT')");
+
+  Retention r(db, policy());
+  run_all(r, kT0 + 91 * kDay);
+  CHECK(ids(db, "SELECT id FROM count_session ORDER BY id") == "3,4");
+  CHECK(ids(db, "SELECT DISTINCT session_id FROM count_session_line ORDER BY 1") == "3,4");
+  CHECK(ids(db, "SELECT DISTINCT session_id FROM count_scan ORDER BY 1") == "3,4");
+  CHECK(ids(db, "SELECT id FROM pick_list ORDER BY id") == "2,3");
+  CHECK(ids(db, "PRAGMA foreign_key_check").empty());
+  CHECK(run_all(r, kT0 + 91 * kDay).empty());
+}

@@ -41,7 +41,16 @@ struct RetentionPolicy {
   int till_transactions_days = 90;
 };
 
-enum class RetentionKind { sent_events, inbox, closed_orders, audit, ledger, till_transactions };
+enum class RetentionKind {
+  sent_events,
+  inbox,
+  closed_orders,
+  audit,
+  ledger,
+  till_transactions,
+  closed_counts,
+  closed_pick_lists
+};
 std::string_view retention_kind_name(RetentionKind kind);
 
 struct RetentionBatch {
@@ -71,6 +80,8 @@ class Retention {
   void remove_order(const std::string& id);
   std::int64_t remove_audit(std::int64_t cutoff);
   std::int64_t remove_till_transactions(std::int64_t cutoff);
+  std::int64_t remove_closed_counts(std::int64_t cutoff);
+  std::int64_t remove_closed_pick_lists(std::int64_t cutoff);
   std::int64_t fold_ledger(std::int64_t cutoff);
   int days_for(RetentionKind kind) const;
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <utility>
@@ -16,7 +17,8 @@ namespace {
 constexpr std::int64_t kDayMs = 24LL * 3600 * 1000;
 constexpr std::array kKinds{RetentionKind::sent_events,   RetentionKind::inbox,
                             RetentionKind::closed_orders, RetentionKind::audit,
-                            RetentionKind::ledger,        RetentionKind::till_transactions};
+                            RetentionKind::ledger,        RetentionKind::till_transactions,
+                            RetentionKind::closed_counts, RetentionKind::closed_pick_lists};
 // An order goes with its lines, packages and history: it counts as this many rows of a
 // batch.
 constexpr int kRowsPerOrder = 10;
@@ -27,16 +29,19 @@ std::int64_t retention_scalar(Database& db, std::string_view sql) {
   return s.int64(0);
 }
 
-// Deletes by rowid what `select` (binding the cutoff and a limit) lists.
-std::int64_t delete_listed(Database& db, std::string_view select, std::string_view del,
-                           std::int64_t cutoff, int limit) {
+// Deletes by rowid what `select` (binding the cutoff and a limit) lists, each id through
+// every statement of `deletes` in turn (children first).
+std::int64_t delete_listed(Database& db, std::string_view select,
+                           std::initializer_list<std::string_view> deletes, std::int64_t cutoff,
+                           int limit) {
   std::vector<std::int64_t> ids;
   {
     auto s = db.prepare(select);
     s.bind(1, cutoff).bind(2, limit);
     while (s.step()) ids.push_back(s.int64(0));
   }
-  for (const auto id : ids) db.prepare(del).bind(1, id).run();
+  for (const auto id : ids)
+    for (const auto del : deletes) db.prepare(del).bind(1, id).run();
   return static_cast<std::int64_t>(ids.size());
 }
 
@@ -56,6 +61,10 @@ std::string_view retention_kind_name(RetentionKind kind) {
       return "ledger";
     case RetentionKind::till_transactions:
       return "till_transactions";
+    case RetentionKind::closed_counts:
+      return "closed_counts";
+    case RetentionKind::closed_pick_lists:
+      return "closed_pick_lists";
   }
   return "?";
 }
@@ -67,6 +76,8 @@ int Retention::days_for(RetentionKind kind) const {
     case RetentionKind::inbox:
       return policy_.inbox_days;
     case RetentionKind::closed_orders:
+    case RetentionKind::closed_counts:  // the work of the same days, kept as long
+    case RetentionKind::closed_pick_lists:
       return policy_.closed_orders_days;
     case RetentionKind::audit:
       return policy_.audit_days;
@@ -105,6 +116,10 @@ std::int64_t Retention::remove(RetentionKind kind, std::int64_t cutoff) {
       return fold_ledger(cutoff);
     case RetentionKind::till_transactions:
       return remove_till_transactions(cutoff);
+    case RetentionKind::closed_counts:
+      return remove_closed_counts(cutoff);
+    case RetentionKind::closed_pick_lists:
+      return remove_closed_pick_lists(cutoff);
   }
   return 0;
 }
@@ -115,14 +130,14 @@ std::int64_t Retention::remove_sent_events(std::int64_t cutoff) {
   return delete_listed(db_,
                        "SELECT seq FROM outbox WHERE state='sent' AND sent_at < ? AND seq < "
                        "(SELECT max(seq) FROM outbox WHERE state='sent') ORDER BY seq LIMIT ?",
-                       "DELETE FROM outbox WHERE seq=? AND state='sent'", cutoff,
+                       {"DELETE FROM outbox WHERE seq=? AND state='sent'"}, cutoff,
                        policy_.batch_rows);
 }
 
 std::int64_t Retention::remove_inbox(std::int64_t cutoff) {
   return delete_listed(db_,
                        "SELECT rowid FROM inbox WHERE applied_at < ? ORDER BY applied_at LIMIT ?",
-                       "DELETE FROM inbox WHERE rowid=?", cutoff, policy_.batch_rows);
+                       {"DELETE FROM inbox WHERE rowid=?"}, cutoff, policy_.batch_rows);
 }
 
 std::int64_t Retention::remove_audit(std::int64_t cutoff) {
@@ -132,7 +147,7 @@ std::int64_t Retention::remove_audit(std::int64_t cutoff) {
   return delete_listed(db_,
                        "SELECT id FROM (SELECT id, at FROM audit ORDER BY id LIMIT ?2) "
                        "WHERE at < ?1",
-                       "DELETE FROM audit WHERE id=?", cutoff, policy_.batch_rows);
+                       {"DELETE FROM audit WHERE id=?"}, cutoff, policy_.batch_rows);
 }
 
 // The table has no rowid (keyed by till and receipt number). A receipt whose event the
@@ -171,6 +186,28 @@ std::int64_t Retention::remove_closed_orders(std::int64_t cutoff) {
   }
   for (const auto& id : ids) remove_order(id);
   return static_cast<std::int64_t>(ids.size());
+}
+
+// Approved or cancelled stock counts, with their lines and scans: what approving posted is
+// in the ledger (folded like every other movement), the session is only its working.
+std::int64_t Retention::remove_closed_counts(std::int64_t cutoff) {
+  return delete_listed(
+      db_,
+      "SELECT id FROM count_session WHERE state IN ('approved','cancelled') "
+      "AND closed_at < ? ORDER BY id LIMIT ?",
+      {"DELETE FROM count_scan WHERE session_id=?",
+       "DELETE FROM count_session_line WHERE session_id=?", "DELETE FROM count_session WHERE id=?"},
+      cutoff, std::max(1, policy_.batch_rows / kRowsPerOrder));
+}
+
+// A closed pick list goes once closed-order retention has taken every order it held (an
+// order still kept keeps its list, which the order's history may name).
+std::int64_t Retention::remove_closed_pick_lists(std::int64_t cutoff) {
+  return delete_listed(db_,
+                       "SELECT id FROM pick_list l WHERE state='closed' AND closed_at < ? AND "
+                       "NOT EXISTS (SELECT 1 FROM pick_list_order p WHERE p.pick_list_id=l.id) "
+                       "ORDER BY id LIMIT ?",
+                       {"DELETE FROM pick_list WHERE id=?"}, cutoff, policy_.batch_rows);
 }
 
 // Children first: the schema's foreign keys (enforced) have no ON DELETE.
