@@ -927,3 +927,34 @@ TEST_CASE("returning an uncollected pickup: only once overdue; the reservations 
   f.refused([&] { return f.orders().return_uncollected("FO-S", ctx(kT0 + 30 * kDay)); },
             DomainErrc::illegal_transition, "cannot be returned to stock as uncollected");
 }
+
+TEST_CASE("orders per state are never older than the last commit, whoever made it") {
+  Fixture f;
+  auto& orders = f.orders();
+  CHECK(orders.count_by_state()["routed"] == 0);
+  REQUIRE(orders
+              .receive(fulfil::test::make_order("FO-C1", DeliveryMethod::ship, {{"SKU-0001", 1}}),
+                       ctx())
+              .has_value());
+  CHECK(orders.count_by_state()["routed"] == 1);
+  CHECK(orders.count_by_state()["routed"] == 1);  // asked again, nothing changed
+  REQUIRE(orders.accept("FO-C1", ctx()).has_value());
+  auto counts = orders.count_by_state();
+  CHECK(counts["routed"] == 0);
+  CHECK(counts["accepted"] == 1);
+  // Counted inside a transaction that is then rolled back: not kept.
+  f.t->db().exec("BEGIN IMMEDIATE");
+  f.t->db().exec("UPDATE fulfilment_order SET state='picking' WHERE id='FO-C1'");
+  CHECK(orders.count_by_state()["picking"] == 1);
+  f.t->db().exec("ROLLBACK");
+  CHECK(orders.count_by_state()["picking"] == 0);
+  CHECK(orders.count_by_state()["accepted"] == 1);
+  // Another connection's commit (fulfilctl, a migration tool) counts too.
+  {
+    auto other = Database::open({f.t.db_path(), "quick", 1000});
+    REQUIRE(other.has_value());
+    (*other)->exec("UPDATE fulfilment_order SET state='picking' WHERE id='FO-C1'");
+  }
+  CHECK(orders.count_by_state()["picking"] == 1);
+  CHECK(orders.count_by_state()["accepted"] == 0);
+}

@@ -335,6 +335,8 @@ class FulfilmentOrders {
   // routed one.
   std::optional<std::string> id_for_ref(const std::string& order_ref);
   std::optional<ParcelMatch> find_parcel(const std::string& code);
+  // Orders per state (every state named, 0 if none). Counted once per change to the
+  // database, not per call: the queue, /health and /metrics all ask.
   std::map<std::string, std::int64_t> count_by_state();
 
  private:
@@ -357,6 +359,11 @@ class FulfilmentOrders {
   OrderClaims claims_{db_};
   StoreCapacity capacity_{db_, outbox_, policy_.capacity};
   const OrderTransition* step_ = nullptr;  // the row of the transition() under way
+  struct StateCounts {
+    std::uint64_t data_version = 0;
+    std::map<std::string, std::int64_t> by_state;
+  };
+  std::optional<StateCounts> state_counts_;  // as of data_version, outside transactions
 };
 
 }  // namespace fulfil::agent

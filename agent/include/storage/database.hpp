@@ -125,7 +125,7 @@ class Database {
   // (counted when written, so rolled-back rows count too) or a commit by any connection.
   // For caches of read results: equal versions, same data. Never fill a cache from inside
   // a transaction (what it read may still be rolled back).
-  std::uint64_t data_version() const;
+  std::uint64_t data_version();
   int schema_version();
   sqlite3* handle() { return db_; }
 
@@ -148,8 +148,9 @@ class Database {
   sqlite3* db_;
   std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
   int savepoints_ = 0;
-  mutable unsigned int last_pager_version_ = 0;  // data_version()
-  mutable std::uint64_t pager_changes_ = 0;
+  unsigned int last_pager_version_ = 0;  // data_version()
+  std::int64_t last_commit_version_ = 0;
+  std::uint64_t version_changes_ = 0;
   bool disk_full_ = false;
   std::function<void()> on_disk_full_;
   friend class Transaction;

@@ -322,17 +322,26 @@ int Database::schema_version() {
   return std::stoi(single_text(db_, "PRAGMA user_version"));
 }
 
-std::uint64_t Database::data_version() const {
-  // The pager's version catches what total_changes does not count (schema changes, other
-  // connections' commits); it is compared, not added, as it may wrap. Both parts only
-  // grow, so their sum grows whenever either does.
+std::uint64_t Database::data_version() {
+  // Three counters, as none sees everything: total_changes counts rows this connection
+  // wrote; the pager's version moves on any commit this connection makes (schema changes
+  // too) but sees another connection's commit only once this one reads again; PRAGMA
+  // data_version looks at the WAL index, so another connection's commit shows at once.
+  // Versions are compared, not added (their values are opaque); each part only grows, so
+  // the sum grows whenever one of them does.
   unsigned int pager = 0;
   sqlite3_file_control(db_, "main", SQLITE_FCNTL_DATA_VERSION, &pager);
   if (pager != last_pager_version_) {
     last_pager_version_ = pager;
-    ++pager_changes_;
+    ++version_changes_;
   }
-  return static_cast<std::uint64_t>(sqlite3_total_changes64(db_)) + pager_changes_;
+  auto s = prepare("PRAGMA data_version");
+  const auto others = s.step() ? s.int64(0) : 0;
+  if (others != last_commit_version_) {
+    last_commit_version_ = others;
+    ++version_changes_;
+  }
+  return static_cast<std::uint64_t>(sqlite3_total_changes64(db_)) + version_changes_;
 }
 
 bool Database::in_transaction() const {
