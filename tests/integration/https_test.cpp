@@ -267,7 +267,8 @@ TEST_CASE("HTTPS with the box's own certificate: trusted, verified, resumed, red
     CHECK_MESSAGE(!over_tls["api"].contains("alarms"), over_tls["api"].dump());
     const auto pair = fulfil::test::fulfilctl_json(d, {"pair", "--role", "associate"});
     CHECK(pair["tls_fingerprint"] == first_fingerprint);
-    CHECK_MESSAGE(contains(pair["pair_url"].get<std::string>(), "https://127.0.0.1:" + std::to_string(port) + "/#/pair/"),
+    CHECK_MESSAGE(contains(pair["pair_url"].get<std::string>(),
+                           "https://127.0.0.1:" + std::to_string(port) + "/#/pair/"),
                   pair["pair_url"]);
     const auto pair_text = fulfil::test::run_fulfilctl(d, {"pair", "--role", "associate"});
     CHECK_MESSAGE(contains(pair_text.out, first_fingerprint), pair_text.out);
@@ -277,9 +278,9 @@ TEST_CASE("HTTPS with the box's own certificate: trusted, verified, resumed, red
     TlsConnection c12(tls12.get(), port);
     REQUIRE_MESSAGE(c12.ok(), c12.error());
     const std::string cipher = SSL_get_cipher_name(c12.ssl());
-    CHECK_MESSAGE((contains(cipher, "ECDHE") &&
-                   (contains(cipher, "GCM") || contains(cipher, "CHACHA20"))),
-                  cipher);
+    CHECK_MESSAGE(
+        (contains(cipher, "ECDHE") && (contains(cipher, "GCM") || contains(cipher, "CHACHA20"))),
+        cipher);
 
     // A terminal coming back resumes its TLS session rather than a full handshake.
     const Session session(SSL_get1_session(c.ssl()));
@@ -313,10 +314,11 @@ TEST_CASE("HTTPS with the box's own certificate: trusted, verified, resumed, red
     const std::string token = paired_token(d, trusted.get(), port);
     TlsConnection ws(trusted.get(), port);
     REQUIRE_MESSAGE(ws.ok(), ws.error());
-    const Reply upgraded = ws.request("GET", "/api/v1/events",
-                                      {"Upgrade: websocket", "Connection: Upgrade",
-                                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-                                       "Sec-WebSocket-Version: 13", "Authorization: Bearer " + token});
+    const Reply upgraded =
+        ws.request("GET", "/api/v1/events",
+                   {"Upgrade: websocket", "Connection: Upgrade",
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13",
+                    "Authorization: Bearer " + token});
     REQUIRE_MESSAGE(upgraded.status == 101, upgraded.headers);
     const auto hello = ws.websocket_text();
     REQUIRE(hello.has_value());
@@ -330,16 +332,16 @@ TEST_CASE("HTTPS with the box's own certificate: trusted, verified, resumed, red
     const auto waited = std::chrono::steady_clock::now() - t0;
     ::close(silent);
     CHECK_MESSAGE(got <= 0, "the server sent something to a silent client");
-    CHECK_MESSAGE(waited < scaled(5s), "a silent client held its connection for "
-                                           << std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                  waited)
-                                                  .count()
-                                           << " ms");
+    CHECK_MESSAGE(waited < scaled(5s),
+                  "a silent client held its connection for "
+                      << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()
+                      << " ms");
     CHECK(waited >= 250ms);  // dropped by the timeout, not at once
 
     // Garbage and plain HTTP on the TLS port: refused, and the server serves on.
-    for (const std::string junk : {std::string("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
-                                   std::string(4096, '\x16'), std::string("\x16\x03\x01\xff\xff")}) {
+    for (const std::string& junk :
+         {std::string("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), std::string(4096, '\x16'),
+          std::string("\x16\x03\x01\xff\xff")}) {
       const int fd = connect_to(port);
       ::send(fd, junk.data(), junk.size(), MSG_NOSIGNAL);
       char buf[512];

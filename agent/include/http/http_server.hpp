@@ -145,7 +145,7 @@ class HttpServer {
   struct ConnectionStats {
     std::size_t open = 0;
     std::int64_t refused_over_limit = 0;
-    std::int64_t accept_failures = 0;  // EMFILE, ENFILE, ENOBUFS, ENOMEM
+    std::int64_t accept_failures = 0;         // EMFILE, ENFILE, ENOBUFS, ENOMEM
     std::int64_t tls_handshake_failures = 0;  // timed out, garbage, refused protocol
   };
   ConnectionStats connection_stats() const;

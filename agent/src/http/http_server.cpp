@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -16,7 +17,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
-#include <algorithm>
 #include <cerrno>
 #include <deque>
 #include <nlohmann/json.hpp>
@@ -359,11 +359,11 @@ std::string redirect_host(const std::string& host_header, const ApiOptions::Tls&
     host = host.substr(0, host.find(']') == std::string::npos ? 0 : host.find(']') + 1);
   else
     host = host.substr(0, host.find(':'));
-  const bool plain = !host.empty() && host.size() <= 255 &&
-                     std::all_of(host.begin(), host.end(), [](unsigned char c) {
-                       return std::isalnum(c) != 0 || c == '.' || c == '-' || c == ':' ||
-                              c == '[' || c == ']';
-                     });
+  const bool plain =
+      !host.empty() && host.size() <= 255 &&
+      std::all_of(host.begin(), host.end(), [](unsigned char c) {
+        return std::isalnum(c) != 0 || c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+      });
   if (plain) return host;
   if (tls.host == "0.0.0.0" || tls.host == "::") return "localhost";
   return tls.host.find(':') != std::string::npos ? "[" + tls.host + "]" : tls.host;
@@ -431,11 +431,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // Plain HTTP when HTTPS is on: the same path over HTTPS, method and body kept (308).
   ApiResponse redirect(const http::request<http::string_body>& req) const {
     const auto& tls = *server_->options.tls;
-    const std::string location = "https://" + redirect_host(std::string(req[http::field::host]), tls) +
-                                 ":" + std::to_string(server_->tls->port) +
-                                 std::string(req.target());
-    auto out = http_error(308, "https_required",
-                          "this API is served over HTTPS only; use " + location);
+    const std::string location = "https://" +
+                                 redirect_host(std::string(req[http::field::host]), tls) + ":" +
+                                 std::to_string(server_->tls->port) + std::string(req.target());
+    auto out =
+        http_error(308, "https_required", "this API is served over HTTPS only; use " + location);
     out.headers.push_back({"Location", location});
     return out;
   }
@@ -590,25 +590,24 @@ void HttpServer::Impl::accept() {
 }
 
 void HttpServer::Impl::accept_tls() {
-  tls_acceptor.async_accept(io, [self = shared_from_this()](beast::error_code ec,
-                                                            tcp::socket socket) {
-    if (self->stopped) return;
-    if (self->paused_for_descriptors(ec, self->tls_accept_pause, &Impl::accept_tls)) return;
-    if (!ec) self->admit(std::move(socket), true);
-    self->accept_tls();
-  });
+  tls_acceptor.async_accept(
+      io, [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+        if (self->stopped) return;
+        if (self->paused_for_descriptors(ec, self->tls_accept_pause, &Impl::accept_tls)) return;
+        if (!ec) self->admit(std::move(socket), true);
+        self->accept_tls();
+      });
 }
 
 void HttpServer::Impl::accept_unix() {
-  unix_acceptor.async_accept(
-      io, [self = shared_from_this()](beast::error_code ec, unix_socket::socket socket) {
-        if (self->stopped) return;
-        if (self->paused_for_descriptors(ec, self->unix_accept_pause, &Impl::accept_unix)) return;
-        if (!ec)
-          std::make_shared<Session<any_stream>>(any_socket(std::move(socket)), self, nullptr)
-              ->start();
-        self->accept_unix();
-      });
+  unix_acceptor.async_accept(io, [self = shared_from_this()](beast::error_code ec,
+                                                             unix_socket::socket socket) {
+    if (self->stopped) return;
+    if (self->paused_for_descriptors(ec, self->unix_accept_pause, &Impl::accept_unix)) return;
+    if (!ec)
+      std::make_shared<Session<any_stream>>(any_socket(std::move(socket)), self, nullptr)->start();
+    self->accept_unix();
+  });
 }
 
 // Over the limit, the connection is closed at once (a reset: nothing is read or written),
@@ -742,8 +741,8 @@ Expected<std::shared_ptr<asio::ssl::context>, std::string> make_tls_context(TlsI
   auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
   SSL_CTX* native = context->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
-  SSL_CTX_set_options(native, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
-                                  SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_options(
+      native, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
   // Resumption: a terminal reconnecting skips the full handshake (tickets, and the
   // server-side cache for clients without them).
   SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_SERVER);

@@ -106,11 +106,10 @@ Expected<Cert, std::string> self_signed(EVP_PKEY* key, const std::vector<std::st
   X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
                              reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
   X509_set_issuer_name(cert.get(), subject);
-  for (auto [nid, value] :
-       {std::pair{NID_basic_constraints, std::string("critical,CA:FALSE")},
-        std::pair{NID_key_usage, std::string("critical,digitalSignature")},
-        std::pair{NID_ext_key_usage, std::string("serverAuth")},
-        std::pair{NID_subject_alt_name, subject_alt_names(names)}})
+  for (auto [nid, value] : {std::pair{NID_basic_constraints, std::string("critical,CA:FALSE")},
+                            std::pair{NID_key_usage, std::string("critical,digitalSignature")},
+                            std::pair{NID_ext_key_usage, std::string("serverAuth")},
+                            std::pair{NID_subject_alt_name, subject_alt_names(names)}})
     if (auto ok = add_extension(cert.get(), nid, value); !ok) return unexpected(ok.error());
   if (X509_sign(cert.get(), key, EVP_sha256()) <= 0)
     return unexpected(openssl_error("signing the certificate"));
@@ -163,8 +162,7 @@ Expected<TlsIdentity, std::string> from_pem(std::string certificate_pem, std::st
   return id;
 }
 
-Expected<TlsIdentity, std::string> create(const std::string& key_file,
-                                          const std::string& cert_file,
+Expected<TlsIdentity, std::string> create(const std::string& key_file, const std::string& cert_file,
                                           const std::vector<std::string>& names) {
   Pkey key(EVP_EC_gen("P-256"));
   if (!key) return unexpected(openssl_error("creating the key"));
@@ -173,8 +171,8 @@ Expected<TlsIdentity, std::string> create(const std::string& key_file,
   Bio key_out(BIO_new(BIO_s_secmem()));
   Bio cert_out(BIO_new(BIO_s_mem()));
   if (!key_out || !cert_out ||
-      PEM_write_bio_PrivateKey(key_out.get(), key.get(), nullptr, nullptr, 0, nullptr,
-                               nullptr) != 1 ||
+      PEM_write_bio_PrivateKey(key_out.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
+          1 ||
       PEM_write_bio_X509(cert_out.get(), cert->get()) != 1)
     return unexpected(openssl_error("encoding the key and certificate"));
   std::string key_pem = bio_text(key_out.get());

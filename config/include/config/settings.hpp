@@ -46,7 +46,7 @@ struct Settings {
     std::string socket;
     int pairing_code_ttl_s = 0;
     int pairing_attempts_per_minute = 0;
-    int desk_session_grace_s = 0;  // a station session outlives its terminal this long
+    int desk_session_grace_s = 0;   // a station session outlives its terminal this long
     bool tls = false;               // api.tls: "on"
     std::string https_listen_host;  // api.https_listen
     std::uint16_t https_listen_port = 0;
