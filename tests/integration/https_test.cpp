@@ -7,10 +7,13 @@
 // with receive and send timeouts, so no step can hang.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -368,4 +371,60 @@ TEST_CASE("with TLS off the API serves plain HTTP and /health says nothing of TL
   CHECK_MESSAGE(!h["api"].contains("alarms"), h["api"].dump());  // loopback: no alarm
   const auto pair = fulfil::test::fulfilctl_json(d, {"pair", "--role", "associate"});
   CHECK(pair["tls_fingerprint"].is_null());
+}
+
+TEST_CASE("the box's TLS identity: made once, reused, and never overwritten when half there") {
+  using fulfil::agent::load_or_create_tls_identity;
+  fulfil::test::TempDir dir;
+  const std::string tls = dir.path() + "/tls";
+  const std::vector<std::string> names = {"store-042.example", "192.168.7.20", "localhost"};
+  auto made = load_or_create_tls_identity(tls, names);
+  REQUIRE_MESSAGE(made.has_value(), (made ? "" : made.error()));
+  CHECK(made->self_signed);
+  CHECK(made->fingerprint_sha256.size() == 32 * 3 - 1);
+
+  // It names the box by what it was given, and by nothing else.
+  const std::string pem = read_text(made->certificate_file);
+  std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  const Cert cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  REQUIRE(cert);
+  CHECK(X509_check_host(cert.get(), "store-042.example", 0, 0, nullptr) == 1);
+  CHECK(X509_check_host(cert.get(), "localhost", 0, 0, nullptr) == 1);
+  CHECK(X509_check_ip_asc(cert.get(), "192.168.7.20", 0) == 1);
+  CHECK(X509_check_host(cert.get(), "elsewhere.example", 0, 0, nullptr) == 0);
+  CHECK(X509_check_ip_asc(cert.get(), "192.168.7.21", 0) == 0);
+  EVP_PKEY* key = X509_get0_pubkey(cert.get());
+  REQUIRE(key);
+  CHECK(EVP_PKEY_is_a(key, "EC"));
+  CHECK(EVP_PKEY_get_bits(key) == 256);
+
+  auto again = load_or_create_tls_identity(tls, {"other.example"});
+  REQUIRE(again.has_value());
+  CHECK(again->fingerprint_sha256 == made->fingerprint_sha256);
+
+  // A certificate whose key is gone is refused, and left as it was.
+  const std::string key_pem = read_text(made->key_file);
+  REQUIRE(::unlink(made->key_file.c_str()) == 0);
+  auto keyless = load_or_create_tls_identity(tls, names);
+  REQUIRE_FALSE(keyless.has_value());
+  CHECK_MESSAGE(contains(keyless.error(), made->key_file), keyless.error());
+  CHECK(read_text(made->certificate_file) == pem);
+
+  // So is one with another key beside it.
+  fulfil::test::TempDir other;
+  auto stranger = load_or_create_tls_identity(other.path(), names);
+  REQUIRE(stranger.has_value());
+  write_file(made->key_file, read_text(stranger->key_file));
+  auto mismatched = load_or_create_tls_identity(tls, names);
+  REQUIRE_FALSE(mismatched.has_value());
+  CHECK_MESSAGE(contains(mismatched.error(), "not for this key"), mismatched.error());
+  CHECK(read_text(made->certificate_file) == pem);
+
+  // A key alone (a crash between writing the two) is replaced by a new pair.
+  REQUIRE(::unlink(made->certificate_file.c_str()) == 0);
+  write_file(made->key_file, key_pem);
+  auto remade = load_or_create_tls_identity(tls, names);
+  REQUIRE_MESSAGE(remade.has_value(), (remade ? "" : remade.error()));
+  CHECK(remade->fingerprint_sha256 != made->fingerprint_sha256);
 }
