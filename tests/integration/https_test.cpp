@@ -428,3 +428,19 @@ TEST_CASE("the box's TLS identity: made once, reused, and never overwritten when
   REQUIRE_MESSAGE(remade.has_value(), (remade ? "" : remade.error()));
   CHECK(remade->fingerprint_sha256 != made->fingerprint_sha256);
 }
+
+TEST_CASE("plain HTTP off loopback is a warning at start and an alarm, unless it only redirects") {
+  Daemon exposed(std::vector<std::string>{"--listen", "0.0.0.0:0"});
+  const json h = health(exposed.port);
+  CHECK(h["status"] == "degraded");
+  REQUIRE_MESSAGE(h["api"]["alarms"].is_array(), h["api"].dump());
+  CHECK(contains(h["api"]["alarms"][0].get<std::string>(), "plain_http_off_loopback"));
+  CHECK_MESSAGE(contains(exposed.child->stderr_text(), "plain HTTP is served off loopback"),
+                exposed.child->stderr_text());
+
+  Daemon redirecting(
+      {"--listen", "0.0.0.0:0", "--set", "api.tls=on", "--set", "api.https_listen=127.0.0.1:0"});
+  const json r = health(redirecting.port);
+  CHECK_MESSAGE(!r["api"].contains("alarms"), r["api"].dump());
+  CHECK(r["api"]["tls"].is_object());
+}
