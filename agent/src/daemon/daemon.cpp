@@ -7,8 +7,6 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
@@ -16,6 +14,7 @@
 
 #include "api/status_routes.hpp"
 #include "api/terminal_api.hpp"
+#include "api_listeners.hpp"
 #include "config/log.hpp"
 #include "config_rollout.hpp"
 #include "devices/print_spooler.hpp"
@@ -95,50 +94,6 @@ std::size_t connection_limit(std::size_t configured) {
   return room;
 }
 
-// What a certificate the box makes for itself names it by: where terminals reach it.
-std::vector<std::string> tls_names(const config::Settings& settings) {
-  std::vector<std::string> names;
-  auto add = [&names](const std::string& name) {
-    if (!name.empty() && std::find(names.begin(), names.end(), name) == names.end())
-      names.push_back(name);
-  };
-  char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) == 0) add(host);
-  const auto& https = settings.api.https_listen_host;
-  if (https != "0.0.0.0" && https != "::") add(https);
-  add("localhost");
-  add("127.0.0.1");
-  for (const auto& name : settings.api.tls_names) add(name);
-  return names;
-}
-
-ApiOptions api_options(const config::Settings& settings) {
-  ApiOptions o{settings.api.listen_host, settings.api.listen_port, settings.api.max_body_bytes,
-               settings.api.socket, connection_limit(settings.api.max_connections)};
-  if (settings.api.tls)
-    o.tls = ApiOptions::Tls{settings.api.https_listen_host,
-                            settings.api.https_listen_port,
-                            settings.storage.state_dir + "/tls",
-                            tls_names(settings),
-                            std::chrono::milliseconds(settings.api.tls_handshake_timeout_ms),
-                            settings.api.http_redirect};
-  return o;
-}
-
-// Plain HTTP that terminals may use from the network: their tokens and customers' details
-// cross the store's Wi-Fi in clear text. Empty when there is none.
-std::string plain_http_exposure(const config::Settings& settings) {
-  if (settings.api.tls && settings.api.http_redirect) return "";
-  boost::system::error_code ec;
-  const auto& host = settings.api.listen_host;
-  const auto address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
-  if (!ec && address.is_loopback()) return "";
-  return "plain_http_off_loopback: the API serves plain HTTP on " + host + ":" +
-         std::to_string(settings.api.listen_port) +
-         ", so tokens and customers' details cross the network in clear text; set api.tls "
-         "to on (and api.http to redirect)";
-}
-
 class Daemon {
  public:
   Daemon(config::Settings settings, DaemonOptions options, std::unique_ptr<Store> store)
@@ -148,7 +103,7 @@ class Daemon {
         signals_(io_, SIGINT, SIGTERM, SIGHUP),
         sweep_timer_(io_),
         watchdog_timer_(io_),
-        api_(io_, api_options(settings_)),
+        api_(io_, api_options(settings_, connection_limit(settings_.api.max_connections))),
         disk_(io_, store_->db(), settings_.storage.state_dir,
               std::int64_t{settings_.storage.reserve_mb} * 1024 * 1024,
               [this](bool full) { disk_changed(full); }),
@@ -198,7 +153,7 @@ class Daemon {
       out["api"] = {{"open_connections", connections.open},
                     {"refused_over_limit", connections.refused_over_limit},
                     {"accept_failures", connections.accept_failures},
-                    {"tls", tls_health()}};
+                    {"tls", tls_health(api_, settings_)}};
       if (auto exposed = plain_http_exposure(settings_); !exposed.empty())
         out["api"]["alarms"].push_back(exposed);
       return out;
@@ -278,17 +233,6 @@ class Daemon {
   std::unique_ptr<PrintSpooler> spooler_;
   std::unique_ptr<TillDropFolder> till_files_;  // the POS feed's drop folder (pos.*)
   ConfigRollout rollout_;
-
-  // The HTTPS listener and the certificate it serves (null when TLS is off).
-  nlohmann::json tls_health() const {
-    const auto tls = api_.tls_status();
-    if (!tls) return nullptr;
-    return {{"listen", settings_.api.https_listen_host + ":" + std::to_string(tls->port)},
-            {"fingerprint", tls->fingerprint_sha256},
-            {"not_after", tls->not_after_ms},
-            {"self_signed", tls->self_signed},
-            {"handshake_failures", api_.connection_stats().tls_handshake_failures}};
-  }
 
   void open_scanners() {
     scanners_ = std::make_unique<StoreScanners>(
