@@ -64,12 +64,13 @@ Expected<json, ConfigErrors> parse_override(const std::string& text) {
   return patch;
 }
 
-Expected<std::pair<std::string, std::uint16_t>, ConfigError> split_listen(const std::string& s) {
+Expected<std::pair<std::string, std::uint16_t>, ConfigError> split_listen(
+    const std::string& s, const std::string& key = "api.listen") {
   const auto colon = s.rfind(':');
   std::string host = s.substr(0, colon);
   const long port = std::stol(s.substr(colon + 1));
   if (port > 65535)
-    return unexpected(ConfigError{"api.listen", json(s).dump(), "a port from 0 to 65535", ""});
+    return unexpected(ConfigError{key, json(s).dump(), "a port from 0 to 65535", ""});
   if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
   return std::pair{host, static_cast<std::uint16_t>(port)};
 }
@@ -202,6 +203,18 @@ Expected<Settings, ConfigErrors> from_document(const json& doc, const std::strin
   s.api.pairing_code_ttl_s = merged["api"]["pairing_code_ttl_s"];
   s.api.pairing_attempts_per_minute = merged["api"]["pairing_attempts_per_minute"];
   s.api.desk_session_grace_s = merged["api"]["desk_session_grace_s"];
+  auto https = split_listen(merged["api"]["https_listen"], "api.https_listen");
+  if (!https) {
+    ConfigError e = https.error();
+    e.source = source;
+    return unexpected(ConfigErrors{e});
+  }
+  s.api.tls = merged["api"]["tls"] == "on";
+  s.api.https_listen_host = https->first;
+  s.api.https_listen_port = https->second;
+  s.api.http_redirect = merged["api"]["http"] == "redirect";
+  s.api.tls_names = merged["api"]["tls_names"].get<std::vector<std::string>>();
+  s.api.tls_handshake_timeout_ms = merged["api"]["tls_handshake_timeout_ms"];
   const json& o = merged["orders"];
   s.orders.default_accept_sla_s = o["default_accept_sla_s"];
   s.orders.expiry_sweep_s = o["expiry_sweep_s"];

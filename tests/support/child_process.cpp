@@ -259,7 +259,8 @@ std::optional<HttpResult> http_raw(int port, const std::string& request) {
 
 std::optional<int> served_port(const std::string& text) {
   std::smatch m;
-  if (!std::regex_search(text, m, std::regex("msg=serving .*api=127\\.0\\.0\\.1:(\\d+)")))
+  if (!std::regex_search(text, m,
+                         std::regex("msg=serving .*api=(?:127\\.0\\.0\\.1|0\\.0\\.0\\.0):(\\d+)")))
     return std::nullopt;
   return std::stoi(m[1]);
 }

@@ -86,7 +86,7 @@ std::optional<HttpResult> http_request(int port, const std::string& method, cons
 // Sends `request` as it is (it should ask for Connection: close) and reads the answer.
 std::optional<HttpResult> http_raw(int port, const std::string& request);
 
-// The port from the daemon's "serving ... api=127.0.0.1:PORT" log line.
+// The port from the daemon's "serving ... api=127.0.0.1:PORT" (or 0.0.0.0:PORT) log line.
 std::optional<int> served_port(const std::string& stderr_text);
 // The port from the daemon's sd_notify "STATUS=serving store ... on port PORT".
 std::optional<int> notified_port(const std::string& datagram);

@@ -12,6 +12,8 @@
 namespace fulfil::agent::api {
 
 enum class ApiErrc {
+  // 308: plain HTTP when the API is served over HTTPS (api.http redirect)
+  https_required,
   // 400: the request itself is wrong
   bad_request,      // not HTTP the server can read
   malformed_json,   // the body is not a JSON object (or too deep, not UTF-8, out of range)

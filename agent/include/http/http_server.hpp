@@ -3,6 +3,7 @@
 // API of the agent and the reference cloud simulator both run on it. Handlers run on the
 // loop thread, so they may call the domain directly; asynchronous handlers answer later
 // (long-polls, injected latency).
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -30,6 +31,7 @@ struct ApiRequest {
   // in (fulfilctl); peer_uid is that user, from the kernel (SO_PEERCRED).
   bool via_unix_socket = false;
   std::optional<unsigned> peer_uid;
+  bool via_tls = false;  // arrived on the HTTPS listener
   std::string query_value(const std::string& name, const std::string& fallback = "") const;
   std::string header(const std::string& lower_name) const;
 };
@@ -67,6 +69,29 @@ struct ApiOptions {
   // at once, so a flood of idle connections cannot use up the process's file descriptors
   // (the Unix socket, the database, printers and the cloud link need theirs).
   std::size_t max_connections = 512;
+  // HTTPS on a second TCP listener (sharing max_connections), with the box's identity
+  // from tls_identity.hpp: TLS 1.2 and 1.3 with ECDHE and AEAD ciphers only, the server's
+  // order of preference, session resumption (tickets and a cache), HSTS on every answer.
+  struct Tls {
+    std::string host = "0.0.0.0";
+    std::uint16_t port = 8443;
+    std::string identity_dir;        // where the key and certificate are (or are made)
+    std::vector<std::string> names;  // what a certificate made here names the box by
+    // A client that connects and says nothing is dropped after this.
+    std::chrono::milliseconds handshake_timeout{10'000};
+    // Plain HTTP on TCP then answers only GET /health (local probes); everything else is
+    // a 308 to the same path over HTTPS. The Unix socket is never redirected.
+    bool redirect_plain = true;
+  };
+  std::optional<Tls> tls = std::nullopt;
+};
+
+// What the HTTPS listener serves (for /health and the pairing screen).
+struct TlsStatus {
+  std::uint16_t port = 0;
+  std::string fingerprint_sha256;
+  std::int64_t not_after_ms = 0;
+  bool self_signed = false;
 };
 
 // The request line and all headers together may not be larger (431 beyond it).
@@ -109,8 +134,8 @@ class HttpServer {
   // "GET /api/v1/orders/*", ... in registration order (the docs test checks them against
   // the OpenAPI document).
   std::vector<std::string> route_list() const;
-  // Binds (and the Unix socket, when configured) and starts accepting; returns the bound
-  // TCP port (useful with port 0).
+  // Binds (and the Unix socket, when configured, and HTTPS, with the identity loaded or
+  // made) and starts accepting; returns the bound plain TCP port (useful with port 0).
   Expected<std::uint16_t, std::string> start();
   void stop();
   // Accepting connections (for health checks).
@@ -120,9 +145,12 @@ class HttpServer {
   struct ConnectionStats {
     std::size_t open = 0;
     std::int64_t refused_over_limit = 0;
-    std::int64_t accept_failures = 0;  // EMFILE, ENFILE, ENOBUFS, ENOMEM
+    std::int64_t accept_failures = 0;         // EMFILE, ENFILE, ENOBUFS, ENOMEM
+    std::int64_t tls_handshake_failures = 0;  // timed out, garbage, refused protocol
   };
   ConnectionStats connection_stats() const;
+  // Set once start() has the HTTPS listener up; nothing without TLS.
+  std::optional<TlsStatus> tls_status() const;
 
   struct Impl;  // public so the connection sessions in the .cpp can hold it
 

@@ -7,6 +7,7 @@ namespace {
 
 using E = ApiErrc;
 constexpr auto kCodes = std::to_array<ApiErrcInfo>({
+    {E::https_required, "https_required", 308},
     {E::bad_request, "bad_request", 400},
     {E::malformed_json, "malformed_json", 400},
     {E::unknown_field, "unknown_field", 400},

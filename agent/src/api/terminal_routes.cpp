@@ -53,15 +53,17 @@ bool plain_host(std::string_view host) {
 // What a tablet's camera opens: the terminal UI's pairing screen with the code, at the
 // address the manager's own browser reached this box by (the request's Host), which a
 // tablet on the same LAN reaches too. The configured listen address when the request
-// names none that is usable (fulfilctl on the Unix socket, a malformed header).
+// names none that is usable (fulfilctl on the Unix socket, a malformed header). With
+// HTTPS on, the URL is HTTPS (plain HTTP would only redirect).
 std::string pairing_url(const Routes& r, const ApiRequest& req, const std::string& code) {
+  const auto tls = r.server.tls_status();
   std::string host = req.header("host");
-  if (req.via_unix_socket || !plain_host(host)) {
-    const auto& listen = r.settings.api.listen_host;
+  if (req.via_unix_socket || !plain_host(host) || (tls && !req.via_tls)) {
+    const auto& listen = tls ? r.settings.api.https_listen_host : r.settings.api.listen_host;
     host = (listen.find(':') != std::string::npos ? "[" + listen + "]" : listen) + ":" +
-           std::to_string(r.settings.api.listen_port);
+           std::to_string(tls ? tls->port : r.settings.api.listen_port);
   }
-  return "http://" + host + "/#/pair/" + code;
+  return (tls ? "https://" : "http://") + host + "/#/pair/" + code;
 }
 
 ApiResponse code_qr(Routes& r, const ApiRequest& req, const CommandContext& ctx) {
@@ -96,11 +98,14 @@ ApiResponse issue_code(Routes& r, const ApiRequest& req, const CommandContext& c
   // same); it cannot fail for a URL this short, and the code is issued either way.
   const std::string url = pairing_url(r, req, code->code);
   const auto svg = qr_svg(url);
+  // What the manager checks against what the tablet's browser shows for the box.
+  const auto tls = r.server.tls_status();
   return json_response({{"code", code->code},
                         {"role", role},
                         {"expires_at", code->expires_at},
                         {"pair_url", url},
-                        {"qr_svg", svg ? json(*svg) : json(nullptr)}},
+                        {"qr_svg", svg ? json(*svg) : json(nullptr)},
+                        {"tls_fingerprint", tls ? json(tls->fingerprint_sha256) : json(nullptr)}},
                        201);
 }
 

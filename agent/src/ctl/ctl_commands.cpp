@@ -202,6 +202,12 @@ int pair(const Invocation& inv) {
               << (body["role"] == "pos"
                       ? "The till exchanges it for its token: POST /api/v1/pair {\"code\": ...}.\n"
                       : "Open the terminal UI on the tablet or counter PC and enter it.\n");
+    // HTTPS with the box's own certificate: the browser asks whether to trust it, and
+    // this is how the manager knows it is this box's.
+    if (body.value("tls_fingerprint", json()).is_string())
+      std::cout << "The box's certificate (HTTPS), SHA-256 fingerprint:\n  "
+                << body["tls_fingerprint"].get<std::string>()
+                << "\nCheck that the terminal's browser shows the same before trusting it.\n";
   });
 }
 

@@ -14,6 +14,7 @@
 
 #include "api/status_routes.hpp"
 #include "api/terminal_api.hpp"
+#include "api_listeners.hpp"
 #include "config/log.hpp"
 #include "config_rollout.hpp"
 #include "devices/print_spooler.hpp"
@@ -102,9 +103,7 @@ class Daemon {
         signals_(io_, SIGINT, SIGTERM, SIGHUP),
         sweep_timer_(io_),
         watchdog_timer_(io_),
-        api_(io_,
-             {settings_.api.listen_host, settings_.api.listen_port, settings_.api.max_body_bytes,
-              settings_.api.socket, connection_limit(settings_.api.max_connections)}),
+        api_(io_, api_options(settings_, connection_limit(settings_.api.max_connections))),
         disk_(io_, store_->db(), settings_.storage.state_dir,
               std::int64_t{settings_.storage.reserve_mb} * 1024 * 1024,
               [this](bool full) { disk_changed(full); }),
@@ -153,7 +152,10 @@ class Daemon {
       const auto connections = api_.connection_stats();
       out["api"] = {{"open_connections", connections.open},
                     {"refused_over_limit", connections.refused_over_limit},
-                    {"accept_failures", connections.accept_failures}};
+                    {"accept_failures", connections.accept_failures},
+                    {"tls", tls_health(api_, settings_)}};
+      if (auto exposed = plain_http_exposure(settings_); !exposed.empty())
+        out["api"]["alarms"].push_back(exposed);
       return out;
     };
     add_status_routes(api_, *store_, settings_, kVersion, component_health);
@@ -180,6 +182,8 @@ class Daemon {
       log::error("daemon", "cannot start the local API", {{"error", port.error()}});
       return 1;
     }
+    if (auto exposed = plain_http_exposure(settings_); !exposed.empty())
+      log::warn("daemon", "plain HTTP is served off loopback", {{"alarm", exposed}});
     wait_for_signal();
     disk_.start();
     schedule_sweep();
@@ -196,6 +200,9 @@ class Daemon {
                {"store", settings_.store.id},
                {"state_dir", settings_.storage.state_dir},
                {"api", settings_.api.listen_host + ":" + std::to_string(*port)},
+               {"https", api_.tls_status() ? settings_.api.https_listen_host + ":" +
+                                                 std::to_string(api_.tls_status()->port)
+                                           : std::string("off")},
                {"socket", settings_.api.socket}});
     if (options_.demo)
       log::info("demo", "open the terminal UI",

@@ -4,12 +4,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <cerrno>
 #include <deque>
@@ -17,6 +23,7 @@
 #include <sstream>
 
 #include "config/log.hpp"
+#include "http/tls_identity.hpp"
 
 namespace fulfil::agent {
 namespace beast = boost::beast;
@@ -30,6 +37,10 @@ using unix_socket = asio::local::stream_protocol;
 // made this the slowest file of the build).
 using any_socket = asio::generic::stream_protocol::socket;
 using any_stream = beast::basic_stream<asio::generic::stream_protocol>;
+// HTTPS: the same sessions over TLS (a second instantiation, for the HTTPS listener).
+using tls_stream = beast::ssl_stream<any_stream>;
+template <class Stream>
+inline constexpr bool kIsTls = std::is_same_v<Stream, tls_stream>;
 
 ApiResponse http_error(unsigned status, const std::string& code, const std::string& message) {
   ApiResponse r;
@@ -140,18 +151,27 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         options(std::move(o)),
         acceptor(io),
         unix_acceptor(io),
+        tls_acceptor(io),
         accept_pause(io),
-        unix_accept_pause(io) {}
+        unix_accept_pause(io),
+        tls_accept_pause(io) {}
   asio::io_context& io;
   ApiOptions options;
   tcp::acceptor acceptor;
   unix_socket::acceptor unix_acceptor;
-  asio::steady_timer accept_pause, unix_accept_pause;
+  tcp::acceptor tls_acceptor;
+  asio::steady_timer accept_pause, unix_accept_pause, tls_accept_pause;
+  // Each TLS session holds the context it began with, so a later certificate (renewal)
+  // can replace this one without touching open connections.
+  std::shared_ptr<asio::ssl::context> tls_context;
+  std::optional<TlsStatus> tls;
   std::vector<Route> routes;
   std::vector<WebSocketRoute> websocket_routes;
   bool stopped = false;
   ConnectionStats stats;
-  ThrottledWarning over_limit_warning, descriptors_warning;
+  ThrottledWarning over_limit_warning, descriptors_warning, handshake_warning;
+
+  bool redirects_plain() const { return tls && options.tls && options.tls->redirect_plain; }
 
   const WebSocketRoute* websocket_route(ApiRequest& req) const {
     const auto segs = split_path(req.path);
@@ -175,7 +195,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   void accept();
   void accept_unix();
-  void admit(tcp::socket socket);
+  void accept_tls();
+  void admit(tcp::socket socket, bool over_tls);
   bool paused_for_descriptors(const beast::error_code& ec, asio::steady_timer& pause,
                               void (Impl::*resume)());
 };
@@ -219,12 +240,14 @@ std::optional<unsigned> peer_uid(any_socket& socket) {
 }
 
 // An accepted WebSocket: a read loop for the peer's messages and a write queue (Beast
-// allows one write in flight).
+// allows one write in flight). Over plain TCP or TLS (Stream), the same.
+template <class Stream>
 class WebSocketSession : public WebSocketChannel,
-                         public std::enable_shared_from_this<WebSocketSession> {
+                         public std::enable_shared_from_this<WebSocketSession<Stream>> {
  public:
-  WebSocketSession(any_stream stream, std::shared_ptr<ConnectionSlot> slot)
-      : ws_(std::move(stream)), slot_(std::move(slot)) {}
+  WebSocketSession(Stream stream, std::shared_ptr<ConnectionSlot> slot,
+                   std::shared_ptr<asio::ssl::context> tls_context)
+      : tls_context_(std::move(tls_context)), ws_(std::move(stream)), slot_(std::move(slot)) {}
 
   template <class Request>
   void accept(const Request& request) {
@@ -268,11 +291,11 @@ class WebSocketSession : public WebSocketChannel,
     auto response = std::make_shared<http::response<http::string_body>>(to_response(out));
     response->keep_alive(false);
     auto& stream = ws_.next_layer();
-    stream.expires_after(std::chrono::seconds(10));
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
     http::async_write(stream, *response,
                       [self = this->shared_from_this(), response](beast::error_code, std::size_t) {
                         beast::error_code ignored;
-                        auto& socket = self->ws_.next_layer().socket();
+                        auto& socket = beast::get_lowest_layer(self->ws_).socket();
                         socket.shutdown(asio::socket_base::shutdown_both, ignored);
                         socket.close(ignored);
                       });
@@ -280,7 +303,8 @@ class WebSocketSession : public WebSocketChannel,
 
  private:
   static constexpr std::size_t kMaxQueued = 1024;
-  websocket::stream<any_stream> ws_;
+  std::shared_ptr<asio::ssl::context> tls_context_;  // outlives ws_ (TLS only)
+  websocket::stream<Stream> ws_;
   std::shared_ptr<ConnectionSlot> slot_;  // null on the Unix socket
   beast::flat_buffer in_;
   std::deque<std::string> queue_;
@@ -327,20 +351,53 @@ class WebSocketSession : public WebSocketChannel,
   }
 };
 
+// The host a redirect names: the one the client asked for (its Host header without the
+// port) when that is a plain host name or address, else the HTTPS listener's address.
+std::string redirect_host(const std::string& host_header, const ApiOptions::Tls& tls) {
+  std::string host = host_header;
+  if (!host.empty() && host.front() == '[')
+    host = host.substr(0, host.find(']') == std::string::npos ? 0 : host.find(']') + 1);
+  else
+    host = host.substr(0, host.find(':'));
+  const bool plain =
+      !host.empty() && host.size() <= 255 &&
+      std::all_of(host.begin(), host.end(), [](unsigned char c) {
+        return std::isalnum(c) != 0 || c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+      });
+  if (plain) return host;
+  if (tls.host == "0.0.0.0" || tls.host == "::") return "localhost";
+  return tls.host.find(':') != std::string::npos ? "[" + tls.host + "]" : tls.host;
+}
+
 // One connection: read a request (bounded size and time), answer, repeat while keep-alive.
-class Session : public std::enable_shared_from_this<Session> {
+// Over TLS (Stream = tls_stream) the handshake comes first, within its own deadline.
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
   Session(any_socket socket, std::shared_ptr<HttpServer::Impl> server,
           std::shared_ptr<ConnectionSlot> slot)
-      : stream_(std::move(socket)),
+      : tls_context_(server->tls_context),
+        stream_(make_stream(std::move(socket), tls_context_.get())),
         server_(std::move(server)),
         slot_(std::move(slot)),
         via_unix_(!slot_) {}
 
-  void start() { read(); }
+  void start() {
+    if constexpr (kIsTls<Stream>) {
+      lowest().expires_after(server_->options.tls->handshake_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->handshake_failed(ec);
+                                self->read();
+                              });
+    } else {
+      read();
+    }
+  }
 
  private:
-  any_stream stream_;
+  std::shared_ptr<asio::ssl::context> tls_context_;  // outlives stream_ (TLS only)
+  Stream stream_;
   // Room for a whole header block and more: the parser's header limit is what refuses one.
   beast::flat_buffer buffer_{2 * kMaxRequestHeaderBytes};
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -350,11 +407,44 @@ class Session : public std::enable_shared_from_this<Session> {
   bool via_unix_ = false;
   std::string truncated_;
 
+  static Stream make_stream(any_socket socket, [[maybe_unused]] asio::ssl::context* context) {
+    if constexpr (kIsTls<Stream>)
+      return Stream(std::move(socket), *context);
+    else
+      return Stream(std::move(socket));
+  }
+
+  any_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  // A port scan, a client that does not trust the certificate, one offering TLS 1.1 or
+  // sending plain HTTP, or one that says nothing: each costs a line (throttled) and a slot
+  // only until the deadline.
+  void handshake_failed(const beast::error_code& ec) {
+    ++server_->stats.tls_handshake_failures;
+    if (server_->handshake_warning.due())
+      log::info("http", "TLS handshake failed",
+                {{"error", ec.message()},
+                 {"failures_since_last_line", server_->handshake_warning.take_unsaid() + 1}});
+    close();
+  }
+
+  // Plain HTTP when HTTPS is on: the same path over HTTPS, method and body kept (308).
+  ApiResponse redirect(const http::request<http::string_body>& req) const {
+    const auto& tls = *server_->options.tls;
+    const std::string location = "https://" +
+                                 redirect_host(std::string(req[http::field::host]), tls) + ":" +
+                                 std::to_string(server_->tls->port) + std::string(req.target());
+    auto out =
+        http_error(308, "https_required", "this API is served over HTTPS only; use " + location);
+    out.headers.push_back({"Location", location});
+    return out;
+  }
+
   void read() {
     parser_.emplace();
     parser_->body_limit(server_->options.max_body_bytes);
     parser_->header_limit(kMaxRequestHeaderBytes);
-    stream_.expires_after(std::chrono::seconds(30));
+    lowest().expires_after(std::chrono::seconds(30));
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                        self->on_read(ec);
@@ -376,13 +466,15 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     request.body = std::move(req.body());
     request.via_unix_socket = via_unix_;
-    if (via_unix_) request.peer_uid = peer_uid(stream_.socket());
+    request.via_tls = kIsTls<Stream>;
+    if (via_unix_) request.peer_uid = peer_uid(lowest().socket());
     return request;
   }
 
   void on_read(beast::error_code ec) {
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset)
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::ssl::error::stream_truncated)
       return close();
     if (ec == http::error::body_limit)
       return respond(http_error(413, "body_too_large",
@@ -403,11 +495,14 @@ class Session : public std::enable_shared_from_this<Session> {
                      false);
     }
     auto& req = parser_->get();
+    if (!kIsTls<Stream> && !via_unix_ && server_->redirects_plain() &&
+        req.target().substr(0, req.target().find('?')) != "/health")
+      return respond(redirect(req), req.keep_alive());
     if (websocket::is_upgrade(req)) return upgrade(req);
     ApiRequest request = to_api_request(req);
     const bool keep_alive = req.keep_alive();
     // No timeout while a handler holds the request (a long-poll answers when it answers).
-    stream_.expires_never();
+    lowest().expires_never();
     Responder respond_once(
         [self = this->shared_from_this(), keep_alive](ApiResponse out, Delivery how) {
           self->respond(out, keep_alive, how);
@@ -425,7 +520,8 @@ class Session : public std::enable_shared_from_this<Session> {
     const WebSocketRoute* route = server_->websocket_route(request);
     if (!route)
       return respond(http_error(404, "not_found", "no such WebSocket: " + request.path), false);
-    auto channel = std::make_shared<WebSocketSession>(std::move(stream_), slot_);
+    auto channel =
+        std::make_shared<WebSocketSession<Stream>>(std::move(stream_), slot_, tls_context_);
     std::optional<ApiResponse> refusal;
     try {
       refusal = route->accept(request, channel);
@@ -445,13 +541,16 @@ class Session : public std::enable_shared_from_this<Session> {
   void respond(const ApiResponse& out, bool keep_alive, Delivery how = Delivery::whole) {
     if (how == Delivery::reset) {
       beast::error_code ignored;
-      stream_.socket().set_option(asio::socket_base::linger(true, 0), ignored);
-      stream_.socket().close(ignored);
+      lowest().socket().set_option(asio::socket_base::linger(true, 0), ignored);
+      lowest().socket().close(ignored);
       return;
     }
     response_ = to_response(out);
+    // Browsers then use HTTPS for this host without asking over plain HTTP first.
+    if constexpr (kIsTls<Stream>)
+      response_.set(http::field::strict_transport_security, "max-age=31536000");
     response_.keep_alive(keep_alive && how == Delivery::whole);
-    stream_.expires_after(std::chrono::seconds(30));
+    lowest().expires_after(std::chrono::seconds(30));
     if (how == Delivery::truncated) {
       // Promise the whole body, deliver half, hang up.
       std::ostringstream head;
@@ -470,10 +569,12 @@ class Session : public std::enable_shared_from_this<Session> {
                       });
   }
 
+  // Over TLS too the socket is just closed (no close_notify): every answer has its
+  // length, so a client loses nothing, and no slot waits on a peer's shutdown.
   void close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(asio::socket_base::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    lowest().socket().shutdown(asio::socket_base::shutdown_both, ignored);
+    lowest().socket().close(ignored);
   }
 };
 
@@ -483,24 +584,35 @@ void HttpServer::Impl::accept() {
   acceptor.async_accept(io, [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
     if (self->stopped) return;
     if (self->paused_for_descriptors(ec, self->accept_pause, &Impl::accept)) return;
-    if (!ec) self->admit(std::move(socket));
+    if (!ec) self->admit(std::move(socket), false);
     self->accept();
   });
 }
 
-void HttpServer::Impl::accept_unix() {
-  unix_acceptor.async_accept(
-      io, [self = shared_from_this()](beast::error_code ec, unix_socket::socket socket) {
+void HttpServer::Impl::accept_tls() {
+  tls_acceptor.async_accept(
+      io, [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
         if (self->stopped) return;
-        if (self->paused_for_descriptors(ec, self->unix_accept_pause, &Impl::accept_unix)) return;
-        if (!ec) std::make_shared<Session>(any_socket(std::move(socket)), self, nullptr)->start();
-        self->accept_unix();
+        if (self->paused_for_descriptors(ec, self->tls_accept_pause, &Impl::accept_tls)) return;
+        if (!ec) self->admit(std::move(socket), true);
+        self->accept_tls();
       });
+}
+
+void HttpServer::Impl::accept_unix() {
+  unix_acceptor.async_accept(io, [self = shared_from_this()](beast::error_code ec,
+                                                             unix_socket::socket socket) {
+    if (self->stopped) return;
+    if (self->paused_for_descriptors(ec, self->unix_accept_pause, &Impl::accept_unix)) return;
+    if (!ec)
+      std::make_shared<Session<any_stream>>(any_socket(std::move(socket)), self, nullptr)->start();
+    self->accept_unix();
+  });
 }
 
 // Over the limit, the connection is closed at once (a reset: nothing is read or written),
 // so an idle flood holds at most max_connections descriptors.
-void HttpServer::Impl::admit(tcp::socket socket) {
+void HttpServer::Impl::admit(tcp::socket socket, bool over_tls) {
   if (stats.open >= options.max_connections) {
     ++stats.refused_over_limit;
     beast::error_code ignored;
@@ -514,8 +626,14 @@ void HttpServer::Impl::admit(tcp::socket socket) {
     return;
   }
   auto slot = std::make_shared<ConnectionSlot>(shared_from_this());
-  std::make_shared<Session>(any_socket(std::move(socket)), shared_from_this(), std::move(slot))
-      ->start();
+  if (over_tls)
+    std::make_shared<Session<tls_stream>>(any_socket(std::move(socket)), shared_from_this(),
+                                          std::move(slot))
+        ->start();
+  else
+    std::make_shared<Session<any_stream>>(any_socket(std::move(socket)), shared_from_this(),
+                                          std::move(slot))
+        ->start();
 }
 
 // Out of file descriptors (or kernel memory), accept fails and leaves the connection in
@@ -596,29 +714,79 @@ Expected<void, std::string> listen_unix(unix_socket::acceptor& a, const std::str
   return {};
 }
 
-}  // namespace
-
-Expected<std::uint16_t, std::string> HttpServer::start() {
+Expected<std::uint16_t, std::string> listen_tcp(tcp::acceptor& a, std::string host,
+                                                std::uint16_t port) {
   beast::error_code ec;
-  auto host = impl_->options.host == "localhost" ? std::string("127.0.0.1") : impl_->options.host;
+  if (host == "localhost") host = "127.0.0.1";
   auto address = asio::ip::make_address(host, ec);
   if (ec) return unexpected("'" + host + "' is not an IP address");
-  tcp::endpoint endpoint(address, impl_->options.port);
-  auto& a = impl_->acceptor;
+  tcp::endpoint endpoint(address, port);
   if (a.open(endpoint.protocol(), ec); ec) return unexpected("socket: " + ec.message());
   a.set_option(asio::socket_base::reuse_address(true), ec);
   if (a.bind(endpoint, ec); ec)
-    return unexpected("cannot listen on " + host + ":" + std::to_string(impl_->options.port) +
-                      ": " + ec.message());
+    return unexpected("cannot listen on " + host + ":" + std::to_string(port) + ": " +
+                      ec.message());
   if (a.listen(asio::socket_base::max_listen_connections, ec); ec)
     return unexpected("listen: " + ec.message());
+  return a.local_endpoint().port();
+}
+
+// TLS 1.2 suites for the ciphers allowed: forward secret (ECDHE) and authenticated
+// encryption (GCM, ChaCha20-Poly1305) only. TLS 1.3's own suites are all of that kind.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384";
+
+Expected<std::shared_ptr<asio::ssl::context>, std::string> make_tls_context(TlsIdentity& id) {
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  SSL_CTX* native = context->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  SSL_CTX_set_options(
+      native, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  // Resumption: a terminal reconnecting skips the full handshake (tickets, and the
+  // server-side cache for clients without them).
+  SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_SERVER);
+  static constexpr unsigned char kSessionContext[] = "fulfild-api";
+  SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
+  beast::error_code ec;
+  if (SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1)
+    return unexpected(std::string("no TLS cipher of the list is available"));
+  context->use_certificate_chain(asio::buffer(id.certificate_pem), ec);
+  if (!ec) context->use_private_key(asio::buffer(id.key_pem), asio::ssl::context::pem, ec);
+  // The key lives on in the context only.
+  OPENSSL_cleanse(id.key_pem.data(), id.key_pem.size());
+  id.key_pem.clear();
+  if (ec) return unexpected("the TLS certificate or key: " + ec.message());
+  return context;
+}
+
+}  // namespace
+
+Expected<std::uint16_t, std::string> HttpServer::start() {
+  auto port = listen_tcp(impl_->acceptor, impl_->options.host, impl_->options.port);
+  if (!port) return port;
+  if (const auto& tls = impl_->options.tls) {
+    auto id = load_or_create_tls_identity(tls->identity_dir, tls->names);
+    if (!id) return unexpected("TLS identity: " + id.error());
+    auto context = make_tls_context(*id);
+    if (!context) return unexpected(context.error());
+    auto tls_port = listen_tcp(impl_->tls_acceptor, tls->host, tls->port);
+    if (!tls_port) return unexpected("HTTPS: " + tls_port.error());
+    impl_->tls_context = std::move(*context);
+    impl_->tls = TlsStatus{*tls_port, id->fingerprint_sha256, id->not_after_ms, id->self_signed};
+  }
   if (!impl_->options.unix_socket.empty()) {
     if (auto ok = listen_unix(impl_->unix_acceptor, impl_->options.unix_socket); !ok)
       return unexpected(ok.error());
     impl_->accept_unix();
   }
   impl_->accept();
-  return a.local_endpoint().port();
+  if (impl_->tls) impl_->accept_tls();
+  return port;
+}
+
+std::optional<TlsStatus> HttpServer::tls_status() const {
+  return impl_->tls;
 }
 
 bool HttpServer::listening() const {
@@ -635,7 +803,9 @@ void HttpServer::stop() {
   beast::error_code ignored;
   impl_->accept_pause.cancel();
   impl_->unix_accept_pause.cancel();
+  impl_->tls_accept_pause.cancel();
   impl_->acceptor.close(ignored);
+  impl_->tls_acceptor.close(ignored);
   if (impl_->unix_acceptor.is_open()) {
     impl_->unix_acceptor.close(ignored);
     ::unlink(impl_->options.unix_socket.c_str());

@@ -46,7 +46,13 @@ struct Settings {
     std::string socket;
     int pairing_code_ttl_s = 0;
     int pairing_attempts_per_minute = 0;
-    int desk_session_grace_s = 0;  // a station session outlives its terminal this long
+    int desk_session_grace_s = 0;   // a station session outlives its terminal this long
+    bool tls = false;               // api.tls: "on"
+    std::string https_listen_host;  // api.https_listen
+    std::uint16_t https_listen_port = 0;
+    bool http_redirect = true;  // api.http: "redirect"
+    std::vector<std::string> tls_names;
+    int tls_handshake_timeout_ms = 0;
   } api;
   struct Orders {
     int default_accept_sla_s = 0;
